@@ -1,0 +1,97 @@
+/** Thrown by ByteQueue reads that time out. */
+export class ReadTimeout extends Error {
+  readonly code = 'READ_TIMEOUT';
+  constructor(ms: number) {
+    super(`no data for ${ms} ms`);
+  }
+}
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/**
+ * Bytes arriving from a link, read with timeouts by a protocol's linear code.
+ * INVARIANTS: at most one read is pending at a time (protocols are sequential); a pending read is
+ * settled exactly once — by data, by its timeout, or by the abort signal.
+ */
+export class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  private length = 0;
+  private waiter: (() => void) | null = null;
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly timers: Timers = realTimers,
+  ) {
+    signal.addEventListener('abort', () => this.waiter?.(), { once: true });
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    this.waiter?.();
+  }
+
+  get buffered(): number {
+    return this.length;
+  }
+
+  /** Drops everything buffered (line noise after an error), returning how many bytes. */
+  purge(): number {
+    const dropped = this.length;
+    this.chunks = [];
+    this.length = 0;
+    return dropped;
+  }
+
+  private take(count: number): Uint8Array {
+    const out = new Uint8Array(count);
+    let filled = 0;
+    while (filled < count) {
+      const head = this.chunks[0]!;
+      const part = Math.min(head.length, count - filled);
+      out.set(head.subarray(0, part), filled);
+      filled += part;
+      if (part === head.length) this.chunks.shift();
+      else this.chunks[0] = head.subarray(part);
+    }
+    this.length -= count;
+    return out;
+  }
+
+  /** Resolves with exactly `count` bytes, or rejects with ReadTimeout / the abort reason. */
+  async read(count: number, timeoutMs: number): Promise<Uint8Array> {
+    if (this.signal.aborted) throw this.signal.reason;
+    if (this.length >= count) return this.take(count);
+    await new Promise<void>((resolve, reject) => {
+      const handle = this.timers.setTimeout(() => {
+        this.waiter = null;
+        reject(new ReadTimeout(timeoutMs));
+      }, timeoutMs);
+      this.waiter = () => {
+        if (this.signal.aborted) {
+          this.timers.clearTimeout(handle);
+          this.waiter = null;
+          reject(this.signal.reason);
+        } else if (this.length >= count) {
+          this.timers.clearTimeout(handle);
+          this.waiter = null;
+          resolve();
+        }
+      };
+    });
+    return this.take(count);
+  }
+
+  async readByte(timeoutMs: number): Promise<number> {
+    return (await this.read(1, timeoutMs))[0]!;
+  }
+}

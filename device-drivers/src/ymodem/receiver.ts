@@ -1,0 +1,209 @@
+import { ReadTimeout } from './byte-queue.ts';
+import { ACK, BLOCK_LARGE, BLOCK_SMALL, CAN, CRC_REQUEST, EOT, NAK, SOH, STX, TIMING } from './consts.ts';
+import { checkBlock, parseHeaderBlock } from './frame.ts';
+import { type DeliverFile, emptyCounters, type FileLinkProtocol, type LinkIo, type ReceivedFile } from './types.ts';
+
+export interface ReceiverEvents {
+  /** Transfer-level problems worth a log line and a kiosk message (no patient data). */
+  onProblem?(message: string): void;
+  onTransferStart?(info: { name: string | null; declaredSize: number | null }): void;
+}
+
+const bytes = (...values: number[]) => Uint8Array.from(values);
+const CANCEL = bytes(CAN, CAN, CAN, CAN, CAN);
+
+class Cancelled extends Error {}
+
+/**
+ * YMODEM batch receiver (CRC-16, 128/1024-byte blocks) that also accepts plain XMODEM-CRC/1K:
+ * a sender that starts with block 1 instead of the block-0 header is an XMODEM sender.
+ * The final ACK of a file is sent only after `deliver` has made the file durable.
+ */
+export class YmodemReceiver implements FileLinkProtocol {
+  readonly name = 'ymodem';
+  readonly counters = emptyCounters();
+
+  constructor(
+    private readonly timing = TIMING,
+    private readonly events: ReceiverEvents = {},
+  ) {}
+
+  async run(io: LinkIo, deliver: DeliverFile, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const start = await this.awaitBlockStart(io, true);
+      if (start === EOT) {
+        // A sender that missed our last ACK repeats EOT: it already has the file acknowledged.
+        await io.write(bytes(ACK));
+        continue;
+      }
+      const block = await this.readBlock(io, start);
+      if (!block) {
+        await io.write(bytes(NAK));
+        continue;
+      }
+      if (block.seq === 0) {
+        const header = parseHeaderBlock(block.data);
+        await io.write(bytes(ACK));
+        if (!header) continue; // end of batch
+        this.events.onTransferStart?.({ name: header.name, declaredSize: header.size });
+        await io.write(bytes(CRC_REQUEST));
+        await this.receiveFile(io, deliver, { name: header.name, size: header.size, protocol: 'ymodem' }, []);
+      } else if (block.seq === 1) {
+        this.events.onTransferStart?.({ name: null, declaredSize: null });
+        this.counters.blocks++;
+        await io.write(bytes(ACK));
+        await this.receiveFile(io, deliver, { name: null, size: null, protocol: 'xmodem' }, [block.data]);
+      } else {
+        this.counters.sequenceErrors++;
+        io.queue.purge();
+        await io.write(bytes(NAK));
+      }
+    }
+  }
+
+  /** Waits for SOH/STX/EOT, skipping line noise; while idle, asks for CRC mode every few seconds. */
+  private async awaitBlockStart(io: LinkIo, idle: boolean): Promise<number> {
+    for (;;) {
+      if (idle) await io.write(bytes(CRC_REQUEST));
+      try {
+        const deadline = idle ? this.timing.crcRequestIntervalMs : this.timing.blockTimeoutMs;
+        for (;;) {
+          const byte = await io.queue.readByte(deadline);
+          if (byte === SOH || byte === STX || byte === EOT) return byte;
+          if (byte === CAN && !idle) return CAN;
+          this.counters.noiseBytes++;
+        }
+      } catch (error) {
+        if (!(error instanceof ReadTimeout)) throw error;
+        if (!idle) throw error;
+      }
+    }
+  }
+
+  /** Reads the rest of a block after its first byte; null when it is damaged. */
+  private async readBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
+    const size = start === STX ? BLOCK_LARGE : BLOCK_SMALL;
+    let rest: Uint8Array;
+    try {
+      rest = await io.queue.read(size + 4, this.timing.byteTimeoutMs + size);
+    } catch (error) {
+      if (!(error instanceof ReadTimeout)) throw error;
+      this.counters.timeouts++;
+      this.counters.noiseBytes += io.queue.purge();
+      return null;
+    }
+    const wire = new Uint8Array(size + 5);
+    wire[0] = start;
+    wire.set(rest, 1);
+    const check = checkBlock(wire);
+    if (!check.ok) {
+      if (check.reason === 'crc') this.counters.crcErrors++;
+      else this.counters.sequenceErrors++;
+      this.counters.noiseBytes += io.queue.purge();
+      return null;
+    }
+    return check;
+  }
+
+  private async receiveFile(
+    io: LinkIo,
+    deliver: DeliverFile,
+    meta: { name: string | null; size: number | null; protocol: 'ymodem' | 'xmodem' },
+    initial: Uint8Array[],
+  ): Promise<void> {
+    const parts = [...initial];
+    let expected = initial.length + 1;
+    let retries = 0;
+    let eotSeen = false;
+    const assemble = (): Uint8Array => {
+      const all = Buffer.concat(parts);
+      return meta.size !== null && meta.size <= all.length ? all.subarray(0, meta.size) : all;
+    };
+    const file = (incomplete: string | null): ReceivedFile => ({
+      name: meta.name,
+      declaredSize: meta.size,
+      bytes: assemble(),
+      protocol: meta.protocol,
+      incomplete,
+    });
+    const giveUp = async (reason: string) => {
+      await io.write(CANCEL);
+      this.counters.cancelledTransfers++;
+      this.events.onProblem?.(reason);
+      // Keep what arrived: it was never acknowledged, but nothing a cart sent is thrown away.
+      if (parts.length > 0) await deliver(file(reason)).catch(() => this.counters.failedDeliveries++);
+      throw new Cancelled(reason);
+    };
+    try {
+      for (;;) {
+        let start: number;
+        try {
+          start = await this.awaitBlockStart(io, false);
+        } catch (error) {
+          if (!(error instanceof ReadTimeout)) throw error;
+          this.counters.timeouts++;
+          if (++retries > this.timing.maxRetries) {
+            await giveUp(`transfer cut off: no data for ${retries} timeouts after ${Buffer.concat(parts).length} bytes`);
+          }
+          await io.write(bytes(NAK));
+          continue;
+        }
+        if (start === CAN) {
+          const next = await io.queue.readByte(this.timing.byteTimeoutMs).catch(() => -1);
+          if (next === CAN) {
+            this.counters.cancelledTransfers++;
+            this.events.onProblem?.('the cart cancelled the transfer');
+            if (parts.length > 0) await deliver(file('cancelled by the cart')).catch(() => this.counters.failedDeliveries++);
+            return;
+          }
+          continue;
+        }
+        if (start === EOT) {
+          if (!eotSeen) {
+            // Reference behaviour: NAK the first EOT so that a line-noise EOT cannot end a file.
+            eotSeen = true;
+            await io.write(bytes(NAK));
+            continue;
+          }
+          if (meta.size !== null && Buffer.concat(parts).length < meta.size) {
+            await giveUp(`file ended after ${Buffer.concat(parts).length} of ${meta.size} declared bytes`);
+          }
+          try {
+            await deliver(file(null));
+          } catch (error) {
+            this.counters.failedDeliveries++;
+            await io.write(CANCEL);
+            this.events.onProblem?.(`could not keep the file: ${(error as Error).message}`);
+            return;
+          }
+          this.counters.files++;
+          await io.write(bytes(ACK));
+          return;
+        }
+        eotSeen = false;
+        const block = await this.readBlock(io, start);
+        if (!block) {
+          if (++retries > this.timing.maxRetries) await giveUp(`too many damaged blocks (${retries})`);
+          await io.write(bytes(NAK));
+          continue;
+        }
+        if (block.seq === (expected & 0xff)) {
+          parts.push(block.data);
+          expected++;
+          retries = 0;
+          this.counters.blocks++;
+          await io.write(bytes(ACK));
+        } else if (block.seq === ((expected - 1) & 0xff)) {
+          this.counters.duplicates++;
+          await io.write(bytes(ACK));
+        } else {
+          this.counters.sequenceErrors++;
+          await giveUp(`block ${block.seq} arrived where ${expected & 0xff} was expected`);
+        }
+      }
+    } catch (error) {
+      if (error instanceof Cancelled) return;
+      throw error;
+    }
+  }
+}

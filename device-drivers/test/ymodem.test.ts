@@ -1,0 +1,216 @@
+import test from 'ava';
+import fc from 'fast-check';
+import { CAN, SUB, TIMING } from '../src/ymodem/consts.ts';
+import { checkBlock, encodeBlock, encodeHeaderBlock, parseHeaderBlock } from '../src/ymodem/frame.ts';
+import { YmodemReceiver } from '../src/ymodem/receiver.ts';
+import { sendFiles, TransferFailed } from '../src/ymodem/sender.ts';
+import type { ReceivedFile } from '../src/ymodem/types.ts';
+import { pipe, random } from './helpers/pipe.ts';
+
+const FAST = { blockTimeoutMs: 300, byteTimeoutMs: 150, crcRequestIntervalMs: 60, maxRetries: 10 };
+
+function payload(length: number, seed = 1): Uint8Array {
+  const next = random(seed);
+  return Uint8Array.from({ length }, () => Math.floor(next() * 256));
+}
+
+function session(faults: Parameters<typeof pipe>[1] = {}, deliver?: (f: ReceivedFile) => Promise<void>) {
+  const controller = new AbortController();
+  const { a: cart, b: terminal, cut } = pipe(controller.signal, faults);
+  const received: ReceivedFile[] = [];
+  const receiver = new YmodemReceiver(FAST);
+  const running = receiver
+    .run(
+      terminal,
+      deliver ??
+        (async (file) => {
+          received.push(file);
+        }),
+      controller.signal,
+    )
+    .catch((error) => {
+      if (!controller.signal.aborted) throw error;
+    });
+  const stop = async () => {
+    controller.abort(new Error('test over'));
+    await running;
+  };
+  return { cart, received, receiver, stop, cut };
+}
+
+test('frame: a block round-trips and damage is detected', (t) => {
+  const data = payload(1000);
+  const wire = encodeBlock(7, data, 1024);
+  const ok = checkBlock(wire);
+  t.true(ok.ok);
+  if (ok.ok) {
+    t.is(ok.seq, 7);
+    t.deepEqual([...ok.data.subarray(0, 1000)], [...data]);
+    t.true(ok.data.subarray(1000).every((b) => b === SUB));
+  }
+  const crcDamage = Uint8Array.from(wire);
+  crcDamage[500]! ^= 0x04;
+  t.deepEqual(checkBlock(crcDamage), { ok: false, reason: 'crc' });
+  const seqDamage = Uint8Array.from(wire);
+  seqDamage[2] = 0;
+  t.deepEqual(checkBlock(seqDamage), { ok: false, reason: 'sequence' });
+});
+
+test('frame: YMODEM header block carries name and size; an empty one ends the batch', (t) => {
+  const wire = encodeHeaderBlock({ name: 'ECG0001.SCP', size: 34144 });
+  const check = checkBlock(wire);
+  t.true(check.ok);
+  if (check.ok) t.deepEqual(parseHeaderBlock(check.data), { name: 'ECG0001.SCP', size: 34144 });
+  const end = checkBlock(encodeHeaderBlock(null));
+  t.true(end.ok && parseHeaderBlock(end.data) === null);
+  // "size mtime mode" as sz writes it
+  const withDate = new Uint8Array(128);
+  withDate.set(Buffer.from('A.SCP\x0012345 14777316353 100644', 'latin1'));
+  t.deepEqual(parseHeaderBlock(withDate), { name: 'A.SCP', size: 12345 });
+});
+
+test('frame property: any 133 or 1029 bytes are checked without throwing', (t) => {
+  fc.assert(
+    fc.property(fc.boolean(), fc.uint8Array({ minLength: 1029, maxLength: 1029 }), (large, raw) => {
+      const wire = large ? raw : raw.subarray(0, 133);
+      wire[0] = large ? 0x02 : 0x01;
+      checkBlock(wire);
+      const check = checkBlock(wire);
+      if (check.ok) parseHeaderBlock(check.data);
+    }),
+  );
+  t.pass();
+});
+
+test('YMODEM batch: two files arrive exactly, with names and sizes', async (t) => {
+  const s = session();
+  const files = [
+    { name: 'ECG1.SCP', bytes: payload(34144, 2) },
+    { name: 'ECG2.SCP', bytes: payload(100, 3) },
+  ];
+  await sendFiles(s.cart, files, { mode: 'ymodem', timing: FAST });
+  await s.stop();
+  t.is(s.received.length, 2);
+  t.deepEqual(
+    s.received.map((f) => [f.name, f.declaredSize, f.protocol, f.incomplete]),
+    [
+      ['ECG1.SCP', 34144, 'ymodem', null],
+      ['ECG2.SCP', 100, 'ymodem', null],
+    ],
+  );
+  t.deepEqual(Buffer.from(s.received[0]!.bytes), Buffer.from(files[0]!.bytes));
+  t.deepEqual(Buffer.from(s.received[1]!.bytes), Buffer.from(files[1]!.bytes));
+  t.is(s.receiver.counters.files, 2);
+});
+
+for (const mode of ['xmodem-1k', 'xmodem-crc'] as const) {
+  test(`plain ${mode} is accepted; the file keeps its SUB padding and has no name`, async (t) => {
+    const s = session();
+    const bytes = payload(3000, 4);
+    await sendFiles(s.cart, [{ name: 'x', bytes }], { mode, timing: FAST });
+    await s.stop();
+    t.is(s.received.length, 1);
+    const file = s.received[0]!;
+    t.is(file.name, null);
+    t.is(file.protocol, 'xmodem');
+    t.deepEqual(Buffer.from(file.bytes.subarray(0, 3000)), Buffer.from(bytes));
+    t.true(file.bytes.length % 128 === 0 && file.bytes.subarray(3000).every((b) => b === SUB));
+  });
+}
+
+test('the final ACK waits until the file is durable', async (t) => {
+  let release!: () => void;
+  const durable = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const order: string[] = [];
+  const s = session({}, async () => {
+    order.push('deliver started');
+    await durable;
+    order.push('durable');
+  });
+  const sending = sendFiles(s.cart, [{ name: 'A.SCP', bytes: payload(500) }], { mode: 'ymodem', timing: FAST }).then(() =>
+    order.push('cart saw the transfer complete'),
+  );
+  await new Promise((r) => setTimeout(r, 250));
+  t.deepEqual(order, ['deliver started']);
+  release();
+  await sending;
+  await s.stop();
+  t.deepEqual(order, ['deliver started', 'durable', 'cart saw the transfer complete']);
+});
+
+test('when the file cannot be kept the cart is told the transfer failed', async (t) => {
+  const s = session({}, async () => {
+    throw new Error('disk full');
+  });
+  const error = await t.throwsAsync(
+    sendFiles(s.cart, [{ name: 'A.SCP', bytes: payload(500) }], { mode: 'ymodem', timing: FAST }),
+    { instanceOf: TransferFailed },
+  );
+  t.true(error!.cancelledByReceiver);
+  await s.stop();
+  t.is(s.receiver.counters.failedDeliveries, 1);
+});
+
+test('line noise: garbage bytes and flipped bits in both directions still deliver the exact file', async (t) => {
+  const next = random(42);
+  const noisy = (chunk: Uint8Array) => {
+    const out = Array.from(chunk, (b) => (next() < 0.0015 ? b ^ (1 << Math.floor(next() * 8)) : b));
+    if (next() < 0.05) out.push(...Array.from({ length: 1 + Math.floor(next() * 5) }, () => Math.floor(next() * 256) & 0xef));
+    return Uint8Array.from(out);
+  };
+  const s = session({ aToB: noisy, bToA: (c) => c });
+  const bytes = payload(20000, 9);
+  await sendFiles(s.cart, [{ name: 'NOISY.SCP', bytes }], { mode: 'ymodem', timing: { ...FAST, maxRetries: 30 } });
+  await s.stop();
+  t.is(s.received.length, 1);
+  t.deepEqual(Buffer.from(s.received[0]!.bytes), Buffer.from(bytes));
+  const c = s.receiver.counters;
+  t.true(c.crcErrors + c.sequenceErrors + c.timeouts + c.noiseBytes > 0, JSON.stringify(c));
+});
+
+test('a transfer cut off mid-file is given up, counted, and its bytes kept as incomplete', async (t) => {
+  const s = session();
+  const bytes = payload(10_000, 5);
+  const sending = sendFiles(s.cart, [{ name: 'CUT.SCP', bytes }], {
+    mode: 'ymodem',
+    timing: FAST,
+    onBlock: (sent) => {
+      if (sent >= 4096) s.cut();
+    },
+  }).catch((e: unknown) => e);
+  await new Promise((r) => setTimeout(r, (FAST.maxRetries + 3) * FAST.blockTimeoutMs));
+  await s.stop();
+  t.true((await sending) instanceof TransferFailed);
+  t.is(s.received.length, 1);
+  t.truthy(s.received[0]!.incomplete);
+  t.regex(s.received[0]!.incomplete!, /cut off/);
+  t.true(s.received[0]!.bytes.length >= 4096);
+  t.is(s.receiver.counters.cancelledTransfers, 1);
+});
+
+test('a cart that cancels mid-file leaves an incomplete file and the receiver ready for the next', async (t) => {
+  const s = session();
+  const first = sendFiles(s.cart, [{ name: 'A.SCP', bytes: payload(5000) }], {
+    mode: 'ymodem',
+    timing: FAST,
+    onBlock: (sent) => {
+      if (sent >= 2048) void s.cart.write(Uint8Array.of(CAN, CAN, CAN));
+    },
+  }).catch((e: unknown) => e);
+  await first;
+  await new Promise((r) => setTimeout(r, 100));
+  s.cart.queue.purge();
+  const bytes = payload(777, 8);
+  await sendFiles(s.cart, [{ name: 'B.SCP', bytes }], { mode: 'ymodem', timing: FAST });
+  await s.stop();
+  const complete = s.received.filter((f) => f.incomplete === null);
+  t.is(complete.length, 1);
+  t.deepEqual(Buffer.from(complete[0]!.bytes), Buffer.from(bytes));
+  t.true(s.received.some((f) => f.incomplete === 'cancelled by the cart'));
+});
+
+test('TIMING holds the reference values', (t) => {
+  t.deepEqual(TIMING, { blockTimeoutMs: 10_000, byteTimeoutMs: 1_000, crcRequestIntervalMs: 3_000, maxRetries: 10 });
+});
