@@ -1,0 +1,89 @@
+import test from 'ava';
+import { type CartLinkState, type CartRecord, EcgCart } from '../src/ecg-cart/ecg-cart.ts';
+import { trimXmodemPadding } from '../src/ecg-cart/record-bytes.ts';
+import { NodeSerialOpener } from '../src/serial/node-serial-link.ts';
+import type { SerialLink } from '../src/serial/serial-link.ts';
+import { Backoff } from '../src/util/backoff.ts';
+import { ByteQueue } from '../src/ymodem/byte-queue.ts';
+import { type SendMode, sendFiles } from '../src/ymodem/sender.ts';
+import { encodeScp, smallRecord } from './helpers/scp-fixtures.ts';
+import { ptyPair } from './helpers/pty-pair.ts';
+
+const FAST = { blockTimeoutMs: 400, byteTimeoutMs: 200, crcRequestIntervalMs: 100, maxRetries: 5 };
+const opener = new NodeSerialOpener();
+
+async function cartSend(path: string, bytes: Uint8Array, mode: SendMode = 'ymodem'): Promise<void> {
+  const link: SerialLink = await opener.open(path, { baudRate: 115200 });
+  const controller = new AbortController();
+  const queue = new ByteQueue(controller.signal);
+  link.onData((c) => queue.push(c));
+  try {
+    await sendFiles({ queue, write: (b) => link.write(b) }, [{ name: 'ECG.SCP', bytes }], {
+      mode,
+      timing: FAST,
+      startTimeoutMs: 5000,
+    });
+  } finally {
+    controller.abort(new Error('done'));
+    await link.close();
+  }
+}
+
+async function until(condition: () => boolean, ms = 5000): Promise<void> {
+  for (let waited = 0; !condition(); waited += 20) {
+    if (waited > ms) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('trimXmodemPadding cuts SUB padding after the SCP record length, and nothing else', (t) => {
+  const record = encodeScp(smallRecord());
+  const padded = Uint8Array.from([...record, ...new Array(128 - (record.length % 128)).fill(0x1a)]);
+  t.is(trimXmodemPadding(padded).length, record.length);
+  const notPadding = Uint8Array.from(padded);
+  notPadding[padded.length - 1] = 0x00;
+  t.is(trimXmodemPadding(notPadding).length, padded.length);
+});
+
+test('a cart on a real pty: records arrive, the cable is pulled and replugged, records arrive again', async (t) => {
+  const pair = await ptyPair();
+  const records: CartRecord[] = [];
+  const states: CartLinkState[] = [];
+  const cart = new EcgCart({
+    id: 'cart-1',
+    identity: { path: pair.a },
+    baudRate: 115200,
+    protocol: 'ymodem',
+    opener,
+    timing: FAST,
+    backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
+    deliver: async (record) => {
+      records.push(record);
+    },
+    onState: (state) => states.push(state),
+  });
+  cart.start();
+  await until(() => cart.state === 'connected');
+  const first = encodeScp(smallRecord());
+  await cartSend(pair.b, first);
+  t.is(records.length, 1);
+  t.deepEqual(Buffer.from(records[0]!.bytes), Buffer.from(first));
+
+  await pair.unplug();
+  await until(() => cart.counters.disconnects === 1);
+  t.is(cart.state, 'searching');
+  t.truthy(cart.lastProblem);
+
+  await pair.plug();
+  await until(() => cart.state === 'connected');
+  const second = encodeScp(smallRecord({ patient: { id: 'P-002' } }));
+  await cartSend(pair.b, second, 'xmodem-1k');
+  t.is(records.length, 2);
+  t.deepEqual(Buffer.from(records[1]!.bytes), Buffer.from(second), 'XMODEM padding trimmed by the SCP length');
+  t.is(records[1]!.protocol, 'xmodem');
+  t.is(cart.counters.connects, 2);
+  t.true(states.includes('receiving'));
+  await cart.stop();
+  t.is(cart.state, 'stopped');
+  await pair.unplug();
+});
