@@ -1,0 +1,146 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname, join, normalize, sep } from 'node:path';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ServerMessage, StatusResponse } from './types.ts';
+
+export interface ApiServerOptions {
+  host: string;
+  port: number;
+  token: string;
+  kioskDir: string | null;
+  status(): StatusResponse;
+  log: Logger;
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+};
+
+function tokenMatches(expected: string, given: string | null): boolean {
+  if (!given) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function bearer(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7) : null;
+}
+
+/** Only loopback names: a page elsewhere cannot reach the API through DNS rebinding. */
+function hostAllowed(req: IncomingMessage): boolean {
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '');
+  return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
+}
+
+/**
+ * The local API (loopback HTTP + WebSocket, bearer token) and the kiosk renderer's static files.
+ * GET /api/v1/status; WebSocket /api/v1/events?token=… pushes the status on every change.
+ */
+export class ApiServer {
+  private server: Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private pending: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: ApiServerOptions) {}
+
+  get port(): number {
+    const address = this.server?.address();
+    return typeof address === 'object' && address ? address.port : this.options.port;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => this.handle(req, res));
+    const wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/api/v1/events' || !hostAllowed(req) || !tokenMatches(this.options.token, url.searchParams.get('token'))) {
+        socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => this.greet(ws));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    this.server = server;
+    this.wss = wss;
+  }
+
+  private greet(ws: WebSocket): void {
+    const message: ServerMessage = { type: 'status', status: this.options.status() };
+    ws.send(JSON.stringify(message));
+  }
+
+  /** Something changed: push the status to every kiosk, coalescing bursts into one message. */
+  notify(): void {
+    if (this.pending || !this.wss) return;
+    this.pending = setTimeout(() => {
+      this.pending = null;
+      if (!this.wss || this.wss.clients.size === 0) return;
+      const text = JSON.stringify({ type: 'status', status: this.options.status() } satisfies ServerMessage);
+      for (const client of this.wss.clients) client.send(text);
+    }, 50);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (!hostAllowed(req)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden host');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname.startsWith('/api/')) {
+      if (!tokenMatches(this.options.token, bearer(req))) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'missing or wrong token' }));
+        return;
+      }
+      if (req.method === 'GET' && url.pathname === '/api/v1/status') {
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        res.end(JSON.stringify(this.options.status()));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${url.pathname}` }));
+      return;
+    }
+    this.serveStatic(url.pathname, res);
+  }
+
+  private serveStatic(pathname: string, res: ServerResponse): void {
+    const root = this.options.kioskDir;
+    if (!root) {
+      res.writeHead(404).end();
+      return;
+    }
+    const relative = normalize(decodeURIComponent(pathname === '/' ? '/index.html' : pathname)).replace(/^([/\\])+/, '');
+    const file = join(root, relative);
+    if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-security-policy': "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
+      'x-content-type-options': 'nosniff',
+    });
+    createReadStream(file).pipe(res);
+  }
+
+  async stop(): Promise<void> {
+    if (this.pending) clearTimeout(this.pending);
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    this.wss?.close();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    this.server?.closeAllConnections();
+  }
+}

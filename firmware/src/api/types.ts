@@ -1,0 +1,59 @@
+/**
+ * The local API's JSON shapes, shared with the kiosk renderer (which imports types only).
+ * Version: /api/v1. Patient names appear here because the kiosk shows them to clinic staff on the
+ * terminal itself; nothing of this leaves the terminal.
+ */
+export type DisplayState = 'saved' | 'sending' | 'delivered' | 'attention';
+
+export interface StudyItem {
+  instanceId: number;
+  kind: 'ecg';
+  receivedAt: string;
+  patientName: string | null;
+  patientId: string | null;
+  state: string;
+  display: DisplayState;
+  reason: string | null;
+  lastError: string | null;
+  deliveredTo: Array<'A' | 'B'>;
+}
+
+export interface CartItem {
+  id: string;
+  state: 'searching' | 'opening' | 'connected' | 'receiving' | 'stopped';
+  port: string | null;
+  problem: string | null;
+  records: number;
+  errors: number;
+}
+
+export interface DataCentreItem {
+  id: 'A' | 'B';
+  name: string;
+  state: 'unknown' | 'up' | 'down';
+  home: boolean;
+  delivered: number;
+  lastError: string | null;
+  lastSuccessAt: string | null;
+}
+
+export interface Notice {
+  at: string;
+  level: 'info' | 'warning' | 'error';
+  code: string;
+  message: string;
+}
+
+export interface StatusResponse {
+  v: 1;
+  device: { id: string; firmware: string };
+  at: string;
+  carts: CartItem[];
+  dataCentres: DataCentreItem[];
+  studiesToday: StudyItem[];
+  queueDepth: number;
+  notices: Notice[];
+  telemetry: 'connecting' | 'online' | 'offline' | 'stopped';
+}
+
+export type ServerMessage = { type: 'status'; status: StatusResponse };

@@ -1,0 +1,122 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const PortIdentity = Type.Object(
+  {
+    serialNumber: Type.Optional(Type.String({ minLength: 1 })),
+    vendorId: Type.Optional(Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,4}$' })),
+    productId: Type.Optional(Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,4}$' })),
+    path: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const Cart = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9-]{1,32}$' }),
+    identity: PortIdentity,
+    baudRate: Type.Integer({ default: 115200, minimum: 1200, maximum: 921600 }),
+    protocol: Type.Literal('ymodem', { default: 'ymodem' }),
+    vendorProfile: Type.Union(
+      [Type.Literal('auto'), Type.Literal('standard'), Type.Literal('healforce-prince-180d')],
+      { default: 'auto' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const DataCentre = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    /** DICOMweb root, e.g. https://pacs-a.example/dicom-web */
+    dicomWebUrl: Type.String({ pattern: '^https?://' }),
+    /** Where the uplink probes health; defaults to the DICOMweb root. */
+    username: Type.Optional(Type.String()),
+    password: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** The one configuration schema; every type of the daemon's settings derives from it. */
+export const ConfigSchema = Type.Object(
+  {
+    device: Type.Object(
+      {
+        id: Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }),
+        province: Type.String({ pattern: '^[a-z0-9-]{1,32}$' }),
+        county: Type.String({ pattern: '^[a-z0-9-]{1,32}$' }),
+        /** UID root assigned to this terminal (the province's root plus the terminal's number). */
+        uidRoot: Type.String({ pattern: '^[0-2](\\.(0|[1-9][0-9]*)){1,20}$', maxLength: 40 }),
+        institutionName: Type.String({ default: '' }),
+      },
+      { additionalProperties: false },
+    ),
+    dataDir: Type.String({ minLength: 1 }),
+    carts: Type.Array(Cart, { default: [] }),
+    dataCentres: Type.Object(
+      {
+        home: Type.Union([Type.Literal('A'), Type.Literal('B')]),
+        A: DataCentre,
+        B: DataCentre,
+        requestTimeoutMs: Type.Integer({ default: 30_000, minimum: 100 }),
+        retryInitialMs: Type.Integer({ default: 2_000, minimum: 10 }),
+        retryMaxMs: Type.Integer({ default: 300_000, minimum: 10 }),
+        /** Consecutive failures before the home DC is left for the other one. */
+        failoverAfter: Type.Integer({ default: 2, minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    mqtt: Type.Object(
+      {
+        brokers: Type.Array(Type.String({ pattern: '^(mqtts?|wss?|tcp)://' }), { minItems: 1 }),
+        username: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+        caFile: Type.Optional(Type.String()),
+        certFile: Type.Optional(Type.String()),
+        keyFile: Type.Optional(Type.String()),
+        healthIntervalS: Type.Integer({ default: 60, minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+    api: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ default: 8470, minimum: 0, maximum: 65535 }),
+        /** Bearer token the kiosk presents; at least 16 characters. */
+        token: Type.String({ minLength: 16 }),
+        kioskDir: Type.Optional(Type.String()),
+      },
+      { additionalProperties: false },
+    ),
+    storage: Type.Object(
+      {
+        /** New captures are refused below this much free space (design.md: refuse before risk). */
+        minFreeBytes: Type.Integer({ default: 500 * 1024 * 1024, minimum: 0 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type CartConfig = Static<typeof Cart>;
+export type DataCentreId = 'A' | 'B';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates an outside value against the schema, reporting every problem with its field path. */
+export function parseConfig(input: unknown): Config {
+  const withDefaults = Value.Default(ConfigSchema, structuredClone(input));
+  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map(
+    (e) => `${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return withDefaults as Config;
+}

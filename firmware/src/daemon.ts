@@ -1,0 +1,211 @@
+import { EcgCart, NodeSerialOpener, type SerialOpener } from '#device-drivers';
+import type { Logger } from 'pino';
+import { ApiServer } from './api/server.ts';
+import type { Notice } from './api/types.ts';
+import type { Config } from './config/schema.ts';
+import { type DaemonEvent, EventBus } from './events.ts';
+import { EcgIngest } from './ingest/ecg-ingest.ts';
+import { buildHealth, buildStatus, type StatusSources } from './status.ts';
+import { StudyStore } from './store/study-store.ts';
+import { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
+import { FIRMWARE_VERSION } from './version.ts';
+import { type StowFn, Uplink } from './uplink/uplink.ts';
+import { stowInstance } from './uplink/stow-client.ts';
+
+export interface DaemonDeps {
+  log: Logger;
+  opener?: SerialOpener;
+  stow?: StowFn;
+  freeBytes?: (dir: string) => number;
+  now?: () => Date;
+}
+
+/** Turns daemon events into kiosk notices and NOC events (codes stable; text for technicians). */
+function describe(event: DaemonEvent): { notice: Omit<Notice, 'at'>; severity: 'info' | 'warning' | 'alarm' } | null {
+  switch (event.type) {
+    case 'cart-problem':
+      return { notice: { level: 'warning', code: 'cart-problem', message: `${event.cartId}: ${event.message}` }, severity: 'warning' };
+    case 'capture-refused':
+      return { notice: { level: 'error', code: 'capture-refused', message: event.reason }, severity: 'alarm' };
+    case 'instance':
+      return event.state === 'quarantined'
+        ? {
+            notice: { level: 'error', code: 'quarantined', message: `instance ${event.instanceId}: ${event.reason ?? ''}` },
+            severity: 'warning',
+          }
+        : null;
+    case 'dc-state':
+      return event.state === 'down'
+        ? { notice: { level: 'warning', code: 'dc-down', message: `DC-${event.dc}: ${event.reason ?? ''}` }, severity: 'warning' }
+        : event.state === 'up'
+          ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
+          : null;
+    case 'cart-state':
+      return null;
+  }
+}
+
+/** main.ts builds one of these; tests build their own with injected transports. */
+export class Daemon {
+  readonly store: StudyStore;
+  readonly bus: EventBus;
+  readonly ingest: EcgIngest;
+  readonly carts = new Map<string, EcgCart>();
+  readonly uplink: Uplink;
+  readonly telemetry: MqttTelemetry;
+  readonly api: ApiServer;
+  private readonly notices: Notice[] = [];
+  private healthTimer: NodeJS.Timeout | null = null;
+  private readonly sources: StatusSources;
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: DaemonDeps,
+  ) {
+    const log = deps.log;
+    const now = deps.now ?? (() => new Date());
+    this.bus = new EventBus((error) => log.error({ err: error }, 'event listener failed'));
+    this.store = new StudyStore({
+      dataDir: config.dataDir,
+      minFreeBytes: config.storage.minFreeBytes,
+      clock: now,
+      ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+    });
+    const dcs = config.dataCentres;
+    const target = (id: 'A' | 'B') => ({
+      name: dcs[id].name,
+      dicomWebUrl: dcs[id].dicomWebUrl,
+      timeoutMs: dcs.requestTimeoutMs,
+      ...(dcs[id].username !== undefined ? { username: dcs[id].username } : {}),
+      ...(dcs[id].password !== undefined ? { password: dcs[id].password } : {}),
+    });
+    this.uplink = new Uplink({
+      store: this.store,
+      targets: { A: target('A'), B: target('B') },
+      home: dcs.home,
+      failoverAfter: dcs.failoverAfter,
+      retryInitialMs: dcs.retryInitialMs,
+      retryMaxMs: dcs.retryMaxMs,
+      stow: deps.stow ?? stowInstance,
+      onEvent: (event) => {
+        switch (event.type) {
+          case 'delivered':
+            log.info({ instance: event.instanceId, dc: event.dc, alreadyStored: event.alreadyStored }, 'delivered');
+            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'delivered', reason: null });
+            return;
+          case 'retry':
+            log.warn({ instance: event.instanceId, dc: event.dc, reason: event.reason }, 'delivery failed; will retry');
+            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'queued', reason: event.reason });
+            return;
+          case 'quarantined':
+            log.warn({ instance: event.instanceId, dc: event.dc, reason: event.reason }, 'data centre rejected the instance');
+            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'quarantined', reason: event.reason });
+            return;
+          case 'dc-state':
+            log.info({ dc: event.dc, state: event.state, reason: event.reason }, 'data centre state');
+            this.bus.emit(event);
+            return;
+        }
+      },
+    });
+    const profiles = new Map(config.carts.map((c) => [c.id, c.vendorProfile]));
+    this.ingest = new EcgIngest({
+      store: this.store,
+      bus: this.bus,
+      log: log.child({ module: 'ingest' }),
+      uidRoot: config.device.uidRoot,
+      stationName: config.device.id,
+      institutionName: config.device.institutionName,
+      profileFor: (cartId) => profiles.get(cartId) ?? 'auto',
+      onQueued: () => this.uplink.kick(),
+      now,
+    });
+    const opener = deps.opener ?? new NodeSerialOpener();
+    for (const cart of config.carts) {
+      this.carts.set(
+        cart.id,
+        new EcgCart({
+          id: cart.id,
+          identity: cart.identity,
+          baudRate: cart.baudRate,
+          protocol: cart.protocol,
+          opener,
+          deliver: (record) => this.ingest.receive(record),
+          onState: (state, detail) => this.bus.emit({ type: 'cart-state', cartId: cart.id, state, detail }),
+          onProblem: (message) => this.bus.emit({ type: 'cart-problem', cartId: cart.id, message }),
+        }),
+      );
+    }
+    this.telemetry = new MqttTelemetry({
+      device: config.device,
+      brokers: config.mqtt.brokers,
+      firmwareVersion: FIRMWARE_VERSION,
+      log: log.child({ module: 'telemetry' }),
+      ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
+      ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+      ...(config.mqtt.caFile ? { caFile: config.mqtt.caFile } : {}),
+      ...(config.mqtt.certFile ? { certFile: config.mqtt.certFile } : {}),
+      ...(config.mqtt.keyFile ? { keyFile: config.mqtt.keyFile } : {}),
+    });
+    this.sources = {
+      deviceId: config.device.id,
+      dataDir: config.dataDir,
+      store: this.store,
+      carts: this.carts,
+      uplink: this.uplink,
+      ingest: this.ingest,
+      telemetry: this.telemetry,
+      notices: this.notices,
+      startedAt: now().getTime(),
+      now,
+    };
+    this.api = new ApiServer({
+      host: config.api.host,
+      port: config.api.port,
+      token: config.api.token,
+      kioskDir: config.api.kioskDir ?? null,
+      status: () => buildStatus(this.sources),
+      log: log.child({ module: 'api' }),
+    });
+    this.bus.on((event) => {
+      this.api.notify();
+      const described = describe(event);
+      if (!described) return;
+      this.notices.push({ at: now().toISOString(), ...described.notice });
+      if (this.notices.length > 100) this.notices.shift();
+      this.telemetry.publishEvent({ severity: described.severity, code: described.notice.code, message: described.notice.message });
+    });
+  }
+
+  status() {
+    return buildStatus(this.sources);
+  }
+
+  health() {
+    return buildHealth(this.sources);
+  }
+
+  async start(): Promise<void> {
+    const log = this.deps.log;
+    const recovery = this.store.recover();
+    log.info({ ...recovery }, 'store recovered');
+    await this.api.start();
+    log.info({ port: this.api.port }, 'local API listening');
+    this.telemetry.start();
+    this.ingest.resume();
+    this.uplink.start();
+    for (const cart of this.carts.values()) cart.start();
+    const publish = () => this.telemetry.publishHealth(this.health());
+    publish();
+    this.healthTimer = setInterval(publish, this.config.mqtt.healthIntervalS * 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer);
+    await Promise.all([...this.carts.values()].map((c) => c.stop()));
+    await this.uplink.stop();
+    await this.api.stop();
+    await this.telemetry.stop();
+    this.store.close();
+  }
+}

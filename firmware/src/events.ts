@@ -1,0 +1,35 @@
+import type { CartLinkState } from '#device-drivers';
+import type { InstanceState } from './store/types.ts';
+import type { DataCentreId, DcLinkState } from './uplink/uplink.ts';
+
+/** Everything the daemon's parts tell each other; the kiosk and telemetry listen here. No patient data. */
+export type DaemonEvent =
+  | { type: 'cart-state'; cartId: string; state: CartLinkState; detail: string | null }
+  | { type: 'cart-problem'; cartId: string; message: string }
+  | { type: 'instance'; instanceId: number; state: InstanceState; reason: string | null }
+  | { type: 'capture-refused'; source: string; reason: string }
+  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null };
+
+export type Listener = (event: DaemonEvent) => void;
+
+/** A typed bus whose listener errors are caught and logged, never thrown into the emitter. */
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+
+  constructor(private readonly onListenerError: (error: unknown) => void) {}
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: DaemonEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,155 @@
+import { readFileSync, statfsSync } from 'node:fs';
+import type { EcgCart } from '#device-drivers';
+import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem } from './api/types.ts';
+import type { EcgIngest } from './ingest/ecg-ingest.ts';
+import type { StudyStore } from './store/study-store.ts';
+import type { InstanceState } from './store/types.ts';
+import type { HealthPayload } from './telemetry/payloads.ts';
+import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
+import type { Uplink } from './uplink/uplink.ts';
+import { FIRMWARE_VERSION } from './version.ts';
+
+export function displayState(state: InstanceState): DisplayState {
+  switch (state) {
+    case 'captured':
+    case 'encoded':
+      return 'saved';
+    case 'queued':
+    case 'delivering':
+      return 'sending';
+    case 'delivered':
+    case 'purgeable':
+      return 'delivered';
+    case 'quarantined':
+      return 'attention';
+  }
+}
+
+const PRIORITY_NAMES = ['stat-ecg', 'ecg', 'still-document', 'video', 'log'];
+
+export interface StatusSources {
+  deviceId: string;
+  dataDir: string;
+  store: StudyStore;
+  carts: Map<string, EcgCart>;
+  uplink: Uplink;
+  ingest: EcgIngest;
+  telemetry: MqttTelemetry;
+  notices: Notice[];
+  startedAt: number;
+  now(): Date;
+}
+
+function startOfToday(now: Date): string {
+  const d = new Date(now);
+  d.setHours(0, 0, 0, 0);
+  return d.toISOString();
+}
+
+function cartItems(carts: Map<string, EcgCart>): CartItem[] {
+  return [...carts.entries()].map(([id, cart]) => {
+    const c = cart.counters;
+    return {
+      id,
+      state: cart.state,
+      port: cart.port,
+      problem: cart.lastProblem,
+      records: c.files,
+      errors: c.crcErrors + c.sequenceErrors + c.timeouts + c.cancelledTransfers + c.failedDeliveries,
+    };
+  });
+}
+
+/** What the kiosk shows: carts, today's studies with their delivery state, both data centres. */
+export function buildStatus(s: StatusSources): StatusResponse {
+  const now = s.now();
+  const studies: StudyItem[] = s.store.recent(startOfToday(now)).map((row) => ({
+    instanceId: row.id,
+    kind: row.kind,
+    receivedAt: row.received_at,
+    patientName: row.patient_name,
+    patientId: row.patient_id,
+    state: row.state,
+    display: displayState(row.state),
+    reason: row.quarantine_reason,
+    lastError: row.last_error,
+    deliveredTo: s.store.deliveredTo(row.id).map((d) => d.dc),
+  }));
+  const counts = s.store.countByState();
+  return {
+    v: 1,
+    device: { id: s.deviceId, firmware: FIRMWARE_VERSION },
+    at: now.toISOString(),
+    carts: cartItems(s.carts),
+    dataCentres: s.uplink.dataCentres().map((d) => ({
+      id: d.id,
+      name: d.name,
+      state: d.state,
+      home: d.home,
+      delivered: d.delivered,
+      lastError: d.lastError,
+      lastSuccessAt: d.lastSuccessAt,
+    })),
+    studiesToday: studies,
+    queueDepth: counts.captured + counts.encoded + counts.queued + counts.delivering,
+    notices: s.notices.slice(-20),
+    telemetry: s.telemetry.state,
+  };
+}
+
+function temperature(): number | null {
+  try {
+    return Number(readFileSync('/sys/class/thermal/thermal_zone0/temp', 'utf8')) / 1000;
+  } catch {
+    return null;
+  }
+}
+
+/** The periodic health payload for the NOC. Counts and states only: no patient data. */
+export function buildHealth(s: StatusSources): HealthPayload {
+  const now = s.now();
+  const fs = statfsSync(s.dataDir);
+  const queue = s.store.queueStats(now.getTime());
+  const dcs = s.uplink.dataCentres();
+  return {
+    v: 1,
+    at: now.toISOString(),
+    historical: false,
+    deviceId: s.deviceId,
+    versions: { firmware: FIRMWARE_VERSION, node: process.version },
+    uptimeS: Math.round((now.getTime() - s.startedAt) / 1000),
+    disk: { freeBytes: Number(fs.bavail) * Number(fs.bsize), totalBytes: Number(fs.blocks) * Number(fs.bsize) },
+    temperatureC: temperature(),
+    devices: {
+      ecgCarts: [...s.carts.entries()].map(([id, cart]) => ({
+        id,
+        state: cart.state,
+        port: cart.port,
+        problem: cart.lastProblem,
+        counters: { ...cart.counters },
+      })),
+    },
+    queue: {
+      depth: queue.reduce((n, q) => n + q.depth, 0),
+      oldestUndeliveredAgeS: queue.reduce((m, q) => Math.max(m, q.oldestAgeS), 0),
+      byPriority: queue.map((q) => ({ ...q, name: PRIORITY_NAMES[q.priority] ?? `p${q.priority}` })),
+    },
+    instances: { ...s.store.countByState() },
+    uplink: Object.fromEntries(
+      dcs.map((d) => [
+        d.id,
+        {
+          name: d.name,
+          state: d.state,
+          home: d.home,
+          consecutiveFailures: d.consecutiveFailures,
+          delivered: d.delivered,
+          lastSuccessAt: d.lastSuccessAt,
+          lastError: d.lastError,
+        },
+      ]),
+    ),
+    ingest: { ...s.ingest.counters },
+    encoder: null,
+  };
+}

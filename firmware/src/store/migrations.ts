@@ -1,0 +1,83 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Forward-only schema migrations. Never edit a shipped migration: add the next one.
+ * `user_version` holds the number of the last one applied.
+ */
+export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
+  {
+    version: 1,
+    name: 'studies and instances',
+    sql: `
+      CREATE TABLE studies (
+        id INTEGER PRIMARY KEY,
+        study_uid TEXT NOT NULL UNIQUE,
+        patient_id TEXT,
+        patient_name TEXT,
+        patient_birth_date TEXT,
+        patient_sex TEXT,
+        accession_number TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE instances (
+        id INTEGER PRIMARY KEY,
+        content_sha256 TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        original_path TEXT NOT NULL,
+        original_name TEXT,
+        study_id INTEGER REFERENCES studies(id),
+        series_uid TEXT,
+        sop_uid TEXT UNIQUE,
+        dicom_path TEXT,
+        state TEXT NOT NULL CHECK (state IN
+          ('captured','encoded','queued','delivering','delivered','purgeable','quarantined')),
+        priority INTEGER NOT NULL,
+        quarantine_reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        warnings TEXT,
+        received_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'per data-centre delivery record and queue index',
+    sql: `
+      ALTER TABLE instances ADD COLUMN delivering_dc TEXT;
+      CREATE TABLE deliveries (
+        instance_id INTEGER NOT NULL REFERENCES instances(id),
+        dc TEXT NOT NULL CHECK (dc IN ('A','B')),
+        delivered_at TEXT NOT NULL,
+        http_status INTEGER NOT NULL,
+        PRIMARY KEY (instance_id, dc)
+      );
+      CREATE INDEX instances_queue ON instances (state, priority, next_attempt_at);
+    `,
+  },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Applies every migration above the database's version, each in its own transaction. */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): number[] {
+  const applied: number[] = [];
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema ${current} is newer than this firmware knows (${MIGRATIONS.length}); refusing to touch it`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current || migration.version > upTo) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+    applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,322 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { isTempFile, writeFileDurable } from './durable-file.ts';
+import { migrate } from './migrations.ts';
+import { type InstanceKind, type InstanceRow, type InstanceState, StoreError, type StudyRow } from './types.ts';
+
+export interface StoreOptions {
+  dataDir: string;
+  minFreeBytes: number;
+  clock?: () => Date;
+  /** Free bytes on the data partition; injectable so tests can make the disk "full". */
+  freeBytes?: (dir: string) => number;
+}
+
+export interface ReceiveInput {
+  kind: InstanceKind;
+  source: string;
+  bytes: Uint8Array;
+  originalName: string | null;
+  priority: number;
+  /** Set when the transfer did not complete: the bytes are kept, quarantined with this reason. */
+  incomplete: string | null;
+}
+
+export interface EncodedInstance {
+  study: {
+    uid: string;
+    patientId: string | null;
+    patientName: string | null;
+    birthDate: string | null;
+    sex: string | null;
+  };
+  seriesUid: string;
+  sopUid: string;
+  dicom: Uint8Array;
+  warnings: string[];
+}
+
+export interface RecoveryReport {
+  requeued: number;
+  tempFilesRemoved: number;
+  missingOriginals: number;
+}
+
+function statfsFree(dir: string): number {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+/**
+ * The study store: SQLite (WAL, synchronous=FULL) for queue state plus files written durably.
+ * INVARIANTS: a row never points at a file that is not yet durable (files are written first,
+ * rows committed after); an instance leaves the store only after it is delivered; every state
+ * change is one transaction.
+ */
+export class StudyStore {
+  readonly db: Database.Database;
+  private readonly clock: () => Date;
+  private readonly freeBytes: (dir: string) => number;
+
+  constructor(private readonly options: StoreOptions) {
+    this.clock = options.clock ?? (() => new Date());
+    this.freeBytes = options.freeBytes ?? statfsFree;
+    for (const sub of ['originals', 'dicom']) mkdirSync(join(options.dataDir, sub), { recursive: true });
+    this.db = new Database(join(options.dataDir, 'store.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private now(): string {
+    return this.clock().toISOString();
+  }
+
+  private ensureSpace(bytes: number): void {
+    const free = this.freeBytes(this.options.dataDir);
+    if (free - bytes < this.options.minFreeBytes) {
+      throw new StoreError(
+        'DISK_LOW',
+        `storage nearly full: ${Math.round(free / 1048576)} MB free, ${Math.round(this.options.minFreeBytes / 1048576)} MB must stay free; new captures are refused until studies are delivered`,
+        true,
+      );
+    }
+  }
+
+  /**
+   * Makes received bytes durable and records them. Resolves only when both the file and the row
+   * are on disk; the same bytes received again return the existing instance.
+   */
+  receive(input: ReceiveInput): { id: number; duplicate: boolean } {
+    const sha = createHash('sha256').update(input.bytes).digest('hex');
+    const existing = this.db.prepare('SELECT id FROM instances WHERE content_sha256 = ?').get(sha) as
+      | { id: number }
+      | undefined;
+    if (existing) return { id: existing.id, duplicate: true };
+    this.ensureSpace(input.bytes.length);
+    const relative = join('originals', `${sha}.${input.kind === 'ecg' ? 'scp' : 'bin'}`);
+    try {
+      writeFileDurable(join(this.options.dataDir, relative), input.bytes);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new StoreError(
+        code === 'ENOSPC' ? 'DISK_LOW' : 'WRITE_FAILED',
+        code === 'ENOSPC' ? 'storage is full: the capture could not be saved' : `could not save the capture: ${(error as Error).message}`,
+        true,
+      );
+    }
+    const now = this.now();
+    const info = this.db
+      .prepare(
+        `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
+           quarantine_reason, received_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        sha,
+        input.kind,
+        input.source,
+        relative,
+        input.originalName,
+        input.incomplete ? 'quarantined' : 'captured',
+        input.priority,
+        input.incomplete ? `incomplete transfer: ${input.incomplete}` : null,
+        now,
+        now,
+      );
+    return { id: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  get(id: number): InstanceRow {
+    const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as InstanceRow | undefined;
+    if (!row) throw new StoreError('NOT_FOUND', `no instance ${id}`, false);
+    return row;
+  }
+
+  study(id: number): StudyRow | undefined {
+    return this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as StudyRow | undefined;
+  }
+
+  inState(state: InstanceState): InstanceRow[] {
+    return this.db.prepare('SELECT * FROM instances WHERE state = ? ORDER BY priority, id').all(state) as InstanceRow[];
+  }
+
+  readOriginal(row: InstanceRow): Uint8Array {
+    return readFileSync(join(this.options.dataDir, row.original_path));
+  }
+
+  readDicom(row: InstanceRow): Uint8Array {
+    if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
+    return readFileSync(join(this.options.dataDir, row.dicom_path));
+  }
+
+  quarantine(id: number, reason: string): void {
+    this.db
+      .prepare(`UPDATE instances SET state = 'quarantined', quarantine_reason = ?, updated_at = ? WHERE id = ?`)
+      .run(reason, this.now(), id);
+  }
+
+  /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
+  attachEncoded(id: number, encoded: EncodedInstance): void {
+    const relative = join('dicom', `${encoded.sopUid}.dcm`);
+    writeFileDurable(join(this.options.dataDir, relative), encoded.dicom);
+    const now = this.now();
+    this.db.transaction(() => {
+      const s = encoded.study;
+      this.db
+        .prepare(
+          `INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, created_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (study_uid) DO NOTHING`,
+        )
+        .run(s.uid, s.patientId, s.patientName, s.birthDate, s.sex, now);
+      const study = this.db.prepare('SELECT id FROM studies WHERE study_uid = ?').get(s.uid) as { id: number };
+      this.db
+        .prepare(
+          `UPDATE instances SET state = 'encoded', study_id = ?, series_uid = ?, sop_uid = ?, dicom_path = ?,
+             warnings = ?, updated_at = ? WHERE id = ? AND state = 'captured'`,
+        )
+        .run(study.id, encoded.seriesUid, encoded.sopUid, relative, JSON.stringify(encoded.warnings), now, id);
+    })();
+  }
+
+  enqueue(id: number): void {
+    this.db
+      .prepare(`UPDATE instances SET state = 'queued', next_attempt_at = 0, updated_at = ? WHERE id = ? AND state = 'encoded'`)
+      .run(this.now(), id);
+  }
+
+  /** The next instance due for delivery: highest priority, oldest first. */
+  nextDue(nowMs: number): InstanceRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT * FROM instances WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`,
+      )
+      .get(nowMs) as InstanceRow | undefined;
+  }
+
+  /** When the next queued instance becomes due (ms epoch), or null when nothing is queued. */
+  nextDueAt(): number | null {
+    const row = this.db.prepare(`SELECT MIN(next_attempt_at) AS at FROM instances WHERE state = 'queued'`).get() as {
+      at: number | null;
+    };
+    return row.at;
+  }
+
+  markDelivering(id: number, dc: string): void {
+    this.db
+      .prepare(
+        `UPDATE instances SET state = 'delivering', delivering_dc = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`,
+      )
+      .run(dc, this.now(), id);
+  }
+
+  markDelivered(id: number, dc: 'A' | 'B', httpStatus: number): void {
+    const now = this.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO deliveries (instance_id, dc, delivered_at, http_status) VALUES (?, ?, ?, ?)
+           ON CONFLICT (instance_id, dc) DO NOTHING`,
+        )
+        .run(id, dc, now, httpStatus);
+      this.db
+        .prepare(
+          `UPDATE instances SET state = 'delivered', delivering_dc = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
+        )
+        .run(now, id);
+    })();
+  }
+
+  markRetry(id: number, error: string, nextAttemptAt: number): void {
+    this.db
+      .prepare(
+        `UPDATE instances SET state = 'queued', delivering_dc = NULL, last_error = ?, next_attempt_at = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(error, nextAttemptAt, this.now(), id);
+  }
+
+  deliveredTo(id: number): Array<{ dc: 'A' | 'B'; delivered_at: string; http_status: number }> {
+    return this.db.prepare('SELECT dc, delivered_at, http_status FROM deliveries WHERE instance_id = ?').all(id) as Array<{
+      dc: 'A' | 'B';
+      delivered_at: string;
+      http_status: number;
+    }>;
+  }
+
+  /**
+   * Start-up reconciliation: an upload cut by a crash is queued again (STOW-RS is idempotent by
+   * SOP Instance UID); temp files of interrupted writes are removed (no row refers to them).
+   */
+  recover(): RecoveryReport {
+    const requeued = this.db
+      .prepare(`UPDATE instances SET state = 'queued', delivering_dc = NULL, updated_at = ? WHERE state = 'delivering'`)
+      .run(this.now()).changes;
+    let tempFilesRemoved = 0;
+    for (const sub of ['originals', 'dicom']) {
+      const dir = join(this.options.dataDir, sub);
+      for (const name of readdirSync(dir)) {
+        if (isTempFile(name)) {
+          unlinkSync(join(dir, name));
+          tempFilesRemoved++;
+        }
+      }
+    }
+    let missingOriginals = 0;
+    for (const row of this.db.prepare('SELECT id, original_path FROM instances').all() as InstanceRow[]) {
+      if (!existsSync(join(this.options.dataDir, row.original_path))) missingOriginals++;
+    }
+    return { requeued, tempFilesRemoved, missingOriginals };
+  }
+
+  /** Queue depth and oldest undelivered age per priority, for health telemetry. */
+  queueStats(nowMs: number): Array<{ priority: number; depth: number; oldestAgeS: number }> {
+    const rows = this.db
+      .prepare(
+        `SELECT priority, COUNT(*) AS depth, MIN(received_at) AS oldest FROM instances
+         WHERE state IN ('captured','encoded','queued','delivering') GROUP BY priority ORDER BY priority`,
+      )
+      .all() as Array<{ priority: number; depth: number; oldest: string }>;
+    return rows.map((r) => ({
+      priority: r.priority,
+      depth: r.depth,
+      oldestAgeS: Math.max(0, Math.round((nowMs - Date.parse(r.oldest)) / 1000)),
+    }));
+  }
+
+  countByState(): Record<InstanceState, number> {
+    const counts: Record<InstanceState, number> = {
+      captured: 0,
+      encoded: 0,
+      queued: 0,
+      delivering: 0,
+      delivered: 0,
+      purgeable: 0,
+      quarantined: 0,
+    };
+    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM instances GROUP BY state').all() as Array<{
+      state: InstanceState;
+      n: number;
+    }>) {
+      counts[row.state] = row.n;
+    }
+    return counts;
+  }
+
+  /** Instances received since `since` (ISO), newest first, with their study, for the kiosk. */
+  recent(since: string): Array<InstanceRow & { patient_name: string | null; patient_id: string | null }> {
+    return this.db
+      .prepare(
+        `SELECT i.*, s.patient_name, s.patient_id FROM instances i LEFT JOIN studies s ON s.id = i.study_id
+         WHERE i.received_at >= ? ORDER BY i.id DESC LIMIT 200`,
+      )
+      .all(since) as Array<InstanceRow & { patient_name: string | null; patient_id: string | null }>;
+  }
+}

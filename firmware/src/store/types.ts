@@ -1,0 +1,51 @@
+export type InstanceState = 'captured' | 'encoded' | 'queued' | 'delivering' | 'delivered' | 'purgeable' | 'quarantined';
+
+export type InstanceKind = 'ecg';
+
+/** Delivery priority (design.md): STAT ECG first, then stills and documents, video, logs. */
+export const PRIORITY = { statEcg: 0, ecg: 1, still: 2, document: 2, video: 3, log: 4 } as const;
+
+export interface InstanceRow {
+  id: number;
+  content_sha256: string;
+  kind: InstanceKind;
+  source: string;
+  original_path: string;
+  original_name: string | null;
+  study_id: number | null;
+  series_uid: string | null;
+  sop_uid: string | null;
+  dicom_path: string | null;
+  state: InstanceState;
+  priority: number;
+  quarantine_reason: string | null;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  warnings: string | null;
+  received_at: string;
+  updated_at: string;
+  delivering_dc: string | null;
+}
+
+export interface StudyRow {
+  id: number;
+  study_uid: string;
+  patient_id: string | null;
+  patient_name: string | null;
+  patient_birth_date: string | null;
+  patient_sex: string | null;
+  accession_number: string | null;
+  created_at: string;
+}
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND',
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

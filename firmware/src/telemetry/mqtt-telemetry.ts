@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { Backoff } from '#device-drivers';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { EventPayload, HealthPayload, StatePayload } from './payloads.ts';
+import { topicsFor } from './topics.ts';
+
+export type BrokerLinkState = 'connecting' | 'online' | 'offline' | 'stopped';
+
+export interface TelemetryOptions {
+  device: { province: string; county: string; id: string };
+  brokers: string[];
+  username?: string;
+  password?: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  firmwareVersion: string;
+  log: Logger;
+  /** At most this many messages are kept while offline; the oldest go first. */
+  bufferLimit?: number;
+  backoff?: Backoff;
+}
+
+interface Buffered {
+  topic: string;
+  payload: HealthPayload | EventPayload;
+}
+
+/**
+ * MQTT 5 telemetry with broker failover. `state` is retained: `online` on every connect and
+ * `offline` as the last will. While offline, health and events are buffered (bounded) and
+ * replayed on reconnect marked `historical`. Reconnects use capped, jittered backoff and rotate
+ * through the configured brokers (one per data centre).
+ */
+export class MqttTelemetry {
+  private client: MqttClient | null = null;
+  private current: BrokerLinkState = 'stopped';
+  private readonly topics: ReturnType<typeof topicsFor>;
+  private readonly buffer: Buffered[] = [];
+  private readonly backoff: Backoff;
+  private brokerIndex = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  readonly counters = { connects: 0, published: 0, buffered: 0, dropped: 0, replayed: 0 };
+
+  constructor(private readonly options: TelemetryOptions) {
+    this.topics = topicsFor(options.device);
+    this.backoff = options.backoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 });
+  }
+
+  get state(): BrokerLinkState {
+    return this.current;
+  }
+
+  get broker(): string {
+    return this.options.brokers[this.brokerIndex % this.options.brokers.length]!;
+  }
+
+  private statePayload(state: 'online' | 'offline'): string {
+    const payload: StatePayload = { v: 1, state, at: new Date().toISOString(), firmware: this.options.firmwareVersion };
+    return JSON.stringify(payload);
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  private connect(): void {
+    const o = this.options;
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: `telemed-${o.device.id}`,
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+      will: { topic: this.topics.state, payload: Buffer.from(this.statePayload('offline')), qos: 1, retain: true },
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+      ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+      ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
+    };
+    this.current = 'connecting';
+    const client = mqtt.connect(this.broker, clientOptions);
+    this.client = client;
+    client.on('connect', () => {
+      this.current = 'online';
+      this.counters.connects++;
+      this.backoff.reset();
+      o.log.info({ broker: this.broker }, 'telemetry online');
+      client.publish(this.topics.state, this.statePayload('online'), { qos: 1, retain: true });
+      this.replay();
+    });
+    client.on('error', (error) => o.log.warn({ broker: this.broker, err: error.message }, 'telemetry broker error'));
+    client.on('close', () => {
+      if (this.current === 'stopped' || this.client !== client) return;
+      this.current = 'offline';
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.end(true);
+      this.brokerIndex++;
+      const delay = this.backoff.next();
+      o.log.warn({ next: this.broker, inMs: delay }, 'telemetry offline; reconnecting');
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private replay(): void {
+    while (this.buffer.length > 0 && this.current === 'online') {
+      const item = this.buffer.shift()!;
+      this.client!.publish(item.topic, JSON.stringify({ ...item.payload, historical: true }), { qos: 1 });
+      this.counters.replayed++;
+    }
+  }
+
+  private send(topic: string, payload: HealthPayload | EventPayload): void {
+    if (this.current === 'online' && this.client) {
+      this.client.publish(topic, JSON.stringify(payload), { qos: topic === this.topics.event ? 1 : 0 });
+      this.counters.published++;
+      return;
+    }
+    this.buffer.push({ topic, payload });
+    this.counters.buffered++;
+    const limit = this.options.bufferLimit ?? 500;
+    while (this.buffer.length > limit) {
+      this.buffer.shift();
+      this.counters.dropped++;
+    }
+  }
+
+  publishHealth(payload: HealthPayload): void {
+    this.send(this.topics.health, payload);
+  }
+
+  publishEvent(payload: Omit<EventPayload, 'v' | 'at' | 'historical'>): void {
+    this.send(this.topics.event, { v: 1, at: new Date().toISOString(), historical: false, ...payload });
+  }
+
+  /** Publishes `offline` (a clean shutdown sends no last will) and disconnects. */
+  async stop(): Promise<void> {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    const client = this.client;
+    const wasOnline = this.current === 'online';
+    this.current = 'stopped';
+    if (!client) return;
+    if (wasOnline) {
+      await new Promise<void>((resolve) =>
+        client.publish(this.topics.state, this.statePayload('offline'), { qos: 1, retain: true }, () => resolve()),
+      );
+    }
+    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  }
+}

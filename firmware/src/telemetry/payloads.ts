@@ -1,0 +1,81 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+/**
+ * Versioned MQTT payloads. These schemas are published (docs/schemas/*.json, written by
+ * `npm run schemas`) for the NOC's fleet exporter. No patient data may appear in any of them.
+ */
+export const StatePayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    state: Type.Union([Type.Literal('online'), Type.Literal('offline')]),
+    at: Type.String({ format: 'date-time' }),
+    firmware: Type.String(),
+  },
+  { $id: 'telemed/state/1', additionalProperties: false },
+);
+
+const Counters = Type.Record(Type.String(), Type.Number());
+
+export const HealthPayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    at: Type.String({ format: 'date-time' }),
+    historical: Type.Boolean({ description: 'true when buffered while offline and replayed later' }),
+    deviceId: Type.String(),
+    versions: Type.Object({ firmware: Type.String(), node: Type.String() }),
+    uptimeS: Type.Integer(),
+    disk: Type.Object({ freeBytes: Type.Number(), totalBytes: Type.Number() }),
+    temperatureC: Type.Union([Type.Number(), Type.Null()]),
+    devices: Type.Object({
+      ecgCarts: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          state: Type.String(),
+          port: Type.Union([Type.String(), Type.Null()]),
+          problem: Type.Union([Type.String(), Type.Null()]),
+          counters: Counters,
+        }),
+      ),
+    }),
+    queue: Type.Object({
+      depth: Type.Integer(),
+      oldestUndeliveredAgeS: Type.Integer(),
+      byPriority: Type.Array(
+        Type.Object({ priority: Type.Integer(), name: Type.String(), depth: Type.Integer(), oldestAgeS: Type.Integer() }),
+      ),
+    }),
+    instances: Counters,
+    uplink: Type.Record(
+      Type.String(),
+      Type.Object({
+        name: Type.String(),
+        state: Type.String(),
+        home: Type.Boolean(),
+        consecutiveFailures: Type.Integer(),
+        delivered: Type.Integer(),
+        lastSuccessAt: Type.Union([Type.String(), Type.Null()]),
+        lastError: Type.Union([Type.String(), Type.Null()]),
+      }),
+    ),
+    ingest: Counters,
+    encoder: Type.Union([Type.String(), Type.Null()]),
+  },
+  { $id: 'telemed/health/1', additionalProperties: false },
+);
+
+export const EventPayload = Type.Object(
+  {
+    v: Type.Literal(1),
+    at: Type.String({ format: 'date-time' }),
+    historical: Type.Boolean(),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('alarm')]),
+    code: Type.String(),
+    message: Type.String(),
+    subject: Type.Optional(Type.String()),
+  },
+  { $id: 'telemed/event/1', additionalProperties: false },
+);
+
+export type StatePayload = Static<typeof StatePayload>;
+export type HealthPayload = Static<typeof HealthPayload>;
+export type EventPayload = Static<typeof EventPayload>;

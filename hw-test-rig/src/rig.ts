@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PtyCable } from './cart/pty-pair.ts';
+import { freePort } from './services/free-port.ts';
+import { MosquittoBroker } from './services/mosquitto.ts';
+import { OrthancDataCentre } from './services/orthanc.ts';
+
+export interface RigOptions {
+  dir: string;
+  carts?: number;
+  apiPort?: number;
+  kioskDir?: string;
+}
+
+/**
+ * The province side and the clinic's devices on one machine: two Orthanc data centres, a
+ * mosquitto broker, and a pty cable per ECG cart. It writes the firmware's configuration for them.
+ */
+export class Rig {
+  readonly dcs: Record<'A' | 'B', OrthancDataCentre>;
+  readonly broker: MosquittoBroker;
+  readonly cables: PtyCable[];
+  readonly token = randomBytes(16).toString('hex');
+
+  private constructor(
+    readonly options: RigOptions,
+    dcs: Record<'A' | 'B', OrthancDataCentre>,
+    broker: MosquittoBroker,
+    cables: PtyCable[],
+    readonly apiPort: number,
+  ) {
+    this.dcs = dcs;
+    this.broker = broker;
+    this.cables = cables;
+  }
+
+  static async start(options: RigOptions): Promise<Rig> {
+    const dir = options.dir;
+    for (const sub of ['dc-a', 'dc-b', 'broker', 'serial', 'firmware']) mkdirSync(join(dir, sub), { recursive: true });
+    const [a, b, broker] = await Promise.all([
+      OrthancDataCentre.start('A', join(dir, 'dc-a')),
+      OrthancDataCentre.start('B', join(dir, 'dc-b')),
+      MosquittoBroker.start(join(dir, 'broker')),
+    ]);
+    const cables = Array.from({ length: options.carts ?? 1 }, (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`));
+    for (const cable of cables) await cable.plug();
+    return new Rig(options, { A: a, B: b }, broker, cables, options.apiPort ?? (await freePort()));
+  }
+
+  /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
+  firmwareConfig(overrides: { minFreeBytes?: number; healthIntervalS?: number } = {}) {
+    return {
+      device: {
+        id: 'T-RIG-0001',
+        province: 'henan',
+        county: 'rig-county',
+        uidRoot: '1.2.826.0.1.3680043.10.1391.9',
+        institutionName: '测试卫生院',
+      },
+      dataDir: join(this.options.dir, 'firmware', 'data'),
+      carts: this.cables.map((cable, i) => ({
+        id: `cart-${i + 1}`,
+        identity: { path: cable.terminalEnd },
+        baudRate: 115200,
+        protocol: 'ymodem',
+        vendorProfile: 'auto',
+      })),
+      dataCentres: {
+        home: 'A',
+        A: { name: '省数据中心 A', dicomWebUrl: this.dcs.A.dicomWebUrl },
+        B: { name: '省数据中心 B', dicomWebUrl: this.dcs.B.dicomWebUrl },
+        requestTimeoutMs: 10_000,
+        retryInitialMs: 500,
+        retryMaxMs: 5_000,
+        failoverAfter: 1,
+      },
+      mqtt: { brokers: [this.broker.url], healthIntervalS: overrides.healthIntervalS ?? 5 },
+      api: {
+        host: '127.0.0.1',
+        port: this.apiPort,
+        token: this.token,
+        ...(this.options.kioskDir ? { kioskDir: this.options.kioskDir } : {}),
+      },
+      storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
+    };
+  }
+
+  writeFirmwareConfig(overrides: Parameters<Rig['firmwareConfig']>[0] = {}): string {
+    const path = join(this.options.dir, 'firmware', 'config.json');
+    writeFileSync(path, JSON.stringify(this.firmwareConfig(overrides), null, 2));
+    return path;
+  }
+
+  get kioskUrl(): string {
+    return `http://127.0.0.1:${this.apiPort}/#token=${this.token}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.dcs.A.stop(), this.dcs.B.stop(), this.broker.stop(), ...this.cables.map((c) => c.unplug())]);
+  }
+}

@@ -1,0 +1,55 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { parseConfig } from '../../../firmware/src/config/schema.ts';
+import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
+import { Rig } from '../../src/rig.ts';
+
+export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/testdata');
+export const hasTestdata = existsSync(join(TESTDATA, 'scp'));
+
+export function testdataScpFiles(): string[] {
+  if (!hasTestdata) return [];
+  const dir = join(TESTDATA, 'scp');
+  const quirks = join(dir, 'quirks');
+  return [
+    ...readdirSync(dir).filter((f) => /\.scp$/i.test(f)).map((f) => join(dir, f)),
+    ...readdirSync(quirks).filter((f) => /\.scp$/i.test(f)).map((f) => join(quirks, f)),
+  ];
+}
+
+export function readBytes(path: string): Uint8Array {
+  return new Uint8Array(readFileSync(path));
+}
+
+export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A rig plus an in-process daemon wired to it, as one test's world. */
+export async function world(options: { minFreeBytes?: number; deps?: Partial<DaemonDeps>; kioskDir?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-'));
+  const rig = await Rig.start({ dir, ...(options.kioskDir ? { kioskDir: options.kioskDir } : {}) });
+  const config = parseConfig(rig.firmwareConfig({ minFreeBytes: options.minFreeBytes ?? 0, healthIntervalS: 1 }));
+  const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
+  const daemon = new Daemon(config, { log, ...options.deps });
+  await daemon.start();
+  return {
+    dir,
+    rig,
+    daemon,
+    config,
+    async stop() {
+      await daemon.stop();
+      await rig.stop();
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import type { ServerMessage, StatusResponse, StudyItem } from '../../../firmware/src/api/types.ts';
+import { type Lang, STRINGS } from './i18n.ts';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload; in a plain browser the token comes in the URL fragment. */
+    telemed?: { token: string };
+  }
+}
+
+const token = window.telemed?.token ?? new URLSearchParams(location.hash.slice(1)).get('token');
+let lang: Lang = (localStorage.getItem('telemed.lang') as Lang | null) ?? 'zh';
+let status: StatusResponse | null = null;
+let connected = false;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+function time(iso: string): string {
+  return new Date(iso).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+}
+
+function studyDetail(s: StudyItem): string {
+  const t = STRINGS[lang];
+  if (s.display === 'attention') return s.reason ?? '';
+  if (s.display === 'delivered') return t.deliveredTo(s.deliveredTo.map((d) => `DC-${d}`).join(', '));
+  if (s.lastError) return t.waitingRetry(s.lastError);
+  return '';
+}
+
+function render(): void {
+  const t = STRINGS[lang];
+  document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
+  document.title = t.title;
+  const root = document.getElementById('app')!;
+  root.replaceChildren();
+  const toggle = el('button', { id: 'lang', type: 'button' }, t.language);
+  toggle.addEventListener('click', () => {
+    lang = lang === 'zh' ? 'en' : 'zh';
+    localStorage.setItem('telemed.lang', lang);
+    render();
+  });
+  root.append(
+    el('header', {}, el('h1', {}, t.title), el('span', { class: 'device' }, status?.device.id ?? ''), toggle),
+  );
+  if (!token) {
+    root.append(el('div', { class: 'banner error', role: 'alert' }, t.noToken));
+    return;
+  }
+  if (!connected) root.append(el('div', { class: 'banner error', role: 'alert', id: 'disconnected' }, t.disconnected));
+  if (!status) return;
+
+  const carts = el('section', { id: 'carts', class: 'card' }, el('h2', {}, t.carts));
+  for (const cart of status.carts) {
+    carts.append(
+      el(
+        'div',
+        { class: `row cart cart-${cart.state}`, 'data-cart': cart.id, 'data-state': cart.state },
+        el('span', { class: `dot ${cart.state === 'connected' || cart.state === 'receiving' ? 'ok' : 'bad'}` }),
+        el('strong', {}, cart.id),
+        el('span', { class: 'cart-state' }, t.cartState[cart.state]),
+      ),
+    );
+  }
+  const dcs = el('section', { id: 'dcs', class: 'card' }, el('h2', {}, t.dataCentres));
+  for (const dc of status.dataCentres) {
+    dcs.append(
+      el(
+        'div',
+        { class: `row dc dc-${dc.state}`, 'data-dc': dc.id, 'data-state': dc.state },
+        el('span', { class: `dot ${dc.state === 'up' ? 'ok' : dc.state === 'down' ? 'bad' : 'idle'}` }),
+        el('strong', {}, `DC-${dc.id} ${dc.name}${dc.home ? ` (${t.home})` : ''}`),
+        el('span', { class: 'dc-state' }, t.dcState[dc.state]),
+        el('span', { class: 'muted' }, t.deliveredCount(dc.delivered)),
+      ),
+    );
+  }
+  const table = el(
+    'table',
+    { id: 'studies' },
+    el('thead', {}, el('tr', {}, ...[t.time, t.patient, t.type, t.state, t.detail].map((h) => el('th', {}, h)))),
+  );
+  const body = el('tbody');
+  for (const s of status.studiesToday) {
+    body.append(
+      el(
+        'tr',
+        { 'data-instance': String(s.instanceId), 'data-display': s.display },
+        el('td', {}, time(s.receivedAt)),
+        el('td', {}, s.patientName ?? s.patientId ?? '—'),
+        el('td', {}, t.ecg),
+        el('td', {}, el('span', { class: `badge ${s.display}` }, t.display[s.display])),
+        el('td', { class: 'detail' }, studyDetail(s)),
+      ),
+    );
+  }
+  if (status.studiesToday.length === 0) body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, t.none)));
+  table.append(body);
+  const studies = el('section', { class: 'card wide' }, el('h2', {}, t.studiesToday), el('p', { id: 'queue' }, t.queue(status.queueDepth)), table);
+  const notices = el('section', { id: 'notices', class: 'card wide' }, el('h2', {}, t.notices));
+  const recent = status.notices.filter((n) => n.level !== 'info').slice(-5).reverse();
+  if (recent.length === 0) notices.append(el('p', { class: 'muted' }, t.noNotices));
+  for (const n of recent) {
+    notices.append(el('div', { class: `notice ${n.level}`, 'data-code': n.code }, el('span', {}, `${time(n.at)} ${t.notice[n.code] ?? n.code}`), el('small', {}, n.message)));
+  }
+  root.append(el('main', {}, carts, dcs, studies, notices));
+}
+
+function connect(): void {
+  if (!token) return render();
+  const socket = new WebSocket(`ws://${location.host}/api/v1/events?token=${encodeURIComponent(token)}`);
+  socket.addEventListener('open', () => {
+    connected = true;
+  });
+  socket.addEventListener('message', (event) => {
+    const message = JSON.parse(String(event.data)) as ServerMessage;
+    if (message.type === 'status') {
+      status = message.status;
+      connected = true;
+      render();
+    }
+  });
+  socket.addEventListener('close', () => {
+    connected = false;
+    render();
+    setTimeout(connect, 2000);
+  });
+}
+
+render();
+connect();
