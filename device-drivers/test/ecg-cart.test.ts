@@ -6,8 +6,8 @@ import type { SerialLink } from '../src/serial/serial-link.ts';
 import { Backoff } from '../src/util/backoff.ts';
 import { ByteQueue } from '../src/ymodem/byte-queue.ts';
 import { type SendMode, sendFiles } from '../src/ymodem/sender.ts';
-import { encodeScp, smallRecord } from './helpers/scp-fixtures.ts';
 import { ptyPair } from './helpers/pty-pair.ts';
+import { encodeScp, smallRecord } from './helpers/scp-fixtures.ts';
 
 const FAST = { blockTimeoutMs: 400, byteTimeoutMs: 200, crcRequestIntervalMs: 100, maxRetries: 5 };
 const opener = new NodeSerialOpener();
@@ -79,7 +79,11 @@ test('a cart on a real pty: records arrive, the cable is pulled and replugged, r
   const second = encodeScp(smallRecord({ patient: { id: 'P-002' } }));
   await cartSend(pair.b, second, 'xmodem-1k');
   t.is(records.length, 2);
-  t.deepEqual(Buffer.from(records[1]!.bytes), Buffer.from(second), 'XMODEM padding trimmed by the SCP length');
+  t.deepEqual(
+    Buffer.from(records[1]!.bytes),
+    Buffer.from(second),
+    'XMODEM padding trimmed by the SCP length',
+  );
   t.is(records[1]!.protocol, 'xmodem');
   t.is(cart.counters.connects, 2);
   t.true(states.includes('receiving'));

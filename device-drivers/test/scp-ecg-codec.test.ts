@@ -5,7 +5,8 @@ import { decodeScp } from '../src/scp-ecg/decode.ts';
 import { isScpDecodeError, ScpDecodeError } from '../src/scp-ecg/errors.ts';
 import { encodeScp, reseal, sectionOffset, sine, smallRecord } from './helpers/scp-fixtures.ts';
 
-const u32 = (b: Uint8Array, at: number) => b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
+const u32 = (b: Uint8Array, at: number) =>
+  b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
 
 function decodeError(t: import('ava').ExecutionContext, bytes: Uint8Array): ScpDecodeError {
   const error = t.throws(() => decodeScp(bytes), { instanceOf: ScpDecodeError });
@@ -16,7 +17,13 @@ test('encode then decode returns every sample and the demographics', (t) => {
   const input = smallRecord();
   const record = decodeScp(encodeScp(input));
   t.deepEqual(record.warnings, []);
-  t.deepEqual(record.patient, { id: 'P-001', lastName: 'Wang', firstName: 'Fang', birthDate: '1960-03-04', sex: 'F' });
+  t.deepEqual(record.patient, {
+    id: 'P-001',
+    lastName: 'Wang',
+    firstName: 'Fang',
+    birthDate: '1960-03-04',
+    sex: 'F',
+  });
   t.is(record.acquiredAt, '2026-11-27T10:20:30');
   t.is(record.device.model, 'ECG12');
   t.is(record.device.serialNumber, 'SN123');
@@ -41,7 +48,9 @@ test('property: any samples survive every difference order and both codings', (t
           leads: leads.map((samples, i) => ({ name: names[i]!, samples })),
         });
         const record = decodeScp(encodeScp(input));
-        return record.leads.every((lead, i) => JSON.stringify([...lead.samples]) === JSON.stringify(leads[i]));
+        return record.leads.every(
+          (lead, i) => JSON.stringify([...lead.samples]) === JSON.stringify(leads[i]),
+        );
       },
     ),
     { numRuns: 150 },
@@ -79,14 +88,20 @@ test('bimodal compression: protected zones exact, the rest close', (t) => {
   const out = [...record.leads[0]!.samples];
   t.is(out.length, samples.length);
   t.is(record.leads[0]!.sampleIntervalUs, 2000);
-  for (const z of protectedZones) t.deepEqual(out.slice(z.start - 1, z.end), samples.slice(z.start - 1, z.end));
+  for (const z of protectedZones)
+    t.deepEqual(out.slice(z.start - 1, z.end), samples.slice(z.start - 1, z.end));
   const worst = Math.max(...out.map((v, i) => Math.abs(v - samples[i]!)));
   t.true(worst < 25, `worst interpolation error ${worst}`);
 });
 
 test('GB 2312 names decode as Chinese; GB text under an ASCII language code decodes with a warning', (t) => {
   const chinese = decodeScp(
-    encodeScp(smallRecord({ languageCode: 0x27, patient: { id: '110101199003077777', lastName: '张', firstName: '伟' } })),
+    encodeScp(
+      smallRecord({
+        languageCode: 0x27,
+        patient: { id: '110101199003077777', lastName: '张', firstName: '伟' },
+      }),
+    ),
   );
   t.is(chinese.patient.lastName, '张');
   t.is(chinese.patient.firstName, '伟');
@@ -174,9 +189,13 @@ test('zero leads is refused; an impossible lead count is refused', (t) => {
   many[sectionOffset(many, 3) + 16] = 255;
   const error = decodeError(t, reseal(many));
   t.regex(error.message, /declares 255 leads but holds definitions for only 2/);
-  t.throws(() => encodeScp(smallRecord({ leads: Array.from({ length: 1000 }, () => ({ name: 'I', samples: [1] })) })), {
-    instanceOf: RangeError,
-  });
+  t.throws(
+    () =>
+      encodeScp(smallRecord({ leads: Array.from({ length: 1000 }, () => ({ name: 'I', samples: [1] })) })),
+    {
+      instanceOf: RangeError,
+    },
+  );
 });
 
 test('a lead declaring more samples than Section 6 holds decodes with a warning (Contec overflow)', (t) => {
@@ -225,7 +244,9 @@ test('an unknown section is kept out of decoding with a warning; vendor sections
       }),
     ),
   );
-  t.deepEqual(record.warnings, ['section 40: not defined by the standard; kept in the original file, not decoded']);
+  t.deepEqual(record.warnings, [
+    'section 40: not defined by the standard; kept in the original file, not decoded',
+  ]);
   t.true(record.sections.some((s) => s.id === 200));
   t.is(record.leads.length, 2);
 });
@@ -248,7 +269,10 @@ test('property: a valid record with random bytes changed and CRCs recomputed nev
   const base = encodeScp(smallRecord({ referenceBeat: undefined }));
   fc.assert(
     fc.property(
-      fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+      fc.array(fc.tuple(fc.nat(base.length - 1), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 8,
+      }),
       (edits) => {
         const bytes = Uint8Array.from(base);
         for (const [at, value] of edits) bytes[at] = value;

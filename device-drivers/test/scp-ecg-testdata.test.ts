@@ -9,7 +9,15 @@ interface Expected {
   record_crc: string;
   sections: Record<string, { offset: number; length: number; crc: string; crc_ok: boolean }>;
   section6: { avm_nV: number; sample_interval_us: number };
-  leads: Array<{ code: number; name: string; samples: number; first10: number[]; sum: number; min: number; max: number }>;
+  leads: Array<{
+    code: number;
+    name: string;
+    samples: number;
+    first10: number[];
+    sum: number;
+    min: number;
+    max: number;
+  }>;
 }
 
 const reference: Record<string, Expected> = hasTestdata
@@ -48,7 +56,11 @@ for (const [file, expected] of Object.entries(reference)) {
       t.is(lead.sampleIntervalUs, expected.section6.sample_interval_us);
       t.is(samples.length, e.samples);
       t.deepEqual(samples.slice(0, 10), e.first10);
-      t.is(samples.reduce((a, b) => a + b, 0), e.sum, `${e.name} sum`);
+      t.is(
+        samples.reduce((a, b) => a + b, 0),
+        e.sum,
+        `${e.name} sum`,
+      );
       t.is(Math.min(...samples), e.min);
       t.is(Math.max(...samples), e.max);
     });
@@ -58,7 +70,13 @@ for (const [file, expected] of Object.entries(reference)) {
 test('ECG Toolkit example: Section 1 demographics and device', (t) => {
   if (!hasTestdata) return t.pass();
   const record = decodeScp(readFileSync(join(TESTDATA, 'scp/ecgtoolkit_Example.scp')));
-  t.deepEqual(record.patient, { id: 'SBJ-123', lastName: 'Clark', firstName: null, birthDate: '1953-05-08', sex: 'M' });
+  t.deepEqual(record.patient, {
+    id: 'SBJ-123',
+    lastName: 'Clark',
+    firstName: null,
+    birthDate: '1953-05-08',
+    sex: 'M',
+  });
   t.is(record.acquiredAt, '2002-11-22T09:10:00');
   t.is(record.device.model, 'ELI250');
   t.is(record.device.deviceId, 51);

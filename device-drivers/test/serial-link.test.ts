@@ -16,7 +16,10 @@ const listing: PortInfo[] = [
 test('selectPort: the serial number finds the cart wherever it was renumbered to', (t) => {
   t.is((selectPort(listing, { serialNumber: 'CART-A1' }) as PortInfo).path, '/dev/ttyACM1');
   const renumbered = listing.map((p) => (p.serialNumber === 'CART-A1' ? { ...p, path: '/dev/ttyACM0' } : p));
-  t.is((selectPort(renumbered, { serialNumber: 'CART-A1', vendorId: '0x0483' }) as PortInfo).path, '/dev/ttyACM0');
+  t.is(
+    (selectPort(renumbered, { serialNumber: 'CART-A1', vendorId: '0x0483' }) as PortInfo).path,
+    '/dev/ttyACM0',
+  );
 });
 
 test('selectPort: VID:PID alone must be unambiguous; absence is a clear error', (t) => {

@@ -129,9 +129,10 @@ test('the final ACK waits until the file is durable', async (t) => {
     await durable;
     order.push('durable');
   });
-  const sending = sendFiles(s.cart, [{ name: 'A.SCP', bytes: payload(500) }], { mode: 'ymodem', timing: FAST }).then(() =>
-    order.push('cart saw the transfer complete'),
-  );
+  const sending = sendFiles(s.cart, [{ name: 'A.SCP', bytes: payload(500) }], {
+    mode: 'ymodem',
+    timing: FAST,
+  }).then(() => order.push('cart saw the transfer complete'));
   await new Promise((r) => setTimeout(r, 250));
   t.deepEqual(order, ['deliver started']);
   release();
@@ -157,12 +158,16 @@ test('line noise: garbage bytes and flipped bits in both directions still delive
   const next = random(42);
   const noisy = (chunk: Uint8Array) => {
     const out = Array.from(chunk, (b) => (next() < 0.0015 ? b ^ (1 << Math.floor(next() * 8)) : b));
-    if (next() < 0.05) out.push(...Array.from({ length: 1 + Math.floor(next() * 5) }, () => Math.floor(next() * 256) & 0xef));
+    if (next() < 0.05)
+      out.push(...Array.from({ length: 1 + Math.floor(next() * 5) }, () => Math.floor(next() * 256) & 0xef));
     return Uint8Array.from(out);
   };
   const s = session({ aToB: noisy, bToA: (c) => c });
   const bytes = payload(20000, 9);
-  await sendFiles(s.cart, [{ name: 'NOISY.SCP', bytes }], { mode: 'ymodem', timing: { ...FAST, maxRetries: 30 } });
+  await sendFiles(s.cart, [{ name: 'NOISY.SCP', bytes }], {
+    mode: 'ymodem',
+    timing: { ...FAST, maxRetries: 30 },
+  });
   await s.stop();
   t.is(s.received.length, 1);
   t.deepEqual(Buffer.from(s.received[0]!.bytes), Buffer.from(bytes));
@@ -212,5 +217,10 @@ test('a cart that cancels mid-file leaves an incomplete file and the receiver re
 });
 
 test('TIMING holds the reference values', (t) => {
-  t.deepEqual(TIMING, { blockTimeoutMs: 10_000, byteTimeoutMs: 1_000, crcRequestIntervalMs: 3_000, maxRetries: 10 });
+  t.deepEqual(TIMING, {
+    blockTimeoutMs: 10_000,
+    byteTimeoutMs: 1_000,
+    crcRequestIntervalMs: 3_000,
+    maxRetries: 10,
+  });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { decodeScp, isScpDecodeError } from '#device-drivers';
 import pino from 'pino';
+import { decodeScp, isScpDecodeError } from '#device-drivers';
 import { ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 
@@ -79,7 +79,9 @@ async function daemon(args: string[]): Promise<number> {
   try {
     config = parseConfig(JSON.parse(readFileSync(values.config, 'utf8')));
   } catch (error) {
-    process.stderr.write(`${values.config}: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
+    process.stderr.write(
+      `${values.config}: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`,
+    );
     return EXIT.config;
   }
   const d = new Daemon(config, { log });

@@ -1,5 +1,5 @@
-import { EcgCart, NodeSerialOpener, type SerialOpener } from '#device-drivers';
 import type { Logger } from 'pino';
+import { EcgCart, NodeSerialOpener, type SerialOpener } from '#device-drivers';
 import { ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
@@ -8,9 +8,9 @@ import { EcgIngest } from './ingest/ecg-ingest.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { StudyStore } from './store/study-store.ts';
 import { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
-import { FIRMWARE_VERSION } from './version.ts';
-import { type StowFn, Uplink } from './uplink/uplink.ts';
 import { stowInstance } from './uplink/stow-client.ts';
+import { type StowFn, Uplink } from './uplink/uplink.ts';
+import { FIRMWARE_VERSION } from './version.ts';
 
 export interface DaemonDeps {
   log: Logger;
@@ -21,22 +21,37 @@ export interface DaemonDeps {
 }
 
 /** Turns daemon events into kiosk notices and NOC events (codes stable; text for technicians). */
-function describe(event: DaemonEvent): { notice: Omit<Notice, 'at'>; severity: 'info' | 'warning' | 'alarm' } | null {
+function describe(
+  event: DaemonEvent,
+): { notice: Omit<Notice, 'at'>; severity: 'info' | 'warning' | 'alarm' } | null {
   switch (event.type) {
     case 'cart-problem':
-      return { notice: { level: 'warning', code: 'cart-problem', message: `${event.cartId}: ${event.message}` }, severity: 'warning' };
+      return {
+        notice: { level: 'warning', code: 'cart-problem', message: `${event.cartId}: ${event.message}` },
+        severity: 'warning',
+      };
     case 'capture-refused':
-      return { notice: { level: 'error', code: 'capture-refused', message: event.reason }, severity: 'alarm' };
+      return {
+        notice: { level: 'error', code: 'capture-refused', message: event.reason },
+        severity: 'alarm',
+      };
     case 'instance':
       return event.state === 'quarantined'
         ? {
-            notice: { level: 'error', code: 'quarantined', message: `instance ${event.instanceId}: ${event.reason ?? ''}` },
+            notice: {
+              level: 'error',
+              code: 'quarantined',
+              message: `instance ${event.instanceId}: ${event.reason ?? ''}`,
+            },
             severity: 'warning',
           }
         : null;
     case 'dc-state':
       return event.state === 'down'
-        ? { notice: { level: 'warning', code: 'dc-down', message: `DC-${event.dc}: ${event.reason ?? ''}` }, severity: 'warning' }
+        ? {
+            notice: { level: 'warning', code: 'dc-down', message: `DC-${event.dc}: ${event.reason ?? ''}` },
+            severity: 'warning',
+          }
         : event.state === 'up'
           ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
           : null;
@@ -90,16 +105,40 @@ export class Daemon {
       onEvent: (event) => {
         switch (event.type) {
           case 'delivered':
-            log.info({ instance: event.instanceId, dc: event.dc, alreadyStored: event.alreadyStored }, 'delivered');
-            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'delivered', reason: null });
+            log.info(
+              { instance: event.instanceId, dc: event.dc, alreadyStored: event.alreadyStored },
+              'delivered',
+            );
+            this.bus.emit({
+              type: 'instance',
+              instanceId: event.instanceId,
+              state: 'delivered',
+              reason: null,
+            });
             return;
           case 'retry':
-            log.warn({ instance: event.instanceId, dc: event.dc, reason: event.reason }, 'delivery failed; will retry');
-            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'queued', reason: event.reason });
+            log.warn(
+              { instance: event.instanceId, dc: event.dc, reason: event.reason },
+              'delivery failed; will retry',
+            );
+            this.bus.emit({
+              type: 'instance',
+              instanceId: event.instanceId,
+              state: 'queued',
+              reason: event.reason,
+            });
             return;
           case 'quarantined':
-            log.warn({ instance: event.instanceId, dc: event.dc, reason: event.reason }, 'data centre rejected the instance');
-            this.bus.emit({ type: 'instance', instanceId: event.instanceId, state: 'quarantined', reason: event.reason });
+            log.warn(
+              { instance: event.instanceId, dc: event.dc, reason: event.reason },
+              'data centre rejected the instance',
+            );
+            this.bus.emit({
+              type: 'instance',
+              instanceId: event.instanceId,
+              state: 'quarantined',
+              reason: event.reason,
+            });
             return;
           case 'dc-state':
             log.info({ dc: event.dc, state: event.state, reason: event.reason }, 'data centre state');
@@ -173,7 +212,11 @@ export class Daemon {
       if (!described) return;
       this.notices.push({ at: now().toISOString(), ...described.notice });
       if (this.notices.length > 100) this.notices.shift();
-      this.telemetry.publishEvent({ severity: described.severity, code: described.notice.code, message: described.notice.message });
+      this.telemetry.publishEvent({
+        severity: described.severity,
+        code: described.notice.code,
+        message: described.notice.message,
+      });
     });
   }
 

@@ -4,8 +4,8 @@ import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem } from '
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
-import type { HealthPayload } from './telemetry/payloads.ts';
 import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
+import type { HealthPayload } from './telemetry/payloads.ts';
 import type { Uplink } from './uplink/uplink.ts';
 import { FIRMWARE_VERSION } from './version.ts';
 
@@ -118,7 +118,10 @@ export function buildHealth(s: StatusSources): HealthPayload {
     deviceId: s.deviceId,
     versions: { firmware: FIRMWARE_VERSION, node: process.version },
     uptimeS: Math.round((now.getTime() - s.startedAt) / 1000),
-    disk: { freeBytes: Number(fs.bavail) * Number(fs.bsize), totalBytes: Number(fs.blocks) * Number(fs.bsize) },
+    disk: {
+      freeBytes: Number(fs.bavail) * Number(fs.bsize),
+      totalBytes: Number(fs.blocks) * Number(fs.bsize),
+    },
     temperatureC: temperature(),
     devices: {
       ecgCarts: [...s.carts.entries()].map(([id, cart]) => ({

@@ -37,13 +37,17 @@ export class Rig {
 
   static async start(options: RigOptions): Promise<Rig> {
     const dir = options.dir;
-    for (const sub of ['dc-a', 'dc-b', 'broker', 'serial', 'firmware']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['dc-a', 'dc-b', 'broker', 'serial', 'firmware'])
+      mkdirSync(join(dir, sub), { recursive: true });
     const [a, b, broker] = await Promise.all([
       OrthancDataCentre.start('A', join(dir, 'dc-a')),
       OrthancDataCentre.start('B', join(dir, 'dc-b')),
       MosquittoBroker.start(join(dir, 'broker')),
     ]);
-    const cables = Array.from({ length: options.carts ?? 1 }, (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`));
+    const cables = Array.from(
+      { length: options.carts ?? 1 },
+      (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`),
+    );
     for (const cable of cables) await cable.plug();
     return new Rig(options, { A: a, B: b }, broker, cables, options.apiPort ?? (await freePort()));
   }
@@ -97,6 +101,11 @@ export class Rig {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.dcs.A.stop(), this.dcs.B.stop(), this.broker.stop(), ...this.cables.map((c) => c.unplug())]);
+    await Promise.all([
+      this.dcs.A.stop(),
+      this.dcs.B.stop(),
+      this.broker.stop(),
+      ...this.cables.map((c) => c.unplug()),
+    ]);
   }
 }

@@ -1,4 +1,10 @@
-import { type SerialLink, type PortIdentity, type SerialOpener, selectPort, isSerialError } from '../serial/serial-link.ts';
+import {
+  isSerialError,
+  type PortIdentity,
+  type SerialLink,
+  type SerialOpener,
+  selectPort,
+} from '../serial/serial-link.ts';
 import { Backoff, sleep } from '../util/backoff.ts';
 import { ByteQueue } from '../ymodem/byte-queue.ts';
 import { TIMING } from '../ymodem/consts.ts';
@@ -158,7 +164,8 @@ export class EcgCart {
     };
     const running = this.protocol.run(io, deliver, connection.signal).then(
       () => null,
-      (error: unknown) => (connection.signal.aborted && signal.aborted ? null : String((error as Error).message ?? error)),
+      (error: unknown) =>
+        connection.signal.aborted && signal.aborted ? null : String((error as Error).message ?? error),
     );
     const outcome = await Promise.race([running, link.closed.then((e) => (e ? e.message : null))]);
     connection.abort(new Error('link closed'));

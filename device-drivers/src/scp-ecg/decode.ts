@@ -1,6 +1,11 @@
 import { KNOWN_PROTOCOL_VERSIONS } from './consts.ts';
 import { type Framing, readFraming, u32 } from './framing.ts';
-import { HEALFORCE_PROFILE, healforceRecordLength, looksLikeHealforce, readHealforceLeads } from './healforce.ts';
+import {
+  HEALFORCE_PROFILE,
+  healforceRecordLength,
+  looksLikeHealforce,
+  readHealforceLeads,
+} from './healforce.ts';
 import { readSection1 } from './section1.ts';
 import { readLeads } from './signal.ts';
 import type { ScpRecord } from './types.ts';
@@ -15,7 +20,15 @@ export interface DecodeOptions {
 function summary(framing: Framing) {
   return [...framing.sections.values()]
     .sort((a, b) => a.offset - b.offset)
-    .map(({ id, offset, length, version, protocol, crc, crcOk }) => ({ id, offset, length, version, protocol, crc, crcOk }));
+    .map(({ id, offset, length, version, protocol, crc, crcOk }) => ({
+      id,
+      offset,
+      length,
+      version,
+      protocol,
+      crc,
+      crcOk,
+    }));
 }
 
 /**
@@ -53,7 +66,9 @@ export function decodeScp(bytes: Uint8Array, options: DecodeOptions = {}): ScpRe
   const framing = readFraming(bytes, { pointerBase: 1, checkCrc: true, recordLength }, warnings);
   const protocolVersion = framing.sections.get(0)?.protocol ?? 0;
   if (!KNOWN_PROTOCOL_VERSIONS.has(protocolVersion)) {
-    warnings.push(`section 0: protocol version ${protocolVersion / 10} is not one this decoder knows; read as 2.x`);
+    warnings.push(
+      `section 0: protocol version ${protocolVersion / 10} is not one this decoder knows; read as 2.x`,
+    );
   }
   const demographics = readSection1(bytes, framing.sections.get(1), { bigEndianDates: false }, warnings);
   const leads = readLeads({ bytes, sections: framing.sections, warnings });

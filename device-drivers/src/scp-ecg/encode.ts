@@ -16,7 +16,13 @@ export interface EncodeInput {
   };
   /** Local time of the cart, YYYY-MM-DDTHH:MM:SS. */
   acquiredAt?: string;
-  device?: { model?: string; deviceId?: number; institution?: number; department?: number; serialNumber?: string };
+  device?: {
+    model?: string;
+    deviceId?: number;
+    institution?: number;
+    department?: number;
+    serialNumber?: string;
+  };
   /** 0x00 ASCII (default), 0x27 GB 2312 (written as GB 18030). */
   languageCode?: number;
   protocolVersion?: number;
@@ -136,7 +142,13 @@ function encodeStream(values: number[], input: EncodeInput): Uint8Array {
   return encodeDefaultHuffman(values);
 }
 
-function dataSection(avm: number, intervalUs: number, diff: number, flag: number, streams: Uint8Array[]): Uint8Array {
+function dataSection(
+  avm: number,
+  intervalUs: number,
+  diff: number,
+  flag: number,
+  streams: Uint8Array[],
+): Uint8Array {
   const w = new Writer().u16(avm).u16(intervalUs).u8(diff).u8(flag);
   for (const s of streams) w.u16(s.length);
   for (const s of streams) w.bytes(s);
@@ -169,7 +181,8 @@ export function encodeScp(input: EncodeInput): Uint8Array {
   const bimodal = input.bimodal;
   const sections = new Map<number, Uint8Array>();
   sections.set(1, section(1, section1(input), version));
-  if (input.huffman !== 'none') sections.set(2, section(2, new Writer().u16(DEFAULT_TABLE_MARKER).toBytes(), version));
+  if (input.huffman !== 'none')
+    sections.set(2, section(2, new Writer().u16(DEFAULT_TABLE_MARKER).toBytes(), version));
   const s3 = new Writer().u8(input.leads.length).u8((ref ? 1 : 0) | 4 | (input.leads.length << 3));
   for (const lead of input.leads) s3.u32(1).u32(lead.samples.length).u8(leadCode(lead.name));
   sections.set(3, section(3, s3.toBytes(), version));
@@ -186,8 +199,13 @@ export function encodeScp(input: EncodeInput): Uint8Array {
     }
     for (const z of zones) s4.u32(z.start).u32(z.end);
     sections.set(4, section(4, s4.toBytes(), version));
-    const refStreams = input.leads.map((_, i) => encodeStream(differenceOf(ref?.samples[i] ?? [0], diff), input));
-    sections.set(5, section(5, dataSection(input.amplitudeNv, input.sampleIntervalUs, diff, 0, refStreams), version));
+    const refStreams = input.leads.map((_, i) =>
+      encodeStream(differenceOf(ref?.samples[i] ?? [0], diff), input),
+    );
+    sections.set(
+      5,
+      section(5, dataSection(input.amplitudeNv, input.sampleIntervalUs, diff, 0, refStreams), version),
+    );
   }
   const rhythm = input.leads.map((lead, i) => {
     let samples = Array.from(lead.samples);
@@ -196,7 +214,8 @@ export function encodeScp(input: EncodeInput): Uint8Array {
       for (const q of ref.qrs) {
         for (let t = q.start; t <= q.end; t++) {
           const r = t - q.fiducial + ref.fiducial - 1;
-          if (r >= 0 && r < beat.length && t - 1 < samples.length) samples[t - 1] = samples[t - 1]! - beat[r]!;
+          if (r >= 0 && r < beat.length && t - 1 < samples.length)
+            samples[t - 1] = samples[t - 1]! - beat[r]!;
         }
       }
     }
@@ -204,8 +223,12 @@ export function encodeScp(input: EncodeInput): Uint8Array {
     return encodeStream(differenceOf(samples, diff), input);
   });
   const interval = bimodal ? input.sampleIntervalUs * bimodal.rate : input.sampleIntervalUs;
-  sections.set(6, section(6, dataSection(input.amplitudeNv, interval, diff, bimodal ? 1 : 0, rhythm), version));
-  for (const extra of input.extraSections ?? []) sections.set(extra.id, section(extra.id, extra.data, version));
+  sections.set(
+    6,
+    section(6, dataSection(input.amplitudeNv, interval, diff, bimodal ? 1 : 0, rhythm), version),
+  );
+  for (const extra of input.extraSections ?? [])
+    sections.set(extra.id, section(extra.id, extra.data, version));
 
   const ids = [...sections.keys()].sort((a, b) => a - b);
   const pointerIds = [...new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...ids])].sort((a, b) => a - b);
@@ -224,7 +247,11 @@ export function encodeScp(input: EncodeInput): Uint8Array {
   const s0 = section(0, pointers.toBytes(), version);
   const body = new Writer().bytes(s0);
   for (const id of ids) body.bytes(sections.get(id)!);
-  const record = new Writer().u16(0).u32(6 + body.length).bytes(body.toBytes()).toBytes();
+  const record = new Writer()
+    .u16(0)
+    .u32(6 + body.length)
+    .bytes(body.toBytes())
+    .toBytes();
   const crc = crcCcitt(record, 2);
   record[0] = crc & 0xff;
   record[1] = crc >> 8;

@@ -41,7 +41,11 @@ function hex(value: number): string {
 
 function readSectionHeader(bytes: Uint8Array, offset: number, limit: number, id: number): Section {
   if (offset + SECTION_HEADER_BYTES > limit) {
-    throw new ScpDecodeError(`section ${id}`, 'header', `starts at byte ${offset} but the record ends at ${limit}`);
+    throw new ScpDecodeError(
+      `section ${id}`,
+      'header',
+      `starts at byte ${offset} but the record ends at ${limit}`,
+    );
   }
   const length = u32(bytes, offset + 4);
   if (length < SECTION_HEADER_BYTES) {
@@ -83,9 +87,13 @@ function checkSectionCrc(bytes: Uint8Array, section: Section): void {
 export function readFraming(bytes: Uint8Array, options: FramingOptions, warnings: string[]): Framing {
   const minimum = 6 + SECTION_HEADER_BYTES;
   if (bytes.length < minimum) {
-    throw new ScpDecodeError('record', 'length', `file is ${bytes.length} bytes; an SCP-ECG record needs at least ${minimum}`);
+    throw new ScpDecodeError(
+      'record',
+      'length',
+      `file is ${bytes.length} bytes; an SCP-ECG record needs at least ${minimum}`,
+    );
   }
-  let recordLength = options.recordLength;
+  const recordLength = options.recordLength;
   if (recordLength > bytes.length) {
     throw new ScpDecodeError(
       'record',
@@ -94,7 +102,11 @@ export function readFraming(bytes: Uint8Array, options: FramingOptions, warnings
     );
   }
   if (recordLength < minimum) {
-    throw new ScpDecodeError('record', 'length', `header says ${recordLength} bytes, too short for any record`);
+    throw new ScpDecodeError(
+      'record',
+      'length',
+      `header says ${recordLength} bytes, too short for any record`,
+    );
   }
   if (recordLength < bytes.length) {
     warnings.push(`record: ${bytes.length - recordLength} bytes after the record's end are ignored`);
@@ -103,12 +115,20 @@ export function readFraming(bytes: Uint8Array, options: FramingOptions, warnings
   if (options.checkCrc) {
     const computed = crcCcitt(bytes, 2, recordLength);
     if (computed !== recordCrc) {
-      throw new ScpDecodeError('record', 'CRC', `stored ${hex(recordCrc)} does not match computed ${hex(computed)}: the record is corrupt`);
+      throw new ScpDecodeError(
+        'record',
+        'CRC',
+        `stored ${hex(recordCrc)} does not match computed ${hex(computed)}: the record is corrupt`,
+      );
     }
   }
   const section0 = readSectionHeader(bytes, 6, recordLength, 0);
   if (section0.id !== 0) {
-    throw new ScpDecodeError('section 0', 'id', `the record must start with Section 0, found Section ${section0.id}`);
+    throw new ScpDecodeError(
+      'section 0',
+      'id',
+      `the record must start with Section 0, found Section ${section0.id}`,
+    );
   }
   if (options.checkCrc) checkSectionCrc(bytes, section0);
   const sections = new Map<number, Section>([[0, section0]]);
@@ -127,10 +147,16 @@ export function readFraming(bytes: Uint8Array, options: FramingOptions, warnings
     }
     const section = readSectionHeader(bytes, offset, recordLength, id);
     if (section.id !== id) {
-      throw new ScpDecodeError('section 0', `pointer to section ${id}`, `points at a header of section ${section.id}`);
+      throw new ScpDecodeError(
+        'section 0',
+        `pointer to section ${id}`,
+        `points at a header of section ${section.id}`,
+      );
     }
     if (section.length !== length) {
-      warnings.push(`section 0: pointer gives section ${id} ${length} bytes, its header ${section.length}; the header is used`);
+      warnings.push(
+        `section 0: pointer gives section ${id} ${length} bytes, its header ${section.length}; the header is used`,
+      );
     }
     if (options.checkCrc) checkSectionCrc(bytes, section);
     if (!STANDARD_SECTIONS.has(id) && id < 128) {

@@ -25,7 +25,9 @@ export function looksLikeHealforce(bytes: Uint8Array): boolean {
   const sectionZeroId = bytes[8]! | (bytes[9]! << 8);
   const firstPointerId = bytes[22]! | (bytes[23]! << 8);
   const firstPointerIndex = bytes[28]! | (bytes[29]! << 8) | (bytes[30]! << 16) | (bytes[31]! << 24);
-  return sectionZeroId === 0 && firstPointerId === 0 && firstPointerIndex === 6 && bytes[2] === 0 && bytes[3] === 0;
+  return (
+    sectionZeroId === 0 && firstPointerId === 0 && firstPointerIndex === 6 && bytes[2] === 0 && bytes[3] === 0
+  );
 }
 
 export function healforceRecordLength(bytes: Uint8Array): number {
@@ -37,11 +39,19 @@ export function readHealforceLeads(bytes: Uint8Array, sections: Map<number, Sect
   const leadSection = sections.get(3);
   const rhythm = sections.get(6);
   if (!leadSection || !rhythm) {
-    throw new ScpDecodeError(leadSection ? 'section 6' : 'section 3', 'presence', 'missing from the Healforce record');
+    throw new ScpDecodeError(
+      leadSection ? 'section 6' : 'section 3',
+      'presence',
+      'missing from the Healforce record',
+    );
   }
   const leadCount = bytes[leadSection.dataStart]!;
   if (leadCount < 1 || leadCount > LEADS.length) {
-    throw new ScpDecodeError('section 3', 'number of leads', `${leadCount} is not 1–3 as the Prince 180D records`);
+    throw new ScpDecodeError(
+      'section 3',
+      'number of leads',
+      `${leadCount} is not 1–3 as the Prince 180D records`,
+    );
   }
   const at = rhythm.dataStart;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -50,13 +60,18 @@ export function readHealforceLeads(bytes: Uint8Array, sections: Map<number, Sect
   const byteCount = view.getUint16(at + 6, true);
   if (rateHz === 0) throw new ScpDecodeError('section 6', 'sampling rate', 'is 0 Hz');
   if (at + 8 + byteCount > rhythm.dataEnd) {
-    throw new ScpDecodeError('section 6', 'byte count', `${byteCount} bytes declared but the section is shorter`);
+    throw new ScpDecodeError(
+      'section 6',
+      'byte count',
+      `${byteCount} bytes declared but the section is shorter`,
+    );
   }
   const words = Math.floor(byteCount / 6) * 3;
   const values: number[] = [];
   for (let w = 0; w < words; w += 3) {
     const triple = [0, 1, 2].map((k) => view.getUint16(at + 8 + 2 * (w + k), true));
-    const fourth = ((triple[0]! & 0x3c00) >> 2) | ((triple[1]! & 0x3c00) >> 6) | ((triple[2]! & 0x3c00) >> 10);
+    const fourth =
+      ((triple[0]! & 0x3c00) >> 2) | ((triple[1]! & 0x3c00) >> 6) | ((triple[2]! & 0x3c00) >> 10);
     for (const packed of [...triple, fourth]) values.push((packed & 0x3ff) - 512);
   }
   const perLead = Math.floor(values.length / leadCount);

@@ -171,7 +171,8 @@ export function encodeDefaultHuffman(values: number[]): Uint8Array {
       bits.push(0);
       push(v < 0 ? v + 256 : v, 8);
     } else {
-      if (v < -32768 || v > 32767) throw new RangeError(`difference ${v} does not fit the 16-bit escape code`);
+      if (v < -32768 || v > 32767)
+        throw new RangeError(`difference ${v} does not fit the 16-bit escape code`);
       push(0x1ff, 9);
       bits.push(1);
       push(v < 0 ? v + 65536 : v, 16);

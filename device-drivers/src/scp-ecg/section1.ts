@@ -47,7 +47,12 @@ function pad(value: number, width = 2): string {
   return String(value).padStart(width, '0');
 }
 
-function readDate(value: Uint8Array | undefined, bigEndian: boolean, what: string, warnings: string[]): string | null {
+function readDate(
+  value: Uint8Array | undefined,
+  bigEndian: boolean,
+  what: string,
+  warnings: string[],
+): string | null {
   if (!value || value.length < 4) return null;
   const year = bigEndian ? (value[0]! << 8) | value[1]! : value[0]! | (value[1]! << 8);
   const month = value[2]!;
@@ -73,7 +78,7 @@ function readTime(value: Uint8Array | undefined, warnings: string[]): string | n
 
 function readZone(value: Uint8Array | undefined): string {
   if (!value || value.length < 2) return '';
-  const offset = (value[0]! | (value[1]! << 8)) << 16 >> 16;
+  const offset = ((value[0]! | (value[1]! << 8)) << 16) >> 16;
   if (offset === 0x7fff || offset < -780 || offset > 780) return '';
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
@@ -87,7 +92,9 @@ function text(tags: Tags, tag: number, languageCode: number, warnings: string[])
   const name = TAG_NAMES[tag] ?? `tag ${tag}`;
   if (!decoded.terminated && value.length > 0) warnings.push(`section 1: ${name} is not NUL-terminated`);
   if (decoded.fallbackCharset) {
-    warnings.push(`section 1: ${name} is not in the charset its language code names; read as ${decoded.fallbackCharset}`);
+    warnings.push(
+      `section 1: ${name} is not in the charset its language code names; read as ${decoded.fallbackCharset}`,
+    );
   }
   return decoded.text === '' ? null : decoded.text;
 }
@@ -121,7 +128,9 @@ function readDevice(value: Uint8Array | undefined, warnings: string[]): ScpDevic
   };
   if (!value) return device;
   if (value.length < 17) {
-    warnings.push(`section 1: acquiring device (tag 14) is ${value.length} bytes, shorter than its 36-byte fixed part`);
+    warnings.push(
+      `section 1: acquiring device (tag 14) is ${value.length} bytes, shorter than its 36-byte fixed part`,
+    );
     if (value.length < 8) return device;
   }
   const u16 = (at: number) => value[at]! | (value[at + 1]! << 8);
@@ -157,12 +166,21 @@ export function readSection1(
   warnings: string[],
 ): Demographics {
   if (!section) {
-    throw new ScpDecodeError('section 1', 'presence', 'the patient data section is missing (it is mandatory)');
+    throw new ScpDecodeError(
+      'section 1',
+      'presence',
+      'the patient data section is missing (it is mandatory)',
+    );
   }
   const tags = readTags(bytes, section, warnings);
   const device = readDevice(tags.get(TAG.acquiringDevice), warnings);
   const lang = device.languageCode;
-  const date = readDate(tags.get(TAG.dateOfAcquisition), options.bigEndianDates, 'date of acquisition', warnings);
+  const date = readDate(
+    tags.get(TAG.dateOfAcquisition),
+    options.bigEndianDates,
+    'date of acquisition',
+    warnings,
+  );
   const time = readTime(tags.get(TAG.timeOfAcquisition), warnings);
   return {
     patient: {

@@ -52,18 +52,30 @@ export function readHuffmanTables(bytes: Uint8Array, section: Section | undefine
   let at = section.dataStart + 2;
   for (let t = 0; t < count; t++) {
     if (at + 2 > section.dataEnd) {
-      throw new ScpDecodeError('section 2', `table ${t + 1}`, `declared ${count} tables but the section ends after ${t}`);
+      throw new ScpDecodeError(
+        'section 2',
+        `table ${t + 1}`,
+        `declared ${count} tables but the section ends after ${t}`,
+      );
     }
     const codes = u16(bytes, at);
     at += 2;
     if (at + codes * 9 > section.dataEnd) {
-      throw new ScpDecodeError('section 2', `table ${t + 1}`, `${codes} code structures do not fit in the section`);
+      throw new ScpDecodeError(
+        'section 2',
+        `table ${t + 1}`,
+        `${codes} code structures do not fit in the section`,
+      );
     }
     const table: HuffmanCode[] = [];
     for (let c = 0; c < codes; c++, at += 9) {
       const prefixBits = bytes[at]!;
       if (prefixBits < 1 || prefixBits > 32) {
-        throw new ScpDecodeError('section 2', `table ${t + 1} code ${c + 1}`, `prefix of ${prefixBits} bits is impossible`);
+        throw new ScpDecodeError(
+          'section 2',
+          `table ${t + 1} code ${c + 1}`,
+          `prefix of ${prefixBits} bits is impossible`,
+        );
       }
       table.push({
         prefixBits,
@@ -85,10 +97,15 @@ export function readLeadSet(bytes: Uint8Array, section: Section | undefined, war
   if (available < 2) throw new ScpDecodeError('section 3', 'length', 'holds no lead count');
   const count = bytes[section.dataStart]!;
   const flags = bytes[section.dataStart + 1]!;
-  if (count === 0) throw new ScpDecodeError('section 3', 'number of leads', 'declares 0 leads: the record holds no ECG');
+  if (count === 0)
+    throw new ScpDecodeError('section 3', 'number of leads', 'declares 0 leads: the record holds no ECG');
   const room = Math.floor((available - 2) / 9);
   if (count > room) {
-    throw new ScpDecodeError('section 3', 'number of leads', `declares ${count} leads but holds definitions for only ${room}`);
+    throw new ScpDecodeError(
+      'section 3',
+      'number of leads',
+      `declares ${count} leads but holds definitions for only ${room}`,
+    );
   }
   const leads: LeadDefinition[] = [];
   let zeroBased = false;
@@ -101,7 +118,11 @@ export function readLeadSet(bytes: Uint8Array, section: Section | undefined, war
       end += 1;
     }
     if (end < start) {
-      throw new ScpDecodeError('section 3', `lead ${i + 1}`, `ends at sample ${end}, before its start ${start}`);
+      throw new ScpDecodeError(
+        'section 3',
+        `lead ${i + 1}`,
+        `ends at sample ${end}, before its start ${start}`,
+      );
     }
     leads.push({ start, end, code: bytes[at + 8]! });
   }
@@ -115,11 +136,20 @@ function readQrsLocations(bytes: Uint8Array, section: Section | undefined): QrsL
   const at0 = section.dataStart;
   const count = u16(bytes, at0 + 4);
   if (at0 + 6 + count * 14 > section.dataEnd) {
-    throw new ScpDecodeError('section 4', 'number of QRS complexes', `${count} complexes do not fit in the section`);
+    throw new ScpDecodeError(
+      'section 4',
+      'number of QRS complexes',
+      `${count} complexes do not fit in the section`,
+    );
   }
   const qrs: Qrs[] = [];
   for (let i = 0, at = at0 + 6; i < count; i++, at += 14) {
-    qrs.push({ type: u16(bytes, at), start: u32(bytes, at + 2), fiducial: u32(bytes, at + 6), end: u32(bytes, at + 10) });
+    qrs.push({
+      type: u16(bytes, at),
+      start: u32(bytes, at + 2),
+      fiducial: u32(bytes, at + 6),
+      end: u32(bytes, at + 10),
+    });
   }
   const protectedZones: QrsLocations['protectedZones'] = [];
   for (let i = 0, at = at0 + 6 + count * 14; i < count && at + 8 <= section.dataEnd; i++, at += 8) {
@@ -146,9 +176,11 @@ function readEncodedLeads(bytes: Uint8Array, section: Section, leadCount: number
   const avm = u16(bytes, at0);
   const intervalUs = u16(bytes, at0 + 2);
   const difference = bytes[at0 + 4]!;
-  if (avm === 0) throw new ScpDecodeError(where, 'amplitude value multiplier', 'is 0 nV: amplitudes are unknowable');
+  if (avm === 0)
+    throw new ScpDecodeError(where, 'amplitude value multiplier', 'is 0 nV: amplitudes are unknowable');
   if (intervalUs === 0) throw new ScpDecodeError(where, 'sample time interval', 'is 0 µs');
-  if (difference > 2) throw new ScpDecodeError(where, 'difference data used', `${difference} is not 0, 1 or 2`);
+  if (difference > 2)
+    throw new ScpDecodeError(where, 'difference data used', `${difference} is not 0, 1 or 2`);
   const streams: EncodedLeads['streams'] = [];
   let data = at0 + 6 + 2 * leadCount;
   for (let i = 0; i < leadCount; i++) {
@@ -209,9 +241,14 @@ export function bimodalRuns(
   return runs;
 }
 
-function bimodalStoredCount(def: LeadDefinition, zones: QrsLocations['protectedZones'], rate: number): number {
+function bimodalStoredCount(
+  def: LeadDefinition,
+  zones: QrsLocations['protectedZones'],
+  rate: number,
+): number {
   return bimodalRuns(def, zones).reduce(
-    (sum, run) => sum + (run.protected ? run.end - run.start + 1 : Math.ceil((run.end - run.start + 1) / rate)),
+    (sum, run) =>
+      sum + (run.protected ? run.end - run.start + 1 : Math.ceil((run.end - run.start + 1) / rate)),
     0,
   );
 }
@@ -281,11 +318,19 @@ export function readLeads({ bytes, sections, warnings }: SignalInput): ScpLead[]
   let fullIntervalUs = rhythm.intervalUs;
   if (rhythm.bimodal) {
     if (!qrs || !reference) {
-      throw new ScpDecodeError('section 6', 'bimodal compression', 'is flagged but Section 4 or 5 is missing');
+      throw new ScpDecodeError(
+        'section 6',
+        'bimodal compression',
+        'is flagged but Section 4 or 5 is missing',
+      );
     }
     rate = rhythm.intervalUs / reference.intervalUs;
     if (!Number.isInteger(rate) || rate < 1 || rate > 4) {
-      throw new ScpDecodeError('section 6', 'bimodal compression', `decimation factor ${rate} is not 1, 2, 3 or 4`);
+      throw new ScpDecodeError(
+        'section 6',
+        'bimodal compression',
+        `decimation factor ${rate} is not 1, 2, 3 or 4`,
+      );
     }
     fullIntervalUs = reference.intervalUs;
   }
@@ -293,8 +338,17 @@ export function readLeads({ bytes, sections, warnings }: SignalInput): ScpLead[]
     const name = leadName(def.code);
     const declared = def.end - def.start + 1;
     const expected = rate > 1 && qrs ? bimodalStoredCount(def, qrs.protectedZones, rate) : declared;
-    const decoded = decodeStream(bytes, rhythm.streams[i]!, expected, tables, rhythm.difference, 'section 6', name);
-    let samples = rate > 1 && qrs ? expandBimodal(decoded.samples, def, qrs.protectedZones, rate) : decoded.samples;
+    const decoded = decodeStream(
+      bytes,
+      rhythm.streams[i]!,
+      expected,
+      tables,
+      rhythm.difference,
+      'section 6',
+      name,
+    );
+    let samples =
+      rate > 1 && qrs ? expandBimodal(decoded.samples, def, qrs.protectedZones, rate) : decoded.samples;
     if (samples.length === 0) throw new ScpDecodeError('section 6', `lead ${name}`, 'holds no samples');
     if (samples.length < declared) {
       warnings.push(
@@ -303,7 +357,15 @@ export function readLeads({ bytes, sections, warnings }: SignalInput): ScpLead[]
     }
     if (set.referenceBeatSubtracted && qrs && reference) {
       const refCount = Math.round((qrs.referenceLengthMs * 1000) / reference.intervalUs);
-      const ref = decodeStream(bytes, reference.streams[i]!, refCount, tables, reference.difference, 'section 5', name);
+      const ref = decodeStream(
+        bytes,
+        reference.streams[i]!,
+        refCount,
+        tables,
+        reference.difference,
+        'section 5',
+        name,
+      );
       const scale = reference.avm / rhythm.avm;
       samples = samples.slice();
       for (const beat of qrs.qrs) {
@@ -313,14 +375,15 @@ export function readLeads({ bytes, sections, warnings }: SignalInput): ScpLead[]
         const offset = qrs.referenceFiducial - 1 - beat.fiducial;
         const first = Math.max(beat.start, def.start, -offset);
         const last = Math.min(beat.end, def.start + samples.length - 1, ref.samples.length - 1 - offset);
-        for (let t = first; t <= last; t++) samples[t - def.start] = samples[t - def.start]! + Math.round(ref.samples[t + offset]! * scale);
+        for (let t = first; t <= last; t++)
+          samples[t - def.start] = samples[t - def.start]! + Math.round(ref.samples[t + offset]! * scale);
       }
     }
     return {
       name,
       code: def.code,
       sampleIntervalUs: fullIntervalUs,
-      sampleRateHz: Math.round((1e8 / fullIntervalUs)) / 100,
+      sampleRateHz: Math.round(1e8 / fullIntervalUs) / 100,
       amplitudeNv: rhythm.avm,
       samples: Int32Array.from(samples),
     };

@@ -3,25 +3,25 @@
  * tag 14, byte 16; EN 1064 §5.4.3.1 table 'language support code').
  */
 const CHARSETS: Record<number, string> = {
-  0x00: 'ascii',
-  0x01: 'iso-8859-1',
-  0x03: 'iso-8859-2',
-  0x0b: 'iso-8859-4',
-  0x13: 'iso-8859-5',
-  0x1b: 'iso-8859-6',
-  0x23: 'iso-8859-7',
-  0x2b: 'iso-8859-8',
-  0x33: 'iso-8859-11',
-  0x3b: 'iso-8859-15',
-  0x07: 'utf-16le',
-  0x0f: 'shift_jis',
-  0x17: 'euc-jp',
-  0x1f: 'euc-jp',
+  0: 'ascii',
+  1: 'iso-8859-1',
+  3: 'iso-8859-2',
+  11: 'iso-8859-4',
+  19: 'iso-8859-5',
+  27: 'iso-8859-6',
+  35: 'iso-8859-7',
+  43: 'iso-8859-8',
+  51: 'iso-8859-11',
+  59: 'iso-8859-15',
+  7: 'utf-16le',
+  15: 'shift_jis',
+  23: 'euc-jp',
+  31: 'euc-jp',
   // GB 2312: decoded as GB 18030, its superset, because Chinese carts write GBK/GB 18030
   // characters (rare surnames) into fields labelled GB 2312.
-  0x27: 'gb18030',
-  0x2f: 'euc-kr',
-  0x37: 'utf-8',
+  39: 'gb18030',
+  47: 'euc-kr',
+  55: 'utf-8',
 };
 
 export function charsetFor(languageCode: number): string | undefined {

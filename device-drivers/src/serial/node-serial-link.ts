@@ -25,7 +25,9 @@ class NodeSerialLink implements SerialLink {
     });
     port.on('close', (error?: Error & { disconnected?: boolean }) => {
       this.settle(
-        this.closing ? null : new SerialError('DISCONNECTED', `${path} went away: ${error?.message ?? 'closed'}`, true),
+        this.closing
+          ? null
+          : new SerialError('DISCONNECTED', `${path} went away: ${error?.message ?? 'closed'}`, true),
       );
     });
     port.on('error', (error: Error) => {
@@ -40,7 +42,8 @@ class NodeSerialLink implements SerialLink {
     return new Promise((resolve, reject) => {
       if (!this.port.isOpen) return reject(new SerialError('DISCONNECTED', `${this.path} is not open`, true));
       this.port.write(Buffer.from(bytes), (error) => {
-        if (error) reject(new SerialError('WRITE_FAILED', `write to ${this.path} failed: ${error.message}`, true));
+        if (error)
+          reject(new SerialError('WRITE_FAILED', `write to ${this.path} failed: ${error.message}`, true));
         else this.port.drain(() => resolve());
       });
     });

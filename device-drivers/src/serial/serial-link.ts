@@ -68,9 +68,13 @@ const hexId = (id: string | undefined) => id?.toLowerCase().replace(/^0x/, '').p
  * the path only for identities that name no USB field.
  */
 export function selectPort(ports: PortInfo[], identity: PortIdentity): PortInfo | SerialError {
-  const usb = identity.serialNumber !== undefined || identity.vendorId !== undefined || identity.productId !== undefined;
+  const usb =
+    identity.serialNumber !== undefined ||
+    identity.vendorId !== undefined ||
+    identity.productId !== undefined;
   if (!usb) {
-    if (!identity.path) return new SerialError('NOT_FOUND', 'no identity configured for the port', false, false);
+    if (!identity.path)
+      return new SerialError('NOT_FOUND', 'no identity configured for the port', false, false);
     return { path: identity.path };
   }
   const matches = ports.filter(
@@ -86,7 +90,8 @@ export function selectPort(ports: PortInfo[], identity: PortIdentity): PortInfo 
   ]
     .filter(Boolean)
     .join(', ');
-  if (matches.length === 0) return new SerialError('NOT_FOUND', `no USB serial device with ${described} is plugged in`, false);
+  if (matches.length === 0)
+    return new SerialError('NOT_FOUND', `no USB serial device with ${described} is plugged in`, false);
   if (matches.length > 1) {
     return new SerialError(
       'NOT_FOUND',

@@ -18,7 +18,10 @@ export class Backoff {
   next(retryAfterMs?: number): number {
     const ceiling = Math.min(this.options.maxMs, this.options.initialMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
-    const jittered = Math.max(this.options.floorMs ?? this.options.initialMs / 2, Math.round(this.random() * ceiling));
+    const jittered = Math.max(
+      this.options.floorMs ?? this.options.initialMs / 2,
+      Math.round(this.random() * ceiling),
+    );
     return Math.max(jittered, retryAfterMs ?? 0);
   }
 

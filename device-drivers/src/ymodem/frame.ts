@@ -16,12 +16,15 @@ export function encodeBlock(seq: number, data: Uint8Array, size: 128 | 1024, pad
   return out;
 }
 
-export type BlockCheck = { ok: true; seq: number; data: Uint8Array } | { ok: false; reason: 'sequence' | 'crc' };
+export type BlockCheck =
+  | { ok: true; seq: number; data: Uint8Array }
+  | { ok: false; reason: 'sequence' | 'crc' };
 
 /** Checks a complete block (header byte included); pure, so it is tested on bytes. */
 export function checkBlock(block: Uint8Array): BlockCheck {
   const size = block[0] === STX ? BLOCK_LARGE : BLOCK_SMALL;
-  if (block.length !== size + 5) throw new RangeError(`a ${size}-byte block is ${size + 5} bytes on the wire`);
+  if (block.length !== size + 5)
+    throw new RangeError(`a ${size}-byte block is ${size + 5} bytes on the wire`);
   const seq = block[1]!;
   if (block[2] !== 0xff - seq) return { ok: false, reason: 'sequence' };
   const crc = (block[3 + size]! << 8) | block[4 + size]!;
@@ -44,7 +47,9 @@ export function parseHeaderBlock(data: Uint8Array): FileHeader | null {
   let size: number | null = null;
   if (nameEnd >= 0) {
     const restEnd = data.indexOf(0, nameEnd + 1);
-    const rest = Buffer.from(data.subarray(nameEnd + 1, restEnd < 0 ? data.length : restEnd)).toString('latin1');
+    const rest = Buffer.from(data.subarray(nameEnd + 1, restEnd < 0 ? data.length : restEnd)).toString(
+      'latin1',
+    );
     const parsed = /^(\d+)/.exec(rest.trim());
     if (parsed) size = Number(parsed[1]);
   }

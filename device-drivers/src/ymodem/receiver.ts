@@ -1,7 +1,13 @@
 import { ReadTimeout } from './byte-queue.ts';
 import { ACK, BLOCK_LARGE, BLOCK_SMALL, CAN, CRC_REQUEST, EOT, NAK, SOH, STX, TIMING } from './consts.ts';
 import { checkBlock, parseHeaderBlock } from './frame.ts';
-import { type DeliverFile, emptyCounters, type FileLinkProtocol, type LinkIo, type ReceivedFile } from './types.ts';
+import {
+  type DeliverFile,
+  emptyCounters,
+  type FileLinkProtocol,
+  type LinkIo,
+  type ReceivedFile,
+} from './types.ts';
 
 export interface ReceiverEvents {
   /** Transfer-level problems worth a log line and a kiosk message (no patient data). */
@@ -143,7 +149,9 @@ export class YmodemReceiver implements FileLinkProtocol {
           if (!(error instanceof ReadTimeout)) throw error;
           this.counters.timeouts++;
           if (++retries > this.timing.maxRetries) {
-            await giveUp(`transfer cut off: no data for ${retries} timeouts after ${Buffer.concat(parts).length} bytes`);
+            await giveUp(
+              `transfer cut off: no data for ${retries} timeouts after ${Buffer.concat(parts).length} bytes`,
+            );
           }
           await io.write(bytes(NAK));
           continue;
@@ -153,7 +161,8 @@ export class YmodemReceiver implements FileLinkProtocol {
           if (next === CAN) {
             this.counters.cancelledTransfers++;
             this.events.onProblem?.('the cart cancelled the transfer');
-            if (parts.length > 0) await deliver(file('cancelled by the cart')).catch(() => this.counters.failedDeliveries++);
+            if (parts.length > 0)
+              await deliver(file('cancelled by the cart')).catch(() => this.counters.failedDeliveries++);
             return;
           }
           continue;

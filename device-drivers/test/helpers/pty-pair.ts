@@ -19,7 +19,8 @@ export async function ptyPair(dir = mkdtempSync(join(tmpdir(), 'pty-'))): Promis
   let child: ChildProcess | null = null;
   const plug = async () => {
     child = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !(existsSync(a) && existsSync(b)); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && !(existsSync(a) && existsSync(b)); i++)
+      await new Promise((r) => setTimeout(r, 10));
     if (!existsSync(a) || !existsSync(b)) throw new Error('socat did not create the pty pair');
   };
   const unplug = async () => {

@@ -10,7 +10,10 @@ export const hasTestdata = existsSync(join(TESTDATA, 'scp/reference/scp_expected
 
 export function sine(length: number, period: number, amplitude: number, phase = 0): number[] {
   // + 0 turns Math.round's -0 into 0, which is what a decoder gives back.
-  return Array.from({ length }, (_, t) => Math.round(amplitude * Math.sin((2 * Math.PI * (t + phase)) / period)) + 0);
+  return Array.from(
+    { length },
+    (_, t) => Math.round(amplitude * Math.sin((2 * Math.PI * (t + phase)) / period)) + 0,
+  );
 }
 
 export function smallRecord(overrides: Partial<EncodeInput> = {}): EncodeInput {
@@ -28,13 +31,15 @@ export function smallRecord(overrides: Partial<EncodeInput> = {}): EncodeInput {
   };
 }
 
-const u32 = (b: Uint8Array, at: number) => b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
+const u32 = (b: Uint8Array, at: number) =>
+  b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
 
 /** Byte offset (0-based) of section `id`'s header, from Section 0's pointers. */
 export function sectionOffset(record: Uint8Array, id: number): number {
   const length0 = u32(record, 6 + 4);
   for (let at = 6 + 16; at < 6 + length0; at += 10) {
-    if ((record[at]! | (record[at + 1]! << 8)) === id && u32(record, at + 2) > 0) return u32(record, at + 6) - 1;
+    if ((record[at]! | (record[at + 1]! << 8)) === id && u32(record, at + 2) > 0)
+      return u32(record, at + 6) - 1;
   }
   throw new Error(`no section ${id}`);
 }

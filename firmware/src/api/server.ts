@@ -1,9 +1,9 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { ServerMessage, StatusResponse } from './types.ts';
 
 export interface ApiServerOptions {
@@ -63,7 +63,11 @@ export class ApiServer {
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== '/api/v1/events' || !hostAllowed(req) || !tokenMatches(this.options.token, url.searchParams.get('token'))) {
+      if (
+        url.pathname !== '/api/v1/events' ||
+        !hostAllowed(req) ||
+        !tokenMatches(this.options.token, url.searchParams.get('token'))
+      ) {
         socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
         socket.destroy();
         return;
@@ -102,7 +106,9 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
       if (!tokenMatches(this.options.token, bearer(req))) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'missing or wrong token' }));
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'missing or wrong token' }));
         return;
       }
       if (req.method === 'GET' && url.pathname === '/api/v1/status') {
@@ -110,7 +116,9 @@ export class ApiServer {
         res.end(JSON.stringify(this.options.status()));
         return;
       }
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${url.pathname}` }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: `no route ${url.pathname}` }));
       return;
     }
     this.serveStatic(url.pathname, res);
@@ -122,7 +130,10 @@ export class ApiServer {
       res.writeHead(404).end();
       return;
     }
-    const relative = normalize(decodeURIComponent(pathname === '/' ? '/index.html' : pathname)).replace(/^([/\\])+/, '');
+    const relative = normalize(decodeURIComponent(pathname === '/' ? '/index.html' : pathname)).replace(
+      /^([/\\])+/,
+      '',
+    );
     const file = join(root, relative);
     if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

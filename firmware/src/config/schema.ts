@@ -115,7 +115,8 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown): Config {
   const withDefaults = Value.Default(ConfigSchema, structuredClone(input));
   const problems = [...Value.Errors(ConfigSchema, withDefaults)].map(
-    (e) => `${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
+    (e) =>
+      `${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return withDefaults as Config;

@@ -54,7 +54,10 @@ export function readEcgWaveform(bytes: Uint8Array): ReadBackEcg {
     sopInstanceUid: ds['SOPInstanceUID'] as string,
     studyInstanceUid: ds['StudyInstanceUID'] as string,
     patientId: (ds['PatientID'] as string) ?? '',
-    patientName: typeof name === 'object' && name !== null ? ((name as { Alphabetic?: string }).Alphabetic ?? '') : String(name ?? ''),
+    patientName:
+      typeof name === 'object' && name !== null
+        ? ((name as { Alphabetic?: string }).Alphabetic ?? '')
+        : String(name ?? ''),
     samplingFrequency: Number(waveform['SamplingFrequency']),
     leads,
     originalScp: original ? new Uint8Array(original) : null,

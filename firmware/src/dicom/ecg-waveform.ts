@@ -98,7 +98,12 @@ function waveformItem(group: ScpLead[], label: string): Record<string, unknown> 
       ],
       ChannelSensitivity: String(lead.amplitudeNv / 1000),
       ChannelSensitivityUnitsSequence: [
-        { CodeValue: 'uV', CodingSchemeDesignator: 'UCUM', CodingSchemeVersion: '1.4', CodeMeaning: 'microvolt' },
+        {
+          CodeValue: 'uV',
+          CodingSchemeDesignator: 'UCUM',
+          CodingSchemeVersion: '1.4',
+          CodeMeaning: 'microvolt',
+        },
       ],
       ChannelSensitivityCorrectionFactor: '1',
       ChannelBaseline: '0',
@@ -162,7 +167,12 @@ export function encodeEcgWaveform(input: EcgInstanceInput): { bytes: Uint8Array;
     PatientName: name.length > 0 ? name.join('^') : '',
     PatientID: record.patient.id ?? '',
     PatientBirthDate: record.patient.birthDate ? dicomDate(record.patient.birthDate) : '',
-    PatientSex: record.patient.sex === 'M' || record.patient.sex === 'F' ? record.patient.sex : record.patient.sex ? 'O' : '',
+    PatientSex:
+      record.patient.sex === 'M' || record.patient.sex === 'F'
+        ? record.patient.sex
+        : record.patient.sex
+          ? 'O'
+          : '',
     DeviceSerialNumber: record.device.serialNumber ?? '',
     SoftwareVersions: record.device.softwareVersion ?? '',
     StudyInstanceUID: input.uids.study,
@@ -184,7 +194,9 @@ export function encodeEcgWaveform(input: EcgInstanceInput): { bytes: Uint8Array;
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
   const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
   const waveforms = elements['54000100']!.Value as Array<Record<string, { vr: string; Value: unknown[] }>>;
-  waveforms.forEach((item, i) => Object.assign(item, waveformBinary(groups[i]!)));
+  waveforms.forEach((item, i) => {
+    Object.assign(item, waveformBinary(groups[i]!));
+  });
   const original = input.original;
   elements[PRIVATE_TAGS.creator] = { vr: 'LO', Value: [PRIVATE_CREATOR] };
   elements[PRIVATE_TAGS.originalScp] = {

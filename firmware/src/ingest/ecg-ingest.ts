@@ -1,5 +1,5 @@
-import { type CartRecord, decodeScp, isScpDecodeError, type VendorProfile } from '#device-drivers';
 import type { Logger } from 'pino';
+import { type CartRecord, decodeScp, isScpDecodeError, type VendorProfile } from '#device-drivers';
 import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
@@ -33,7 +33,14 @@ export interface EcgIngestOptions {
  * quarantine, but never loses the original.
  */
 export class EcgIngest {
-  readonly counters: IngestCounters = { received: 0, duplicates: 0, refused: 0, decodeFailures: 0, decodeWarnings: 0, encoded: 0 };
+  readonly counters: IngestCounters = {
+    received: 0,
+    duplicates: 0,
+    refused: 0,
+    decodeFailures: 0,
+    decodeWarnings: 0,
+    encoded: 0,
+  };
   private readonly now: () => Date;
 
   constructor(private readonly options: EcgIngestOptions) {
@@ -67,7 +74,10 @@ export class EcgIngest {
     }
     this.counters.received++;
     const row = store.get(result.id);
-    log.info({ cart: record.cartId, instance: result.id, bytes: record.bytes.length, state: row.state }, 'ECG saved');
+    log.info(
+      { cart: record.cartId, instance: result.id, bytes: record.bytes.length, state: row.state },
+      'ECG saved',
+    );
     bus.emit({ type: 'instance', instanceId: result.id, state: row.state, reason: row.quarantine_reason });
     if (row.state === 'captured') setImmediate(() => this.process(result.id));
   }
@@ -123,7 +133,10 @@ export class EcgIngest {
       this.options.onQueued();
     } catch (error) {
       if (!isScpDecodeError(error) && !(error instanceof DicomEncodeError)) {
-        log.error({ instance: id, err: error }, 'ECG processing failed; it stays captured and is retried at the next start');
+        log.error(
+          { instance: id, err: error },
+          'ECG processing failed; it stays captured and is retried at the next start',
+        );
         return;
       }
       this.counters.decodeFailures++;

@@ -69,7 +69,9 @@ export function migrate(db: Database.Database, upTo = MIGRATIONS.length): number
   const applied: number[] = [];
   const current = schemaVersion(db);
   if (current > MIGRATIONS.length) {
-    throw new Error(`database schema ${current} is newer than this firmware knows (${MIGRATIONS.length}); refusing to touch it`);
+    throw new Error(
+      `database schema ${current} is newer than this firmware knows (${MIGRATIONS.length}); refusing to touch it`,
+    );
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= current || migration.version > upTo) continue;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { isTempFile, writeFileDurable } from './durable-file.ts';
 import { migrate } from './migrations.ts';
-import { type InstanceKind, type InstanceRow, type InstanceState, StoreError, type StudyRow } from './types.ts';
+import {
+  type InstanceKind,
+  type InstanceRow,
+  type InstanceState,
+  StoreError,
+  type StudyRow,
+} from './types.ts';
 
 export interface StoreOptions {
   dataDir: string;
@@ -108,7 +114,9 @@ export class StudyStore {
       const code = (error as NodeJS.ErrnoException).code;
       throw new StoreError(
         code === 'ENOSPC' ? 'DISK_LOW' : 'WRITE_FAILED',
-        code === 'ENOSPC' ? 'storage is full: the capture could not be saved' : `could not save the capture: ${(error as Error).message}`,
+        code === 'ENOSPC'
+          ? 'storage is full: the capture could not be saved'
+          : `could not save the capture: ${(error as Error).message}`,
         true,
       );
     }
@@ -145,7 +153,9 @@ export class StudyStore {
   }
 
   inState(state: InstanceState): InstanceRow[] {
-    return this.db.prepare('SELECT * FROM instances WHERE state = ? ORDER BY priority, id').all(state) as InstanceRow[];
+    return this.db
+      .prepare('SELECT * FROM instances WHERE state = ? ORDER BY priority, id')
+      .all(state) as InstanceRow[];
   }
 
   readOriginal(row: InstanceRow): Uint8Array {
@@ -159,7 +169,9 @@ export class StudyStore {
 
   quarantine(id: number, reason: string): void {
     this.db
-      .prepare(`UPDATE instances SET state = 'quarantined', quarantine_reason = ?, updated_at = ? WHERE id = ?`)
+      .prepare(
+        `UPDATE instances SET state = 'quarantined', quarantine_reason = ?, updated_at = ? WHERE id = ?`,
+      )
       .run(reason, this.now(), id);
   }
 
@@ -176,19 +188,31 @@ export class StudyStore {
            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (study_uid) DO NOTHING`,
         )
         .run(s.uid, s.patientId, s.patientName, s.birthDate, s.sex, now);
-      const study = this.db.prepare('SELECT id FROM studies WHERE study_uid = ?').get(s.uid) as { id: number };
+      const study = this.db.prepare('SELECT id FROM studies WHERE study_uid = ?').get(s.uid) as {
+        id: number;
+      };
       this.db
         .prepare(
           `UPDATE instances SET state = 'encoded', study_id = ?, series_uid = ?, sop_uid = ?, dicom_path = ?,
              warnings = ?, updated_at = ? WHERE id = ? AND state = 'captured'`,
         )
-        .run(study.id, encoded.seriesUid, encoded.sopUid, relative, JSON.stringify(encoded.warnings), now, id);
+        .run(
+          study.id,
+          encoded.seriesUid,
+          encoded.sopUid,
+          relative,
+          JSON.stringify(encoded.warnings),
+          now,
+          id,
+        );
     })();
   }
 
   enqueue(id: number): void {
     this.db
-      .prepare(`UPDATE instances SET state = 'queued', next_attempt_at = 0, updated_at = ? WHERE id = ? AND state = 'encoded'`)
+      .prepare(
+        `UPDATE instances SET state = 'queued', next_attempt_at = 0, updated_at = ? WHERE id = ? AND state = 'encoded'`,
+      )
       .run(this.now(), id);
   }
 
@@ -203,7 +227,9 @@ export class StudyStore {
 
   /** When the next queued instance becomes due (ms epoch), or null when nothing is queued. */
   nextDueAt(): number | null {
-    const row = this.db.prepare(`SELECT MIN(next_attempt_at) AS at FROM instances WHERE state = 'queued'`).get() as {
+    const row = this.db
+      .prepare(`SELECT MIN(next_attempt_at) AS at FROM instances WHERE state = 'queued'`)
+      .get() as {
       at: number | null;
     };
     return row.at;
@@ -244,7 +270,9 @@ export class StudyStore {
   }
 
   deliveredTo(id: number): Array<{ dc: 'A' | 'B'; delivered_at: string; http_status: number }> {
-    return this.db.prepare('SELECT dc, delivered_at, http_status FROM deliveries WHERE instance_id = ?').all(id) as Array<{
+    return this.db
+      .prepare('SELECT dc, delivered_at, http_status FROM deliveries WHERE instance_id = ?')
+      .all(id) as Array<{
       dc: 'A' | 'B';
       delivered_at: string;
       http_status: number;
@@ -257,7 +285,9 @@ export class StudyStore {
    */
   recover(): RecoveryReport {
     const requeued = this.db
-      .prepare(`UPDATE instances SET state = 'queued', delivering_dc = NULL, updated_at = ? WHERE state = 'delivering'`)
+      .prepare(
+        `UPDATE instances SET state = 'queued', delivering_dc = NULL, updated_at = ? WHERE state = 'delivering'`,
+      )
       .run(this.now()).changes;
     let tempFilesRemoved = 0;
     for (const sub of ['originals', 'dicom']) {
@@ -301,7 +331,9 @@ export class StudyStore {
       purgeable: 0,
       quarantined: 0,
     };
-    for (const row of this.db.prepare('SELECT state, COUNT(*) AS n FROM instances GROUP BY state').all() as Array<{
+    for (const row of this.db
+      .prepare('SELECT state, COUNT(*) AS n FROM instances GROUP BY state')
+      .all() as Array<{
       state: InstanceState;
       n: number;
     }>) {

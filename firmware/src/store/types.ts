@@ -1,4 +1,11 @@
-export type InstanceState = 'captured' | 'encoded' | 'queued' | 'delivering' | 'delivered' | 'purgeable' | 'quarantined';
+export type InstanceState =
+  | 'captured'
+  | 'encoded'
+  | 'queued'
+  | 'delivering'
+  | 'delivered'
+  | 'purgeable'
+  | 'quarantined';
 
 export type InstanceKind = 'ecg';
 

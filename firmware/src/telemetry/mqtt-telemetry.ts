@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Backoff } from '#device-drivers';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { Backoff } from '#device-drivers';
 import type { EventPayload, HealthPayload, StatePayload } from './payloads.ts';
 import { topicsFor } from './topics.ts';
 
@@ -57,7 +57,12 @@ export class MqttTelemetry {
   }
 
   private statePayload(state: 'online' | 'offline'): string {
-    const payload: StatePayload = { v: 1, state, at: new Date().toISOString(), firmware: this.options.firmwareVersion };
+    const payload: StatePayload = {
+      v: 1,
+      state,
+      at: new Date().toISOString(),
+      firmware: this.options.firmwareVersion,
+    };
     return JSON.stringify(payload);
   }
 
@@ -73,7 +78,12 @@ export class MqttTelemetry {
       clean: true,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
-      will: { topic: this.topics.state, payload: Buffer.from(this.statePayload('offline')), qos: 1, retain: true },
+      will: {
+        topic: this.topics.state,
+        payload: Buffer.from(this.statePayload('offline')),
+        qos: 1,
+        retain: true,
+      },
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.password !== undefined ? { password: o.password } : {}),
       ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
@@ -91,7 +101,9 @@ export class MqttTelemetry {
       client.publish(this.topics.state, this.statePayload('online'), { qos: 1, retain: true });
       this.replay();
     });
-    client.on('error', (error) => o.log.warn({ broker: this.broker, err: error.message }, 'telemetry broker error'));
+    client.on('error', (error) =>
+      o.log.warn({ broker: this.broker, err: error.message }, 'telemetry broker error'),
+    );
     client.on('close', () => {
       if (this.current === 'stopped' || this.client !== client) return;
       this.current = 'offline';
@@ -145,7 +157,9 @@ export class MqttTelemetry {
     if (!client) return;
     if (wasOnline) {
       await new Promise<void>((resolve) =>
-        client.publish(this.topics.state, this.statePayload('offline'), { qos: 1, retain: true }, () => resolve()),
+        client.publish(this.topics.state, this.statePayload('offline'), { qos: 1, retain: true }, () =>
+          resolve(),
+        ),
       );
     }
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));

@@ -41,7 +41,12 @@ export const HealthPayload = Type.Object(
       depth: Type.Integer(),
       oldestUndeliveredAgeS: Type.Integer(),
       byPriority: Type.Array(
-        Type.Object({ priority: Type.Integer(), name: Type.String(), depth: Type.Integer(), oldestAgeS: Type.Integer() }),
+        Type.Object({
+          priority: Type.Integer(),
+          name: Type.String(),
+          depth: Type.Integer(),
+          oldestAgeS: Type.Integer(),
+        }),
       ),
     }),
     instances: Counters,

@@ -41,11 +41,17 @@ function uidOf(item: DicomJson): string | undefined {
   return item['00081155']?.Value?.[0] as string | undefined;
 }
 
-export function interpretStowResponse(status: number, body: DicomJson | undefined, sopUid: string, text: string): StowOutcome {
+export function interpretStowResponse(
+  status: number,
+  body: DicomJson | undefined,
+  sopUid: string,
+  text: string,
+): StowOutcome {
   const stored = sopItems(body, '00081199').some((i) => uidOf(i) === sopUid);
   const failed = sopItems(body, '00081198').find((i) => uidOf(i) === sopUid);
   const failure = failed?.['00081197']?.Value?.[0] as number | undefined;
-  if (stored && (status === 200 || status === 202)) return { kind: 'stored', httpStatus: status, alreadyStored: false };
+  if (stored && (status === 200 || status === 202))
+    return { kind: 'stored', httpStatus: status, alreadyStored: false };
   if (failure === DUPLICATE) return { kind: 'stored', httpStatus: status, alreadyStored: true };
   if (failure !== undefined) {
     const reason = `data centre refused the instance: failure reason 0x${failure.toString(16).padStart(4, '0')}`;
@@ -54,7 +60,11 @@ export function interpretStowResponse(status: number, body: DicomJson | undefine
       : { kind: 'rejected', reason, httpStatus: status };
   }
   if (status === 200 || status === 202) {
-    return { kind: 'retry', reason: `HTTP ${status} but the instance is not listed as stored`, httpStatus: status };
+    return {
+      kind: 'retry',
+      reason: `HTTP ${status} but the instance is not listed as stored`,
+      httpStatus: status,
+    };
   }
   const detail = text.trim().slice(0, 300) || 'no reason given';
   if (status === 408 || status === 429 || status >= 500) {
@@ -62,13 +72,21 @@ export function interpretStowResponse(status: number, body: DicomJson | undefine
   }
   if (status === 401 || status === 403) {
     // Credentials are the terminal's problem, not the instance's: keep it queued and alarm.
-    return { kind: 'retry', reason: `HTTP ${status}: the data centre refused the terminal's credentials`, httpStatus: status };
+    return {
+      kind: 'retry',
+      reason: `HTTP ${status}: the data centre refused the terminal's credentials`,
+      httpStatus: status,
+    };
   }
   return { kind: 'rejected', reason: `HTTP ${status}: ${detail}`, httpStatus: status };
 }
 
 /** Stores one instance with DICOMweb STOW-RS (multipart/related; type="application/dicom"). */
-export async function stowInstance(target: StowTarget, dicom: Uint8Array, sopUid: string): Promise<StowOutcome> {
+export async function stowInstance(
+  target: StowTarget,
+  dicom: Uint8Array,
+  sopUid: string,
+): Promise<StowOutcome> {
   const boundary = `telemed-${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1');
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
@@ -77,7 +95,8 @@ export async function stowInstance(target: StowTarget, dicom: Uint8Array, sopUid
     Accept: 'application/dicom+json',
   };
   if (target.username !== undefined) {
-    headers['Authorization'] = `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
+    headers['Authorization'] =
+      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
   }
   let response: Response;
   try {
@@ -91,14 +110,20 @@ export async function stowInstance(target: StowTarget, dicom: Uint8Array, sopUid
     const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
     const name = (error as Error).name;
     const reason =
-      name === 'TimeoutError' ? `no answer within ${target.timeoutMs} ms` : `cannot reach the data centre (${cause ?? (error as Error).message})`;
+      name === 'TimeoutError'
+        ? `no answer within ${target.timeoutMs} ms`
+        : `cannot reach the data centre (${cause ?? (error as Error).message})`;
     return { kind: 'retry', reason };
   }
   let text = '';
   try {
     text = await response.text();
   } catch {
-    return { kind: 'retry', reason: `HTTP ${response.status}: the response was cut off`, httpStatus: response.status };
+    return {
+      kind: 'retry',
+      reason: `HTTP ${response.status}: the response was cut off`,
+      httpStatus: response.status,
+    };
   }
   let body: DicomJson | undefined;
   try {

@@ -171,7 +171,12 @@ export class Uplink {
         store.markDelivered(row.id, dc, outcome.httpStatus);
         this.status[dc].delivered++;
         this.backoff.reset();
-        this.options.onEvent?.({ type: 'delivered', instanceId: row.id, dc, alreadyStored: outcome.alreadyStored });
+        this.options.onEvent?.({
+          type: 'delivered',
+          instanceId: row.id,
+          dc,
+          alreadyStored: outcome.alreadyStored,
+        });
         return;
       case 'rejected':
         store.quarantine(row.id, outcome.reason);
@@ -180,7 +185,13 @@ export class Uplink {
       case 'retry': {
         const nextAttemptAt = this.now() + this.backoff.next(outcome.retryAfterMs);
         store.markRetry(row.id, outcome.reason, nextAttemptAt);
-        this.options.onEvent?.({ type: 'retry', instanceId: row.id, dc, reason: outcome.reason, nextAttemptAt });
+        this.options.onEvent?.({
+          type: 'retry',
+          instanceId: row.id,
+          dc,
+          reason: outcome.reason,
+          nextAttemptAt,
+        });
         return;
       }
     }

@@ -19,7 +19,11 @@ export class CartSimulator {
     private readonly baudRate = 115200,
   ) {}
 
-  async send(files: Array<{ name: string; bytes: Uint8Array }>, mode: SendMode = 'ymodem', faults: SendFaults = {}): Promise<void> {
+  async send(
+    files: Array<{ name: string; bytes: Uint8Array }>,
+    mode: SendMode = 'ymodem',
+    faults: SendFaults = {},
+  ): Promise<void> {
     const link = await new NodeSerialOpener().open(this.cartEnd, { baudRate: this.baudRate });
     const controller = new AbortController();
     const queue = new ByteQueue(controller.signal);

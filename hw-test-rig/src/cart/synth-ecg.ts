@@ -18,15 +18,60 @@ export interface SynthOptions {
 type Wave = [centreS: number, widthS: number, amplitudeUv: number];
 
 // Waves relative to the R peak: P, Q, R, S, T.
-const LIMB_I: Wave[] = [[-0.16, 0.025, 80], [-0.025, 0.01, -60], [0, 0.012, 700], [0.03, 0.012, -120], [0.28, 0.05, 180]];
-const LIMB_II: Wave[] = [[-0.16, 0.025, 120], [-0.025, 0.01, -80], [0, 0.012, 1100], [0.03, 0.012, -150], [0.28, 0.05, 260]];
+const LIMB_I: Wave[] = [
+  [-0.16, 0.025, 80],
+  [-0.025, 0.01, -60],
+  [0, 0.012, 700],
+  [0.03, 0.012, -120],
+  [0.28, 0.05, 180],
+];
+const LIMB_II: Wave[] = [
+  [-0.16, 0.025, 120],
+  [-0.025, 0.01, -80],
+  [0, 0.012, 1100],
+  [0.03, 0.012, -150],
+  [0.28, 0.05, 260],
+];
 const PRECORDIAL: Record<string, Wave[]> = {
-  V1: [[-0.16, 0.025, 60], [0, 0.012, 250], [0.03, 0.014, -900], [0.28, 0.05, -80]],
-  V2: [[-0.16, 0.025, 70], [0, 0.012, 500], [0.03, 0.014, -1300], [0.28, 0.05, 300]],
-  V3: [[-0.16, 0.025, 70], [0, 0.012, 800], [0.03, 0.014, -800], [0.28, 0.05, 350]],
-  V4: [[-0.16, 0.025, 70], [-0.02, 0.01, -80], [0, 0.012, 1300], [0.03, 0.013, -400], [0.28, 0.05, 320]],
-  V5: [[-0.16, 0.025, 70], [-0.02, 0.01, -100], [0, 0.012, 1200], [0.03, 0.012, -200], [0.28, 0.05, 260]],
-  V6: [[-0.16, 0.025, 60], [-0.02, 0.01, -90], [0, 0.012, 900], [0.03, 0.012, -100], [0.28, 0.05, 200]],
+  V1: [
+    [-0.16, 0.025, 60],
+    [0, 0.012, 250],
+    [0.03, 0.014, -900],
+    [0.28, 0.05, -80],
+  ],
+  V2: [
+    [-0.16, 0.025, 70],
+    [0, 0.012, 500],
+    [0.03, 0.014, -1300],
+    [0.28, 0.05, 300],
+  ],
+  V3: [
+    [-0.16, 0.025, 70],
+    [0, 0.012, 800],
+    [0.03, 0.014, -800],
+    [0.28, 0.05, 350],
+  ],
+  V4: [
+    [-0.16, 0.025, 70],
+    [-0.02, 0.01, -80],
+    [0, 0.012, 1300],
+    [0.03, 0.013, -400],
+    [0.28, 0.05, 320],
+  ],
+  V5: [
+    [-0.16, 0.025, 70],
+    [-0.02, 0.01, -100],
+    [0, 0.012, 1200],
+    [0.03, 0.012, -200],
+    [0.28, 0.05, 260],
+  ],
+  V6: [
+    [-0.16, 0.025, 60],
+    [-0.02, 0.01, -90],
+    [0, 0.012, 900],
+    [0.03, 0.012, -100],
+    [0.28, 0.05, 200],
+  ],
 };
 
 function random(seed: number): () => number {
@@ -66,14 +111,23 @@ export function synthEcgRecord(options: SynthOptions = {}): Uint8Array {
   const leads: EncodeInput['leads'] = [
     { name: 'I', samples: units(i) },
     { name: 'II', samples: units(ii) },
-    ...Object.entries(PRECORDIAL).map(([name, waves]) => ({ name, samples: units(trace(waves, beats, rate, length, noise)) })),
+    ...Object.entries(PRECORDIAL).map(([name, waves]) => ({
+      name,
+      samples: units(trace(waves, beats, rate, length, noise)),
+    })),
     { name: 'III', samples: units(ii.map((v, k) => v - i[k]!)) },
     { name: 'aVR', samples: units(i.map((v, k) => -(v + ii[k]!) / 2)) },
     { name: 'aVL', samples: units(i.map((v, k) => v - ii[k]! / 2)) },
     { name: 'aVF', samples: units(ii.map((v, k) => v - i[k]! / 2)) },
   ];
   return encodeScp({
-    patient: options.patient ?? { id: `SIM-${options.seed ?? 1}`, lastName: '测试', firstName: '患者', sex: 'F', birthDate: '1970-01-01' },
+    patient: options.patient ?? {
+      id: `SIM-${options.seed ?? 1}`,
+      lastName: '测试',
+      firstName: '患者',
+      sex: 'F',
+      birthDate: '1970-01-01',
+    },
     acquiredAt: options.acquiredAt ?? new Date().toISOString().slice(0, 19),
     device: { model: 'SIM12', deviceId: 1, serialNumber: 'RIG-CART-1' },
     languageCode: options.languageCode ?? 0x27,

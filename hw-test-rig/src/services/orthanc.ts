@@ -34,7 +34,12 @@ export class OrthancDataCentre {
       ConcurrentJobs: 1,
     };
     writeFileSync(join(dir, 'orthanc.json'), JSON.stringify(config, null, 2));
-    this.process = new RigProcess(`orthanc-${id}`, 'Orthanc', [join(dir, 'orthanc.json')], join(dir, 'orthanc.log'));
+    this.process = new RigProcess(
+      `orthanc-${id}`,
+      'Orthanc',
+      [join(dir, 'orthanc.json')],
+      join(dir, 'orthanc.log'),
+    );
   }
 
   static async start(id: 'A' | 'B', dir: string, port?: number): Promise<OrthancDataCentre> {
@@ -65,7 +70,10 @@ export class OrthancDataCentre {
     const ids = (await (await fetch(`${this.url}/instances`)).json()) as string[];
     const uids: string[] = [];
     for (const id of ids) {
-      const tags = (await (await fetch(`${this.url}/instances/${id}/simplified-tags`)).json()) as Record<string, string>;
+      const tags = (await (await fetch(`${this.url}/instances/${id}/simplified-tags`)).json()) as Record<
+        string,
+        string
+      >;
       uids.push(tags['SOPInstanceUID']!);
     }
     return uids;
@@ -79,7 +87,8 @@ export class OrthancDataCentre {
         body: JSON.stringify({ Level: 'Instance', Query: { SOPInstanceUID: sopUid } }),
       })
     ).json()) as string[];
-    if (found.length !== 1) throw new Error(`DC-${this.id} holds ${found.length} instances with SOP Instance UID ${sopUid}`);
+    if (found.length !== 1)
+      throw new Error(`DC-${this.id} holds ${found.length} instances with SOP Instance UID ${sopUid}`);
     return new Uint8Array(await (await fetch(`${this.url}/instances/${found[0]}/file`)).arrayBuffer());
   }
 }

@@ -15,8 +15,12 @@ export function testdataScpFiles(): string[] {
   const dir = join(TESTDATA, 'scp');
   const quirks = join(dir, 'quirks');
   return [
-    ...readdirSync(dir).filter((f) => /\.scp$/i.test(f)).map((f) => join(dir, f)),
-    ...readdirSync(quirks).filter((f) => /\.scp$/i.test(f)).map((f) => join(quirks, f)),
+    ...readdirSync(dir)
+      .filter((f) => /\.scp$/i.test(f))
+      .map((f) => join(dir, f)),
+    ...readdirSync(quirks)
+      .filter((f) => /\.scp$/i.test(f))
+      .map((f) => join(quirks, f)),
   ];
 }
 
@@ -24,7 +28,11 @@ export function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 30_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
@@ -35,10 +43,14 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
 }
 
 /** A rig plus an in-process daemon wired to it, as one test's world. */
-export async function world(options: { minFreeBytes?: number; deps?: Partial<DaemonDeps>; kioskDir?: string } = {}) {
+export async function world(
+  options: { minFreeBytes?: number; deps?: Partial<DaemonDeps>; kioskDir?: string } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({ dir, ...(options.kioskDir ? { kioskDir: options.kioskDir } : {}) });
-  const config = parseConfig(rig.firmwareConfig({ minFreeBytes: options.minFreeBytes ?? 0, healthIntervalS: 1 }));
+  const config = parseConfig(
+    rig.firmwareConfig({ minFreeBytes: options.minFreeBytes ?? 0, healthIntervalS: 1 }),
+  );
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
   const daemon = new Daemon(config, { log, ...options.deps });
   await daemon.start();

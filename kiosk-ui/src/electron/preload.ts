@@ -4,5 +4,6 @@
  */
 import { contextBridge } from 'electron';
 
-const token = process.argv.find((arg) => arg.startsWith('--telemed-token='))?.slice('--telemed-token='.length) ?? '';
+const token =
+  process.argv.find((arg) => arg.startsWith('--telemed-token='))?.slice('--telemed-token='.length) ?? '';
 contextBridge.exposeInMainWorld('telemed', { token });

@@ -13,7 +13,11 @@ let lang: Lang = (localStorage.getItem('telemed.lang') as Lang | null) ?? 'zh';
 let status: StatusResponse | null = null;
 let connected = false;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>) {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: Array<Node | string>
+) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   node.append(...children);
@@ -21,7 +25,10 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
 }
 
 function time(iso: string): string {
-  return new Date(iso).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  return new Date(iso).toLocaleTimeString(lang === 'zh' ? 'zh-CN' : 'en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 function studyDetail(s: StudyItem): string {
@@ -51,7 +58,8 @@ function render(): void {
     root.append(el('div', { class: 'banner error', role: 'alert' }, t.noToken));
     return;
   }
-  if (!connected) root.append(el('div', { class: 'banner error', role: 'alert', id: 'disconnected' }, t.disconnected));
+  if (!connected)
+    root.append(el('div', { class: 'banner error', role: 'alert', id: 'disconnected' }, t.disconnected));
   if (!status) return;
 
   const carts = el('section', { id: 'carts', class: 'card' }, el('h2', {}, t.carts));
@@ -60,7 +68,9 @@ function render(): void {
       el(
         'div',
         { class: `row cart cart-${cart.state}`, 'data-cart': cart.id, 'data-state': cart.state },
-        el('span', { class: `dot ${cart.state === 'connected' || cart.state === 'receiving' ? 'ok' : 'bad'}` }),
+        el('span', {
+          class: `dot ${cart.state === 'connected' || cart.state === 'receiving' ? 'ok' : 'bad'}`,
+        }),
         el('strong', {}, cart.id),
         el('span', { class: 'cart-state' }, t.cartState[cart.state]),
       ),
@@ -82,7 +92,11 @@ function render(): void {
   const table = el(
     'table',
     { id: 'studies' },
-    el('thead', {}, el('tr', {}, ...[t.time, t.patient, t.type, t.state, t.detail].map((h) => el('th', {}, h)))),
+    el(
+      'thead',
+      {},
+      el('tr', {}, ...[t.time, t.patient, t.type, t.state, t.detail].map((h) => el('th', {}, h))),
+    ),
   );
   const body = el('tbody');
   for (const s of status.studiesToday) {
@@ -98,20 +112,40 @@ function render(): void {
       ),
     );
   }
-  if (status.studiesToday.length === 0) body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, t.none)));
+  if (status.studiesToday.length === 0)
+    body.append(el('tr', {}, el('td', { colspan: '5', class: 'muted' }, t.none)));
   table.append(body);
-  const studies = el('section', { class: 'card wide' }, el('h2', {}, t.studiesToday), el('p', { id: 'queue' }, t.queue(status.queueDepth)), table);
+  const studies = el(
+    'section',
+    { class: 'card wide' },
+    el('h2', {}, t.studiesToday),
+    el('p', { id: 'queue' }, t.queue(status.queueDepth)),
+    table,
+  );
   const notices = el('section', { id: 'notices', class: 'card wide' }, el('h2', {}, t.notices));
-  const recent = status.notices.filter((n) => n.level !== 'info').slice(-5).reverse();
+  const recent = status.notices
+    .filter((n) => n.level !== 'info')
+    .slice(-5)
+    .reverse();
   if (recent.length === 0) notices.append(el('p', { class: 'muted' }, t.noNotices));
   for (const n of recent) {
-    notices.append(el('div', { class: `notice ${n.level}`, 'data-code': n.code }, el('span', {}, `${time(n.at)} ${t.notice[n.code] ?? n.code}`), el('small', {}, n.message)));
+    notices.append(
+      el(
+        'div',
+        { class: `notice ${n.level}`, 'data-code': n.code },
+        el('span', {}, `${time(n.at)} ${t.notice[n.code] ?? n.code}`),
+        el('small', {}, n.message),
+      ),
+    );
   }
   root.append(el('main', {}, carts, dcs, studies, notices));
 }
 
 function connect(): void {
-  if (!token) return render();
+  if (!token) {
+    render();
+    return;
+  }
   const socket = new WebSocket(`ws://${location.host}/api/v1/events?token=${encodeURIComponent(token)}`);
   socket.addEventListener('open', () => {
     connected = true;

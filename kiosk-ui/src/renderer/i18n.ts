@@ -29,7 +29,10 @@ const zh = {
     stopped: '已停止',
   },
   dcState: { unknown: '尚未联系', up: '正常', down: '无法连接，自动重试中' },
-  display: { saved: '已保存', sending: '发送中', delivered: '已送达', attention: '需处理' } satisfies Record<DisplayState, string>,
+  display: { saved: '已保存', sending: '发送中', delivered: '已送达', attention: '需处理' } satisfies Record<
+    DisplayState,
+    string
+  >,
   deliveredTo: (dcs: string) => `已存入数据中心 ${dcs}`,
   waitingRetry: (reason: string) => `暂未送达，将自动重试（${reason}）`,
   notice: {
