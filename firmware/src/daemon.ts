@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { EcgCart, NodeSerialOpener, type SerialOpener } from '#device-drivers';
+import { EcgCart, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
 import { ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
@@ -168,6 +168,7 @@ export class Daemon {
           identity: cart.identity,
           baudRate: cart.baudRate,
           protocol: cart.protocol,
+          timing: { ...TIMING, blockTimeoutMs: cart.blockTimeoutMs, maxRetries: cart.maxRetries },
           opener,
           deliver: (record) => this.ingest.receive(record),
           onState: (state, detail) => this.bus.emit({ type: 'cart-state', cartId: cart.id, state, detail }),

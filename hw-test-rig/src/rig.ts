@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtyCable } from './cart/pty-pair.ts';
+import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
@@ -19,6 +20,8 @@ export interface RigOptions {
  */
 export class Rig {
   readonly dcs: Record<'A' | 'B', OrthancDataCentre>;
+  /** The firmware talks to the data centres through these, so the rig can inject faults. */
+  readonly proxies: Record<'A' | 'B', FaultProxy>;
   readonly broker: MosquittoBroker;
   readonly cables: PtyCable[];
   readonly token = randomBytes(16).toString('hex');
@@ -26,11 +29,13 @@ export class Rig {
   private constructor(
     readonly options: RigOptions,
     dcs: Record<'A' | 'B', OrthancDataCentre>,
+    proxies: Record<'A' | 'B', FaultProxy>,
     broker: MosquittoBroker,
     cables: PtyCable[],
     readonly apiPort: number,
   ) {
     this.dcs = dcs;
+    this.proxies = proxies;
     this.broker = broker;
     this.cables = cables;
   }
@@ -44,16 +49,22 @@ export class Rig {
       OrthancDataCentre.start('B', join(dir, 'dc-b')),
       MosquittoBroker.start(join(dir, 'broker')),
     ]);
+    const proxies = {
+      A: await FaultProxy.start(() => a.url),
+      B: await FaultProxy.start(() => b.url),
+    };
     const cables = Array.from(
       { length: options.carts ?? 1 },
       (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`),
     );
     for (const cable of cables) await cable.plug();
-    return new Rig(options, { A: a, B: b }, broker, cables, options.apiPort ?? (await freePort()));
+    return new Rig(options, { A: a, B: b }, proxies, broker, cables, options.apiPort ?? (await freePort()));
   }
 
   /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
-  firmwareConfig(overrides: { minFreeBytes?: number; healthIntervalS?: number } = {}) {
+  firmwareConfig(
+    overrides: { minFreeBytes?: number; healthIntervalS?: number; requestTimeoutMs?: number } = {},
+  ) {
     return {
       device: {
         id: 'T-RIG-0001',
@@ -68,13 +79,16 @@ export class Rig {
         identity: { path: cable.terminalEnd },
         baudRate: 115200,
         protocol: 'ymodem',
+        // ptys answer at once; a shorter block timeout makes a cut cable show within seconds.
+        blockTimeoutMs: 1000,
+        maxRetries: 3,
         vendorProfile: 'auto',
       })),
       dataCentres: {
         home: 'A',
-        A: { name: '省数据中心 A', dicomWebUrl: this.dcs.A.dicomWebUrl },
-        B: { name: '省数据中心 B', dicomWebUrl: this.dcs.B.dicomWebUrl },
-        requestTimeoutMs: 10_000,
+        A: { name: '省数据中心 A', dicomWebUrl: `${this.proxies.A.url}/dicom-web` },
+        B: { name: '省数据中心 B', dicomWebUrl: `${this.proxies.B.url}/dicom-web` },
+        requestTimeoutMs: overrides.requestTimeoutMs ?? 10_000,
         retryInitialMs: 500,
         retryMaxMs: 5_000,
         failoverAfter: 1,
@@ -102,6 +116,8 @@ export class Rig {
 
   async stop(): Promise<void> {
     await Promise.all([
+      this.proxies.A.stop(),
+      this.proxies.B.stop(),
       this.dcs.A.stop(),
       this.dcs.B.stop(),
       this.broker.stop(),

@@ -17,6 +17,9 @@ const Cart = Type.Object(
     identity: PortIdentity,
     baudRate: Type.Integer({ default: 115200, minimum: 1200, maximum: 921600 }),
     protocol: Type.Literal('ymodem', { default: 'ymodem' }),
+    /** YMODEM timing; the defaults are the protocol reference's (10 s per block, 10 retries). */
+    blockTimeoutMs: Type.Integer({ default: 10_000, minimum: 100 }),
+    maxRetries: Type.Integer({ default: 10, minimum: 1, maximum: 100 }),
     vendorProfile: Type.Union(
       [Type.Literal('auto'), Type.Literal('standard'), Type.Literal('healforce-prince-180d')],
       { default: 'auto' },

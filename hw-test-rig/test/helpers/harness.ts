@@ -44,16 +44,34 @@ export async function until<T>(
 
 /** A rig plus an in-process daemon wired to it, as one test's world. */
 export async function world(
-  options: { minFreeBytes?: number; deps?: Partial<DaemonDeps>; kioskDir?: string } = {},
+  options: {
+    minFreeBytes?: number;
+    requestTimeoutMs?: number;
+    deps?: Partial<DaemonDeps>;
+    kioskDir?: string;
+    brokerDown?: boolean;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({ dir, ...(options.kioskDir ? { kioskDir: options.kioskDir } : {}) });
   const config = parseConfig(
-    rig.firmwareConfig({ minFreeBytes: options.minFreeBytes ?? 0, healthIntervalS: 1 }),
+    rig.firmwareConfig({
+      minFreeBytes: options.minFreeBytes ?? 0,
+      healthIntervalS: 1,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    }),
   );
+  if (options.brokerDown) await rig.broker.stop();
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
   const daemon = new Daemon(config, { log, ...options.deps });
   await daemon.start();
+  // A cart's bytes sent before the terminal opened its end of the cable would be flushed by
+  // the open, as on a real line: tests start once every cart link is up.
+  await until(
+    'cart links connected',
+    () => [...daemon.carts.values()].every((c) => c.state === 'connected'),
+    10_000,
+  );
   return {
     dir,
     rig,

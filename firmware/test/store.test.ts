@@ -1,0 +1,116 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { writeFileDurable } from '../src/store/durable-file.ts';
+import { MIGRATIONS, migrate, schemaVersion } from '../src/store/migrations.ts';
+import { StudyStore } from '../src/store/study-store.ts';
+import { StoreError } from '../src/store/types.ts';
+
+function store(free = () => 10 ** 12, minFreeBytes = 0) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'store-'));
+  return { dataDir, store: new StudyStore({ dataDir, minFreeBytes, freeBytes: free }) };
+}
+
+const input = (bytes: Uint8Array) => ({
+  kind: 'ecg' as const,
+  source: 'cart-1',
+  bytes,
+  originalName: 'A.SCP',
+  priority: 1,
+  incomplete: null,
+});
+
+test('the database is WAL with synchronous=FULL and at the latest schema', (t) => {
+  const { store: s } = store();
+  t.is(s.db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(s.db.pragma('synchronous', { simple: true }), 2);
+  t.is(schemaVersion(s.db), MIGRATIONS.length);
+  s.close();
+});
+
+test('a database of the first schema, with data, upgrades to the latest and keeps its rows', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mig-'));
+  const db = new Database(join(dir, 'store.sqlite'));
+  t.deepEqual(migrate(db, 1), [1]);
+  db.prepare(
+    `INSERT INTO instances (content_sha256, kind, source, original_path, state, priority, received_at, updated_at)
+     VALUES ('abc', 'ecg', 'cart-1', 'originals/abc.scp', 'queued', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+  ).run();
+  t.deepEqual(migrate(db), [2]);
+  t.deepEqual(migrate(db), []);
+  const row = db.prepare('SELECT * FROM instances').get() as Record<string, unknown>;
+  t.is(row['content_sha256'], 'abc');
+  t.is(row['delivering_dc'], null);
+  t.is(
+    (db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'deliveries'").get() as { n: number })
+      .n,
+    1,
+  );
+  db.pragma(`user_version = ${MIGRATIONS.length + 1}`);
+  t.throws(() => migrate(db), { message: /newer than this firmware knows/ });
+});
+
+test('received bytes are durable before the call returns; the same bytes again are one instance', (t) => {
+  const { dataDir, store: s } = store();
+  const bytes = Uint8Array.from([1, 2, 3, 4]);
+  const first = s.receive(input(bytes));
+  t.false(first.duplicate);
+  const row = s.get(first.id);
+  t.is(row.state, 'captured');
+  t.true(existsSync(join(dataDir, row.original_path)));
+  t.deepEqual([...s.readOriginal(row)], [1, 2, 3, 4]);
+  t.deepEqual(s.receive(input(bytes)), { id: first.id, duplicate: true });
+  t.is(s.countByState().captured, 1);
+  s.close();
+});
+
+test('an incomplete transfer is kept, quarantined with its reason', (t) => {
+  const { store: s } = store();
+  const { id } = s.receive({ ...input(Uint8Array.of(9, 9)), incomplete: 'transfer cut off after 2 bytes' });
+  const row = s.get(id);
+  t.is(row.state, 'quarantined');
+  t.regex(row.quarantine_reason!, /incomplete transfer: transfer cut off/);
+  t.deepEqual([...s.readOriginal(row)], [9, 9]);
+  s.close();
+});
+
+test('below the free-space reserve new captures are refused with a clear message', (t) => {
+  const { store: s } = store(() => 100 * 1048576, 500 * 1048576);
+  const error = t.throws(() => s.receive(input(Uint8Array.of(1))), { instanceOf: StoreError });
+  t.is(error!.code, 'DISK_LOW');
+  t.regex(error!.message, /storage nearly full: 100 MB free, 500 MB must stay free/);
+  t.is(s.countByState().captured, 0);
+  s.close();
+});
+
+test('recovery re-queues interrupted uploads and removes temp files of interrupted writes', (t) => {
+  const { dataDir, store: s } = store();
+  const { id } = s.receive(input(Uint8Array.of(5)));
+  s.db.prepare("UPDATE instances SET state = 'delivering', delivering_dc = 'A' WHERE id = ?").run(id);
+  writeFileSync(join(dataDir, 'originals', '.x.scp.1234.tmp'), 'partial');
+  const report = s.recover();
+  t.deepEqual(report, { requeued: 1, tempFilesRemoved: 1, missingOriginals: 0 });
+  t.is(s.get(id).state, 'queued');
+  t.false(readdirSync(join(dataDir, 'originals')).some((n) => n.endsWith('.tmp')));
+  s.close();
+});
+
+test('writeFileDurable replaces atomically and leaves no temp file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dur-'));
+  writeFileDurable(join(dir, 'f'), Uint8Array.of(1));
+  writeFileDurable(join(dir, 'f'), Uint8Array.of(2, 3));
+  t.deepEqual(readdirSync(dir), ['f']);
+});
+
+test('queue order: priority first, then arrival; retries wait for their time', (t) => {
+  const { store: s } = store();
+  const ids = [2, 0, 1].map((priority, i) => s.receive({ ...input(Uint8Array.of(i)), priority }).id);
+  for (const id of ids) s.db.prepare("UPDATE instances SET state = 'queued' WHERE id = ?").run(id);
+  t.is(s.nextDue(Date.now())!.id, ids[1]!);
+  s.markRetry(ids[1]!, 'HTTP 503', Date.now() + 60_000);
+  t.is(s.nextDue(Date.now())!.id, ids[2]!);
+  t.is(s.nextDueAt(), 0);
+  s.close();
+});

@@ -1,0 +1,159 @@
+import test from 'ava';
+import mqtt from 'mqtt';
+import { TransferFailed } from '#device-drivers';
+import { CartSimulator } from '../src/cart/cart-simulator.ts';
+import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
+import { until, world } from './helpers/harness.ts';
+
+const record = (seed: number) => synthEcgRecord({ seed, seconds: 3 });
+
+test.serial('garbage bytes and bit errors on the serial line: the record still arrives intact', async (t) => {
+  const w = await world();
+  t.teardown(() => w.stop());
+  const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+  const bytes = record(1);
+  const garbage = Uint8Array.from({ length: 300 }, (_, i) => (i * 37 + 11) & 0xff).filter(
+    (b) => b !== 0x01 && b !== 0x02 && b !== 0x04,
+  );
+  await cart.send([{ name: 'N.SCP', bytes }], 'ymodem', { garbageBefore: garbage, bitErrorRate: 0.0005 });
+  const row = await until('delivered', () => w.daemon.store.inState('delivered')[0]);
+  t.deepEqual(Buffer.from(w.daemon.store.readOriginal(row)), Buffer.from(bytes));
+  const counters = w.daemon.health().devices.ecgCarts[0]!.counters;
+  t.true(counters['noiseBytes']! > 0, JSON.stringify(counters));
+});
+
+test.serial(
+  'a transfer cut off mid-file: bytes kept and quarantined, kiosk says so, next record fine',
+  async (t) => {
+    const w = await world();
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    const error = await t.throwsAsync(
+      cart.send([{ name: 'CUT.SCP', bytes: record(2) }], 'ymodem', { cutAfterBytes: 4096 }),
+    );
+    t.truthy(error);
+    const row = await until('quarantined', () => w.daemon.store.inState('quarantined')[0], 60_000);
+    t.regex(row.quarantine_reason!, /incomplete transfer/);
+    t.true(w.daemon.store.readOriginal(row).length >= 4096);
+    const status = w.daemon.status();
+    t.is(status.studiesToday[0]!.display, 'attention');
+    t.true(status.notices.some((n) => n.code === 'cart-problem'));
+    t.is(w.daemon.health().devices.ecgCarts[0]!.counters['cancelledTransfers'], 1);
+    await cart.send([{ name: 'OK.SCP', bytes: record(3) }]);
+    await until('the next record delivered', () => w.daemon.store.inState('delivered').length === 1);
+  },
+);
+
+test.serial('an SCP record with a bad CRC is kept, quarantined with the reason, and counted', async (t) => {
+  const w = await world();
+  t.teardown(() => w.stop());
+  const bytes = record(4);
+  bytes[0]! ^= 0xff;
+  await new CartSimulator(w.rig.cables[0]!.cartEnd).send([{ name: 'BAD.SCP', bytes }]);
+  const row = await until('quarantined', () => w.daemon.store.inState('quarantined')[0]);
+  t.regex(
+    row.quarantine_reason!,
+    /cannot decode the cart's record: Record: CRC: stored 0x[0-9a-f]{4} does not match/,
+  );
+  t.deepEqual(Buffer.from(w.daemon.store.readOriginal(row)), Buffer.from(bytes));
+  t.is(w.daemon.health().ingest['decodeFailures'], 1);
+  t.true(w.daemon.status().notices.some((n) => n.code === 'quarantined'));
+});
+
+test.serial('data centre answers 500, or is slower than the timeout: the other one takes it', async (t) => {
+  const w = await world({ requestTimeoutMs: 1000 });
+  t.teardown(() => w.stop());
+  const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+  w.rig.proxies.A.fault = { mode: 'http-error', status: 500, body: 'internal error' };
+  await cart.send([{ name: 'A.SCP', bytes: record(5) }]);
+  const first = await until('delivered', () => w.daemon.store.inState('delivered')[0]);
+  t.deepEqual(
+    w.daemon.store.deliveredTo(first.id).map((d) => d.dc),
+    ['B'],
+  );
+  t.true(w.rig.proxies.A.requests.some((r) => r.answered === '500'));
+
+  w.rig.proxies.A.fault = { mode: 'slow', delayMs: 3000 };
+  await cart.send([{ name: 'B.SCP', bytes: record(6) }]);
+  await until('second delivered', () => w.daemon.store.inState('delivered').length === 2, 60_000);
+  t.is(w.daemon.status().dataCentres.find((d) => d.id === 'A')!.state, 'down');
+});
+
+test.serial(
+  'both data centres reject with 400: quarantined with the server reason, not retried',
+  async (t) => {
+    const w = await world();
+    t.teardown(() => w.stop());
+    for (const dc of ['A', 'B'] as const) {
+      w.rig.proxies[dc].fault = { mode: 'http-error', status: 400, body: 'Patient ID missing in dataset' };
+    }
+    await new CartSimulator(w.rig.cables[0]!.cartEnd).send([{ name: 'R.SCP', bytes: record(7) }]);
+    const row = await until('quarantined', () => w.daemon.store.inState('quarantined')[0]);
+    t.is(row.quarantine_reason, 'HTTP 400: Patient ID missing in dataset');
+    t.is(w.rig.proxies.A.requests.length, 1);
+  },
+);
+
+test.serial('a data centre that is down, then back: nothing lost, delivered once', async (t) => {
+  const w = await world();
+  t.teardown(() => w.stop());
+  await w.rig.dcs.A.stop();
+  await w.rig.dcs.B.stop();
+  const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+  await cart.send([{ name: 'D.SCP', bytes: record(8) }]);
+  await until('retrying', () => w.daemon.store.get(1).attempts >= 2);
+  t.is(w.daemon.status().studiesToday[0]!.display, 'sending');
+  t.truthy(w.daemon.status().studiesToday[0]!.lastError);
+  await w.rig.dcs.B.start();
+  await until('delivered', () => w.daemon.store.inState('delivered').length === 1, 60_000);
+  t.deepEqual(await w.rig.dcs.B.sopInstanceUids(), [w.daemon.store.get(1).sop_uid]);
+});
+
+test.serial(
+  'a full disk when a record arrives: refused, the cart told so, the daemon keeps running',
+  async (t) => {
+    let free = 10 * 1048576;
+    const w = await world({ minFreeBytes: 100 * 1048576, deps: { freeBytes: () => free } });
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    const error = await t.throwsAsync(cart.send([{ name: 'F.SCP', bytes: record(9) }]));
+    t.true(error instanceof TransferFailed && error.cancelledByReceiver);
+    t.is(w.daemon.store.countByState().captured + w.daemon.store.countByState().queued, 0);
+    const notice = w.daemon.status().notices.find((n) => n.code === 'capture-refused');
+    t.regex(notice!.message, /storage nearly full/);
+    t.is(w.daemon.health().ingest['refused'], 1);
+    free = 10 * 1024 * 1048576;
+    await cart.send([{ name: 'F.SCP', bytes: record(9) }]);
+    await until('delivered after space returned', () => w.daemon.store.inState('delivered').length === 1);
+  },
+);
+
+test.serial(
+  'the broker down at start and going down later: health is buffered and replayed as historical',
+  async (t) => {
+    const w = await world({ brokerDown: true });
+    t.teardown(() => w.stop());
+    await new Promise((r) => setTimeout(r, 2500));
+    t.is(w.daemon.telemetry.state === 'online', false);
+    await w.rig.broker.start();
+    const client = mqtt.connect(w.rig.broker.url, { protocolVersion: 5 });
+    const seen: Array<{ topic: string; body: Record<string, unknown> }> = [];
+    client.on('message', (topic, payload) => seen.push({ topic, body: JSON.parse(payload.toString()) }));
+    await new Promise<void>((resolve) =>
+      client.on('connect', () => client.subscribe('telemed/v1/#', () => resolve())),
+    );
+    await until(
+      'historical health replayed',
+      () => seen.some((m) => m.topic.endsWith('/health') && m.body['historical'] === true),
+      90_000,
+    );
+    await until('online', () => w.daemon.telemetry.state === 'online');
+    client.end(true);
+    await w.rig.broker.stop();
+    await until('offline', () => w.daemon.telemetry.state === 'offline', 20_000);
+    await w.rig.broker.start();
+    await until('online again', () => w.daemon.telemetry.state === 'online', 90_000);
+    t.true(w.daemon.telemetry.counters.connects >= 2);
+    t.true(w.daemon.telemetry.counters.replayed >= 1);
+  },
+);
