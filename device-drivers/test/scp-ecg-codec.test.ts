@@ -3,10 +3,7 @@ import fc from 'fast-check';
 import { crcCcitt } from '../src/scp-ecg/crc.ts';
 import { decodeScp } from '../src/scp-ecg/decode.ts';
 import { isScpDecodeError, ScpDecodeError } from '../src/scp-ecg/errors.ts';
-import { encodeScp, reseal, sectionOffset, sine, smallRecord } from './helpers/scp-fixtures.ts';
-
-const u32 = (b: Uint8Array, at: number) =>
-  b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
+import { encodeScp, reseal, sectionOffset, sine, smallRecord, u32 } from './helpers/scp-fixtures.ts';
 
 function decodeError(t: import('ava').ExecutionContext, bytes: Uint8Array): ScpDecodeError {
   const error = t.throws(() => decodeScp(bytes), { instanceOf: ScpDecodeError });

@@ -51,7 +51,7 @@ async function up(stateFile: string): Promise<void> {
   let delay = 500;
   // Supervise the firmware as systemd does on the board: restart when it exits, short back-off.
   const startFirmware = () => {
-    const out = require_log(logFile);
+    const out = openLog(logFile);
     child = spawn(
       process.execPath,
       [join(ROOT, 'firmware/bin/telemed.js'), 'daemon', '--config', configFile],
@@ -87,7 +87,7 @@ async function up(stateFile: string): Promise<void> {
   await rig.stop();
 }
 
-function require_log(path: string): number {
+function openLog(path: string): number {
   return openSync(path, 'a');
 }
 

@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
 import test from 'ava';
 import mqtt from 'mqtt';
 import { decodeScp } from '#device-drivers';
 import { readEcgWaveform } from '../../firmware/src/dicom/ecg-read.ts';
+import { HealthPayload } from '../../firmware/src/telemetry/payloads.ts';
 import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
 import { hasTestdata, readBytes, testdataScpFiles, until, world } from './helpers/harness.ts';
@@ -93,10 +95,11 @@ test.serial(
   async (t) => {
     const w = await world();
     let stopped = false;
+    const client = mqtt.connect(w.rig.broker.url, { protocolVersion: 5 });
     t.teardown(async () => {
+      client.end(true);
       if (!stopped) await w.stop();
     });
-    const client = mqtt.connect(w.rig.broker.url, { protocolVersion: 5 });
     const messages: Array<{ topic: string; payload: string; retain: boolean }> = [];
     client.on('message', (topic, payload, packet) =>
       messages.push({ topic, payload: payload.toString(), retain: packet.retain }),
@@ -120,6 +123,7 @@ test.serial(
     const state = messages.find((m) => m.topic === `${base}/state`);
     t.truthy(state);
     t.is(JSON.parse(state!.payload).state, 'online');
+    t.true(Value.Check(HealthPayload, health), 'health matches its published schema');
     t.is(health.v, 1);
     t.is(health.devices.ecgCarts[0].state, 'connected');
     t.is(health.devices.ecgCarts[0].counters.files, 1);
@@ -139,6 +143,5 @@ test.serial(
         .find((p) => p.state === 'offline'),
     );
     t.is(offline.state, 'offline');
-    client.end(true);
   },
 );

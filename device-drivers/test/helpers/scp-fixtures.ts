@@ -31,7 +31,7 @@ export function smallRecord(overrides: Partial<EncodeInput> = {}): EncodeInput {
   };
 }
 
-const u32 = (b: Uint8Array, at: number) =>
+export const u32 = (b: Uint8Array, at: number): number =>
   b[at]! + b[at + 1]! * 256 + b[at + 2]! * 65536 + b[at + 3]! * 16777216;
 
 /** Byte offset (0-based) of section `id`'s header, from Section 0's pointers. */

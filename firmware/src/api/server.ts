@@ -68,6 +68,7 @@ export class ApiServer {
         !hostAllowed(req) ||
         !tokenMatches(this.options.token, url.searchParams.get('token'))
       ) {
+        this.options.log.warn({ path: url.pathname }, 'WebSocket refused: wrong path, host or token');
         socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
         socket.destroy();
         return;
@@ -106,6 +107,7 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname.startsWith('/api/')) {
       if (!tokenMatches(this.options.token, bearer(req))) {
+        this.options.log.warn({ path: url.pathname }, 'API request refused: missing or wrong token');
         res
           .writeHead(401, { 'content-type': 'application/json' })
           .end(JSON.stringify({ error: 'missing or wrong token' }));

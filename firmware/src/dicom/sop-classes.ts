@@ -14,7 +14,6 @@ export const IMPLEMENTATION_VERSION = 'TELEMED_0_1';
  * so the province can always retrieve the exact bytes the cart produced (design.md).
  */
 export const PRIVATE_CREATOR = 'TELEMED TERMINAL 1.0';
-export const PRIVATE_GROUP = 0x0099;
 export const PRIVATE_TAGS = {
   creator: '00990010',
   originalScp: '00991001',

@@ -1,4 +1,11 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
+
+// JSON Schema's date-time (RFC 3339) for TypeBox's own checks; the NOC's validators know it natively.
+if (!FormatRegistry.Has('date-time')) {
+  FormatRegistry.Set('date-time', (v) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v),
+  );
+}
 
 /**
  * Versioned MQTT payloads. These schemas are published (docs/schemas/*.json, written by
