@@ -71,6 +71,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     patientId: row.patient_id,
     state: row.state,
     display: displayState(row.state),
+    reasonCode: row.quarantine_code,
     reason: row.quarantine_reason,
     lastError: row.last_error,
     deliveredTo: s.store.deliveredTo(row.id).map((d) => d.dc),

@@ -38,11 +38,21 @@ test('a database of the first schema, with data, upgrades to the latest and keep
     `INSERT INTO instances (content_sha256, kind, source, original_path, state, priority, received_at, updated_at)
      VALUES ('abc', 'ecg', 'cart-1', 'originals/abc.scp', 'queued', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
   ).run();
-  t.deepEqual(migrate(db), [2]);
+  db.prepare(
+    `INSERT INTO instances (content_sha256, kind, source, original_path, state, priority, quarantine_reason,
+       received_at, updated_at)
+     VALUES ('def', 'ecg', 'cart-1', 'originals/def.scp', 'quarantined', 1, 'incomplete transfer: cut off',
+       '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
+  ).run();
+  t.deepEqual(migrate(db), [2, 3]);
   t.deepEqual(migrate(db), []);
-  const row = db.prepare('SELECT * FROM instances').get() as Record<string, unknown>;
-  t.is(row['content_sha256'], 'abc');
-  t.is(row['delivering_dc'], null);
+  const [row, cut] = db.prepare('SELECT * FROM instances ORDER BY id').all() as Array<
+    Record<string, unknown>
+  >;
+  t.is(row!['content_sha256'], 'abc');
+  t.is(row!['delivering_dc'], null);
+  t.is(row!['quarantine_code'], null);
+  t.is(cut!['quarantine_code'], 'incomplete-transfer', 'version 3 classifies old quarantined rows');
   t.is(
     (db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'deliveries'").get() as { n: number })
       .n,
@@ -72,6 +82,7 @@ test('an incomplete transfer is kept, quarantined with its reason', (t) => {
   const row = s.get(id);
   t.is(row.state, 'quarantined');
   t.regex(row.quarantine_reason!, /incomplete transfer: transfer cut off/);
+  t.is(row.quarantine_code, 'incomplete-transfer');
   t.deepEqual([...s.readOriginal(row)], [9, 9]);
   s.close();
 });

@@ -55,6 +55,7 @@ test.serial('an SCP record with a bad CRC is kept, quarantined with the reason, 
     row.quarantine_reason!,
     /cannot decode the cart's record: Record: CRC: stored 0x[0-9a-f]{4} does not match/,
   );
+  t.is(row.quarantine_code, 'undecodable');
   t.deepEqual(Buffer.from(w.daemon.store.readOriginal(row)), Buffer.from(bytes));
   t.is(w.daemon.health().ingest['decodeFailures'], 1);
   t.true(w.daemon.status().notices.some((n) => n.code === 'quarantined'));
@@ -90,6 +91,7 @@ test.serial(
     await new CartSimulator(w.rig.cables[0]!.cartEnd).send([{ name: 'R.SCP', bytes: record(7) }]);
     const row = await until('quarantined', () => w.daemon.store.inState('quarantined')[0]);
     t.is(row.quarantine_reason, 'HTTP 400: Patient ID missing in dataset');
+    t.is(row.quarantine_code, 'rejected-by-dc');
     t.is(w.rig.proxies.A.requests.length, 1);
   },
 );

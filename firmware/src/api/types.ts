@@ -13,6 +13,9 @@ export interface StudyItem {
   patientId: string | null;
   state: string;
   display: DisplayState;
+  /** Why the item needs attention (kiosk shows staff what to do); null unless quarantined. */
+  reasonCode: 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc' | null;
+  /** The technical reason, for the technician. */
   reason: string | null;
   lastError: string | null;
   deliveredTo: Array<'A' | 'B'>;

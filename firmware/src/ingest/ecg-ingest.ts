@@ -141,7 +141,7 @@ export class EcgIngest {
       }
       this.counters.decodeFailures++;
       const reason = `cannot decode the cart's record: ${error.message}`;
-      store.quarantine(id, reason);
+      store.quarantine(id, 'undecodable', reason);
       log.warn({ instance: id, reason }, 'ECG quarantined');
       bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
     }

@@ -58,6 +58,15 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       CREATE INDEX instances_queue ON instances (state, priority, next_attempt_at);
     `,
   },
+  {
+    version: 3,
+    name: 'machine-readable quarantine code beside the reason',
+    sql: `
+      ALTER TABLE instances ADD COLUMN quarantine_code TEXT;
+      UPDATE instances SET quarantine_code = 'incomplete-transfer'
+        WHERE state = 'quarantined' AND quarantine_reason LIKE 'incomplete transfer:%';
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -8,6 +8,7 @@ import {
   type InstanceKind,
   type InstanceRow,
   type InstanceState,
+  type QuarantineCode,
   StoreError,
   type StudyRow,
 } from './types.ts';
@@ -124,8 +125,8 @@ export class StudyStore {
     const info = this.db
       .prepare(
         `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
-           quarantine_reason, received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           quarantine_reason, quarantine_code, received_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         sha,
@@ -136,6 +137,7 @@ export class StudyStore {
         input.incomplete ? 'quarantined' : 'captured',
         input.priority,
         input.incomplete ? `incomplete transfer: ${input.incomplete}` : null,
+        input.incomplete ? 'incomplete-transfer' : null,
         now,
         now,
       );
@@ -167,12 +169,13 @@ export class StudyStore {
     return readFileSync(join(this.options.dataDir, row.dicom_path));
   }
 
-  quarantine(id: number, reason: string): void {
+  quarantine(id: number, code: QuarantineCode, reason: string): void {
     this.db
       .prepare(
-        `UPDATE instances SET state = 'quarantined', quarantine_reason = ?, updated_at = ? WHERE id = ?`,
+        `UPDATE instances SET state = 'quarantined', quarantine_code = ?, quarantine_reason = ?, updated_at = ?
+         WHERE id = ?`,
       )
-      .run(reason, this.now(), id);
+      .run(code, reason, this.now(), id);
   }
 
   /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */

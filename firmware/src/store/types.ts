@@ -9,6 +9,12 @@ export type InstanceState =
 
 export type InstanceKind = 'ecg';
 
+/**
+ * Why an instance was set aside. The kiosk tells staff what to do from this; the reason text
+ * beside it is for technicians.
+ */
+export type QuarantineCode = 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc';
+
 /** Delivery priority (design.md): STAT ECG first, then stills and documents, video, logs. */
 export const PRIORITY = { statEcg: 0, ecg: 1, still: 2, document: 2, video: 3, log: 4 } as const;
 
@@ -26,6 +32,8 @@ export interface InstanceRow {
   state: InstanceState;
   priority: number;
   quarantine_reason: string | null;
+  /** Null for rows quarantined before schema 3. */
+  quarantine_code: QuarantineCode | null;
   attempts: number;
   next_attempt_at: number;
   last_error: string | null;

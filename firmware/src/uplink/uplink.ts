@@ -179,7 +179,7 @@ export class Uplink {
         });
         return;
       case 'rejected':
-        store.quarantine(row.id, outcome.reason);
+        store.quarantine(row.id, 'rejected-by-dc', outcome.reason);
         this.options.onEvent?.({ type: 'quarantined', instanceId: row.id, dc, reason: outcome.reason });
         return;
       case 'retry': {

@@ -31,12 +31,14 @@ function time(iso: string): string {
   });
 }
 
-function studyDetail(s: StudyItem): string {
+function studyDetail(s: StudyItem): Array<Node | string> {
   const t = STRINGS[lang];
-  if (s.display === 'attention') return s.reason ?? '';
-  if (s.display === 'delivered') return t.deliveredTo(s.deliveredTo.map((d) => `DC-${d}`).join(', '));
-  if (s.lastError) return t.waitingRetry(s.lastError);
-  return '';
+  // Staff read what to do; the technical reason stays beside it, small, for the technician.
+  if (s.display === 'attention')
+    return [t.attention[s.reasonCode ?? 'unknown'], el('small', { class: 'reason' }, s.reason ?? '')];
+  if (s.display === 'delivered') return [t.deliveredTo(s.deliveredTo.map((d) => `DC-${d}`).join(', '))];
+  if (s.lastError) return [t.waitingRetry(s.lastError)];
+  return [];
 }
 
 function render(): void {
@@ -108,7 +110,7 @@ function render(): void {
         el('td', {}, s.patientName ?? s.patientId ?? '—'),
         el('td', {}, t.ecg),
         el('td', {}, el('span', { class: `badge ${s.display}` }, t.display[s.display])),
-        el('td', { class: 'detail' }, studyDetail(s)),
+        el('td', { class: 'detail' }, ...studyDetail(s)),
       ),
     );
   }

@@ -34,6 +34,12 @@ const zh = {
     string
   >,
   deliveredTo: (dcs: string) => `已存入数据中心 ${dcs}`,
+  attention: {
+    'incomplete-transfer': '传输中断，记录不完整（已保存）。请在心电图机上重新发送这份心电图。',
+    undecodable: '无法读取心电图机发来的记录（原始数据已保存）。请重新发送；仍不行请联系技术人员。',
+    'rejected-by-dc': '省数据中心拒收了这份检查（已保存在本机）。请联系技术人员处理。',
+    unknown: '这份检查需要处理（已保存在本机）。请联系技术人员。',
+  },
   waitingRetry: (reason: string) => `暂未送达，将自动重试（${reason}）`,
   notice: {
     'cart-problem': '心电图机传输出现问题',
@@ -74,6 +80,15 @@ const en: typeof zh = {
   dcState: { unknown: 'Not contacted yet', up: 'OK', down: 'Unreachable, retrying automatically' },
   display: { saved: 'Saved', sending: 'Sending', delivered: 'Delivered', attention: 'Needs attention' },
   deliveredTo: (dcs) => `Stored at data centre ${dcs}`,
+  attention: {
+    'incomplete-transfer':
+      'The transfer was cut off and the record is incomplete (kept). Send this ECG again from the cart.',
+    undecodable:
+      'The record from the cart cannot be read (original kept). Send it again; if that fails, call a technician.',
+    'rejected-by-dc':
+      'The province data centre refused this study (kept on the terminal). Call a technician.',
+    unknown: 'This study needs attention (kept on the terminal). Call a technician.',
+  },
   waitingRetry: (reason) => `Not delivered yet, retrying automatically (${reason})`,
   notice: {
     'cart-problem': 'Problem on the ECG cart link',
