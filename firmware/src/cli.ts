@@ -4,6 +4,7 @@ import pino from 'pino';
 import { decodeScp, isScpDecodeError } from '#device-drivers';
 import { ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
+import { serviceManagerFromEnv, systemdNotify } from './service-manager.ts';
 
 /** Exit codes systemd (and the rig's supervisor) can tell apart. */
 export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70 } as const;
@@ -84,7 +85,10 @@ async function daemon(args: string[]): Promise<number> {
     );
     return EXIT.config;
   }
-  const d = new Daemon(config, { log });
+  const d = new Daemon(config, {
+    log,
+    serviceManager: serviceManagerFromEnv(process.env, process.pid, (socket) => systemdNotify(log, socket)),
+  });
   await d.start();
   log.info({ pid: process.pid }, 'telemed daemon running');
   await new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@ import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
 import { type DaemonEvent, EventBus } from './events.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
+import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { StudyStore } from './store/study-store.ts';
 import { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
@@ -18,6 +19,8 @@ export interface DaemonDeps {
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
   now?: () => Date;
+  /** systemd (or the rig's supervisor) to tell READY, WATCHDOG and STOPPING; none by default. */
+  serviceManager?: ServiceManager;
 }
 
 /** Turns daemon events into kiosk notices and NOC events (codes stable; text for technicians). */
@@ -71,6 +74,7 @@ export class Daemon {
   readonly api: ApiServer;
   private readonly notices: Notice[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
+  private watchdogTimer: NodeJS.Timeout | null = null;
   private readonly sources: StatusSources;
 
   constructor(
@@ -242,9 +246,27 @@ export class Daemon {
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
     this.healthTimer = setInterval(publish, this.config.mqtt.healthIntervalS * 1000);
+    const manager = this.deps.serviceManager;
+    if (manager) {
+      manager.ready(`ready: ${this.carts.size} cart(s), home data centre ${this.config.dataCentres.home}`);
+      if (manager.watchdogIntervalMs !== null) {
+        // Fed from the main loop, and only while the store answers: a blocked loop or a dead
+        // database stops the feed, and the service manager restarts the daemon.
+        this.watchdogTimer = setInterval(() => {
+          try {
+            this.store.ping();
+            manager.watchdog();
+          } catch (error) {
+            log.error({ err: error }, 'store not answering: not feeding the watchdog');
+          }
+        }, manager.watchdogIntervalMs);
+      }
+    }
   }
 
   async stop(): Promise<void> {
+    this.deps.serviceManager?.stopping();
+    if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.all([...this.carts.values()].map((c) => c.stop()));
     await this.uplink.stop();

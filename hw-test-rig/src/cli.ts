@@ -1,117 +1,264 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildKiosk } from '../../kiosk-ui/build.ts';
 import { CartSimulator } from './cart/cart-simulator.ts';
 import { synthEcgRecord } from './cart/synth-ecg.ts';
+import { wfdbToScp } from './cart/wfdb.ts';
+import {
+  type ControlCommand,
+  describeFault,
+  mountSmallDisk,
+  sendControl,
+  startControlServer,
+} from './control.ts';
 import { Rig } from './rig.ts';
+import type { DcFault } from './services/fault-proxy.ts';
+import { type RigState, readState, writeState } from './state-file.ts';
+import { FirmwareSupervisor } from './supervisor.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const USAGE = `usage:
-  telemed-rig up --state-file PATH          start everything until SIGINT/SIGTERM
-  telemed-rig ecg-send --state-file PATH [FILE.scp]   the cart transmits FILE (or a synthesized ECG)`;
+const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
+  up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S]
+        start the province side, the devices and the firmware until SIGINT/SIGTERM
+  ecg-send [FILE.scp] [--cart cart-1]      the cart transmits FILE (or a synthesized 12-lead ECG)
+  ecg-send --wfdb REC.hea [--start S] [--seconds N]
+                                           the cart plays a real recording (PhysioNet WFDB, format 212)
+  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …)
+  garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
+  dc-down A|B | dc-up A|B                  stop or restart a data centre
+  dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | none
+                                           make a data centre misbehave (through its proxy)
+  broker-down | broker-up                  stop or restart the MQTT broker
+  kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
+  disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)`;
 
-interface RigState {
-  orthanc: { A: string; B: string };
-  dicomWeb: { A: string; B: string };
-  mqttUrl: string;
-  kioskUrl: string;
-  apiToken: string;
-  firmwarePid: number | null;
-  cartPty: string;
-  terminalPty: string;
-  configFile: string;
-  logFile: string;
-}
+class UsageError extends Error {}
 
-async function up(stateFile: string): Promise<void> {
+const DISK_RESERVE_BYTES = 2 * 1048576;
+
+async function up(stateFile: string, flags: Flags): Promise<void> {
   const dir = join(dirname(resolve(stateFile)), 'rig');
   mkdirSync(dir, { recursive: true });
   const kioskDir = await buildKiosk();
-  const rig = await Rig.start({ dir, kioskDir });
-  const configFile = rig.writeFirmwareConfig();
+  const rig = await Rig.start({ dir, kioskDir, carts: Number(flags.carts ?? 1) });
+  const dataDir = rig.firmwareConfig().dataDir;
+  let unmount: (() => void) | null = null;
+  const diskMb = flags['disk-mb'] ? Number(flags['disk-mb']) : null;
+  if (diskMb) {
+    mkdirSync(dataDir, { recursive: true });
+    unmount = mountSmallDisk(dataDir, diskMb);
+  }
+  const configFile = rig.writeFirmwareConfig({ minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0 });
   const logFile = join(dir, 'firmware.log');
-  const state: RigState = {
+  const entry = resolve(flags.firmware ?? join(ROOT, 'firmware/bin/telemed.js'));
+  const disk = diskMb ? { dataDir, reserveBytes: DISK_RESERVE_BYTES, filled: false } : null;
+  let state: RigState | null = null;
+  const save = () => {
+    if (!state) return;
+    state.firmwarePid = supervisor.pid;
+    state.firmware = {
+      state: supervisor.state,
+      restarts: supervisor.restarts,
+      watchdogAborts: supervisor.watchdogAborts,
+      lastExit: supervisor.lastExit,
+    };
+    state.carts = rig.cables.map((c, i) => ({
+      id: `cart-${i + 1}`,
+      cartPty: c.cartEnd,
+      terminalPty: c.terminalEnd,
+      plugged: c.plugged,
+    }));
+    for (const dc of ['A', 'B'] as const) {
+      state.dataCentres[dc] = { running: rig.dcs[dc].running, fault: describeFault(rig.proxies[dc].fault) };
+    }
+    state.broker = { running: rig.broker.running };
+    if (state.disk && disk) state.disk.filled = disk.filled;
+    writeState(stateFile, state);
+  };
+  const supervisor = new FirmwareSupervisor({
+    command: process.execPath,
+    args: [entry, 'daemon', '--config', configFile],
+    dir,
+    logFile,
+    watchdogSec: Number(flags['watchdog-sec'] ?? 10),
+    startTimeoutSec: 90,
+    onChange: save,
+    log: (line) => console.log(`rig: ${line}`),
+  });
+  const control = await startControlServer({
+    rig,
+    supervisor,
+    disk,
+    onChange: save,
+  });
+  const first = rig.cables[0]!;
+  state = {
     orthanc: { A: rig.dcs.A.url, B: rig.dcs.B.url },
     dicomWeb: { A: rig.dcs.A.dicomWebUrl, B: rig.dcs.B.dicomWebUrl },
     mqttUrl: rig.broker.url,
     kioskUrl: rig.kioskUrl,
     apiToken: rig.token,
     firmwarePid: null,
-    cartPty: rig.cables[0]!.cartEnd,
-    terminalPty: rig.cables[0]!.terminalEnd,
+    firmware: { state: 'stopped', restarts: 0, watchdogAborts: 0, lastExit: null },
+    cartPty: first.cartEnd,
+    terminalPty: first.terminalEnd,
+    carts: [],
+    dataCentres: { A: { running: true, fault: 'no fault' }, B: { running: true, fault: 'no fault' } },
+    broker: { running: true },
+    controlUrl: control.url,
     configFile,
     logFile,
+    disk: diskMb ? { sizeMb: diskMb, filled: false } : null,
   };
-  const save = () => writeFileSync(stateFile, `${JSON.stringify(state, null, 2)}\n`);
-  let stopping = false;
-  let child: ReturnType<typeof spawn> | null = null;
-  let delay = 500;
-  // Supervise the firmware as systemd does on the board: restart when it exits, short back-off.
-  const startFirmware = () => {
-    const out = openLog(logFile);
-    child = spawn(
-      process.execPath,
-      [join(ROOT, 'firmware/bin/telemed.js'), 'daemon', '--config', configFile],
-      {
-        stdio: ['ignore', out, out],
-      },
-    );
-    state.firmwarePid = child.pid ?? null;
-    save();
-    const startedAt = Date.now();
-    child.once('exit', () => {
-      state.firmwarePid = null;
-      save();
-      if (stopping) return;
-      delay = Date.now() - startedAt > 10_000 ? 500 : Math.min(delay * 2, 10_000);
-      setTimeout(startFirmware, delay);
-    });
-  };
-  startFirmware();
+  await supervisor.start();
   console.log(`rig up. kiosk: ${rig.kioskUrl}\nstate: ${resolve(stateFile)}`);
   await new Promise<void>((r) => {
     process.once('SIGINT', r);
     process.once('SIGTERM', r);
   });
-  stopping = true;
-  const c = child as ReturnType<typeof spawn> | null;
-  if (c && c.exitCode === null) {
-    await new Promise((r) => {
-      c.once('exit', r);
-      c.kill('SIGTERM');
-    });
-  }
+  await supervisor.stop();
+  control.server.close();
   await rig.stop();
+  unmount?.();
 }
 
-function openLog(path: string): number {
-  return openSync(path, 'a');
-}
-
-async function ecgSend(stateFile: string, file: string | undefined): Promise<void> {
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as RigState;
-  const bytes = file ? new Uint8Array(readFileSync(file)) : synthEcgRecord({ seed: Date.now() % 100000 });
-  await new CartSimulator(state.cartPty).send([{ name: file ? basename(file) : 'SIM.SCP', bytes }]);
+async function ecgSend(stateFile: string, file: string | undefined, flags: Flags): Promise<void> {
+  const state = readState(stateFile);
+  const cartId = flags.cart ?? 'cart-1';
+  const cart = state.carts.find((c) => c.id === cartId);
+  if (!cart)
+    throw new UsageError(`no cart ${cartId}; the rig has: ${state.carts.map((c) => c.id).join(', ')}`);
+  let bytes: Uint8Array;
+  let name: string;
+  if (flags.wfdb) {
+    bytes = wfdbToScp(flags.wfdb, {
+      startS: number(flags.start ?? '0', '--start'),
+      seconds: number(flags.seconds ?? '10', '--seconds'),
+    });
+    name = `${basename(flags.wfdb, '.hea')}.SCP`;
+  } else if (file) {
+    bytes = new Uint8Array(readFileSync(file));
+    name = basename(file);
+  } else {
+    bytes = synthEcgRecord({ seed: Date.now() % 100000 });
+    name = 'SIM.SCP';
+  }
+  await new CartSimulator(cart.cartPty).send([{ name, bytes }]);
   console.log(`sent ${bytes.length} bytes; the terminal acknowledged the transfer`);
 }
 
-const [command, ...rest] = process.argv.slice(2);
-const { values, positionals } = parseArgs({
-  args: rest,
-  allowPositionals: true,
-  options: { 'state-file': { type: 'string' } },
-});
-const stateFile = values['state-file'];
-if (!stateFile || (command !== 'up' && command !== 'ecg-send')) {
-  console.error(USAGE);
-  process.exit(64);
+type Flags = Record<string, string | undefined>;
+
+function dcArg(value: string | undefined): 'A' | 'B' {
+  if (value !== 'A' && value !== 'B')
+    throw new UsageError(`name the data centre: A or B (got ${value ?? 'nothing'})`);
+  return value;
 }
-(command === 'up' ? up(stateFile) : ecgSend(stateFile, positionals[0])).then(
+
+function number(value: string | undefined, what: string): number {
+  const n = Number(value);
+  if (value === undefined || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`${what} must be a number (got ${value ?? 'nothing'})`);
+  return n;
+}
+
+function dcFault(args: string[], flags: Flags): DcFault {
+  switch (args[0]) {
+    case 'http':
+      return {
+        mode: 'http-error',
+        status: number(args[1], 'the HTTP status'),
+        body: flags.reason ?? 'fault injected by the rig',
+        ...(flags['retry-after'] !== undefined
+          ? { retryAfterS: number(flags['retry-after'], '--retry-after') }
+          : {}),
+      };
+    case 'slow':
+      return { mode: 'slow', delayMs: number(args[1], 'the delay in ms') };
+    case 'reset':
+      return { mode: 'reset' };
+    case 'none':
+      return { mode: 'pass' };
+    default:
+      throw new UsageError('dc-fault A|B http STATUS | slow MS | reset | none');
+  }
+}
+
+/** Turns a fault command line into the command the `up` process carries out. */
+function controlCommand(command: string, args: string[], flags: Flags): ControlCommand {
+  switch (command) {
+    case 'unplug':
+    case 'plug':
+      if (!args[0]) throw new UsageError(`${command} needs a DEVICE (cart-1, …)`);
+      return { command, device: args[0] };
+    case 'garbage':
+      return { command, device: args[0] ?? 'cart-1', bytes: number(flags.bytes ?? '256', '--bytes') };
+    case 'dc-down':
+    case 'dc-up':
+      return { command, dc: dcArg(args[0]) };
+    case 'dc-fault':
+      return { command, dc: dcArg(args[0]), fault: dcFault(args.slice(1), flags) };
+    case 'broker-down':
+    case 'broker-up':
+    case 'disk-full':
+    case 'disk-ok':
+      return { command };
+    case 'kill-firmware':
+      return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(rest);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  const stateFile = values['state-file'];
+  if (!command || !stateFile) throw new UsageError('');
+  if (command === 'up') return up(stateFile, values);
+  if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
+  const control = controlCommand(command, positionals, values);
+  console.log(await sendControl(readState(stateFile).controlUrl, control));
+}
+
+function parseOptions(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'state-file': { type: 'string' },
+      carts: { type: 'string' },
+      'disk-mb': { type: 'string' },
+      firmware: { type: 'string' },
+      'watchdog-sec': { type: 'string' },
+      cart: { type: 'string' },
+      bytes: { type: 'string' },
+      reason: { type: 'string' },
+      'retry-after': { type: 'string' },
+      signal: { type: 'string' },
+      wfdb: { type: 'string' },
+      start: { type: 'string' },
+      seconds: { type: 'string' },
+    },
+  });
+}
+
+main(process.argv.slice(2)).then(
   () => process.exit(0),
   (error: unknown) => {
+    if (error instanceof UsageError) {
+      if (error.message) console.error(`telemed-rig: ${error.message}`);
+      console.error(USAGE);
+      process.exit(64);
+    }
     console.error(`telemed-rig: ${(error as Error).message}`);
     process.exit(1);
   },

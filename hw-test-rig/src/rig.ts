@@ -6,6 +6,7 @@ import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
+import { TcpProxy } from './services/tcp-proxy.ts';
 
 export interface RigOptions {
   dir: string;
@@ -23,6 +24,8 @@ export class Rig {
   /** The firmware talks to the data centres through these, so the rig can inject faults. */
   readonly proxies: Record<'A' | 'B', FaultProxy>;
   readonly broker: MosquittoBroker;
+  /** The firmware reaches the broker through this, so the rig can cut its link alone. */
+  readonly brokerLink: TcpProxy;
   readonly cables: PtyCable[];
   readonly token = randomBytes(16).toString('hex');
 
@@ -31,12 +34,14 @@ export class Rig {
     dcs: Record<'A' | 'B', OrthancDataCentre>,
     proxies: Record<'A' | 'B', FaultProxy>,
     broker: MosquittoBroker,
+    brokerLink: TcpProxy,
     cables: PtyCable[],
     readonly apiPort: number,
   ) {
     this.dcs = dcs;
     this.proxies = proxies;
     this.broker = broker;
+    this.brokerLink = brokerLink;
     this.cables = cables;
   }
 
@@ -53,12 +58,21 @@ export class Rig {
       A: await FaultProxy.start(() => a.url),
       B: await FaultProxy.start(() => b.url),
     };
+    const brokerLink = await TcpProxy.start(() => broker.port);
     const cables = Array.from(
       { length: options.carts ?? 1 },
       (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`),
     );
     for (const cable of cables) await cable.plug();
-    return new Rig(options, { A: a, B: b }, proxies, broker, cables, options.apiPort ?? (await freePort()));
+    return new Rig(
+      options,
+      { A: a, B: b },
+      proxies,
+      broker,
+      brokerLink,
+      cables,
+      options.apiPort ?? (await freePort()),
+    );
   }
 
   /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
@@ -93,7 +107,10 @@ export class Rig {
         retryMaxMs: 5_000,
         failoverAfter: 1,
       },
-      mqtt: { brokers: [this.broker.url], healthIntervalS: overrides.healthIntervalS ?? 5 },
+      mqtt: {
+        brokers: [`mqtt://127.0.0.1:${this.brokerLink.port}`],
+        healthIntervalS: overrides.healthIntervalS ?? 5,
+      },
       api: {
         host: '127.0.0.1',
         port: this.apiPort,
@@ -121,6 +138,7 @@ export class Rig {
       this.dcs.A.stop(),
       this.dcs.B.stop(),
       this.broker.stop(),
+      this.brokerLink.stop(),
       ...this.cables.map((c) => c.unplug()),
     ]);
   }

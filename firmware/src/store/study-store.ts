@@ -144,6 +144,11 @@ export class StudyStore {
     return { id: Number(info.lastInsertRowid), duplicate: false };
   }
 
+  /** Throws when the database no longer answers (the watchdog feeds only after this succeeds). */
+  ping(): void {
+    this.db.prepare('SELECT 1').get();
+  }
+
   get(id: number): InstanceRow {
     const row = this.db.prepare('SELECT * FROM instances WHERE id = ?').get(id) as InstanceRow | undefined;
     if (!row) throw new StoreError('NOT_FOUND', `no instance ${id}`, false);

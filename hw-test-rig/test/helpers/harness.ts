@@ -49,6 +49,7 @@ export async function world(
     requestTimeoutMs?: number;
     deps?: Partial<DaemonDeps>;
     kioskDir?: string;
+    /** The terminal's link to the broker is cut (the broker itself runs, for observers). */
     brokerDown?: boolean;
   } = {},
 ) {
@@ -61,7 +62,7 @@ export async function world(
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
     }),
   );
-  if (options.brokerDown) await rig.broker.stop();
+  if (options.brokerDown) rig.brokerLink.up = false;
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
   const daemon = new Daemon(config, { log, ...options.deps });
   await daemon.start();

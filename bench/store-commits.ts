@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { StudyStore } from '../firmware/src/store/study-store.ts';
+import { PRIORITY } from '../firmware/src/store/types.ts';
+import type { Row } from './scp-decode.ts';
+import { fmt, median } from './stats.ts';
+
+const RUNS = 5;
+const COMMITS = 300;
+
+/** Commits per second of one run of `n` operations. */
+function rate(n: number, fn: (i: number) => void): number {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function bareLoop(root: string, pragmas: string[]): number {
+  const dir = mkdtempSync(join(root, 'bare-'));
+  const db = new Database(join(dir, 'bare.sqlite'));
+  for (const p of pragmas) db.pragma(p);
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, sha TEXT, state TEXT, at TEXT)');
+  const insert = db.prepare('INSERT INTO t (sha, state, at) VALUES (?, ?, ?)');
+  const r = rate(COMMITS, (i) => insert.run(`sha-${i}`, 'captured', new Date().toISOString()));
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return r;
+}
+
+/**
+ * Store commits per second with the store's durability settings (WAL, synchronous=FULL), as a
+ * ratio to a bare better-sqlite3 insert loop run in the same process on the same disk.
+ */
+export function benchStoreCommits(root: string): Row[] {
+  const bare = median(Array.from({ length: RUNS }, () => bareLoop(root, [])));
+  const bareWal = median(
+    Array.from({ length: RUNS }, () => bareLoop(root, ['journal_mode = WAL', 'synchronous = FULL'])),
+  );
+  const transitions: number[] = [];
+  const captures: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const dataDir = mkdtempSync(join(root, 'store-'));
+    const store = new StudyStore({ dataDir, minFreeBytes: 0 });
+    const record = new Uint8Array(30_000).map((_, i) => (i * 31 + run) & 0xff);
+    const ids: number[] = [];
+    captures.push(
+      rate(COMMITS / 3, (i) => {
+        record[0] = i & 0xff;
+        record[1] = i >> 8;
+        ids.push(
+          store.receive({
+            bytes: record,
+            kind: 'ecg',
+            source: 'bench',
+            originalName: `B${i}.SCP`,
+            priority: PRIORITY.ecg,
+            incomplete: null,
+          }).id,
+        );
+      }),
+    );
+    // A delivery with one retry, as the uplink commits it: delivering, retry, delivering, delivered.
+    transitions.push(
+      rate(ids.length, (i) => {
+        const id = ids[i]!;
+        store.markDelivering(id, 'A');
+        store.markRetry(id, 'HTTP 503', 0);
+        store.markDelivering(id, 'B');
+        store.markDelivered(id, 'B', 200);
+      }) * 4,
+    );
+    store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const t = median(transitions);
+  const c = median(captures);
+  return [
+    {
+      what: 'baseline: bare better-sqlite3 insert loop, autocommit, library defaults',
+      median: fmt(bare, 0),
+      ratio: '1.00',
+    },
+    {
+      what: 'bare insert loop, WAL + synchronous=FULL (the store’s settings, no store code)',
+      median: fmt(bareWal, 0),
+      ratio: fmt(bareWal / bare),
+    },
+    {
+      what: 'StudyStore queue-state commits (delivering, retry, delivering, delivered), WAL + synchronous=FULL',
+      median: fmt(t, 0),
+      ratio: fmt(t / bare),
+    },
+    {
+      what: 'StudyStore.receive of a 30 kB record: temp file + fsync + rename + dir fsync + row',
+      median: fmt(c, 0),
+      ratio: fmt(c / bare),
+    },
+  ];
+}

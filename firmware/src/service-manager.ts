@@ -1,0 +1,59 @@
+import { execFile } from 'node:child_process';
+import type { Logger } from 'pino';
+
+/**
+ * What the daemon tells its service manager (systemd on the board, the rig's supervisor in tests):
+ * sd_notify(3) messages. Node cannot send on a Unix datagram socket, so the messages go through
+ * `systemd-notify --no-block`, a child process; the unit therefore sets `NotifyAccess=all`.
+ */
+export interface ServiceManager {
+  /** How often the watchdog must be fed, or null when no watchdog is armed. */
+  readonly watchdogIntervalMs: number | null;
+  ready(status: string): void;
+  watchdog(): void;
+  stopping(): void;
+}
+
+export type NotifyFn = (messages: string[]) => void;
+
+/** Sends with `systemd-notify`; errors are logged once and otherwise ignored (systemd will see the silence). */
+export function systemdNotify(log: Logger, socket: string): NotifyFn {
+  let warned = false;
+  return (messages) => {
+    execFile(
+      'systemd-notify',
+      ['--no-block', ...messages],
+      { env: { ...process.env, NOTIFY_SOCKET: socket } },
+      (error) => {
+        if (error && !warned) {
+          warned = true;
+          log.warn({ err: error }, 'systemd-notify failed; the service manager may think the daemon hung');
+        }
+      },
+    );
+  };
+}
+
+/**
+ * From the environment systemd sets: NOTIFY_SOCKET, and WATCHDOG_USEC (+ WATCHDOG_PID, which must be
+ * ours) when `WatchdogSec=` is set. Feeding at half the timeout is what sd_watchdog_enabled(3) advises.
+ */
+export function serviceManagerFromEnv(
+  env: NodeJS.ProcessEnv,
+  pid: number,
+  notify: (socket: string) => NotifyFn,
+): ServiceManager {
+  const socket = env['NOTIFY_SOCKET'];
+  if (!socket) {
+    return { watchdogIntervalMs: null, ready() {}, watchdog() {}, stopping() {} };
+  }
+  const send = notify(socket);
+  const usec = Number(env['WATCHDOG_USEC']);
+  const forUs = env['WATCHDOG_PID'] === undefined || Number(env['WATCHDOG_PID']) === pid;
+  return {
+    watchdogIntervalMs: Number.isFinite(usec) && usec > 0 && forUs ? Math.max(100, usec / 2000) : null,
+    ready: (status) => send(['READY=1', `STATUS=${status}`]),
+    watchdog: () => send(['WATCHDOG=1']),
+    stopping: () => send(['STOPPING=1']),
+  };
+}

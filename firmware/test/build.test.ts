@@ -1,0 +1,37 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { encodeScp } from '#device-drivers';
+import { buildFirmware } from '../build.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+test('the shipped bundle runs without tsx: scp-decode prints the record, a bad config exits 78', async (t) => {
+  // Inside firmware/dist so that Node finds the external packages in node_modules, as on the image.
+  const bundle = await buildFirmware(join(here, '../dist/test/telemed.mjs'));
+  const dir = mkdtempSync(join(tmpdir(), 'bundle-'));
+  const file = join(dir, 'r.scp');
+  writeFileSync(
+    file,
+    encodeScp({
+      sampleIntervalUs: 2000,
+      amplitudeNv: 5000,
+      patient: { id: 'B-1', lastName: '王' },
+      leads: [{ name: 'II', samples: [0, 5, -5, 10] }],
+    }),
+  );
+  const decoded = JSON.parse(
+    execFileSync(process.execPath, [bundle, 'scp-decode', file], { encoding: 'utf8' }),
+  );
+  t.is(decoded.patient.id, 'B-1');
+  t.deepEqual(decoded.leads[0].samples, [0, 5, -5, 10]);
+
+  const config = join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ device: {} }));
+  const run = spawnSync(process.execPath, [bundle, 'daemon', '--config', config], { encoding: 'utf8' });
+  t.is(run.status, 78);
+  t.regex(run.stderr, /device/);
+});

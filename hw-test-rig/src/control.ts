@@ -1,0 +1,175 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { NodeSerialOpener } from '#device-drivers';
+import type { Rig } from './rig.ts';
+import type { DcFault } from './services/fault-proxy.ts';
+import type { FirmwareSupervisor } from './supervisor.ts';
+
+export class ControlError extends Error {}
+
+export interface ControlContext {
+  rig: Rig;
+  supervisor: FirmwareSupervisor;
+  /** The firmware's data directory when it sits on the rig's small file system, else null. */
+  disk: { dataDir: string; reserveBytes: number; filled: boolean } | null;
+  onChange(): void;
+}
+
+/** Parsed fault commands: what the CLI sends and the `up` process carries out. */
+export type ControlCommand =
+  | { command: 'unplug' | 'plug'; device: string }
+  | { command: 'garbage'; device: string; bytes: number }
+  | { command: 'dc-down' | 'dc-up'; dc: 'A' | 'B' }
+  | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
+  | { command: 'broker-down' | 'broker-up' }
+  | { command: 'kill-firmware'; signal: NodeJS.Signals }
+  | { command: 'disk-full' | 'disk-ok' };
+
+function cable(ctx: ControlContext, device: string) {
+  const index = ctx.rig.cables.findIndex((_, i) => `cart-${i + 1}` === device);
+  const found = ctx.rig.cables[index];
+  if (!found) {
+    const known = ctx.rig.cables.map((_, i) => `cart-${i + 1}`).join(', ');
+    throw new ControlError(`no device ${device}; the rig has: ${known}`);
+  }
+  return found;
+}
+
+const FILLER = 'rig-disk-filler.bin';
+
+/** Carries out one command; returns a line for the person who typed it. */
+export async function execute(ctx: ControlContext, c: ControlCommand): Promise<string> {
+  switch (c.command) {
+    case 'unplug':
+      await cable(ctx, c.device).unplug();
+      return `${c.device} unplugged`;
+    case 'plug':
+      await cable(ctx, c.device).plug();
+      return `${c.device} plugged in`;
+    case 'garbage': {
+      const end = cable(ctx, c.device);
+      if (!end.plugged) throw new ControlError(`${c.device} is unplugged; plug it in first`);
+      const link = await new NodeSerialOpener().open(end.cartEnd, { baudRate: 115200 });
+      try {
+        await link.write(randomBytes(c.bytes));
+      } finally {
+        await link.close();
+      }
+      return `${c.bytes} random bytes sent down ${c.device}'s line`;
+    }
+    case 'dc-down':
+      await ctx.rig.dcs[c.dc].stop();
+      return `data centre ${c.dc} stopped`;
+    case 'dc-up':
+      await ctx.rig.dcs[c.dc].start();
+      return `data centre ${c.dc} running`;
+    case 'dc-fault':
+      ctx.rig.proxies[c.dc].fault = c.fault;
+      return `data centre ${c.dc}: ${describeFault(c.fault)}`;
+    case 'broker-down':
+      await ctx.rig.broker.stop();
+      return 'MQTT broker stopped';
+    case 'broker-up':
+      await ctx.rig.broker.start();
+      return 'MQTT broker running';
+    case 'kill-firmware': {
+      const pid = ctx.supervisor.pid;
+      if (!ctx.supervisor.kill(c.signal)) throw new ControlError('the firmware is not running right now');
+      return `${c.signal} sent to the firmware (pid ${pid}); the supervisor restarts it`;
+    }
+    case 'disk-full': {
+      if (!ctx.disk)
+        throw new ControlError('the rig was started without --disk-mb N: restart it with --disk-mb 64');
+      const fs = statfsSync(ctx.disk.dataDir);
+      const free = fs.bavail * fs.bsize;
+      const size = Math.max(0, free - Math.floor(ctx.disk.reserveBytes / 2));
+      writeFileSync(join(ctx.disk.dataDir, FILLER), Buffer.alloc(size));
+      ctx.disk.filled = true;
+      return `filled the firmware's disk: ${Math.round((free - size) / 1024)} KiB left, below its reserve`;
+    }
+    case 'disk-ok':
+      if (!ctx.disk) throw new ControlError('the rig was started without --disk-mb N');
+      rmSync(join(ctx.disk.dataDir, FILLER), { force: true });
+      ctx.disk.filled = false;
+      return 'disk filler removed';
+  }
+}
+
+export function describeFault(fault: DcFault): string {
+  switch (fault.mode) {
+    case 'pass':
+      return 'no fault';
+    case 'http-error':
+      return `answers HTTP ${fault.status}${fault.retryAfterS !== undefined ? ` (Retry-After ${fault.retryAfterS} s)` : ''}`;
+    case 'slow':
+      return `answers after ${fault.delayMs} ms`;
+    case 'reset':
+      return 'resets every connection';
+  }
+}
+
+/** The `up` process's end: POST /control with a ControlCommand as JSON. Loopback only. */
+export async function startControlServer(ctx: ControlContext): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      const reply = (status: number, payload: object) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+      if (req.method !== 'POST' || req.url !== '/control') return reply(404, { error: 'POST /control only' });
+      let command: ControlCommand;
+      try {
+        command = JSON.parse(body) as ControlCommand;
+      } catch {
+        return reply(400, { error: 'body is not JSON' });
+      }
+      execute(ctx, command).then(
+        (message) => {
+          ctx.onChange();
+          reply(200, { message });
+        },
+        (error: Error) => reply(error instanceof ControlError ? 409 : 500, { error: error.message }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** The CLI's end. */
+export async function sendControl(controlUrl: string, command: ControlCommand): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(`${controlUrl}/control`, { method: 'POST', body: JSON.stringify(command) });
+  } catch (error) {
+    throw new Error(
+      `cannot reach the rig at ${controlUrl}: is \`telemed-rig up\` still running? (${(error as Error).message})`,
+    );
+  }
+  const payload = (await response.json()) as { message?: string; error?: string };
+  if (!response.ok) throw new Error(payload.error ?? `HTTP ${response.status}`);
+  return payload.message ?? '';
+}
+
+/** Mounts a tmpfs of `sizeMb` at `dir` (root only), so a full disk can be made for real. */
+export function mountSmallDisk(dir: string, sizeMb: number): () => void {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', dir], {
+      stdio: 'pipe',
+    });
+  } catch (error) {
+    throw new Error(
+      `--disk-mb needs root to mount a small file system at ${dir}: ${(error as Error).message}`,
+    );
+  }
+  return () => {
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    } catch {}
+  };
+}

@@ -1,0 +1,42 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { FirmwareState } from './supervisor.ts';
+
+/** The JSON file `telemed-rig up` keeps current: every endpoint a person, test or script needs. */
+export interface RigState {
+  orthanc: { A: string; B: string };
+  dicomWeb: { A: string; B: string };
+  mqttUrl: string;
+  kioskUrl: string;
+  apiToken: string;
+  /** The running firmware's pid, or null while it is being restarted. */
+  firmwarePid: number | null;
+  firmware: { state: FirmwareState; restarts: number; watchdogAborts: number; lastExit: string | null };
+  /** The first cart's ends (kept for scripts written against the first rig). */
+  cartPty: string;
+  terminalPty: string;
+  carts: Array<{ id: string; cartPty: string; terminalPty: string; plugged: boolean }>;
+  dataCentres: Record<'A' | 'B', { running: boolean; fault: string }>;
+  broker: { running: boolean };
+  /** `telemed-rig` fault commands are sent here (loopback HTTP, served by the `up` process). */
+  controlUrl: string;
+  configFile: string;
+  logFile: string;
+  /** Set when the firmware's data directory is a small file system the rig can fill (`--disk-mb`). */
+  disk: { sizeMb: number; filled: boolean } | null;
+}
+
+export function readState(path: string): RigState {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new Error(`no rig state at ${path}: is \`telemed-rig up --state-file ${path}\` running?`);
+  }
+  return JSON.parse(text) as RigState;
+}
+
+/** Replaced atomically, so a reader never sees half a file. */
+export function writeState(path: string, state: RigState): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
+}

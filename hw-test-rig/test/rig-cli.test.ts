@@ -1,0 +1,167 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import type { StatusResponse } from '../../firmware/src/api/types.ts';
+import { type RigState, readState } from '../src/state-file.ts';
+import { TESTDATA, until } from './helpers/harness.ts';
+
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/telemed-rig.js');
+const isRoot = process.getuid?.() === 0;
+
+function rigCommand(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
+  });
+}
+
+async function status(state: RigState): Promise<StatusResponse | undefined> {
+  try {
+    const res = await fetch(`${new URL(state.kioskUrl).origin}/api/v1/status`, {
+      headers: { authorization: `Bearer ${state.apiToken}` },
+    });
+    return res.ok ? ((await res.json()) as StatusResponse) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function instancesAt(base: string): Promise<number> {
+  return ((await (await fetch(`${base}/instances`)).json()) as string[]).length;
+}
+
+/** Instances held by the province: after a failover the terminal may stay on B for a while. */
+async function delivered(state: RigState): Promise<number> {
+  return (await instancesAt(state.orthanc.A)) + (await instancesAt(state.orthanc.B));
+}
+
+test.serial(
+  'telemed-rig up, then every fault command against the running firmware; systemd-style supervision and watchdog',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rig-cli-'));
+    const stateFile = join(dir, 'state.json');
+    const upArgs = [
+      'up',
+      '--state-file',
+      stateFile,
+      '--watchdog-sec',
+      '3',
+      ...(isRoot ? ['--disk-mb', '48'] : []),
+    ];
+    const rigUp = spawn(process.execPath, [BIN, ...upArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    rigUp.stdout.on('data', (d) => (output += d));
+    rigUp.stderr.on('data', (d) => (output += d));
+    t.teardown(async () => {
+      if (rigUp.exitCode === null) {
+        await new Promise((r) => {
+          rigUp.once('exit', r);
+          rigUp.kill('SIGTERM');
+        });
+      }
+    });
+    const cmd = (...args: string[]) => rigCommand([args[0]!, '--state-file', stateFile, ...args.slice(1)]);
+    const state = () => readState(stateFile);
+
+    // READY=1 through the notify socket is what makes the supervisor call it running.
+    const s0 = await until(
+      'firmware ready',
+      () => existsSync(stateFile) && state().firmware.state === 'running' && state(),
+      90_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${output}`);
+    });
+    t.truthy(s0.firmwarePid);
+    await until('cart connected', async () => (await status(s0))?.carts[0]?.state === 'connected', 30_000);
+
+    t.is((await cmd('ecg-send')).code, 0);
+    await until('delivered to A', async () => (await instancesAt(s0.orthanc.A)) === 1, 30_000);
+    const badWfdb = await cmd('ecg-send', '--wfdb', join(dir, 'missing.hea'));
+    t.is(badWfdb.code, 1);
+    t.regex(badWfdb.out, /missing\.hea/);
+    let total = 1;
+    const wfdb = join(TESTDATA, 'wfdb/100.hea');
+    if (existsSync(wfdb)) {
+      t.is((await cmd('ecg-send', '--wfdb', wfdb, '--start', '30')).code, 0, 'a real recording played');
+      total++;
+      await until('recording delivered', async () => (await delivered(s0)) === total, 30_000);
+    }
+
+    t.regex((await cmd('dc-down', 'A')).out, /data centre A stopped/);
+    t.false(state().dataCentres.A.running);
+    t.is((await cmd('ecg-send')).code, 0);
+    await until('delivered to B', async () => (await instancesAt(s0.orthanc.B)) === 1, 30_000);
+    total++;
+    t.is((await cmd('dc-up', 'A')).code, 0);
+    t.true(state().dataCentres.A.running);
+
+    t.regex(
+      (await cmd('dc-fault', 'A', 'http', '503', '--retry-after', '2')).out,
+      /HTTP 503 \(Retry-After 2 s\)/,
+    );
+    t.is(state().dataCentres.A.fault, 'answers HTTP 503 (Retry-After 2 s)');
+    t.is((await cmd('dc-fault', 'A', 'none')).code, 0);
+
+    t.is((await cmd('unplug', 'cart-1')).code, 0);
+    t.false(state().carts[0]!.plugged);
+    await until('cart searching', async () => (await status(s0))?.carts[0]?.state === 'searching', 20_000);
+    t.not((await cmd('ecg-send')).code, 0, 'no cable, no transfer');
+    t.is((await cmd('plug', 'cart-1')).code, 0);
+    await until('cart back', async () => (await status(s0))?.carts[0]?.state === 'connected', 30_000);
+    t.regex((await cmd('garbage', 'cart-1', '--bytes', '300')).out, /300 random bytes/);
+    t.is((await cmd('ecg-send')).code, 0, 'a transfer after line noise');
+    total++;
+    await until('delivered after the noise', async () => (await delivered(s0)) === total, 30_000);
+
+    t.regex((await cmd('broker-down')).out, /broker stopped/);
+    t.false(state().broker.running);
+    t.is((await cmd('broker-up')).code, 0);
+
+    if (isRoot) {
+      t.regex((await cmd('disk-full')).out, /below its reserve/);
+      t.not((await cmd('ecg-send')).code, 0, 'the terminal refuses the record when the disk is full');
+      await until('capture refused on the kiosk', async () =>
+        (await status(s0))?.notices.some((n) => n.code === 'capture-refused'),
+      );
+      t.is((await cmd('disk-ok')).code, 0);
+      t.is((await cmd('ecg-send')).code, 0);
+      total++;
+      await until('delivered after disk-ok', async () => (await delivered(s0)) === total, 30_000);
+    } else {
+      t.log('not root: the --disk-mb part is skipped (mounting a small file system needs root)');
+    }
+
+    const firstPid = state().firmwarePid;
+    t.regex((await cmd('kill-firmware')).out, /SIGKILL sent/);
+    const s1 = await until(
+      'restarted',
+      () => state().firmware.state === 'running' && state().firmwarePid !== firstPid && state(),
+      30_000,
+    );
+    t.is(s1.firmware.restarts, 1);
+    t.is(s1.firmware.lastExit, 'signal SIGKILL');
+    await until('API back', async () => (await status(s1))?.carts[0]?.state === 'connected', 30_000);
+
+    // A hung firmware stops feeding the watchdog; the supervisor aborts and restarts it.
+    t.is((await cmd('kill-firmware', '--signal', 'SIGSTOP')).code, 0);
+    const s2 = await until(
+      'aborted by the watchdog and restarted',
+      () => state().firmware.watchdogAborts === 1 && state().firmware.state === 'running' && state(),
+      30_000,
+    );
+    t.not(s2.firmwarePid, s1.firmwarePid);
+    t.is(s2.firmware.restarts, 2);
+
+    const bad = await cmd('dc-down', 'C');
+    t.is(bad.code, 64);
+    t.regex(bad.out, /name the data centre: A or B \(got C\)/);
+    const missing = await cmd('unplug', 'cart-9');
+    t.is(missing.code, 1);
+    t.regex(missing.out, /no device cart-9; the rig has: cart-1/);
+    if (!isRoot) t.regex((await cmd('disk-full')).out, /--disk-mb/);
+  },
+);
