@@ -3,7 +3,15 @@ import fc from 'fast-check';
 import { crcCcitt } from '../src/scp-ecg/crc.ts';
 import { decodeScp } from '../src/scp-ecg/decode.ts';
 import { isScpDecodeError, ScpDecodeError } from '../src/scp-ecg/errors.ts';
-import { encodeScp, reseal, sectionOffset, sine, smallRecord, u32 } from './helpers/scp-fixtures.ts';
+import {
+  encodeScp,
+  replaceSectionData,
+  reseal,
+  sectionOffset,
+  sine,
+  smallRecord,
+  u32,
+} from './helpers/scp-fixtures.ts';
 
 function decodeError(t: import('ava').ExecutionContext, bytes: Uint8Array): ScpDecodeError {
   const error = t.throws(() => decodeScp(bytes), { instanceOf: ScpDecodeError });
@@ -193,6 +201,23 @@ test('zero leads is refused; an impossible lead count is refused', (t) => {
       instanceOf: RangeError,
     },
   );
+});
+
+test('a Section 3 holding 1,000 lead definitions (the count byte wraps) is refused, naming the mismatch', (t) => {
+  const base = encodeScp(smallRecord());
+  const leads = 1000;
+  const data = new Uint8Array(2 + leads * 9);
+  data[0] = leads & 0xff;
+  for (let i = 0; i < leads; i++) {
+    const at = 2 + i * 9;
+    data[at] = 1;
+    data[at + 4] = 500 & 0xff;
+    data[at + 5] = 500 >> 8;
+    data[at + 8] = 1 + (i % 12);
+  }
+  const error = decodeError(t, replaceSectionData(base, 3, data));
+  // A u8 cannot say 1000: the decoder reads the 232 it says and finds Section 6 holds 2 leads' data.
+  t.is(error.message, 'Section 6: header: too short for 232 lead byte counts');
 });
 
 test('a lead declaring more samples than Section 6 holds decodes with a warning (Contec overflow)', (t) => {

@@ -63,3 +63,31 @@ export function reseal(record: Uint8Array): Uint8Array {
 }
 
 export { encodeScp };
+
+/**
+ * Rebuilds the record with section `id`'s data replaced (its header keeps id and version): the
+ * pointers in Section 0, the record length and every CRC follow. For records no encoder would write.
+ */
+export function replaceSectionData(record: Uint8Array, id: number, data: Uint8Array): Uint8Array {
+  const offset = sectionOffset(record, id);
+  const oldLength = u32(record, offset + 4);
+  const newLength = 16 + data.length;
+  const delta = newLength - oldLength;
+  const out = new Uint8Array(record.length + delta);
+  out.set(record.subarray(0, offset + 16));
+  out.set(data, offset + 16);
+  out.set(record.subarray(offset + oldLength), offset + newLength);
+  const put32 = (at: number, v: number) => {
+    for (let k = 0; k < 4; k++) out[at + k] = (v >>> (8 * k)) & 0xff;
+  };
+  put32(offset + 4, newLength);
+  put32(2, u32(record, 2) + delta);
+  const s0 = sectionOffset(out, 0);
+  const length0 = u32(out, s0 + 4);
+  for (let at = s0 + 16; at < s0 + length0; at += 10) {
+    const sid = out[at]! | (out[at + 1]! << 8);
+    if (sid === id) put32(at + 2, newLength);
+    else if (u32(out, at + 6) - 1 > offset) put32(at + 6, u32(out, at + 6) + delta);
+  }
+  return reseal(out);
+}
