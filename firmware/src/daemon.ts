@@ -59,6 +59,8 @@ function describe(
           ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
           : null;
     case 'cart-state':
+    case 'telemetry-state':
+      // Shown as state on the kiosk; an alarm about the NOC link could not reach the NOC anyway.
       return null;
   }
 }
@@ -185,6 +187,7 @@ export class Daemon {
       brokers: config.mqtt.brokers,
       firmwareVersion: FIRMWARE_VERSION,
       log: log.child({ module: 'telemetry' }),
+      onState: (state) => this.bus.emit({ type: 'telemetry-state', state }),
       ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
       ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
       ...(config.mqtt.caFile ? { caFile: config.mqtt.caFile } : {}),

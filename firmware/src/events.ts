@@ -1,5 +1,6 @@
 import type { CartLinkState } from '#device-drivers';
 import type { InstanceState } from './store/types.ts';
+import type { BrokerLinkState } from './telemetry/mqtt-telemetry.ts';
 import type { DataCentreId, DcLinkState } from './uplink/uplink.ts';
 
 /** Everything the daemon's parts tell each other; the kiosk and telemetry listen here. No patient data. */
@@ -8,7 +9,8 @@ export type DaemonEvent =
   | { type: 'cart-problem'; cartId: string; message: string }
   | { type: 'instance'; instanceId: number; state: InstanceState; reason: string | null }
   | { type: 'capture-refused'; source: string; reason: string }
-  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null };
+  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null }
+  | { type: 'telemetry-state'; state: BrokerLinkState };
 
 export type Listener = (event: DaemonEvent) => void;
 

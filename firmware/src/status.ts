@@ -154,6 +154,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
       ]),
     ),
     ingest: { ...s.ingest.counters },
+    telemetry: { state: s.telemetry.state, counters: { ...s.telemetry.counters } },
     encoder: null,
   };
 }

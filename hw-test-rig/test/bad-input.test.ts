@@ -149,7 +149,8 @@ test.serial(
     );
     await new Promise((r) => setTimeout(r, 2500));
     t.not(w.daemon.telemetry.state, 'online');
-    t.true(w.daemon.telemetry.counters.buffered > 0, 'health kept while the broker is unreachable');
+    t.true(w.daemon.health().telemetry.counters.buffered > 0, 'health kept while the broker is unreachable');
+    t.is(w.daemon.status().telemetry, w.daemon.telemetry.state, 'the kiosk is told');
     w.rig.brokerLink.up = true;
     await until(
       'historical health replayed',

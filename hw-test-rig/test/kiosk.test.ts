@@ -53,6 +53,7 @@ test.serial(
     t.is(await page.locator('#dcs [data-dc]').count(), 2);
     await page.locator('#dcs [data-dc="A"]', { hasText: '主用' }).waitFor();
     await page.locator('#studies', { hasText: '今天还没有检查' }).waitFor();
+    await page.locator('#noc[data-state="online"]', { hasText: '省监控中心' }).waitFor();
     t.is(await page.getAttribute('html', 'lang'), 'zh-CN');
 
     const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
@@ -76,6 +77,8 @@ test.serial(
       .waitFor();
     await page.locator('#notices [data-code="quarantined"]', { hasText: '已隔离保存' }).waitFor();
 
+    w.rig.brokerLink.up = false;
+    await page.locator('#noc[data-state="offline"]', { hasText: '运行状态暂存本机' }).waitFor();
     await w.rig.cables[0]!.unplug();
     await page.locator('[data-cart="cart-1"][data-state="searching"]', { hasText: '未连接' }).waitFor();
 

@@ -20,6 +20,8 @@ export interface TelemetryOptions {
   /** At most this many messages are kept while offline; the oldest go first. */
   bufferLimit?: number;
   backoff?: Backoff;
+  /** Called on every link state change (the kiosk shows the NOC link). */
+  onState?: (state: BrokerLinkState) => void;
 }
 
 interface Buffered {
@@ -50,6 +52,12 @@ export class MqttTelemetry {
 
   get state(): BrokerLinkState {
     return this.current;
+  }
+
+  private setState(next: BrokerLinkState): void {
+    if (next === this.current) return;
+    this.current = next;
+    this.options.onState?.(next);
   }
 
   get broker(): string {
@@ -90,11 +98,11 @@ export class MqttTelemetry {
       ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
       ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
     };
-    this.current = 'connecting';
+    this.setState('connecting');
     const client = mqtt.connect(this.broker, clientOptions);
     this.client = client;
     client.on('connect', () => {
-      this.current = 'online';
+      this.setState('online');
       this.counters.connects++;
       this.backoff.reset();
       o.log.info({ broker: this.broker }, 'telemetry online');
@@ -106,7 +114,7 @@ export class MqttTelemetry {
     );
     client.on('close', () => {
       if (this.current === 'stopped' || this.client !== client) return;
-      this.current = 'offline';
+      this.setState('offline');
       client.removeAllListeners();
       client.on('error', () => undefined);
       client.end(true);
@@ -153,7 +161,7 @@ export class MqttTelemetry {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     const wasOnline = this.current === 'online';
-    this.current = 'stopped';
+    this.setState('stopped');
     if (!client) return;
     if (wasOnline) {
       await new Promise<void>((resolve) =>

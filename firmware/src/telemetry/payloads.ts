@@ -70,6 +70,22 @@ export const HealthPayload = Type.Object(
       }),
     ),
     ingest: Counters,
+    telemetry: Type.Object({
+      state: Type.String({ description: 'connecting | online | offline | stopped' }),
+      counters: Type.Object(
+        {
+          connects: Type.Integer(),
+          published: Type.Integer(),
+          buffered: Type.Integer(),
+          dropped: Type.Integer(),
+          replayed: Type.Integer(),
+        },
+        {
+          description:
+            'buffered: kept while offline; dropped: lost to the buffer bound; replayed: sent later as historical',
+        },
+      ),
+    }),
     encoder: Type.Union([Type.String(), Type.Null()]),
   },
   { $id: 'telemed/health/1', additionalProperties: false },

@@ -91,6 +91,17 @@ function render(): void {
       ),
     );
   }
+  dcs.append(
+    el(
+      'div',
+      { class: `row noc noc-${status.telemetry}`, id: 'noc', 'data-state': status.telemetry },
+      el('span', {
+        class: `dot ${status.telemetry === 'online' ? 'ok' : status.telemetry === 'offline' ? 'bad' : 'idle'}`,
+      }),
+      el('strong', {}, t.noc),
+      el('span', {}, t.nocState[status.telemetry]),
+    ),
+  );
   const table = el(
     'table',
     { id: 'studies' },

@@ -29,6 +29,13 @@ const zh = {
     stopped: '已停止',
   },
   dcState: { unknown: '尚未联系', up: '正常', down: '无法连接，自动重试中' },
+  noc: '省监控中心',
+  nocState: {
+    connecting: '正在连接…',
+    online: '已连接',
+    offline: '未连接：运行状态暂存本机，恢复后补发',
+    stopped: '已停止',
+  },
   display: { saved: '已保存', sending: '发送中', delivered: '已送达', attention: '需处理' } satisfies Record<
     DisplayState,
     string
@@ -78,6 +85,13 @@ const en: typeof zh = {
     stopped: 'Stopped',
   },
   dcState: { unknown: 'Not contacted yet', up: 'OK', down: 'Unreachable, retrying automatically' },
+  noc: 'Province NOC',
+  nocState: {
+    connecting: 'Connecting…',
+    online: 'Connected',
+    offline: 'Not connected: status is kept here and sent when the link returns',
+    stopped: 'Stopped',
+  },
   display: { saved: 'Saved', sending: 'Sending', delivered: 'Delivered', attention: 'Needs attention' },
   deliveredTo: (dcs) => `Stored at data centre ${dcs}`,
   attention: {
