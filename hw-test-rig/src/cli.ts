@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +26,8 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   ecg-send [FILE.scp] [--cart cart-1]      the cart transmits FILE (or a synthesized 12-lead ECG)
   ecg-send --wfdb REC.hea [--start S] [--seconds N]
                                            the cart plays a real recording (PhysioNet WFDB, format 212)
+      ecg-send faults: --cut-after BYTES (pull the cable mid-file), --bit-error-rate R (flip bits
+      on the line, 0..1), --noise-before BYTES (garbage before the transfer)
   unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …)
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
@@ -145,7 +148,16 @@ async function ecgSend(stateFile: string, file: string | undefined, flags: Flags
     bytes = synthEcgRecord({ seed: Date.now() % 100000 });
     name = 'SIM.SCP';
   }
-  await new CartSimulator(cart.cartPty).send([{ name, bytes }]);
+  const faults = {
+    ...(flags['cut-after'] !== undefined ? { cutAfterBytes: number(flags['cut-after'], '--cut-after') } : {}),
+    ...(flags['bit-error-rate'] !== undefined
+      ? { bitErrorRate: number(flags['bit-error-rate'], '--bit-error-rate') }
+      : {}),
+    ...(flags['noise-before'] !== undefined
+      ? { garbageBefore: randomBytes(number(flags['noise-before'], '--noise-before')) }
+      : {}),
+  };
+  await new CartSimulator(cart.cartPty).send([{ name, bytes }], 'ymodem', faults);
   console.log(`sent ${bytes.length} bytes; the terminal acknowledged the transfer`);
 }
 
@@ -247,6 +259,9 @@ function parseOptions(args: string[]) {
       wfdb: { type: 'string' },
       start: { type: 'string' },
       seconds: { type: 'string' },
+      'cut-after': { type: 'string' },
+      'bit-error-rate': { type: 'string' },
+      'noise-before': { type: 'string' },
     },
   });
 }

@@ -117,6 +117,15 @@ test.serial(
     total++;
     await until('delivered after the noise', async () => (await delivered(s0)) === total, 30_000);
 
+    t.not((await cmd('ecg-send', '--cut-after', '2048')).code, 0, 'the cable pulled mid-file');
+    await until('the cut record set aside', async () =>
+      (await status(s0))?.studiesToday.some((x) => x.reasonCode === 'incomplete-transfer'),
+    );
+    const noisy = await cmd('ecg-send', '--noise-before', '200', '--bit-error-rate', '0.00005');
+    t.is(noisy.code, 0, noisy.out);
+    total++;
+    await until('delivered through a noisy line', async () => (await delivered(s0)) === total, 30_000);
+
     t.regex((await cmd('broker-down')).out, /broker stopped/);
     t.false(state().broker.running);
     t.is((await cmd('broker-up')).code, 0);
