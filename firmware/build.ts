@@ -1,19 +1,24 @@
 import { chmodSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Compiles the firmware (with device-drivers) into one ES module, the file the image ships and
- * systemd starts. Packages stay external: native ones (better-sqlite3, serialport) are built for
- * the board by the Yocto recipe, and the rest are installed beside it from the lock file.
+ * Compiles the firmware (with device-drivers) into the ES modules the image ships: telemed.mjs,
+ * which systemd starts, and media-worker.mjs beside it, which the daemon forks. Packages stay
+ * external: native ones (better-sqlite3, serialport, node-gtk) are built for the board by the Yocto
+ * recipe, and the rest are installed beside it from the lock file.
  */
 export async function buildFirmware(outFile = join(here, 'dist/telemed.mjs')): Promise<string> {
-  mkdirSync(dirname(outFile), { recursive: true });
+  const outDir = dirname(outFile);
+  mkdirSync(outDir, { recursive: true });
   await build({
-    entryPoints: [join(here, 'src/cli.ts')],
+    entryPoints: {
+      [basename(outFile, '.mjs')]: join(here, 'src/cli.ts'),
+      'media-worker': join(here, 'src/media/worker.ts'),
+    },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -21,7 +26,8 @@ export async function buildFirmware(outFile = join(here, 'dist/telemed.mjs')): P
     packages: 'external',
     sourcemap: 'linked',
     banner: { js: '#!/usr/bin/env node' },
-    outfile: outFile,
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
   });
   chmodSync(outFile, 0o755);

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,4 +34,16 @@ test('the shipped bundle runs without tsx: scp-decode prints the record, a bad c
   const run = spawnSync(process.execPath, [bundle, 'daemon', '--config', config], { encoding: 'utf8' });
   t.is(run.status, 78);
   t.regex(run.stderr, /device/);
+
+  // The media worker ships beside it and starts GStreamer without tsx.
+  const worker = fork(join(dirname(bundle), 'media-worker.mjs'), [], {
+    execArgv: [],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const ready = await new Promise<{ type: string; gstVersion?: string }>((resolve) =>
+    worker.once('message', resolve),
+  );
+  worker.kill();
+  t.is(ready.type, 'ready');
+  t.regex(ready.gstVersion ?? '', /^1\.22/);
 });

@@ -1,0 +1,57 @@
+/**
+ * The slice of the GStreamer / GLib introspection API the media worker uses, typed by hand: node-gtk
+ * builds these objects at run time from the typelibs and ships no TypeScript types.
+ */
+export interface GObjectLike {
+  getProperty(name: string): unknown;
+}
+
+export interface GstElement extends GObjectLike {
+  name: string;
+  link(to: GstElement): boolean;
+  linkFiltered(to: GstElement, caps: unknown): boolean;
+  setState(state: number): number;
+  getFactory(): { getName(): string } | null;
+  sendEvent(event: unknown): boolean;
+}
+
+export interface GstPipeline extends GstElement {
+  add(element: GstElement): boolean;
+  getBus(): GstBus;
+  getByName(name: string): GstElement | null;
+}
+
+export interface GstMessage {
+  type: number;
+  src: { name: string } | null;
+  parseError(): [{ message: string }, string | null];
+  parseWarning(): [{ message: string }, string | null];
+  parseStateChanged(): [number, number, number];
+}
+
+export interface GstBus {
+  addWatch(priority: number, fn: (bus: GstBus, message: GstMessage) => boolean): number;
+  popFiltered(types: number): GstMessage | null;
+  removeWatch(): boolean;
+}
+
+export interface GstNamespace {
+  init(argv: null): void;
+  version(): [number, number, number, number];
+  ElementFactory: {
+    make(factory: string, name: string): GstElement | null;
+    find(factory: string): object | null;
+  };
+  Caps: { fromString(caps: string): unknown };
+  utilSetObjectArg(object: GstElement, name: string, value: string): void;
+  MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY', number>;
+  State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;
+  StateChangeReturn: Record<'FAILURE' | 'SUCCESS' | 'ASYNC' | 'NO_PREROLL', number>;
+  Element: { stateGetName(state: number): string };
+}
+
+export interface GLibNamespace {
+  MainLoop: new (context: null, running: boolean) => { run(): void; quit(): void };
+  timeoutAdd(priority: number, intervalMs: number, fn: () => boolean): number;
+  PRIORITY_DEFAULT: number;
+}

@@ -1,0 +1,58 @@
+import type { PropValue } from './encoders.ts';
+import type { PipelineSpec } from './pipeline-spec.ts';
+
+/** Requests the daemon sends the media worker; each gets exactly one reply with the same id. */
+export type WorkerRequest =
+  | { id: number; op: 'probe' }
+  | { id: number; op: 'start'; spec: PipelineSpec }
+  | { id: number; op: 'stop'; pipeline: string }
+  | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> };
+
+export interface ProbeResult {
+  gstVersion: string;
+  /** Which of the encoder table's elements this registry has. */
+  encoders: string[];
+}
+
+export type BusKind = 'error' | 'warning' | 'eos' | 'state-changed' | 'qos' | 'latency';
+
+/** What the worker tells the daemon, unasked or in reply. */
+export type WorkerMessage =
+  | { type: 'ready'; pid: number; gstVersion: string }
+  /** Sent from a GLib timeout: proves the worker's main loop turns, not only its process. */
+  | { type: 'heartbeat'; seq: number }
+  | { type: 'reply'; id: number; ok: true; result?: ProbeResult }
+  | { type: 'reply'; id: number; ok: false; error: string; element: string | null }
+  | {
+      type: 'bus';
+      pipeline: string;
+      kind: BusKind;
+      /** The element the message came from (its id in the spec), or the pipeline's name. */
+      element: string;
+      message: string;
+      debug: string | null;
+      state?: string;
+    };
+
+/** The daemon's boundary check on what arrives from the child process. */
+export function isWorkerMessage(value: unknown): value is WorkerMessage {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  switch (type) {
+    case 'ready':
+    case 'heartbeat':
+      return true;
+    case 'reply':
+      return (
+        typeof (value as { id?: unknown }).id === 'number' &&
+        typeof (value as { ok?: unknown }).ok === 'boolean'
+      );
+    case 'bus':
+      return (
+        typeof (value as { pipeline?: unknown }).pipeline === 'string' &&
+        typeof (value as { kind?: unknown }).kind === 'string'
+      );
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,76 @@
+import type { EncoderEntry, EncodeTarget, PropValue } from './encoders.ts';
+
+/**
+ * A pipeline as data: elements with their properties, and links (with optional caps filters).
+ * The media worker creates and links the elements through the GStreamer API from this; nothing is
+ * pasted into gst_parse_launch, so a bad value is reported against the element that has it.
+ */
+export interface ElementSpec {
+  id: string;
+  factory: string;
+  props?: Record<string, PropValue>;
+}
+
+export interface LinkSpec {
+  from: string;
+  to: string;
+  caps?: string;
+}
+
+export interface PipelineSpec {
+  name: string;
+  elements: ElementSpec[];
+  links: LinkSpec[];
+}
+
+/** Every problem with a spec, each naming the element or link; empty when it can be built. */
+export function specProblems(spec: PipelineSpec): string[] {
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  if (!/^[a-z][a-z0-9-]*$/.test(spec.name))
+    problems.push(`pipeline name "${spec.name}" must be lower-case letters, digits, -`);
+  for (const e of spec.elements) {
+    if (ids.has(e.id)) problems.push(`element id "${e.id}" is used twice`);
+    ids.add(e.id);
+    if (!/^[a-z0-9_]+$/.test(e.factory))
+      problems.push(`${e.id}: "${e.factory}" is not an element factory name`);
+  }
+  for (const l of spec.links) {
+    for (const end of [l.from, l.to])
+      if (!ids.has(end)) problems.push(`link ${l.from} → ${l.to}: no element "${end}"`);
+  }
+  if (spec.elements.length === 0) problems.push('a pipeline needs at least one element');
+  return problems;
+}
+
+/**
+ * The one-second test encode that proves an encoder works before it is used: a test pattern at the
+ * target's size and rate into the encoder, parsed, written to `outFile`. It worked when EOS came and
+ * the file holds an H.264 byte stream (an element can reach EOS having encoded nothing).
+ */
+export function testEncodeSpec(
+  encoder: EncoderEntry,
+  target: EncodeTarget & { width: number; height: number },
+  outFile: string,
+): PipelineSpec {
+  return {
+    name: `test-${encoder.element.replace(/_/g, '-')}`,
+    elements: [
+      { id: 'source', factory: 'videotestsrc', props: { 'num-buffers': target.fps, 'is-live': false } },
+      { id: 'convert', factory: 'videoconvert' },
+      { id: 'encoder', factory: encoder.element, props: encoder.properties(target) },
+      { id: 'parse', factory: 'h264parse' },
+      { id: 'sink', factory: 'filesink', props: { location: outFile, sync: false } },
+    ],
+    links: [
+      {
+        from: 'source',
+        to: 'convert',
+        caps: `video/x-raw,width=${target.width},height=${target.height},framerate=${target.fps}/1`,
+      },
+      { from: 'convert', to: 'encoder', caps: 'video/x-raw,format=I420' },
+      { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
+      { from: 'parse', to: 'sink' },
+    ],
+  };
+}

@@ -1,0 +1,208 @@
+import gi from 'node-gtk';
+import { ENCODERS } from './encoders.ts';
+import type { GLibNamespace, GstElement, GstMessage, GstNamespace, GstPipeline } from './gst-types.ts';
+import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
+import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
+
+/**
+ * The media worker: a child process of the daemon that owns GStreamer. It runs a GLib main loop
+ * (node-gtk nests libuv inside it, so IPC keeps flowing) and answers the daemon's requests. A crash
+ * or a wedged encoder here costs the daemon a restart of this process, nothing more.
+ */
+const GLib = gi.require('GLib', '2.0') as GLibNamespace;
+const Gst = gi.require('Gst', '1.0') as GstNamespace;
+Gst.init(null);
+
+const HEARTBEAT_MS = Number(process.env['TELEMED_MEDIA_HEARTBEAT_MS'] ?? 1000);
+const pipelines = new Map<string, GstPipeline>();
+
+function send(message: WorkerMessage): void {
+  process.send?.(message);
+}
+
+class BuildError extends Error {
+  constructor(
+    readonly element: string | null,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function build(spec: PipelineSpec): GstPipeline {
+  const problems = specProblems(spec);
+  if (problems.length > 0) throw new BuildError(null, problems.join('; '));
+  // ElementFactory names it; node-gtk's `new Gst.Pipeline(name)` would not.
+  const pipeline = Gst.ElementFactory.make('pipeline', spec.name) as GstPipeline;
+  const elements = new Map<string, GstElement>();
+  for (const e of spec.elements) {
+    const element = Gst.ElementFactory.make(e.factory, e.id);
+    if (!element)
+      throw new BuildError(
+        e.id,
+        `${e.id}: no element "${e.factory}" (its GStreamer plugin is not installed)`,
+      );
+    for (const [name, value] of Object.entries(e.props ?? {})) {
+      if (!(camel(name) in element))
+        throw new BuildError(e.id, `${e.id}: ${e.factory} has no property "${name}"`);
+      Gst.utilSetObjectArg(element, name, String(value));
+    }
+    pipeline.add(element);
+    elements.set(e.id, element);
+  }
+  for (const l of spec.links) {
+    const from = elements.get(l.from)!;
+    const to = elements.get(l.to)!;
+    const linked = l.caps ? from.linkFiltered(to, Gst.Caps.fromString(l.caps)) : from.link(to);
+    if (!linked) {
+      throw new BuildError(
+        l.from,
+        `cannot link ${l.from} → ${l.to}${l.caps ? ` with ${l.caps}` : ''}: the formats do not match`,
+      );
+    }
+  }
+  watchBus(spec.name, pipeline);
+  return pipeline;
+}
+
+function watchBus(name: string, pipeline: GstPipeline): void {
+  const report = (kind: BusKind, message: GstMessage, text: string, debug: string | null, state?: string) =>
+    send({
+      type: 'bus',
+      pipeline: name,
+      kind,
+      element: message.src?.name ?? name,
+      message: text,
+      debug,
+      ...(state ? { state } : {}),
+    });
+  pipeline.getBus().addWatch(GLib.PRIORITY_DEFAULT, (_bus, message) => {
+    switch (message.type) {
+      case Gst.MessageType.ERROR: {
+        const [error, debug] = message.parseError();
+        report('error', message, error.message, debug);
+        // An error stops the pipeline here; the daemon decides what runs next.
+        pipeline.setState(Gst.State.NULL);
+        pipelines.delete(name);
+        return false;
+      }
+      case Gst.MessageType.WARNING: {
+        const [warning, debug] = message.parseWarning();
+        report('warning', message, warning.message, debug);
+        break;
+      }
+      case Gst.MessageType.EOS:
+        report('eos', message, 'end of stream', null);
+        pipeline.setState(Gst.State.NULL);
+        pipelines.delete(name);
+        return false;
+      case Gst.MessageType.STATE_CHANGED:
+        if (message.src?.name === name) {
+          const [, next] = message.parseStateChanged();
+          report('state-changed', message, 'state changed', null, Gst.Element.stateGetName(next));
+        }
+        break;
+      case Gst.MessageType.QOS:
+        report('qos', message, 'quality of service: buffers dropped or late', null);
+        break;
+      case Gst.MessageType.LATENCY:
+        report('latency', message, 'latency changed', null);
+        break;
+    }
+    return true;
+  });
+}
+
+function handle(request: WorkerRequest): void {
+  const reply = (error?: BuildError | Error) =>
+    send(
+      error
+        ? {
+            type: 'reply',
+            id: request.id,
+            ok: false,
+            error: error.message,
+            element: error instanceof BuildError ? error.element : null,
+          }
+        : { type: 'reply', id: request.id, ok: true },
+    );
+  try {
+    switch (request.op) {
+      case 'probe': {
+        const [major, minor, micro] = Gst.version();
+        send({
+          type: 'reply',
+          id: request.id,
+          ok: true,
+          result: {
+            gstVersion: `${major}.${minor}.${micro}`,
+            encoders: ENCODERS.filter((e) => Gst.ElementFactory.find(e.element) !== null).map(
+              (e) => e.element,
+            ),
+          },
+        });
+        return;
+      }
+      case 'start': {
+        if (pipelines.has(request.spec.name))
+          throw new BuildError(null, `pipeline ${request.spec.name} is already running`);
+        const pipeline = build(request.spec);
+        pipelines.set(request.spec.name, pipeline);
+        if (pipeline.setState(Gst.State.PLAYING) === Gst.StateChangeReturn.FAILURE) {
+          pipelines.delete(request.spec.name);
+          // Going to NULL flushes the bus: take the element's own error first, report it, and
+          // put it in the reply.
+          const failure = pipeline.getBus().popFiltered(Gst.MessageType.ERROR);
+          pipeline.setState(Gst.State.NULL);
+          if (failure) {
+            const [error, debug] = failure.parseError();
+            const element = failure.src?.name ?? request.spec.name;
+            send({
+              type: 'bus',
+              pipeline: request.spec.name,
+              kind: 'error',
+              element,
+              message: error.message,
+              debug,
+            });
+            throw new BuildError(element, `${element}: ${error.message}`);
+          }
+          throw new BuildError(null, `pipeline ${request.spec.name} failed to start`);
+        }
+        reply();
+        return;
+      }
+      case 'stop': {
+        pipelines.get(request.pipeline)?.setState(Gst.State.NULL);
+        pipelines.delete(request.pipeline);
+        reply();
+        return;
+      }
+      case 'set': {
+        const element = pipelines.get(request.pipeline)?.getByName(request.element);
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        for (const [name, value] of Object.entries(request.props))
+          Gst.utilSetObjectArg(element, name, String(value));
+        reply();
+        return;
+      }
+    }
+  } catch (error) {
+    reply(error as Error);
+  }
+}
+
+process.on('message', (message: WorkerRequest) => handle(message));
+process.on('disconnect', () => process.exit(0));
+
+let seq = 0;
+GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, HEARTBEAT_MS, () => {
+  send({ type: 'heartbeat', seq: seq++ });
+  return true;
+});
+const [major, minor, micro] = Gst.version();
+send({ type: 'ready', pid: process.pid, gstVersion: `${major}.${minor}.${micro}` });
+new GLib.MainLoop(null, false).run();

@@ -1,0 +1,183 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import pino from 'pino';
+import { encoderEntry } from '../src/media/encoders.ts';
+import {
+  type BusEvent,
+  MediaWorker,
+  MediaWorkerError,
+  type MediaWorkerState,
+} from '../src/media/media-worker.ts';
+import { testEncodeSpec } from '../src/media/pipeline-spec.ts';
+
+const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
+
+function worker(options: { heartbeatTimeoutMs?: number } = {}) {
+  const bus: BusEvent[] = [];
+  const states: MediaWorkerState[] = [];
+  const w = new MediaWorker({
+    log,
+    heartbeatIntervalMs: 200,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3000,
+    onBus: (e) => bus.push(e),
+    onState: (s) => states.push(s),
+  });
+  return { w, bus, states };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const target = {
+  bitrateKbps: 1000,
+  fps: 30,
+  keyFrameIntervalS: 1,
+  cpu: 'weak' as const,
+  width: 320,
+  height: 240,
+};
+
+test.serial(
+  'the worker runs GStreamer 1.22 in its own process and finds the software encoders',
+  async (t) => {
+    const { w } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    t.not(w.pid, process.pid);
+    const probe = await w.probe();
+    t.regex(probe.gstVersion, /^1\.22\./);
+    t.true(probe.encoders.includes('x264enc'));
+    t.true(probe.encoders.includes('openh264enc'));
+    t.false(probe.encoders.includes('v4l2h264enc'), 'no hardware encoder on this machine');
+  },
+);
+
+test.serial('a one-second test encode ends in EOS for each software encoder', async (t) => {
+  const { w, bus } = worker();
+  t.teardown(() => w.stop());
+  w.start();
+  await w.ready();
+  const dir = mkdtempSync(join(tmpdir(), 'enc-'));
+  for (const name of ['x264enc', 'openh264enc']) {
+    const out = join(dir, `${name}.h264`);
+    const spec = testEncodeSpec(encoderEntry(name), target, out);
+    await w.startPipeline(spec);
+    const eos = await until('eos', () => bus.find((e) => e.pipeline === spec.name && e.kind === 'eos'));
+    t.is(eos.element, spec.name);
+    t.true(bus.some((e) => e.pipeline === spec.name && e.kind === 'state-changed' && e.state === 'PLAYING'));
+    t.false(bus.some((e) => e.pipeline === spec.name && e.kind === 'error'));
+    const stream = readFileSync(out);
+    t.true(stream.length > 1000, `${name} wrote ${stream.length} bytes`);
+    t.deepEqual([...stream.subarray(0, 4)], [0, 0, 0, 1], `${name}: an Annex B byte stream`);
+  }
+});
+
+test.serial(
+  'building refuses a missing element, an unknown property and unlinkable caps, naming the element',
+  async (t) => {
+    const { w } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const base = testEncodeSpec(encoderEntry('x264enc'), target, join(tmpdir(), 'unused.h264'));
+    const missing = await t.throwsAsync(
+      w.startPipeline({
+        ...base,
+        name: 'missing',
+        elements: base.elements.map((e) =>
+          e.id === 'encoder' ? { id: 'encoder', factory: 'mpph264enc' } : e,
+        ),
+      }),
+    );
+    t.true(missing instanceof MediaWorkerError);
+    t.is((missing as MediaWorkerError).element, 'encoder');
+    t.regex(missing!.message, /encoder: no element "mpph264enc"/);
+    const badProp = await t.throwsAsync(
+      w.startPipeline({
+        ...base,
+        name: 'bad-prop',
+        elements: base.elements.map((e) => (e.id === 'encoder' ? { ...e, props: { 'no-such-prop': 1 } } : e)),
+      }),
+    );
+    t.regex(badProp!.message, /encoder: x264enc has no property "no-such-prop"/);
+    const badCaps = await t.throwsAsync(
+      w.startPipeline({
+        ...base,
+        name: 'bad-caps',
+        links: base.links.map((l) => (l.to === 'sink' ? { ...l, caps: 'audio/x-raw' } : l)),
+      }),
+    );
+    t.regex(badCaps!.message, /cannot link parse → sink with audio\/x-raw/);
+    // The worker is still there and still works.
+    t.truthy(await w.probe());
+  },
+);
+
+test.serial('an element failing at run time becomes a typed error event naming it', async (t) => {
+  const { w, bus } = worker();
+  t.teardown(() => w.stop());
+  w.start();
+  await w.ready();
+  await t.throwsAsync(
+    w.startPipeline({
+      name: 'no-file',
+      elements: [
+        { id: 'source', factory: 'filesrc', props: { location: '/nonexistent/segment.mp4' } },
+        { id: 'sink', factory: 'fakesink' },
+      ],
+      links: [{ from: 'source', to: 'sink' }],
+    }),
+    { message: /^source: .*(nonexistent|not found|No such file)/i },
+  );
+  const error = await until('bus error', () => bus.find((e) => e.kind === 'error'));
+  t.is(error.element, 'source');
+  t.regex(error.message, /nonexistent|not found|No such file/i);
+});
+
+test.serial(
+  'a worker killed with SIGKILL is restarted; what was pending fails as worker-lost; the caller lives on',
+  async (t) => {
+    const { w, states } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const first = w.pid!;
+    process.kill(first, 'SIGKILL');
+    await until('restarted', () => w.state === 'ready' && w.pid !== first && w.pid);
+    t.is(w.counters.crashes, 1);
+    t.true(states.includes('restarting'));
+    t.truthy(await w.probe());
+  },
+);
+
+test.serial(
+  'a wedged worker (main loop stopped) misses its heartbeat, is killed and restarted',
+  async (t) => {
+    const { w } = worker({ heartbeatTimeoutMs: 1500 });
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const first = w.pid!;
+    process.kill(first, 'SIGSTOP');
+    const pending = w.probe().catch((e: unknown) => e);
+    await until(
+      'restarted after the heartbeat stopped',
+      () => w.state === 'ready' && w.pid !== first,
+      20_000,
+    );
+    t.is(w.counters.heartbeatKills, 1);
+    const lost = await pending;
+    t.true(lost instanceof MediaWorkerError && lost.workerLost);
+    t.truthy(await w.probe());
+  },
+);
