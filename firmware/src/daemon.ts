@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EcgCart, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
 import { ApiServer } from './api/server.ts';
@@ -5,6 +7,8 @@ import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
 import { type DaemonEvent, EventBus } from './events.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
+import { EncoderSelector } from './media/encoder-selection.ts';
+import { MediaWorker } from './media/media-worker.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { StudyStore } from './store/study-store.ts';
@@ -74,6 +78,7 @@ export class Daemon {
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
   readonly api: ApiServer;
+  readonly media: { worker: MediaWorker; encoders: EncoderSelector } | null;
   private readonly notices: Notice[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
@@ -194,6 +199,7 @@ export class Daemon {
       ...(config.mqtt.certFile ? { certFile: config.mqtt.certFile } : {}),
       ...(config.mqtt.keyFile ? { keyFile: config.mqtt.keyFile } : {}),
     });
+    this.media = config.media.enabled ? this.buildMedia(config, log) : null;
     this.sources = {
       deviceId: config.device.id,
       dataDir: config.dataDir,
@@ -202,6 +208,7 @@ export class Daemon {
       uplink: this.uplink,
       ingest: this.ingest,
       telemetry: this.telemetry,
+      media: this.media,
       notices: this.notices,
       startedAt: now().getTime(),
       now,
@@ -228,6 +235,50 @@ export class Daemon {
     });
   }
 
+  private buildMedia(config: Config, log: Logger) {
+    const mediaLog = log.child({ module: 'media' });
+    const worker = new MediaWorker({
+      log: mediaLog,
+      heartbeatTimeoutMs: config.media.heartbeatTimeoutMs,
+      onState: (state, detail) => {
+        mediaLog.info({ state, detail }, 'media worker state');
+        this.api.notify();
+      },
+      onBus: (event) => {
+        if (event.kind === 'error' || event.kind === 'warning') {
+          mediaLog.warn(
+            { pipeline: event.pipeline, element: event.element, message: event.message },
+            `pipeline ${event.kind}`,
+          );
+        }
+      },
+    });
+    const scratchDir = join(config.dataDir, 'media-scratch');
+    mkdirSync(scratchDir, { recursive: true });
+    const encoders = new EncoderSelector({
+      worker,
+      log: mediaLog,
+      pinned: config.media.encoder,
+      scratchDir,
+      hardwareFailuresBeforeFallback: config.media.hardwareFailuresBeforeFallback,
+    });
+    return { worker, encoders };
+  }
+
+  /** Starts the worker and chooses the encoder in the background: ECG work never waits for video. */
+  private startMedia(): void {
+    const media = this.media;
+    if (!media) return;
+    media.worker.start();
+    void media.worker
+      .ready()
+      .then(() => media.encoders.select())
+      .then(
+        () => this.api.notify(),
+        (error: unknown) => this.deps.log.error({ err: error }, 'choosing the H.264 encoder failed'),
+      );
+  }
+
   status() {
     return buildStatus(this.sources);
   }
@@ -246,6 +297,7 @@ export class Daemon {
     this.ingest.resume();
     this.uplink.start();
     for (const cart of this.carts.values()) cart.start();
+    this.startMedia();
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
     this.healthTimer = setInterval(publish, this.config.mqtt.healthIntervalS * 1000);
@@ -275,6 +327,7 @@ export class Daemon {
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();
+    await this.media?.worker.stop();
     this.store.close();
   }
 }

@@ -1,7 +1,9 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import type { EcgCart } from '#device-drivers';
-import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem } from './api/types.ts';
+import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem, VideoItem } from './api/types.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
+import type { EncoderSelector } from './media/encoder-selection.ts';
+import type { MediaWorker } from './media/media-worker.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
 import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
@@ -35,6 +37,7 @@ export interface StatusSources {
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
+  media: { worker: MediaWorker; encoders: EncoderSelector } | null;
   notices: Notice[];
   startedAt: number;
   now(): Date;
@@ -95,6 +98,18 @@ export function buildStatus(s: StatusSources): StatusResponse {
     queueDepth: counts.captured + counts.encoded + counts.queued + counts.delivering,
     notices: s.notices.slice(-20),
     telemetry: s.telemetry.state,
+    video: s.media ? videoItem(s.media) : null,
+  };
+}
+
+function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
+  const encoder = media.encoders.status();
+  return {
+    worker: media.worker.state,
+    encoderState: encoder.state,
+    encoder: encoder.element,
+    encoderKind: encoder.kind,
+    fallbackReason: encoder.fallbackReason,
   };
 }
 
@@ -155,6 +170,14 @@ export function buildHealth(s: StatusSources): HealthPayload {
     ),
     ingest: { ...s.ingest.counters },
     telemetry: { state: s.telemetry.state, counters: { ...s.telemetry.counters } },
-    encoder: null,
+    encoder: s.media?.encoders.status().element ?? null,
+    media: s.media
+      ? {
+          worker: s.media.worker.state,
+          gstVersion: s.media.worker.gstVersion,
+          counters: { ...s.media.worker.counters },
+          encoder: s.media.encoders.status(),
+        }
+      : null,
   };
 }

@@ -77,7 +77,12 @@ export class Rig {
 
   /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
   firmwareConfig(
-    overrides: { minFreeBytes?: number; healthIntervalS?: number; requestTimeoutMs?: number } = {},
+    overrides: {
+      minFreeBytes?: number;
+      healthIntervalS?: number;
+      requestTimeoutMs?: number;
+      media?: boolean;
+    } = {},
   ) {
     return {
       device: {
@@ -118,6 +123,7 @@ export class Rig {
         ...(this.options.kioskDir ? { kioskDir: this.options.kioskDir } : {}),
       },
       storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
+      media: { enabled: overrides.media ?? true },
     };
   }
 

@@ -28,6 +28,7 @@ test.serial(
     });
     const w = await world({
       kioskDir,
+      media: true,
       deps: {
         stow: async (...args: Parameters<typeof stowInstance>) => {
           await gate;
@@ -54,6 +55,7 @@ test.serial(
     await page.locator('#dcs [data-dc="A"]', { hasText: '主用' }).waitFor();
     await page.locator('#studies', { hasText: '今天还没有检查' }).waitFor();
     await page.locator('#noc[data-state="online"]', { hasText: '省监控中心' }).waitFor();
+    await page.locator('#video[data-state="ready"]', { hasText: '软件编码 x264enc' }).waitFor();
     t.is(await page.getAttribute('html', 'lang'), 'zh-CN');
 
     const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);

@@ -57,6 +57,18 @@ export interface StatusResponse {
   queueDepth: number;
   notices: Notice[];
   telemetry: 'connecting' | 'online' | 'offline' | 'stopped';
+  /** Null when the terminal runs without video (media.enabled false). */
+  video: VideoItem | null;
+}
+
+export interface VideoItem {
+  worker: 'starting' | 'ready' | 'restarting' | 'stopped';
+  /** 'unknown' until the encoder was chosen; 'none' when no encoder works. */
+  encoderState: 'unknown' | 'ready' | 'none';
+  encoder: string | null;
+  encoderKind: 'hardware' | 'software' | null;
+  /** Set when the terminal is not on its best encoder (e.g. hardware failed): say so to staff. */
+  fallbackReason: string | null;
 }
 
 export type ServerMessage = { type: 'status'; status: StatusResponse };

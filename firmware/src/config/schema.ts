@@ -98,6 +98,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    media: Type.Object(
+      {
+        /** Start the media worker (GStreamer). Off only on terminals without cameras. */
+        enabled: Type.Boolean({ default: true }),
+        /** 'auto' picks from the encoder table, hardware first; an element name pins one. */
+        encoder: Type.String({ default: 'auto' }),
+        /** Consultation video: 1080p30 at this bitrate; weak links step down from here. */
+        bitrateKbps: Type.Integer({ default: 4000, minimum: 100, maximum: 50_000 }),
+        /** Run-time failures of a hardware encoder before this boot falls back to software. */
+        hardwareFailuresBeforeFallback: Type.Integer({ default: 3, minimum: 1 }),
+        heartbeatTimeoutMs: Type.Integer({ default: 5000, minimum: 500 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

@@ -68,6 +68,7 @@ export class MediaWorker {
   private restartTimer: NodeJS.Timeout | null = null;
   private readonly backoff = new Backoff({ initialMs: 500, maxMs: 15_000 });
   private readyWaiters: Array<() => void> = [];
+  private readonly busListeners = new Set<(event: BusEvent) => void>();
   private stopping = false;
 
   constructor(private readonly options: MediaWorkerOptions) {}
@@ -93,6 +94,12 @@ export class MediaWorker {
       },
       Math.min(1000, timeout / 2),
     );
+  }
+
+  /** Subscribes to the workers' bus events (across restarts); returns the unsubscribe. */
+  onBusEvent(listener: (event: BusEvent) => void): () => void {
+    this.busListeners.add(listener);
+    return () => this.busListeners.delete(listener);
   }
 
   /** Resolves once a worker is up and has said ready. */
@@ -202,6 +209,7 @@ export class MediaWorker {
       }
       case 'bus':
         this.options.onBus?.(message);
+        for (const listener of this.busListeners) listener(message);
         return;
     }
   }

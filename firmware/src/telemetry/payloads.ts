@@ -86,7 +86,29 @@ export const HealthPayload = Type.Object(
         },
       ),
     }),
-    encoder: Type.Union([Type.String(), Type.Null()]),
+    encoder: Type.Union([Type.String(), Type.Null()], { description: 'the H.264 encoder element in use' }),
+    media: Type.Union([
+      Type.Null(),
+      Type.Object({
+        worker: Type.String({ description: 'starting | ready | restarting | stopped' }),
+        gstVersion: Type.Union([Type.String(), Type.Null()]),
+        counters: Type.Object({
+          starts: Type.Integer(),
+          crashes: Type.Integer(),
+          heartbeatKills: Type.Integer(),
+          requestTimeouts: Type.Integer(),
+        }),
+        encoder: Type.Object({
+          state: Type.String({ description: 'unknown | ready | none' }),
+          element: Type.Union([Type.String(), Type.Null()]),
+          kind: Type.Union([Type.Literal('hardware'), Type.Literal('software'), Type.Null()]),
+          family: Type.Union([Type.String(), Type.Null()]),
+          fallbackReason: Type.Union([Type.String(), Type.Null()]),
+          available: Type.Array(Type.String()),
+          failedHardware: Type.Array(Type.String()),
+        }),
+      }),
+    ]),
   },
   { $id: 'telemed/health/1', additionalProperties: false },
 );

@@ -51,6 +51,8 @@ export async function world(
     kioskDir?: string;
     /** The terminal's link to the broker is cut (the broker itself runs, for observers). */
     brokerDown?: boolean;
+    /** Start the media worker too (off by default: most tests are about ECGs). */
+    media?: boolean;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
@@ -60,6 +62,7 @@ export async function world(
       minFreeBytes: options.minFreeBytes ?? 0,
       healthIntervalS: 1,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      media: options.media ?? false,
     }),
   );
   if (options.brokerDown) rig.brokerLink.up = false;

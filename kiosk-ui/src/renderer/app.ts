@@ -1,4 +1,4 @@
-import type { ServerMessage, StatusResponse, StudyItem } from '../../../firmware/src/api/types.ts';
+import type { ServerMessage, StatusResponse, StudyItem, VideoItem } from '../../../firmware/src/api/types.ts';
 import { type Lang, STRINGS } from './i18n.ts';
 
 declare global {
@@ -41,6 +41,31 @@ function studyDetail(s: StudyItem): Array<Node | string> {
   return [];
 }
 
+function videoRow(v: VideoItem): HTMLElement {
+  const t = STRINGS[lang].videoState;
+  let text: string;
+  let ok = false;
+  if (v.worker !== 'ready') text = t[v.worker];
+  else if (v.encoderState === 'unknown') text = t.choosing;
+  else if (v.encoderState === 'none' || !v.encoder) text = t.none;
+  else {
+    ok = true;
+    text = t.ready(v.encoder, v.encoderKind === 'hardware');
+  }
+  return el(
+    'div',
+    {
+      class: 'row video',
+      id: 'video',
+      'data-state': ok ? 'ready' : v.encoderState === 'none' ? 'none' : v.worker,
+    },
+    el('span', { class: `dot ${ok ? 'ok' : v.encoderState === 'none' ? 'bad' : 'idle'}` }),
+    el('strong', {}, STRINGS[lang].video),
+    el('span', {}, text),
+    ...(ok && v.fallbackReason ? [el('small', { class: 'fallback' }, t.fallback)] : []),
+  );
+}
+
 function render(): void {
   const t = STRINGS[lang];
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -78,6 +103,7 @@ function render(): void {
       ),
     );
   }
+  if (status.video) carts.append(videoRow(status.video));
   const dcs = el('section', { id: 'dcs', class: 'card' }, el('h2', {}, t.dataCentres));
   for (const dc of status.dataCentres) {
     dcs.append(

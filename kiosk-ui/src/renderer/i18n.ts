@@ -4,7 +4,7 @@ export type Lang = 'zh' | 'en';
 
 const zh = {
   title: '远程会诊终端',
-  carts: '心电图机',
+  carts: '设备',
   dataCentres: '省数据中心',
   studiesToday: '今日检查',
   notices: '提示',
@@ -29,6 +29,16 @@ const zh = {
     stopped: '已停止',
   },
   dcState: { unknown: '尚未联系', up: '正常', down: '无法连接，自动重试中' },
+  video: '视频',
+  videoState: {
+    starting: '视频服务正在启动…',
+    restarting: '视频服务正在重启…',
+    stopped: '视频服务已停止',
+    choosing: '正在检测视频编码器…',
+    none: '视频不可用：没有可用的编码器，请联系技术人员',
+    ready: (encoder: string, hardware: boolean) => `就绪（${hardware ? '硬件编码' : '软件编码'} ${encoder}）`,
+    fallback: '硬件编码器出现故障，已改用软件编码，画质可能降低；重启终端后会再试硬件编码',
+  },
   noc: '省监控中心',
   nocState: {
     connecting: '正在连接…',
@@ -60,7 +70,7 @@ const zh = {
 
 const en: typeof zh = {
   title: 'Telemedicine terminal',
-  carts: 'ECG carts',
+  carts: 'Devices',
   dataCentres: 'Province data centres',
   studiesToday: "Today's studies",
   notices: 'Notices',
@@ -85,6 +95,17 @@ const en: typeof zh = {
     stopped: 'Stopped',
   },
   dcState: { unknown: 'Not contacted yet', up: 'OK', down: 'Unreachable, retrying automatically' },
+  video: 'Video',
+  videoState: {
+    starting: 'Video service starting…',
+    restarting: 'Video service restarting…',
+    stopped: 'Video service stopped',
+    choosing: 'Checking the video encoder…',
+    none: 'Video unavailable: no working encoder. Call a technician',
+    ready: (encoder, hardware) => `Ready (${hardware ? 'hardware' : 'software'} encoder ${encoder})`,
+    fallback:
+      'The hardware encoder failed; using software encoding (lower quality) until the terminal restarts',
+  },
   noc: 'Province NOC',
   nocState: {
     connecting: 'Connecting…',
