@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import pino from 'pino';
+import { sourceChain } from '../src/media/camera-source.ts';
 import { encoderEntry } from '../src/media/encoders.ts';
 import {
   type BusEvent,
@@ -59,6 +60,11 @@ test.serial(
     t.true(probe.encoders.includes('x264enc'));
     t.true(probe.encoders.includes('openh264enc'));
     t.false(probe.encoders.includes('v4l2h264enc'), 'no hardware encoder on this machine');
+    // The device monitor runs; this machine has no /dev/video*, so it finds none (the rig's cameras
+    // are test sources configured as elements, not devices).
+    const cameras = await w.cameras();
+    t.true(Array.isArray(cameras));
+    for (const c of cameras) t.is(typeof c.caps, 'string');
   },
 );
 
@@ -179,5 +185,53 @@ test.serial(
     const lost = await pending;
     t.true(lost instanceof MediaWorkerError && lost.workerLost);
     t.truthy(await w.probe());
+  },
+);
+
+test.serial(
+  'the rig camera (moving pattern, clock overlay) plays live through the encoder; its bitrate changes while playing',
+  async (t) => {
+    const { w, bus } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const chain = sourceChain({
+      kind: 'elements',
+      elements: [
+        { id: 'pattern', factory: 'videotestsrc', props: { 'is-live': true, pattern: 'ball' } },
+        { id: 'clock', factory: 'clockoverlay', props: { 'time-format': '%H:%M:%S' } },
+      ],
+    });
+    const encoder = encoderEntry('x264enc');
+    const live = { ...target, bitrateKbps: 1500 };
+    await w.startPipeline({
+      name: 'live',
+      elements: [
+        ...chain.elements,
+        { id: 'convert', factory: 'videoconvert' },
+        { id: 'scale', factory: 'videoscale' },
+        { id: 'encoder', factory: encoder.element, props: encoder.properties(live) },
+        { id: 'parse', factory: 'h264parse' },
+        { id: 'sink', factory: 'fakesink', props: { sync: true } },
+      ],
+      links: [
+        ...chain.links,
+        { from: chain.tail, to: 'convert' },
+        { from: 'convert', to: 'scale' },
+        { from: 'scale', to: 'encoder', caps: 'video/x-raw,format=I420,width=640,height=360' },
+        { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
+        { from: 'parse', to: 'sink' },
+      ],
+    });
+    await until('playing', () =>
+      bus.find((e) => e.pipeline === 'live' && e.kind === 'state-changed' && e.state === 'PLAYING'),
+    );
+    await w.setProperties('live', 'encoder', encoder.bitrate(500));
+    await new Promise((r) => setTimeout(r, 500));
+    t.false(bus.some((e) => e.pipeline === 'live' && e.kind === 'error'));
+    await t.throwsAsync(w.setProperties('live', 'nosuch', { bitrate: 1 }), {
+      message: /no element nosuch in live/,
+    });
+    await w.stopPipeline('live');
   },
 );

@@ -35,7 +35,23 @@ export interface GstBus {
   removeWatch(): boolean;
 }
 
+export interface GstStructure {
+  getString(field: string): string | null;
+}
+
+export interface GstDevice {
+  getDisplayName(): string;
+  getCaps(): { toString(): string } | null;
+  getProperties(): GstStructure | null;
+}
+
 export interface GstNamespace {
+  DeviceMonitor: new () => {
+    addFilter(classes: string, caps: unknown): number;
+    start(): boolean;
+    stop(): void;
+    getDevices(): GstDevice[] | null;
+  };
   init(argv: null): void;
   version(): [number, number, number, number];
   ElementFactory: {

@@ -4,6 +4,7 @@ import type { PipelineSpec } from './pipeline-spec.ts';
 /** Requests the daemon sends the media worker; each gets exactly one reply with the same id. */
 export type WorkerRequest =
   | { id: number; op: 'probe' }
+  | { id: number; op: 'cameras' }
   | { id: number; op: 'start'; spec: PipelineSpec }
   | { id: number; op: 'stop'; pipeline: string }
   | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> };
@@ -14,6 +15,17 @@ export interface ProbeResult {
   encoders: string[];
 }
 
+/** A video source the GStreamer device monitor found (V4L2/UVC on the board). */
+export interface CameraInfo {
+  name: string;
+  /** /dev/video* now; it can change on replug, so identity comes from busPath/serial. */
+  path: string | null;
+  busPath: string | null;
+  serial: string | null;
+  /** The device's caps as text; parseCameraCaps turns them into modes. */
+  caps: string;
+}
+
 export type BusKind = 'error' | 'warning' | 'eos' | 'state-changed' | 'qos' | 'latency';
 
 /** What the worker tells the daemon, unasked or in reply. */
@@ -21,7 +33,7 @@ export type WorkerMessage =
   | { type: 'ready'; pid: number; gstVersion: string }
   /** Sent from a GLib timeout: proves the worker's main loop turns, not only its process. */
   | { type: 'heartbeat'; seq: number }
-  | { type: 'reply'; id: number; ok: true; result?: ProbeResult }
+  | { type: 'reply'; id: number; ok: true; result?: ProbeResult; cameras?: CameraInfo[] }
   | { type: 'reply'; id: number; ok: false; error: string; element: string | null }
   | {
       type: 'bus';

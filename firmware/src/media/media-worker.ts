@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Backoff } from '#device-drivers';
 import type { PropValue } from './encoders.ts';
-import { isWorkerMessage, type ProbeResult, type WorkerMessage, type WorkerRequest } from './ipc.ts';
+import {
+  type CameraInfo,
+  isWorkerMessage,
+  type ProbeResult,
+  type WorkerMessage,
+  type WorkerRequest,
+} from './ipc.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
 export type MediaWorkerState = 'starting' | 'ready' | 'restarting' | 'stopped';
@@ -113,6 +119,14 @@ export class MediaWorker {
     if (reply.type !== 'reply' || !reply.ok || !reply.result)
       throw new MediaWorkerError('probe failed', null, false);
     return reply.result;
+  }
+
+  /** Video sources the device monitor sees now (hot-plug re-runs this). */
+  async cameras(): Promise<CameraInfo[]> {
+    const reply = await this.request({ op: 'cameras' });
+    if (reply.type !== 'reply' || !reply.ok || !reply.cameras)
+      throw new MediaWorkerError('camera discovery failed', null, false);
+    return reply.cameras;
   }
 
   async startPipeline(spec: PipelineSpec): Promise<void> {

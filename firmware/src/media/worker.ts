@@ -145,6 +145,30 @@ function handle(request: WorkerRequest): void {
         });
         return;
       }
+      case 'cameras': {
+        const monitor = new Gst.DeviceMonitor();
+        monitor.addFilter('Video/Source', null);
+        monitor.start();
+        const devices = monitor.getDevices() ?? [];
+        monitor.stop();
+        send({
+          type: 'reply',
+          id: request.id,
+          ok: true,
+          cameras: devices.map((d) => {
+            const props = d.getProperties();
+            const get = (key: string) => props?.getString(key) ?? null;
+            return {
+              name: d.getDisplayName(),
+              path: get('api.v4l2.path') ?? get('device.path'),
+              busPath: get('device.bus_path'),
+              serial: get('device.serial'),
+              caps: d.getCaps()?.toString() ?? '',
+            };
+          }),
+        });
+        return;
+      }
       case 'start': {
         if (pipelines.has(request.spec.name))
           throw new BuildError(null, `pipeline ${request.spec.name} is already running`);
