@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -12,6 +13,7 @@ import {
   type MediaWorkerState,
 } from '../src/media/media-worker.ts';
 import { testEncodeSpec } from '../src/media/pipeline-spec.ts';
+import { recordingBranch } from '../src/media/recording.ts';
 
 const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
 
@@ -233,5 +235,101 @@ test.serial(
       message: /no element nosuch in live/,
     });
     await w.stopPipeline('live');
+  },
+);
+
+/** Frames a file decodes to, counted by a separate gst-launch-1.0 (as a player at the province would). */
+function decodedFrames(file: string): number {
+  const run = spawnSync(
+    'gst-launch-1.0',
+    [
+      '-v',
+      'filesrc',
+      `location=${file}`,
+      '!',
+      'qtdemux',
+      '!',
+      'h264parse',
+      '!',
+      'openh264dec',
+      '!',
+      'fakesink',
+      'silent=false',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  return (run.stdout.match(/last-message = chain/g) ?? []).length;
+}
+
+test.serial(
+  'recording: one encode, a tee, fragmented MP4 segments; a worker killed mid-segment leaves it playable',
+  async (t) => {
+    const { w, bus } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const dir = mkdtempSync(join(tmpdir(), 'rec-'));
+    const chain = sourceChain({
+      kind: 'elements',
+      elements: [
+        { id: 'pattern', factory: 'videotestsrc', props: { 'is-live': true, pattern: 'ball' } },
+        { id: 'clock', factory: 'clockoverlay' },
+      ],
+    });
+    const encoder = encoderEntry('x264enc');
+    const rec = recordingBranch({ dir, segmentS: 1, fragmentMs: 250 });
+    await w.startPipeline({
+      name: 'consult',
+      elements: [
+        ...chain.elements,
+        { id: 'convert', factory: 'videoconvert' },
+        {
+          id: 'encoder',
+          factory: encoder.element,
+          props: encoder.properties({ ...target, keyFrameIntervalS: 1 }),
+        },
+        { id: 'parse', factory: 'h264parse' },
+        { id: 'tee', factory: 'tee' },
+        { id: 'live-queue', factory: 'queue' },
+        { id: 'live-sink', factory: 'fakesink', props: { sync: false } },
+        ...rec.elements,
+      ],
+      links: [
+        ...chain.links,
+        { from: chain.tail, to: 'convert', caps: 'video/x-raw,width=320,height=240,framerate=30/1' },
+        { from: 'convert', to: 'encoder', caps: 'video/x-raw,format=I420' },
+        { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
+        { from: 'parse', to: 'tee' },
+        { from: 'tee', to: 'live-queue' },
+        { from: 'live-queue', to: 'live-sink' },
+        { from: 'tee', to: rec.head },
+        ...rec.links,
+      ],
+    });
+    const closed = await until(
+      'two segments closed',
+      () => {
+        const done = bus.filter((e) => e.kind === 'segment-closed');
+        return done.length >= 2 && done;
+      },
+      20_000,
+    );
+    t.deepEqual(
+      closed.slice(0, 2).map((e) => e.location),
+      [join(dir, 'segment-00000.mp4'), join(dir, 'segment-00001.mp4')],
+    );
+    // Kill the worker partway into a later segment, as a power cut or a segfault would.
+    await new Promise((r) => setTimeout(r, 700));
+    process.kill(w.pid!, 'SIGKILL');
+    await until('restarted', () => w.state === 'restarting' || w.counters.crashes === 1);
+    const files = readdirSync(dir).sort();
+    t.true(files.length >= 3, files.join(', '));
+    for (const file of files.slice(0, 2)) {
+      const frames = decodedFrames(join(dir, file));
+      t.true(frames >= 25 && frames <= 35, `${file}: ${frames} frames in a 1 s segment at 30 fps`);
+    }
+    const partial = files.at(-1)!;
+    const partialFrames = decodedFrames(join(dir, partial));
+    t.true(partialFrames > 0, `${partial}, cut by the kill, still plays ${partialFrames} frames`);
   },
 );

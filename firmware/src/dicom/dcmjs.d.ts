@@ -7,7 +7,7 @@ declare module 'dcmjs' {
     constructor(meta: DenaturalizedDataset);
     dict: DenaturalizedDataset;
     meta: DenaturalizedDataset;
-    write(options?: { allowInvalidVRLength?: boolean }): ArrayBuffer;
+    write(options?: { allowInvalidVRLength?: boolean; fragmentMultiframe?: boolean }): ArrayBuffer;
   }
   const dcmjs: {
     data: {

@@ -2,7 +2,14 @@ export const SOP_CLASS = {
   twelveLeadEcg: '1.2.840.10008.5.1.4.1.1.9.1.1',
   generalEcg: '1.2.840.10008.5.1.4.1.1.9.1.2',
   ambulatoryEcg: '1.2.840.10008.5.1.4.1.1.9.1.3',
+  videoPhotographic: '1.2.840.10008.5.1.4.1.1.77.1.4.1',
 } as const;
+
+/**
+ * MPEG-4 AVC/H.264 High Profile / Level 4.1 (PS3.5 §8.2.8): the terminal's constrained-baseline and
+ * main-profile streams are subsets of High Profile, and at ≤ 1080p30 within Level 4.1.
+ */
+export const H264_HIGH_PROFILE_41 = '1.2.840.10008.1.2.4.102';
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** This firmware's implementation class UID, under the project's root. */

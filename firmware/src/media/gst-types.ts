@@ -27,6 +27,7 @@ export interface GstMessage {
   parseError(): [{ message: string }, string | null];
   parseWarning(): [{ message: string }, string | null];
   parseStateChanged(): [number, number, number];
+  getStructure(): { getName(): string; getString(field: string): string | null } | null;
 }
 
 export interface GstBus {
@@ -60,7 +61,7 @@ export interface GstNamespace {
   };
   Caps: { fromString(caps: string): unknown };
   utilSetObjectArg(object: GstElement, name: string, value: string): void;
-  MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY', number>;
+  MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
   State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;
   StateChangeReturn: Record<'FAILURE' | 'SUCCESS' | 'ASYNC' | 'NO_PREROLL', number>;
   Element: { stateGetName(state: number): string };

@@ -26,7 +26,7 @@ export interface CameraInfo {
   caps: string;
 }
 
-export type BusKind = 'error' | 'warning' | 'eos' | 'state-changed' | 'qos' | 'latency';
+export type BusKind = 'error' | 'warning' | 'eos' | 'state-changed' | 'qos' | 'latency' | 'segment-closed';
 
 /** What the worker tells the daemon, unasked or in reply. */
 export type WorkerMessage =
@@ -44,6 +44,8 @@ export type WorkerMessage =
       message: string;
       debug: string | null;
       state?: string;
+      /** segment-closed: the finished file. */
+      location?: string;
     };
 
 /** The daemon's boundary check on what arrives from the child process. */

@@ -110,6 +110,22 @@ function watchBus(name: string, pipeline: GstPipeline): void {
       case Gst.MessageType.LATENCY:
         report('latency', message, 'latency changed', null);
         break;
+      case Gst.MessageType.ELEMENT: {
+        // splitmuxsink finished a segment file: the daemon turns it into an instance.
+        const structure = message.getStructure();
+        if (structure?.getName() === 'splitmuxsink-fragment-closed') {
+          send({
+            type: 'bus',
+            pipeline: name,
+            kind: 'segment-closed',
+            element: message.src?.name ?? name,
+            message: 'segment closed',
+            debug: null,
+            location: structure.getString('location') ?? '',
+          });
+        }
+        break;
+      }
     }
     return true;
   });

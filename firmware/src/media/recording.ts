@@ -1,0 +1,47 @@
+import type { ElementSpec, LinkSpec } from './pipeline-spec.ts';
+
+export interface RecordingOptions {
+  /** Element id prefix, so one pipeline can hold the live and the recording branches. */
+  prefix?: string;
+  dir: string;
+  /** Segment length (design.md: one instance per segment, so a lost link costs one segment). */
+  segmentS: number;
+  /**
+   * Fragmented MP4: a moof/mdat pair every this many ms, so a segment cut by a power failure or a
+   * kill is still playable up to its last complete fragment.
+   */
+  fragmentMs?: number;
+}
+
+/**
+ * The recording branch: after the encoder's tee, a queue into splitmuxsink writing fragmented MP4
+ * segments. The filesink inside is unbuffered: data the muxer wrote is in the kernel, not lost in a
+ * user-space buffer when the worker dies. Each finished file is reported as `segment-closed`.
+ */
+export function recordingBranch(options: RecordingOptions): {
+  elements: ElementSpec[];
+  links: LinkSpec[];
+  head: string;
+} {
+  const id = (name: string) => `${options.prefix ?? 'rec'}-${name}`;
+  return {
+    head: id('queue'),
+    elements: [
+      { id: id('queue'), factory: 'queue' },
+      {
+        id: id('split'),
+        factory: 'splitmuxsink',
+        props: {
+          location: `${options.dir}/segment-%05d.mp4`,
+          'max-size-time': Math.round(options.segmentS * 1e9),
+          'send-keyframe-requests': true,
+          'async-finalize': true,
+          'muxer-factory': 'mp4mux',
+          'muxer-properties': `properties,fragment-duration=${options.fragmentMs ?? 500}`,
+          'sink-properties': 'properties,buffer-mode=2',
+        },
+      },
+    ],
+    links: [{ from: id('queue'), to: id('split') }],
+  };
+}

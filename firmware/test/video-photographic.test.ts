@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import dcmjs from 'dcmjs';
+import { DicomEncodeError } from '../src/dicom/ecg-waveform.ts';
+import { encodeVideoPhotographic, type VideoSegmentInput } from '../src/dicom/video-photographic.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vp-'));
+
+/** A real 1 s H.264 byte stream from GStreamer (x264, as the software fallback encodes). */
+function h264Stream(frames: number): Uint8Array {
+  const file = join(dir, `s${frames}.h264`);
+  execFileSync('gst-launch-1.0', [
+    '-q',
+    'videotestsrc',
+    `num-buffers=${frames}`,
+    '!',
+    'video/x-raw,width=320,height=240,framerate=30/1',
+    '!',
+    'videoconvert',
+    '!',
+    'x264enc',
+    'key-int-max=30',
+    'bframes=0',
+    '!',
+    'h264parse',
+    '!',
+    'video/x-h264,stream-format=byte-stream,alignment=au',
+    '!',
+    'filesink',
+    `location=${file}`,
+  ]);
+  return new Uint8Array(readFileSync(file));
+}
+
+const input = (stream: Uint8Array): VideoSegmentInput => ({
+  stream,
+  width: 320,
+  height: 240,
+  fps: 30,
+  uids: { study: '1.2.3.4', series: '1.2.3.4.5', sop: '1.2.3.4.5.6' },
+  instanceNumber: 2,
+  seriesNumber: 3,
+  startedAt: '2026-11-28T10:20:30',
+  patient: { id: 'P-9', name: '王^芳', birthDate: '1970-01-02', sex: 'F' },
+  stationName: 'T-1',
+  institutionName: '测试卫生院',
+  seriesDescription: 'Consultation video',
+});
+
+test('a segment becomes Video Photographic in the H.264 transfer syntax, one fragment, frames counted', (t) => {
+  const stream = h264Stream(30);
+  const bytes = encodeVideoPhotographic(input(stream));
+  const file = join(dir, 'seg.dcm');
+  writeFileSync(file, bytes);
+  const dump = execFileSync(
+    'dcmdump',
+    ['+P', '0002,0010', '+P', '0008,0016', '+P', '0028,0008', '+P', '0028,0004', file],
+    {
+      encoding: 'utf8',
+    },
+  );
+  // dcmdump names the UIDs: 1.2.840.10008.1.2.4.102 and 1.2.840.10008.5.1.4.1.1.77.1.4.1.
+  t.regex(dump, /=MPEG4HighProfile\/Level4\.1 .*TransferSyntaxUID/);
+  t.regex(dump, /=VideoPhotographicImageStorage .*SOPClassUID/);
+  t.regex(dump, /\[30\]/, 'NumberOfFrames 30');
+  t.regex(dump, /YBR_PARTIAL_420/);
+  const full = execFileSync('dcmdump', [file], { encoding: 'utf8' });
+  const items = full.match(/\(fffe,e000\) pi/g) ?? [];
+  t.is(items.length, 2, 'the empty offset table and one fragment');
+
+  const read = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(0) as ArrayBuffer);
+  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(read.dict);
+  t.is(ds['Rows'], 240);
+  t.is(ds['FrameIncrementPointer'], 0x00181063);
+  const pixel = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
+  t.deepEqual(
+    Buffer.from(pixel.subarray(0, stream.length)),
+    Buffer.from(stream),
+    'the byte stream as recorded',
+  );
+});
+
+test('not H.264, or a stream without parameter sets, is refused with the reason', (t) => {
+  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(1, 2, 3))), {
+    instanceOf: DicomEncodeError,
+    message: /segment is not H.264: no start code/,
+  });
+  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(0, 0, 1, 0x41, 0x9a, 0))), {
+    message: /no SPS\/PPS/,
+  });
+});
