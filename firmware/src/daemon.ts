@@ -2,15 +2,18 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { EcgCart, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
-import { ApiServer } from './api/server.ts';
+import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
 import { type DaemonEvent, EventBus } from './events.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
+import { VideoIngest } from './ingest/video-ingest.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
+import { Recorder, RecorderError } from './media/recorder.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
+import { RecordingRows } from './store/recordings.ts';
 import { StudyStore } from './store/study-store.ts';
 import { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
 import { stowInstance } from './uplink/stow-client.ts';
@@ -78,7 +81,12 @@ export class Daemon {
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
   readonly api: ApiServer;
-  readonly media: { worker: MediaWorker; encoders: EncoderSelector } | null;
+  readonly media: {
+    worker: MediaWorker;
+    encoders: EncoderSelector;
+    recorder: Recorder;
+    ingest: VideoIngest;
+  } | null;
   private readonly notices: Notice[] = [];
   private healthTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
@@ -219,6 +227,7 @@ export class Daemon {
       token: config.api.token,
       kioskDir: config.api.kioskDir ?? null,
       status: () => buildStatus(this.sources),
+      ...(this.media ? { actions: this.recordingActions(this.media.recorder) } : {}),
       log: log.child({ module: 'api' }),
     });
     this.bus.on((event) => {
@@ -262,7 +271,32 @@ export class Daemon {
       scratchDir,
       hardwareFailuresBeforeFallback: config.media.hardwareFailuresBeforeFallback,
     });
-    return { worker, encoders };
+    const recordings = new RecordingRows(this.store.db, () => new Date().toISOString());
+    const ingest = new VideoIngest({
+      store: this.store,
+      recordings,
+      worker,
+      bus: this.bus,
+      log: log.child({ module: 'video-ingest' }),
+      scratchDir,
+      uidRoot: config.device.uidRoot,
+      stationName: config.device.id,
+      institutionName: config.device.institutionName,
+      onQueued: () => this.uplink.kick(),
+    });
+    const recorder = new Recorder({
+      worker,
+      encoders,
+      recordings,
+      ingest,
+      camera: config.media.camera,
+      target: { ...config.media.record, bitrateKbps: config.media.bitrateKbps },
+      dataDir: config.dataDir,
+      uidRoot: config.device.uidRoot,
+      log: mediaLog,
+      onChange: () => this.api.notify(),
+    });
+    return { worker, encoders, recorder, ingest };
   }
 
   /** Starts the worker and chooses the encoder in the background: ECG work never waits for video. */
@@ -273,10 +307,28 @@ export class Daemon {
     void media.worker
       .ready()
       .then(() => media.encoders.select())
+      .then(() => media.ingest.resume())
       .then(
         () => this.api.notify(),
         (error: unknown) => this.deps.log.error({ err: error }, 'choosing the H.264 encoder failed'),
       );
+  }
+
+  private recordingActions(recorder: Recorder): ApiActions {
+    const refuse = (error: unknown): never => {
+      if (error instanceof RecorderError) {
+        throw new ApiActionError(
+          error.code === 'BUSY' || error.code === 'NOT_RECORDING' ? 409 : 503,
+          error.message,
+        );
+      }
+      throw error;
+    };
+    return {
+      startRecording: (seconds) => recorder.start(seconds).catch(refuse),
+      stopRecording: () =>
+        recorder.stop().then(() => ({ stopped: true, segments: recorder.segments }), refuse),
+    };
   }
 
   status() {

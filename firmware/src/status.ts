@@ -4,6 +4,7 @@ import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem, VideoIt
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
 import type { MediaWorker } from './media/media-worker.ts';
+import type { Recorder } from './media/recorder.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
 import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
@@ -37,7 +38,7 @@ export interface StatusSources {
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
-  media: { worker: MediaWorker; encoders: EncoderSelector } | null;
+  media: { worker: MediaWorker; encoders: EncoderSelector; recorder: Recorder } | null;
   notices: Notice[];
   startedAt: number;
   now(): Date;
@@ -74,6 +75,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     patientId: row.patient_id,
     state: row.state,
     display: displayState(row.state),
+    segment: row.segment_index === null ? null : row.segment_index + 1,
     reasonCode: row.quarantine_code,
     reason: row.quarantine_reason,
     lastError: row.last_error,
@@ -110,6 +112,12 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
     encoder: encoder.element,
     encoderKind: encoder.kind,
     fallbackReason: encoder.fallbackReason,
+    recording: {
+      state: media.recorder.state,
+      recordingId: media.recorder.recordingId,
+      segments: media.recorder.segments,
+      lastError: media.recorder.lastError,
+    },
   };
 }
 

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
 } from '../src/media/media-worker.ts';
 import { testEncodeSpec } from '../src/media/pipeline-spec.ts';
 import { recordingBranch } from '../src/media/recording.ts';
+import { decodedFrames } from './helpers/gst-decode.ts';
 
 const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
 
@@ -238,29 +238,6 @@ test.serial(
   },
 );
 
-/** Frames a file decodes to, counted by a separate gst-launch-1.0 (as a player at the province would). */
-function decodedFrames(file: string): number {
-  const run = spawnSync(
-    'gst-launch-1.0',
-    [
-      '-v',
-      'filesrc',
-      `location=${file}`,
-      '!',
-      'qtdemux',
-      '!',
-      'h264parse',
-      '!',
-      'openh264dec',
-      '!',
-      'fakesink',
-      'silent=false',
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  return (run.stdout.match(/last-message = chain/g) ?? []).length;
-}
-
 test.serial(
   'recording: one encode, a tee, fragmented MP4 segments; a worker killed mid-segment leaves it playable',
   async (t) => {
@@ -325,11 +302,11 @@ test.serial(
     const files = readdirSync(dir).sort();
     t.true(files.length >= 3, files.join(', '));
     for (const file of files.slice(0, 2)) {
-      const frames = decodedFrames(join(dir, file));
+      const frames = decodedFrames(join(dir, file), 'mp4');
       t.true(frames >= 25 && frames <= 35, `${file}: ${frames} frames in a 1 s segment at 30 fps`);
     }
     const partial = files.at(-1)!;
-    const partialFrames = decodedFrames(join(dir, partial));
+    const partialFrames = decodedFrames(join(dir, partial), 'mp4');
     t.true(partialFrames > 0, `${partial}, cut by the kill, still plays ${partialFrames} frames`);
   },
 );

@@ -28,6 +28,8 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
                                            the cart plays a real recording (PhysioNet WFDB, format 212)
       ecg-send faults: --cut-after BYTES (pull the cable mid-file), --bit-error-rate R (flip bits
       on the line, 0..1), --noise-before BYTES (garbage before the transfer)
+  record --seconds N                       record N seconds from the camera through the terminal's
+                                           local API (opens a study if none is open)
   unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …)
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
@@ -161,6 +163,48 @@ async function ecgSend(stateFile: string, file: string | undefined, flags: Flags
   console.log(`sent ${bytes.length} bytes; the terminal acknowledged the transfer`);
 }
 
+/** Drives the firmware through the same local API the kiosk uses. */
+async function record(stateFile: string, seconds: number): Promise<void> {
+  const state = readState(stateFile);
+  const api = new URL(state.kioskUrl).origin;
+  const headers = { authorization: `Bearer ${state.apiToken}`, 'content-type': 'application/json' };
+  const status = async () =>
+    (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as {
+      video: {
+        encoderState: string;
+        recording: { state: string; recordingId: number | null; segments: number; lastError: string | null };
+      } | null;
+    };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const video = (await status()).video;
+    if (!video) throw new Error('the terminal runs without video (media.enabled is false)');
+    if (video.encoderState === 'ready') break;
+    if (video.encoderState === 'none') throw new Error('the terminal has no working H.264 encoder');
+    if (Date.now() > deadline) throw new Error('video did not become ready within 60 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const response = await fetch(`${api}/api/v1/recordings`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ seconds }),
+  });
+  const body = (await response.json()) as { recordingId?: number; studyUid?: string; error?: string };
+  if (!response.ok) throw new Error(`the terminal refused: ${body.error ?? response.status}`);
+  console.log(`recording ${body.recordingId} in study ${body.studyUid} for ${seconds} s…`);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const rec = (await status()).video!.recording;
+    if (rec.recordingId === body.recordingId && rec.state === 'idle') {
+      if (rec.lastError) throw new Error(`recording ended with an error: ${rec.lastError}`);
+      console.log(
+        `recording ${body.recordingId}: ${rec.segments} segment(s) saved and queued for the data centre`,
+      );
+      return;
+    }
+  }
+}
+
 type Flags = Record<string, string | undefined>;
 
 function dcArg(value: string | undefined): 'A' | 'B' {
@@ -237,6 +281,7 @@ async function main(argv: string[]): Promise<void> {
   if (!command || !stateFile) throw new UsageError('');
   if (command === 'up') return up(stateFile, values);
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
+  if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   const control = controlCommand(command, positionals, values);
   console.log(await sendControl(readState(stateFile).controlUrl, control));
 }

@@ -82,6 +82,7 @@ export class Rig {
       healthIntervalS?: number;
       requestTimeoutMs?: number;
       media?: boolean;
+      segmentS?: number;
     } = {},
   ) {
     return {
@@ -123,7 +124,24 @@ export class Rig {
         ...(this.options.kioskDir ? { kioskDir: this.options.kioskDir } : {}),
       },
       storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
-      media: { enabled: overrides.media ?? true },
+      media: {
+        enabled: overrides.media ?? true,
+        bitrateKbps: 1000,
+        // The rig's camera: a moving pattern with the wall clock burnt in, behind the same source
+        // interface a V4L2 camera uses.
+        camera: {
+          kind: 'elements',
+          elements: [
+            { id: 'pattern', factory: 'videotestsrc', props: { 'is-live': true, pattern: 'ball' } },
+            {
+              id: 'clock',
+              factory: 'clockoverlay',
+              props: { 'time-format': '%H:%M:%S', 'font-desc': 'Sans 24' },
+            },
+          ],
+        },
+        record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
+      },
     };
   }
 

@@ -126,6 +126,12 @@ test.serial(
     total++;
     await until('delivered through a noisy line', async () => (await delivered(s0)) === total, 30_000);
 
+    const recorded = await cmd('record', '--seconds', '2');
+    t.is(recorded.code, 0, recorded.out);
+    t.regex(recorded.out, /1 segment\(s\) saved/);
+    total++;
+    await until('the recording delivered', async () => (await delivered(s0)) === total, 30_000);
+
     t.regex((await cmd('broker-down')).out, /broker stopped/);
     t.false(state().broker.running);
     t.is((await cmd('broker-up')).code, 0);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { SerialPort } from 'serialport';
 import { type PortInfo, SerialError, type SerialLink, type SerialOpener } from './serial-link.ts';
 
@@ -15,6 +16,7 @@ class NodeSerialLink implements SerialLink {
   readonly closed: Promise<SerialError | null>;
   private closing = false;
   private settle!: (value: SerialError | null) => void;
+  private readonly presence: NodeJS.Timeout;
 
   constructor(
     private readonly port: SerialPort,
@@ -23,6 +25,16 @@ class NodeSerialLink implements SerialLink {
     this.closed = new Promise((resolve) => {
       this.settle = resolve;
     });
+    // The close/error events are how a pulled cable usually shows; the device node vanishing is
+    // the backstop when the kernel's EIO never reaches the poller (seen with ptys under load).
+    this.presence = setInterval(() => {
+      if (!this.closing && !existsSync(path)) {
+        this.settle(new SerialError('DISCONNECTED', `${path} went away: the device node is gone`, true));
+        port.destroy();
+      }
+    }, 1000);
+    this.presence.unref();
+    void this.closed.then(() => clearInterval(this.presence));
     port.on('close', (error?: Error & { disconnected?: boolean }) => {
       this.settle(
         this.closing

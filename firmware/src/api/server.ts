@@ -6,11 +6,28 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { ServerMessage, StatusResponse } from './types.ts';
 
+/** An action's refusal: HTTP status and a message staff or a script can act on. */
+export class ApiActionError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ApiActions {
+  startRecording(seconds: number | null): Promise<object>;
+  stopRecording(): Promise<object>;
+}
+
 export interface ApiServerOptions {
   host: string;
   port: number;
   token: string;
   kioskDir: string | null;
+  /** Actions the kiosk (and `telemed-rig`) may ask for; absent when the terminal has no video. */
+  actions?: ApiActions;
   status(): StatusResponse;
   log: Logger;
 }
@@ -118,12 +135,58 @@ export class ApiServer {
         res.end(JSON.stringify(this.options.status()));
         return;
       }
+      if (req.method === 'POST' && url.pathname.startsWith('/api/v1/recordings')) {
+        this.recordingAction(req, res, url.pathname);
+        return;
+      }
       res
         .writeHead(404, { 'content-type': 'application/json' })
         .end(JSON.stringify({ error: `no route ${url.pathname}` }));
       return;
     }
     this.serveStatic(url.pathname, res);
+  }
+
+  /** POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends. */
+  private recordingAction(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const reply = (status: number, body: object): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const actions = this.options.actions;
+    if (!actions) {
+      reply(409, { error: 'this terminal runs without video (media.enabled is false)' });
+      return;
+    }
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > 4096) req.destroy();
+    });
+    req.on('end', () => {
+      let run: () => Promise<object>;
+      if (path === '/api/v1/recordings/stop') run = () => actions.stopRecording();
+      else if (path === '/api/v1/recordings') {
+        let seconds: number | null = null;
+        try {
+          const body = text ? (JSON.parse(text) as { seconds?: unknown }) : {};
+          if (body.seconds !== undefined) {
+            if (typeof body.seconds !== 'number' || !(body.seconds > 0 && body.seconds <= 3600)) {
+              return reply(400, { error: 'seconds must be a number between 0 and 3600' });
+            }
+            seconds = body.seconds;
+          }
+        } catch {
+          return reply(400, { error: 'the body is not JSON' });
+        }
+        run = () => actions.startRecording(seconds);
+      } else return reply(404, { error: `no route ${path}` });
+      run().then(
+        (result) => reply(200, result),
+        (error: Error) =>
+          reply(error instanceof ApiActionError ? error.status : 500, { error: error.message }),
+      );
+    });
   }
 
   private serveStatic(pathname: string, res: ServerResponse): void {

@@ -7,7 +7,9 @@ export type DisplayState = 'saved' | 'sending' | 'delivered' | 'attention';
 
 export interface StudyItem {
   instanceId: number;
-  kind: 'ecg';
+  kind: 'ecg' | 'video';
+  /** Video: the segment's number in its recording (1-based); null otherwise. */
+  segment: number | null;
   receivedAt: string;
   patientName: string | null;
   patientId: string | null;
@@ -69,6 +71,13 @@ export interface VideoItem {
   encoderKind: 'hardware' | 'software' | null;
   /** Set when the terminal is not on its best encoder (e.g. hardware failed): say so to staff. */
   fallbackReason: string | null;
+  recording: {
+    state: 'idle' | 'recording' | 'finishing';
+    recordingId: number | null;
+    /** Segments closed so far in the current (or last) recording. */
+    segments: number;
+    lastError: string | null;
+  };
 }
 
 export type ServerMessage = { type: 'status'; status: StatusResponse };

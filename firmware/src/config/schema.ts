@@ -109,6 +109,45 @@ export const ConfigSchema = Type.Object(
         /** Run-time failures of a hardware encoder before this boot falls back to software. */
         hardwareFailuresBeforeFallback: Type.Integer({ default: 3, minimum: 1 }),
         heartbeatTimeoutMs: Type.Integer({ default: 5000, minimum: 500 }),
+        /** 'auto': the first camera the device monitor finds; or a chain of GStreamer elements. */
+        camera: Type.Union(
+          [
+            Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }),
+            Type.Object(
+              {
+                kind: Type.Literal('elements'),
+                elements: Type.Array(
+                  Type.Object(
+                    {
+                      id: Type.String({ pattern: '^[a-z0-9-]+$' }),
+                      factory: Type.String({ pattern: '^[a-z0-9_]+$' }),
+                      props: Type.Optional(
+                        Type.Record(
+                          Type.String(),
+                          Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
+                        ),
+                      ),
+                    },
+                    { additionalProperties: false },
+                  ),
+                  { minItems: 1 },
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: { kind: 'auto' } },
+        ),
+        record: Type.Object(
+          {
+            width: Type.Integer({ default: 1920, minimum: 160, maximum: 3840 }),
+            height: Type.Integer({ default: 1080, minimum: 120, maximum: 2160 }),
+            fps: Type.Integer({ default: 30, minimum: 1, maximum: 60 }),
+            /** design.md: one instance per segment, so a lost link costs one segment. */
+            segmentS: Type.Number({ default: 30, minimum: 0.5, maximum: 600 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

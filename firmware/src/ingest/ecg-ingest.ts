@@ -86,7 +86,7 @@ export class EcgIngest {
   process(id: number): void {
     const { store, bus, log } = this.options;
     const row = store.get(id);
-    if (row.state !== 'captured') return;
+    if (row.state !== 'captured' || row.kind !== 'ecg') return;
     const original = store.readOriginal(row);
     try {
       const record = decodeScp(original, { profile: this.options.profileFor(row.source) });
@@ -150,7 +150,7 @@ export class EcgIngest {
   /** After a restart: finish every unfinished item. */
   resume(): void {
     const { store } = this.options;
-    for (const row of store.inState('captured')) this.process(row.id);
+    for (const row of store.inState('captured')) if (row.kind === 'ecg') this.process(row.id);
     for (const row of store.inState('encoded')) store.enqueue(row.id);
     this.options.onQueued();
   }

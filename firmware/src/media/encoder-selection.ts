@@ -2,15 +2,12 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type EncoderEntry, type EncodeTarget, encoderCandidates } from './encoders.ts';
-import type { BusEvent } from './media-worker.ts';
-import { type PipelineSpec, testEncodeSpec } from './pipeline-spec.ts';
+import { testEncodeSpec } from './pipeline-spec.ts';
+import { type PipelineRunner, runToEos } from './run-to-eos.ts';
 
 /** The parts of the media worker the selector needs (the real one, or a test's). */
-export interface EncoderWorker {
+export interface EncoderWorker extends PipelineRunner {
   probe(): Promise<{ encoders: string[] }>;
-  startPipeline(spec: PipelineSpec): Promise<void>;
-  stopPipeline(name: string): Promise<void>;
-  onBusEvent(listener: (event: BusEvent) => void): () => void;
 }
 
 export interface EncoderStatus {
@@ -52,7 +49,7 @@ const TEST_TARGET: EncodeTarget & { width: number; height: number } = {
  * for the rest of this boot (the next start tries it again), and health says so.
  */
 export class EncoderSelector {
-  private current: EncoderEntry | null = null;
+  private chosen: EncoderEntry | null = null;
   private available: string[] = [];
   private readonly runtimeFailures = new Map<string, number>();
   private readonly failedHardware = new Set<string>();
@@ -61,12 +58,17 @@ export class EncoderSelector {
 
   constructor(private readonly options: SelectorOptions) {}
 
+  /** The encoder in use, once one was chosen and verified. */
+  get current(): EncoderEntry | null {
+    return this.state === 'ready' ? this.chosen : null;
+  }
+
   status(): EncoderStatus {
     return {
       state: this.state,
-      element: this.current?.element ?? null,
-      kind: this.current?.kind ?? null,
-      family: this.current?.family ?? null,
+      element: this.chosen?.element ?? null,
+      kind: this.chosen?.kind ?? null,
+      family: this.chosen?.family ?? null,
       fallbackReason: this.reason,
       available: [...this.available],
       failedHardware: [...this.failedHardware],
@@ -91,7 +93,7 @@ export class EncoderSelector {
     for (const entry of candidates) {
       const problem = await this.testEncode(entry);
       if (problem === null) {
-        this.current = entry;
+        this.chosen = entry;
         this.state = 'ready';
         const best = encoderCandidates(new Set(this.available), {
           pinned: pinned === 'auto' ? null : pinned,
@@ -104,7 +106,7 @@ export class EncoderSelector {
       problems.push(`${entry.element}: ${problem}`);
       log.warn({ encoder: entry.element, problem }, 'encoder failed its test encode');
     }
-    this.current = null;
+    this.chosen = null;
     this.state = 'none';
     this.reason = problems.join('; ');
     log.error({ problems }, 'no working H.264 encoder: video is unavailable');
@@ -118,7 +120,7 @@ export class EncoderSelector {
   reportRuntimeFailure(element: string): boolean {
     const count = (this.runtimeFailures.get(element) ?? 0) + 1;
     this.runtimeFailures.set(element, count);
-    const entry = this.current?.element === element ? this.current : null;
+    const entry = this.chosen?.element === element ? this.current : null;
     if (entry?.kind === 'hardware' && count >= this.options.hardwareFailuresBeforeFallback) {
       this.failedHardware.add(element);
       return true;
@@ -131,29 +133,11 @@ export class EncoderSelector {
     const { worker } = this.options;
     const file = join(this.options.scratchDir, `test-encode-${entry.element}.h264`);
     rmSync(file, { force: true });
-    const spec = testEncodeSpec(entry, TEST_TARGET, file);
-    let unsubscribe = () => {};
-    const ended = new Promise<string | null>((resolve) => {
-      const timer = setTimeout(
-        () => resolve('no end of stream within the test time'),
-        this.options.testTimeoutMs ?? 10_000,
-      );
-      unsubscribe = worker.onBusEvent((event) => {
-        if (event.pipeline !== spec.name) return;
-        if (event.kind === 'eos') resolve(null);
-        if (event.kind === 'error') resolve(`${event.element}: ${event.message}`);
-        if (event.kind === 'eos' || event.kind === 'error') clearTimeout(timer);
-      });
-    });
-    try {
-      await worker.startPipeline(spec);
-    } catch (error) {
-      unsubscribe();
-      return (error as Error).message;
-    }
-    const problem = await ended;
-    unsubscribe();
-    await worker.stopPipeline(spec.name).catch(() => {});
+    const problem = await runToEos(
+      worker,
+      testEncodeSpec(entry, TEST_TARGET, file),
+      this.options.testTimeoutMs ?? 10_000,
+    );
     if (problem) return problem;
     let head: Buffer;
     try {

@@ -13,6 +13,7 @@ export interface GstElement extends GObjectLike {
   setState(state: number): number;
   getFactory(): { getName(): string } | null;
   sendEvent(event: unknown): boolean;
+  on(signal: 'pad-added', handler: (pad: unknown) => void): void;
 }
 
 export interface GstPipeline extends GstElement {
@@ -60,6 +61,7 @@ export interface GstNamespace {
     find(factory: string): object | null;
   };
   Caps: { fromString(caps: string): unknown };
+  Event: { newEos(): unknown };
   utilSetObjectArg(object: GstElement, name: string, value: string): void;
   MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
   State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;

@@ -7,6 +7,8 @@ export type WorkerRequest =
   | { id: number; op: 'cameras' }
   | { id: number; op: 'start'; spec: PipelineSpec }
   | { id: number; op: 'stop'; pipeline: string }
+  /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
+  | { id: number; op: 'finish'; pipeline: string }
   | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> };
 
 export interface ProbeResult {

@@ -133,6 +133,11 @@ export class MediaWorker {
     await this.request({ op: 'start', spec });
   }
 
+  /** EOS through the pipeline and wait for it: recordings end with their last segment closed. */
+  async finishPipeline(pipeline: string): Promise<void> {
+    await this.request({ op: 'finish', pipeline });
+  }
+
   async stopPipeline(pipeline: string): Promise<void> {
     await this.request({ op: 'stop', pipeline });
   }

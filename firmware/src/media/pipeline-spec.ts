@@ -15,6 +15,8 @@ export interface LinkSpec {
   from: string;
   to: string;
   caps?: string;
+  /** The source pad appears at run time (demuxers): link when it is added. */
+  dynamic?: boolean;
 }
 
 export interface PipelineSpec {

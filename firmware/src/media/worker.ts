@@ -15,6 +15,8 @@ Gst.init(null);
 
 const HEARTBEAT_MS = Number(process.env['TELEMED_MEDIA_HEARTBEAT_MS'] ?? 1000);
 const pipelines = new Map<string, GstPipeline>();
+/** finish requests waiting for their pipeline's EOS. */
+const finishing = new Map<string, number>();
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -55,8 +57,23 @@ function build(spec: PipelineSpec): GstPipeline {
   for (const l of spec.links) {
     const from = elements.get(l.from)!;
     const to = elements.get(l.to)!;
-    const linked = l.caps ? from.linkFiltered(to, Gst.Caps.fromString(l.caps)) : from.link(to);
-    if (!linked) {
+    const link = () => (l.caps ? from.linkFiltered(to, Gst.Caps.fromString(l.caps)) : from.link(to));
+    if (l.dynamic) {
+      from.on('pad-added', () => {
+        if (!link()) {
+          send({
+            type: 'bus',
+            pipeline: spec.name,
+            kind: 'error',
+            element: l.from,
+            message: `cannot link ${l.from} → ${l.to} when its pad appeared`,
+            debug: null,
+          });
+        }
+      });
+      continue;
+    }
+    if (!link()) {
       throw new BuildError(
         l.from,
         `cannot link ${l.from} → ${l.to}${l.caps ? ` with ${l.caps}` : ''}: the formats do not match`,
@@ -86,6 +103,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         // An error stops the pipeline here; the daemon decides what runs next.
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
+        settleFinish(name, `${message.src?.name ?? name}: ${error.message}`);
         return false;
       }
       case Gst.MessageType.WARNING: {
@@ -97,6 +115,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         report('eos', message, 'end of stream', null);
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
+        settleFinish(name, null);
         return false;
       case Gst.MessageType.STATE_CHANGED:
         if (message.src?.name === name) {
@@ -129,6 +148,13 @@ function watchBus(name: string, pipeline: GstPipeline): void {
     }
     return true;
   });
+}
+
+function settleFinish(pipeline: string, error: string | null): void {
+  const id = finishing.get(pipeline);
+  if (id === undefined) return;
+  finishing.delete(pipeline);
+  send(error ? { type: 'reply', id, ok: false, error, element: null } : { type: 'reply', id, ok: true });
 }
 
 function handle(request: WorkerRequest): void {
@@ -219,6 +245,13 @@ function handle(request: WorkerRequest): void {
         pipelines.delete(request.pipeline);
         reply();
         return;
+      }
+      case 'finish': {
+        const pipeline = pipelines.get(request.pipeline);
+        if (!pipeline) throw new BuildError(null, `no pipeline ${request.pipeline} is running`);
+        finishing.set(request.pipeline, request.id);
+        pipeline.sendEvent(Gst.Event.newEos());
+        return; // replied at EOS (or error) by the bus watch
       }
       case 'set': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

@@ -67,6 +67,28 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         WHERE state = 'quarantined' AND quarantine_reason LIKE 'incomplete transfer:%';
     `,
   },
+  {
+    version: 4,
+    name: 'consultation studies opened on the terminal, recordings and their segments',
+    sql: `
+      ALTER TABLE studies ADD COLUMN opened_at TEXT;
+      ALTER TABLE studies ADD COLUMN closed_at TEXT;
+      CREATE TABLE recordings (
+        id INTEGER PRIMARY KEY,
+        study_uid TEXT NOT NULL,
+        series_uid TEXT NOT NULL UNIQUE,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        fps INTEGER NOT NULL,
+        encoder TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        end_reason TEXT
+      );
+      ALTER TABLE instances ADD COLUMN recording_id INTEGER REFERENCES recordings(id);
+      ALTER TABLE instances ADD COLUMN segment_index INTEGER;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

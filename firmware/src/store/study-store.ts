@@ -29,6 +29,8 @@ export interface ReceiveInput {
   priority: number;
   /** Set when the transfer did not complete: the bytes are kept, quarantined with this reason. */
   incomplete: string | null;
+  /** Video segments: the recording and the segment's position in it. */
+  recording?: { id: number; segmentIndex: number };
 }
 
 export interface EncodedInstance {
@@ -108,7 +110,7 @@ export class StudyStore {
       | undefined;
     if (existing) return { id: existing.id, duplicate: true };
     this.ensureSpace(input.bytes.length);
-    const relative = join('originals', `${sha}.${input.kind === 'ecg' ? 'scp' : 'bin'}`);
+    const relative = join('originals', `${sha}.${input.kind === 'ecg' ? 'scp' : 'mp4'}`);
     try {
       writeFileDurable(join(this.options.dataDir, relative), input.bytes);
     } catch (error) {
@@ -125,8 +127,8 @@ export class StudyStore {
     const info = this.db
       .prepare(
         `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
-           quarantine_reason, quarantine_code, received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           quarantine_reason, quarantine_code, received_at, updated_at, recording_id, segment_index)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         sha,
@@ -140,8 +142,14 @@ export class StudyStore {
         input.incomplete ? 'incomplete-transfer' : null,
         now,
         now,
+        input.recording?.id ?? null,
+        input.recording?.segmentIndex ?? null,
       );
     return { id: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  get dataDir(): string {
+    return this.options.dataDir;
   }
 
   /** Throws when the database no longer answers (the watchdog feeds only after this succeeds). */

@@ -7,7 +7,7 @@ export type InstanceState =
   | 'purgeable'
   | 'quarantined';
 
-export type InstanceKind = 'ecg';
+export type InstanceKind = 'ecg' | 'video';
 
 /**
  * Why an instance was set aside. The kiosk tells staff what to do from this; the reason text
@@ -41,6 +41,8 @@ export interface InstanceRow {
   received_at: string;
   updated_at: string;
   delivering_dc: string | null;
+  recording_id: number | null;
+  segment_index: number | null;
 }
 
 export interface StudyRow {

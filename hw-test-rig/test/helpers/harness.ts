@@ -53,6 +53,7 @@ export async function world(
     brokerDown?: boolean;
     /** Start the media worker too (off by default: most tests are about ECGs). */
     media?: boolean;
+    segmentS?: number;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
@@ -63,6 +64,7 @@ export async function world(
       healthIntervalS: 1,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       media: options.media ?? false,
+      ...(options.segmentS !== undefined ? { segmentS: options.segmentS } : {}),
     }),
   );
   if (options.brokerDown) rig.brokerLink.up = false;

@@ -1,0 +1,136 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
+import { makeUid } from '../dicom/uid.ts';
+import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
+import type { EventBus } from '../events.ts';
+import { type PipelineRunner, remuxSpec, runToEos } from '../media/run-to-eos.ts';
+import type { RecordingRows } from '../store/recordings.ts';
+import type { StudyStore } from '../store/study-store.ts';
+import { PRIORITY, StoreError } from '../store/types.ts';
+
+export interface VideoIngestOptions {
+  store: StudyStore;
+  recordings: RecordingRows;
+  worker: PipelineRunner;
+  bus: EventBus;
+  log: Logger;
+  scratchDir: string;
+  uidRoot: string;
+  stationName: string;
+  institutionName: string;
+  onQueued(): void;
+  now?: () => Date;
+}
+
+const localIso = (d: Date) =>
+  new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+
+/**
+ * A finished recording segment to a queued DICOM Video Photographic instance: the MP4 is made
+ * durable in the store first (then the recorder's file is removed), remuxed to an H.264 byte stream
+ * by the media worker, encoded, queued. A segment that cannot become DICOM is quarantined, kept.
+ */
+export class VideoIngest {
+  readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0 };
+  private readonly now: () => Date;
+
+  constructor(private readonly options: VideoIngestOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  async receiveSegment(recordingId: number, file: string): Promise<void> {
+    const { store, recordings, bus, log } = this.options;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (error) {
+      this.counters.failures++;
+      log.error({ recording: recordingId, file, err: error }, 'segment file vanished before it was saved');
+      return;
+    }
+    let result: { id: number; duplicate: boolean };
+    try {
+      result = store.receive({
+        kind: 'video',
+        source: `recording-${recordingId}`,
+        bytes,
+        originalName: file.split('/').at(-1) ?? null,
+        priority: PRIORITY.video,
+        incomplete: null,
+        recording: { id: recordingId, segmentIndex: recordings.nextSegmentIndex(recordingId) },
+      });
+    } catch (error) {
+      this.counters.refused++;
+      const reason = error instanceof StoreError ? error.message : String(error);
+      // The recorder's own file stays where it is: nothing is deleted that was not saved.
+      log.error({ recording: recordingId, file, err: reason }, 'video segment refused: could not be kept');
+      bus.emit({ type: 'capture-refused', source: `recording-${recordingId}`, reason });
+      return;
+    }
+    rmSync(file, { force: true });
+    this.counters.segments++;
+    bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
+    await this.process(result.id);
+  }
+
+  async process(id: number): Promise<void> {
+    const { store, recordings, bus, log } = this.options;
+    const row = store.get(id);
+    if (row.state !== 'captured' || row.kind !== 'video' || row.recording_id === null) return;
+    const recording = recordings.get(row.recording_id);
+    const original = join(store.dataDir, row.original_path);
+    const out = join(this.options.scratchDir, `segment-${id}.h264`);
+    const problem = await runToEos(this.options.worker, remuxSpec(`remux-${id}`, original, out), 30_000);
+    let reason: string | null = problem ? `cannot read the segment: ${problem}` : null;
+    if (!reason) {
+      try {
+        const stream = readFileSync(out);
+        const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
+        const dicom = encodeVideoPhotographic({
+          stream,
+          width: recording.width,
+          height: recording.height,
+          fps: recording.fps,
+          uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
+          instanceNumber: (row.segment_index ?? 0) + 1,
+          seriesNumber: 100 + recording.id,
+          startedAt: localIso(new Date(row.received_at)),
+          patient: { id: null, name: null, birthDate: null, sex: null },
+          stationName: this.options.stationName,
+          institutionName: this.options.institutionName,
+          seriesDescription: `Consultation video (${recording.encoder})`,
+        });
+        store.attachEncoded(id, {
+          study: { uid: recording.study_uid, patientId: null, patientName: null, birthDate: null, sex: null },
+          seriesUid: recording.series_uid,
+          sopUid: uid,
+          dicom,
+          warnings: [],
+        });
+        store.enqueue(id);
+        this.counters.encoded++;
+        bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
+        this.options.onQueued();
+      } catch (error) {
+        if (!(error instanceof DicomEncodeError)) throw error;
+        reason = `cannot make DICOM of the segment: ${error.message}`;
+      } finally {
+        rmSync(out, { force: true });
+      }
+    }
+    if (reason) {
+      this.counters.failures++;
+      store.quarantine(id, 'undecodable', reason);
+      log.warn({ instance: id, reason }, 'video segment quarantined');
+      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
+    }
+  }
+
+  /** After a restart: segments saved but not yet encoded. */
+  async resume(): Promise<void> {
+    for (const row of this.options.store.inState('captured'))
+      if (row.kind === 'video') await this.process(row.id);
+  }
+}

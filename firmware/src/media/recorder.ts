@@ -1,0 +1,228 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { makeUid } from '../dicom/uid.ts';
+import type { VideoIngest } from '../ingest/video-ingest.ts';
+import type { RecordingRows } from '../store/recordings.ts';
+import { chooseMode, parseCameraCaps } from './camera.ts';
+import { type CameraSource, sourceChain } from './camera-source.ts';
+import type { EncoderSelector } from './encoder-selection.ts';
+import type { CameraInfo } from './ipc.ts';
+import type { BusEvent } from './media-worker.ts';
+import type { PipelineSpec } from './pipeline-spec.ts';
+import { recordingBranch } from './recording.ts';
+
+export type RecorderState = 'idle' | 'recording' | 'finishing';
+
+export interface RecorderWorker {
+  startPipeline(spec: PipelineSpec): Promise<void>;
+  finishPipeline(name: string): Promise<void>;
+  stopPipeline(name: string): Promise<void>;
+  onBusEvent(listener: (event: BusEvent) => void): () => void;
+  cameras(): Promise<CameraInfo[]>;
+}
+
+export interface RecordTarget {
+  width: number;
+  height: number;
+  fps: number;
+  bitrateKbps: number;
+  segmentS: number;
+}
+
+/** Configured camera: discovered on the board, or an element chain (the rig's test camera). */
+export type CameraConfig = { kind: 'auto' } | { kind: 'elements'; elements: CameraSourceElements };
+type CameraSourceElements = Extract<CameraSource, { kind: 'elements' }>['elements'];
+
+export class RecorderError extends Error {
+  constructor(
+    readonly code: 'BUSY' | 'NO_ENCODER' | 'NO_CAMERA' | 'NOT_RECORDING' | 'PIPELINE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RecorderOptions {
+  worker: RecorderWorker;
+  encoders: EncoderSelector;
+  recordings: RecordingRows;
+  ingest: VideoIngest;
+  camera: CameraConfig;
+  target: RecordTarget;
+  dataDir: string;
+  uidRoot: string;
+  log: Logger;
+  onChange(): void;
+}
+
+const PIPELINE = 'consultation';
+
+/**
+ * Consultation recording: one pipeline — camera, one encode, a tee — whose recording branch writes
+ * segments that become DICOM instances of one series in the open consultation study.
+ *
+ * INVARIANTS: at most one recording at a time; `state` is 'idle' whenever no pipeline of ours runs;
+ * segments are ingested one at a time, in the order they closed.
+ */
+export class Recorder {
+  state: RecorderState = 'idle';
+  recordingId: number | null = null;
+  studyUid: string | null = null;
+  segments = 0;
+  lastError: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private ingestChain: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly options: RecorderOptions) {}
+
+  async start(seconds: number | null): Promise<{ recordingId: number; studyUid: string }> {
+    const o = this.options;
+    if (this.state !== 'idle') throw new RecorderError('BUSY', 'a recording is already running');
+    const encoder = o.encoders.current;
+    if (!encoder) throw new RecorderError('NO_ENCODER', 'no working H.264 encoder: video is unavailable');
+    const source = await this.source();
+    const epoch = Date.now();
+    const { studyUid } = o.recordings.openStudy(() => makeUid(o.uidRoot, 'study', 0, epoch));
+    const recording = o.recordings.start({
+      study_uid: studyUid,
+      series_uid: makeUid(o.uidRoot, 'series', 0, epoch),
+      width: o.target.width,
+      height: o.target.height,
+      fps: o.target.fps,
+      encoder: encoder.element,
+    });
+    const dir = join(o.dataDir, 'recordings', String(recording.id));
+    mkdirSync(dir, { recursive: true });
+    const chain = sourceChain(source);
+    const rec = recordingBranch({ dir, segmentS: o.target.segmentS });
+    const t = o.target;
+    const spec: PipelineSpec = {
+      name: PIPELINE,
+      elements: [
+        ...chain.elements,
+        { id: 'convert', factory: 'videoconvert' },
+        { id: 'scale', factory: 'videoscale' },
+        { id: 'rate', factory: 'videorate' },
+        {
+          id: 'encoder',
+          factory: encoder.element,
+          props: encoder.properties({
+            bitrateKbps: t.bitrateKbps,
+            fps: t.fps,
+            keyFrameIntervalS: 2,
+            cpu: 'weak',
+          }),
+        },
+        { id: 'parse', factory: 'h264parse' },
+        { id: 'tee', factory: 'tee' },
+        // The live-out branch (SRT) attaches here; until then the tee's live side is a sink.
+        { id: 'live-queue', factory: 'queue', props: { leaky: 'downstream', 'max-size-buffers': 30 } },
+        { id: 'live-sink', factory: 'fakesink', props: { sync: false, async: false } },
+        ...rec.elements,
+      ],
+      links: [
+        ...chain.links,
+        { from: chain.tail, to: 'convert' },
+        { from: 'convert', to: 'scale' },
+        { from: 'scale', to: 'rate' },
+        {
+          from: 'rate',
+          to: 'encoder',
+          caps: `video/x-raw,format=I420,width=${t.width},height=${t.height},framerate=${t.fps}/1`,
+        },
+        { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
+        { from: 'parse', to: 'tee' },
+        { from: 'tee', to: 'live-queue' },
+        { from: 'live-queue', to: 'live-sink' },
+        { from: 'tee', to: rec.head },
+        ...rec.links,
+      ],
+    };
+    this.unsubscribe = o.worker.onBusEvent((event) => this.onBus(event, recording.id));
+    try {
+      await o.worker.startPipeline(spec);
+    } catch (error) {
+      this.unsubscribe();
+      o.recordings.end(recording.id, `failed to start: ${(error as Error).message}`);
+      throw new RecorderError('PIPELINE', `recording could not start: ${(error as Error).message}`);
+    }
+    this.state = 'recording';
+    this.recordingId = recording.id;
+    this.studyUid = studyUid;
+    this.segments = 0;
+    this.lastError = null;
+    o.log.info({ recording: recording.id, encoder: encoder.element, seconds }, 'recording started');
+    if (seconds !== null)
+      this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
+    o.onChange();
+    return { recordingId: recording.id, studyUid };
+  }
+
+  /** Ends the recording cleanly: EOS closes the last segment, which is ingested like the others. */
+  async stop(reason = 'stopped by staff'): Promise<void> {
+    const o = this.options;
+    if (this.state !== 'recording' || this.recordingId === null)
+      throw new RecorderError('NOT_RECORDING', 'nothing is being recorded');
+    if (this.timer) clearTimeout(this.timer);
+    this.state = 'finishing';
+    o.onChange();
+    const id = this.recordingId;
+    try {
+      await o.worker.finishPipeline(PIPELINE);
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      await o.worker.stopPipeline(PIPELINE).catch(() => {});
+    }
+    await this.ingestChain;
+    this.finished(id, this.lastError ? `ended with an error: ${this.lastError}` : reason);
+  }
+
+  private finished(id: number, reason: string): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.options.recordings.end(id, reason);
+    this.state = 'idle';
+    this.options.log.info({ recording: id, segments: this.segments, reason }, 'recording ended');
+    this.options.onChange();
+  }
+
+  private onBus(event: BusEvent, recordingId: number): void {
+    if (event.pipeline !== PIPELINE) return;
+    if (event.kind === 'segment-closed' && event.location) {
+      const file = event.location;
+      this.segments++;
+      this.ingestChain = this.ingestChain.then(() => this.options.ingest.receiveSegment(recordingId, file));
+      this.options.onChange();
+    }
+    if (event.kind === 'error' && this.state === 'recording') {
+      // The pipeline stopped itself (camera gone, encoder failed); what was closed is kept.
+      this.lastError = `${event.element}: ${event.message}`;
+      if (event.element === 'encoder' && this.options.encoders.current) {
+        this.options.encoders.reportRuntimeFailure(this.options.encoders.current.element);
+      }
+      if (this.timer) clearTimeout(this.timer);
+      void this.ingestChain.then(() => this.finished(recordingId, `ended with an error: ${this.lastError}`));
+    }
+  }
+
+  private async source(): Promise<CameraSource> {
+    const { camera, target } = this.options;
+    if (camera.kind === 'elements') return { kind: 'elements', elements: camera.elements };
+    const cameras = await this.options.worker.cameras();
+    for (const c of cameras) {
+      const choice = chooseMode(parseCameraCaps(c.caps), {
+        width: target.width,
+        height: target.height,
+        fps: target.fps,
+        link: 'usb2',
+      });
+      if (choice && c.path) return { kind: 'v4l2', devicePath: c.path, mode: choice.mode, fps: choice.fps };
+    }
+    throw new RecorderError(
+      'NO_CAMERA',
+      cameras.length === 0 ? 'no camera is connected' : 'no camera offers a usable mode',
+    );
+  }
+}

@@ -1,0 +1,67 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import dcmjs from 'dcmjs';
+import type { StatusResponse } from '../../firmware/src/api/types.ts';
+import { decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
+import { until, world } from './helpers/harness.ts';
+
+const VIDEO_PHOTOGRAPHIC = '1.2.840.10008.5.1.4.1.1.77.1.4.1';
+
+test.serial(
+  'a recording from the rig camera arrives at the data centre as one series of playable DICOM video segments',
+  async (t) => {
+    const w = await world({ media: true, segmentS: 1 });
+    t.teardown(() => w.stop());
+    await until('encoder ready', () => w.daemon.media!.encoders.status().state === 'ready', 30_000);
+    const api = new URL(w.rig.kioskUrl).origin;
+    const auth = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
+    const started = await fetch(`${api}/api/v1/recordings`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ seconds: 3.5 }),
+    });
+    t.is(started.status, 200);
+    const { recordingId, studyUid } = (await started.json()) as { recordingId: number; studyUid: string };
+    const busy = await fetch(`${api}/api/v1/recordings`, { method: 'POST', headers: auth, body: '{}' });
+    t.is(busy.status, 409, 'one recording at a time');
+
+    const status = async () =>
+      (await (await fetch(`${api}/api/v1/status`, { headers: auth })).json()) as StatusResponse;
+    await until('recording over', async () => (await status()).video?.recording.state === 'idle', 30_000);
+    const segments = (await status()).video!.recording.segments;
+    t.true(segments >= 3 && segments <= 5, `${segments} segments of 1 s in 3.5 s`);
+    await until(
+      'every segment delivered',
+      () => w.daemon.store.inState('delivered').filter((r) => r.kind === 'video').length === segments,
+      60_000,
+    );
+    const rows = w.daemon.store.inState('delivered').filter((r) => r.kind === 'video');
+    t.deepEqual(
+      rows.map((r) => r.segment_index),
+      Array.from({ length: segments }, (_, i) => i),
+    );
+    t.true(rows.every((r) => r.recording_id === recordingId));
+
+    for (const row of rows) {
+      const bytes = await w.rig.dcs.A.instanceFile(row.sop_uid!);
+      const read = dcmjs.data.DicomMessage.readFile(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      );
+      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(read.dict);
+      t.is(ds['SOPClassUID'], VIDEO_PHOTOGRAPHIC);
+      t.is(ds['StudyInstanceUID'], studyUid);
+      t.is(ds['InstanceNumber'], (row.segment_index ?? 0) + 1);
+      t.is(ds['Rows'], 360);
+      const stream = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
+      const file = join(w.dir, `segment-${row.segment_index}.h264`);
+      writeFileSync(file, stream);
+      const frames = decodedFrames(file, 'h264');
+      t.is(frames, Number(ds['NumberOfFrames']), `segment ${row.segment_index}: every counted frame decodes`);
+      t.true(frames > 0);
+    }
+    const series = new Set(rows.map((r) => r.series_uid));
+    t.is(series.size, 1, 'one recording is one series');
+    t.true(w.daemon.status().studiesToday.some((s) => s.kind === 'video' && s.segment === 1));
+  },
+);
