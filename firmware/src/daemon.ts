@@ -326,6 +326,7 @@ export class Daemon {
     };
     return {
       startRecording: (seconds) => recorder.start(seconds).catch(refuse),
+      takeStill: () => recorder.still().catch(refuse),
       stopRecording: () =>
         recorder.stop().then(() => ({ stopped: true, segments: recorder.segments }), refuse),
     };

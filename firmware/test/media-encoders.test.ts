@@ -104,6 +104,18 @@ test('pipeline specs: problems are named; the test encode spec is well formed fo
       'link a → b: no element "b"',
     ],
   );
+  t.deepEqual(
+    specProblems({
+      name: 'orphan',
+      elements: [
+        { id: 'a', factory: 'videotestsrc' },
+        { id: 'b', factory: 'fakesink' },
+        { id: 'c', factory: 'fakesink' },
+      ],
+      links: [{ from: 'a', to: 'b' }],
+    }),
+    ['c: not linked to anything'],
+  );
   for (const entry of ENCODERS)
     t.deepEqual(
       specProblems(testEncodeSpec(entry, { ...target, width: 640, height: 360 }, '/tmp/x.h264')),

@@ -25,6 +25,10 @@ test.serial(
     const { recordingId, studyUid } = (await started.json()) as { recordingId: number; studyUid: string };
     const busy = await fetch(`${api}/api/v1/recordings`, { method: 'POST', headers: auth, body: '{}' });
     t.is(busy.status, 409, 'one recording at a time');
+    await new Promise((r) => setTimeout(r, 1000));
+    const still = await fetch(`${api}/api/v1/stills`, { method: 'POST', headers: auth });
+    t.is(still.status, 200, await still.clone().text());
+    const { instanceId: stillId } = (await still.json()) as { instanceId: number };
 
     const status = async () =>
       (await (await fetch(`${api}/api/v1/status`, { headers: auth })).json()) as StatusResponse;
@@ -63,5 +67,22 @@ test.serial(
     const series = new Set(rows.map((r) => r.series_uid));
     t.is(series.size, 1, 'one recording is one series');
     t.true(w.daemon.status().studiesToday.some((s) => s.kind === 'video' && s.segment === 1));
+
+    // The still, taken mid-recording without interrupting it: a full-resolution frame as a photo.
+    await until('still delivered', () => w.daemon.store.get(stillId).state === 'delivered', 30_000);
+    const photo = await w.rig.dcs.A.instanceFile(w.daemon.store.get(stillId).sop_uid!);
+    const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+      dcmjs.data.DicomMessage.readFile(
+        photo.buffer.slice(photo.byteOffset, photo.byteOffset + photo.byteLength) as ArrayBuffer,
+      ).dict,
+    );
+    t.is(ds['SOPClassUID'], '1.2.840.10008.5.1.4.1.1.77.1.4');
+    t.is(ds['StudyInstanceUID'], studyUid);
+    t.deepEqual([ds['Rows'], ds['Columns']], [360, 640]);
+    const jpeg = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
+    t.deepEqual([jpeg[0], jpeg[1]], [0xff, 0xd8]);
+    const after = await fetch(`${api}/api/v1/stills`, { method: 'POST', headers: auth });
+    t.is(after.status, 409, 'no camera running, no still');
+    t.regex(((await after.json()) as { error: string }).error, /start the consultation video first/);
   },
 );

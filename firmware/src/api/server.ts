@@ -19,6 +19,7 @@ export class ApiActionError extends Error {
 export interface ApiActions {
   startRecording(seconds: number | null): Promise<object>;
   stopRecording(): Promise<object>;
+  takeStill(): Promise<object>;
 }
 
 export interface ApiServerOptions {
@@ -135,7 +136,10 @@ export class ApiServer {
         res.end(JSON.stringify(this.options.status()));
         return;
       }
-      if (req.method === 'POST' && url.pathname.startsWith('/api/v1/recordings')) {
+      if (
+        req.method === 'POST' &&
+        (url.pathname.startsWith('/api/v1/recordings') || url.pathname === '/api/v1/stills')
+      ) {
         this.recordingAction(req, res, url.pathname);
         return;
       }
@@ -147,7 +151,7 @@ export class ApiServer {
     this.serveStatic(url.pathname, res);
   }
 
-  /** POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends. */
+  /** POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends; POST /api/v1/stills grabs a frame. */
   private recordingAction(req: IncomingMessage, res: ServerResponse, path: string): void {
     const reply = (status: number, body: object): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -166,6 +170,7 @@ export class ApiServer {
     req.on('end', () => {
       let run: () => Promise<object>;
       if (path === '/api/v1/recordings/stop') run = () => actions.stopRecording();
+      else if (path === '/api/v1/stills') run = () => actions.takeStill();
       else if (path === '/api/v1/recordings') {
         let seconds: number | null = null;
         try {

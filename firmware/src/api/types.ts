@@ -7,7 +7,7 @@ export type DisplayState = 'saved' | 'sending' | 'delivered' | 'attention';
 
 export interface StudyItem {
   instanceId: number;
-  kind: 'ecg' | 'video';
+  kind: 'ecg' | 'video' | 'still';
   /** Video: the segment's number in its recording (1-based); null otherwise. */
   segment: number | null;
   receivedAt: string;

@@ -3,6 +3,7 @@ export const SOP_CLASS = {
   generalEcg: '1.2.840.10008.5.1.4.1.1.9.1.2',
   ambulatoryEcg: '1.2.840.10008.5.1.4.1.1.9.1.3',
   videoPhotographic: '1.2.840.10008.5.1.4.1.1.77.1.4.1',
+  vlPhotographic: '1.2.840.10008.5.1.4.1.1.77.1.4',
 } as const;
 
 /**
@@ -10,6 +11,9 @@ export const SOP_CLASS = {
  * main-profile streams are subsets of High Profile, and at ≤ 1080p30 within Level 4.1.
  */
 export const H264_HIGH_PROFILE_41 = '1.2.840.10008.1.2.4.102';
+
+/** JPEG Baseline (Process 1), PS3.5 §8.2.1: stills. */
+export const JPEG_BASELINE = '1.2.840.10008.1.2.4.50';
 
 export const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 /** This firmware's implementation class UID, under the project's root. */

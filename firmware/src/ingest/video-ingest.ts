@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
+import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
 import type { EventBus } from '../events.ts';
 import { type PipelineRunner, remuxSpec, runToEos } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
@@ -126,6 +127,54 @@ export class VideoIngest {
       log.warn({ instance: id, reason }, 'video segment quarantined');
       bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
     }
+  }
+
+  /**
+   * A still from the camera: saved durably as the JPEG it is, then a VL Photographic instance in
+   * its own series of the consultation study. Returns the instance id.
+   */
+  receiveStill(jpeg: Uint8Array, studyUid: string): number {
+    const { store, bus, log } = this.options;
+    const result = store.receive({
+      kind: 'still',
+      source: 'camera',
+      bytes: jpeg,
+      originalName: null,
+      priority: PRIORITY.still,
+      incomplete: null,
+    });
+    bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
+    const epoch = this.now().getTime();
+    try {
+      const uids = {
+        study: studyUid,
+        series: makeUid(this.options.uidRoot, 'series', result.id, epoch),
+        sop: makeUid(this.options.uidRoot, 'instance', result.id, epoch),
+      };
+      const dicom = encodeVlPhotographic({
+        jpeg,
+        uids,
+        takenAt: localIso(this.now()),
+        stationName: this.options.stationName,
+        institutionName: this.options.institutionName,
+        seriesNumber: 500 + result.id,
+      });
+      store.attachEncoded(result.id, {
+        study: { uid: studyUid, patientId: null, patientName: null, birthDate: null, sex: null },
+        seriesUid: uids.series,
+        sopUid: uids.sop,
+        dicom,
+        warnings: [],
+      });
+      store.enqueue(result.id);
+      bus.emit({ type: 'instance', instanceId: result.id, state: 'queued', reason: null });
+      this.options.onQueued();
+    } catch (error) {
+      if (!(error instanceof DicomEncodeError)) throw error;
+      store.quarantine(result.id, 'undecodable', `cannot make DICOM of the still: ${error.message}`);
+      log.warn({ instance: result.id, err: error.message }, 'still quarantined');
+    }
+    return result.id;
   }
 
   /** After a restart: segments saved but not yet encoded. */

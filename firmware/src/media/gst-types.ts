@@ -69,6 +69,17 @@ export interface GstNamespace {
   Element: { stateGetName(state: number): string };
 }
 
+export interface GstSample {
+  getBuffer(): {
+    getSize(): bigint | number;
+    extractDup(offset: number, size: number): number[] | Uint8Array;
+  } | null;
+}
+
+export interface GstVideoNamespace {
+  videoConvertSample(sample: GstSample, caps: unknown, timeoutNs: number): GstSample | null;
+}
+
 export interface GLibNamespace {
   MainLoop: new (context: null, running: boolean) => { run(): void; quit(): void };
   timeoutAdd(priority: number, intervalMs: number, fn: () => boolean): number;

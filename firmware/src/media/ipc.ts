@@ -5,6 +5,8 @@ import type { PipelineSpec } from './pipeline-spec.ts';
 export type WorkerRequest =
   | { id: number; op: 'probe' }
   | { id: number; op: 'cameras' }
+  /** The newest frame an element holds (a fakesink with enable-last-sample), as JPEG. */
+  | { id: number; op: 'snapshot'; pipeline: string; element: string }
   | { id: number; op: 'start'; spec: PipelineSpec }
   | { id: number; op: 'stop'; pipeline: string }
   /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
@@ -35,7 +37,15 @@ export type WorkerMessage =
   | { type: 'ready'; pid: number; gstVersion: string }
   /** Sent from a GLib timeout: proves the worker's main loop turns, not only its process. */
   | { type: 'heartbeat'; seq: number }
-  | { type: 'reply'; id: number; ok: true; result?: ProbeResult; cameras?: CameraInfo[] }
+  | {
+      type: 'reply';
+      id: number;
+      ok: true;
+      result?: ProbeResult;
+      cameras?: CameraInfo[];
+      /** snapshot: JPEG bytes (IPC carries JSON, hence base64). */
+      jpegBase64?: string;
+    }
   | { type: 'reply'; id: number; ok: false; error: string; element: string | null }
   | {
       type: 'bus';

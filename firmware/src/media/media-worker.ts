@@ -133,6 +133,14 @@ export class MediaWorker {
     await this.request({ op: 'start', spec });
   }
 
+  /** The newest frame `element` (a fakesink keeping its last sample) holds, as JPEG. */
+  async snapshot(pipeline: string, element: string): Promise<Uint8Array> {
+    const reply = await this.request({ op: 'snapshot', pipeline, element });
+    if (reply.type !== 'reply' || !reply.ok || !reply.jpegBase64)
+      throw new MediaWorkerError('snapshot failed', element, false);
+    return new Uint8Array(Buffer.from(reply.jpegBase64, 'base64'));
+  }
+
   /** EOS through the pipeline and wait for it: recordings end with their last segment closed. */
   async finishPipeline(pipeline: string): Promise<void> {
     await this.request({ op: 'finish', pipeline });

@@ -42,6 +42,11 @@ export function specProblems(spec: PipelineSpec): string[] {
       if (!ids.has(end)) problems.push(`link ${l.from} → ${l.to}: no element "${end}"`);
   }
   if (spec.elements.length === 0) problems.push('a pipeline needs at least one element');
+  // An element nothing links to would sit in the pipeline doing nothing, silently.
+  if (spec.elements.length > 1) {
+    const linked = new Set(spec.links.flatMap((l) => [l.from, l.to]));
+    for (const e of spec.elements) if (!linked.has(e.id)) problems.push(`${e.id}: not linked to anything`);
+  }
   return problems;
 }
 

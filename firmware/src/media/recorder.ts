@@ -17,6 +17,7 @@ export type RecorderState = 'idle' | 'recording' | 'finishing';
 export interface RecorderWorker {
   startPipeline(spec: PipelineSpec): Promise<void>;
   finishPipeline(name: string): Promise<void>;
+  snapshot(pipeline: string, element: string): Promise<Uint8Array>;
   stopPipeline(name: string): Promise<void>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
   cameras(): Promise<CameraInfo[]>;
@@ -105,6 +106,15 @@ export class Recorder {
         { id: 'convert', factory: 'videoconvert' },
         { id: 'scale', factory: 'videoscale' },
         { id: 'rate', factory: 'videorate' },
+        // Raw frames fork before the encoder: stills are full-resolution frames, not decoded H.264.
+        { id: 'raw-tee', factory: 'tee' },
+        { id: 'still-queue', factory: 'queue', props: { leaky: 'downstream', 'max-size-buffers': 1 } },
+        {
+          id: 'still-sink',
+          factory: 'fakesink',
+          props: { sync: false, async: false, 'enable-last-sample': true },
+        },
+        { id: 'encode-queue', factory: 'queue' },
         {
           id: 'encoder',
           factory: encoder.element,
@@ -129,9 +139,13 @@ export class Recorder {
         { from: 'scale', to: 'rate' },
         {
           from: 'rate',
-          to: 'encoder',
+          to: 'raw-tee',
           caps: `video/x-raw,format=I420,width=${t.width},height=${t.height},framerate=${t.fps}/1`,
         },
+        { from: 'raw-tee', to: 'still-queue' },
+        { from: 'still-queue', to: 'still-sink' },
+        { from: 'raw-tee', to: 'encode-queue' },
+        { from: 'encode-queue', to: 'encoder' },
         { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
         { from: 'parse', to: 'tee' },
         { from: 'tee', to: 'live-queue' },
@@ -158,6 +172,23 @@ export class Recorder {
       this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
     o.onChange();
     return { recordingId: recording.id, studyUid };
+  }
+
+  /** A full-resolution frame from the running camera, as a still in the consultation study. */
+  async still(): Promise<{ instanceId: number }> {
+    if (this.state !== 'recording' || !this.studyUid) {
+      throw new RecorderError(
+        'NOT_RECORDING',
+        'the camera is not running: start the consultation video first',
+      );
+    }
+    let jpeg: Uint8Array;
+    try {
+      jpeg = await this.options.worker.snapshot(PIPELINE, 'still-sink');
+    } catch (error) {
+      throw new RecorderError('PIPELINE', `no still: ${(error as Error).message}`);
+    }
+    return { instanceId: this.options.ingest.receiveStill(jpeg, this.studyUid) };
   }
 
   /** Ends the recording cleanly: EOS closes the last segment, which is ingested like the others. */

@@ -1,6 +1,14 @@
 import gi from 'node-gtk';
 import { ENCODERS } from './encoders.ts';
-import type { GLibNamespace, GstElement, GstMessage, GstNamespace, GstPipeline } from './gst-types.ts';
+import type {
+  GLibNamespace,
+  GstElement,
+  GstMessage,
+  GstNamespace,
+  GstPipeline,
+  GstSample,
+  GstVideoNamespace,
+} from './gst-types.ts';
 import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
 import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
 
@@ -12,6 +20,8 @@ import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
 const GLib = gi.require('GLib', '2.0') as GLibNamespace;
 const Gst = gi.require('Gst', '1.0') as GstNamespace;
 Gst.init(null);
+// Only after Gst.init: GstVideo's typelib needs GStreamer initialised.
+const GstVideo = gi.require('GstVideo', '1.0') as GstVideoNamespace;
 
 const HEARTBEAT_MS = Number(process.env['TELEMED_MEDIA_HEARTBEAT_MS'] ?? 1000);
 const pipelines = new Map<string, GstPipeline>();
@@ -244,6 +254,20 @@ function handle(request: WorkerRequest): void {
         pipelines.get(request.pipeline)?.setState(Gst.State.NULL);
         pipelines.delete(request.pipeline);
         reply();
+        return;
+      }
+      case 'snapshot': {
+        const element = pipelines.get(request.pipeline)?.getByName(request.element);
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        // A boxed property: node-gtk gives it through the camelCase accessor, not getProperty().
+        const sample = (element as unknown as { lastSample: GstSample | null }).lastSample;
+        if (!sample) throw new BuildError(request.element, 'no frame has arrived yet');
+        const jpeg = GstVideo.videoConvertSample(sample, Gst.Caps.fromString('image/jpeg'), 5_000_000_000);
+        const buffer = jpeg?.getBuffer();
+        if (!buffer) throw new BuildError(request.element, 'the frame could not be converted to JPEG');
+        const bytes = Uint8Array.from(buffer.extractDup(0, Number(buffer.getSize())));
+        send({ type: 'reply', id: request.id, ok: true, jpegBase64: Buffer.from(bytes).toString('base64') });
         return;
       }
       case 'finish': {

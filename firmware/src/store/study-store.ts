@@ -110,7 +110,8 @@ export class StudyStore {
       | undefined;
     if (existing) return { id: existing.id, duplicate: true };
     this.ensureSpace(input.bytes.length);
-    const relative = join('originals', `${sha}.${input.kind === 'ecg' ? 'scp' : 'mp4'}`);
+    const extension = { ecg: 'scp', video: 'mp4', still: 'jpg' }[input.kind];
+    const relative = join('originals', `${sha}.${extension}`);
     try {
       writeFileDurable(join(this.options.dataDir, relative), input.bytes);
     } catch (error) {

@@ -7,7 +7,7 @@ export type InstanceState =
   | 'purgeable'
   | 'quarantined';
 
-export type InstanceKind = 'ecg' | 'video';
+export type InstanceKind = 'ecg' | 'video' | 'still';
 
 /**
  * Why an instance was set aside. The kiosk tells staff what to do from this; the reason text

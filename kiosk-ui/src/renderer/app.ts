@@ -145,7 +145,7 @@ function render(): void {
         { 'data-instance': String(s.instanceId), 'data-display': s.display },
         el('td', {}, time(s.receivedAt)),
         el('td', {}, s.patientName ?? s.patientId ?? '—'),
-        el('td', {}, s.kind === 'video' ? t.videoSegment(s.segment) : t.ecg),
+        el('td', {}, s.kind === 'video' ? t.videoSegment(s.segment) : s.kind === 'still' ? t.still : t.ecg),
         el('td', {}, el('span', { class: `badge ${s.display}` }, t.display[s.display])),
         el('td', { class: 'detail' }, ...studyDetail(s)),
       ),
