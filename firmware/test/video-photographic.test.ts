@@ -43,7 +43,7 @@ const input = (stream: Uint8Array): VideoSegmentInput => ({
   uids: { study: '1.2.3.4', series: '1.2.3.4.5', sop: '1.2.3.4.5.6' },
   instanceNumber: 2,
   seriesNumber: 3,
-  startedAt: '2026-11-28T10:20:30',
+  takenAt: '2026-11-28T10:20:30',
   patient: { id: 'P-9', name: '王^芳', birthDate: '1970-01-02', sex: 'F' },
   stationName: 'T-1',
   institutionName: '测试卫生院',

@@ -1,21 +1,12 @@
-import dcmjs from 'dcmjs';
+import { type CameraImageCommon, cameraImageDataset, writeEncapsulated } from './camera-image.ts';
 import { DicomEncodeError } from './ecg-waveform.ts';
 import { JpegError, jpegInfo } from './jpeg-header.ts';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, JPEG_BASELINE, SOP_CLASS } from './sop-classes.ts';
+import { JPEG_BASELINE, SOP_CLASS } from './sop-classes.ts';
 
-const { DicomDict, DicomMetaDictionary } = dcmjs.data;
-
-export interface StillInput {
+export interface StillInput
+  extends Omit<CameraImageCommon, 'sopClassUid' | 'instanceNumber' | 'seriesDescription'> {
   jpeg: Uint8Array;
-  uids: { study: string; series: string; sop: string };
-  takenAt: string;
-  stationName: string;
-  institutionName: string;
-  seriesNumber: number;
 }
-
-const date = (iso: string) => iso.slice(0, 10).replaceAll('-', '');
-const time = (iso: string) => iso.slice(11, 19).replaceAll(':', '');
 
 /**
  * A still as a DICOM VL Photographic Image (PS3.3 A.32.4) in JPEG Baseline: the camera frame's
@@ -31,59 +22,19 @@ export function encodeVlPhotographic(input: StillInput): Uint8Array {
   }
   if (!info.baseline) throw new DicomEncodeError('still is not baseline JPEG (SOF0)');
   const colour = info.components === 3;
-  const dataset: Record<string, unknown> = {
-    SpecificCharacterSet: 'ISO_IR 192',
-    ImageType: ['ORIGINAL', 'PRIMARY'],
-    SOPClassUID: SOP_CLASS.vlPhotographic,
-    SOPInstanceUID: input.uids.sop,
-    StudyDate: date(input.takenAt),
-    StudyTime: time(input.takenAt),
-    ContentDate: date(input.takenAt),
-    ContentTime: time(input.takenAt),
-    AcquisitionDateTime: `${date(input.takenAt)}${time(input.takenAt)}`,
-    AccessionNumber: '',
-    Modality: 'XC',
-    Manufacturer: 'Telemed Terminal',
-    InstitutionName: input.institutionName,
-    ReferringPhysicianName: '',
-    StationName: input.stationName,
-    StudyDescription: 'Consultation',
-    SeriesDescription: 'Still',
-    PatientName: '',
-    PatientID: '',
-    PatientBirthDate: '',
-    PatientSex: '',
-    StudyInstanceUID: input.uids.study,
-    SeriesInstanceUID: input.uids.series,
-    StudyID: '',
-    SeriesNumber: String(input.seriesNumber),
-    InstanceNumber: '1',
-    PatientOrientation: '',
-    LossyImageCompression: '01',
+  const dataset = {
+    ...cameraImageDataset({
+      ...input,
+      sopClassUid: SOP_CLASS.vlPhotographic,
+      instanceNumber: 1,
+      seriesDescription: 'Still',
+    }),
     LossyImageCompressionMethod: 'ISO_10918_1',
     SamplesPerPixel: colour ? 3 : 1,
     PhotometricInterpretation: colour ? 'YBR_FULL_422' : 'MONOCHROME2',
     ...(colour ? { PlanarConfiguration: 0 } : {}),
     Rows: info.height,
     Columns: info.width,
-    BitsAllocated: 8,
-    BitsStored: 8,
-    HighBit: 7,
-    PixelRepresentation: 0,
-    AcquisitionContextSequence: [],
   };
-  const meta = {
-    FileMetaInformationVersion: Uint8Array.from([0, 1]).buffer,
-    MediaStorageSOPClassUID: SOP_CLASS.vlPhotographic,
-    MediaStorageSOPInstanceUID: input.uids.sop,
-    TransferSyntaxUID: JPEG_BASELINE,
-    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
-    ImplementationVersionName: IMPLEMENTATION_VERSION,
-  };
-  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
-  const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
-  const j = input.jpeg;
-  elements['7FE00010'] = { vr: 'OB', Value: [j.buffer.slice(j.byteOffset, j.byteOffset + j.byteLength)] };
-  dict.dict = elements;
-  return new Uint8Array(dict.write({ fragmentMultiframe: false }));
+  return writeEncapsulated(dataset, SOP_CLASS.vlPhotographic, input.uids.sop, JPEG_BASELINE, input.jpeg);
 }

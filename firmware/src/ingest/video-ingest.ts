@@ -97,7 +97,7 @@ export class VideoIngest {
           uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
           instanceNumber: (row.segment_index ?? 0) + 1,
           seriesNumber: 100 + recording.id,
-          startedAt: localIso(new Date(row.received_at)),
+          takenAt: localIso(new Date(row.received_at)),
           patient: { id: null, name: null, birthDate: null, sex: null },
           stationName: this.options.stationName,
           institutionName: this.options.institutionName,
@@ -158,6 +158,7 @@ export class VideoIngest {
         stationName: this.options.stationName,
         institutionName: this.options.institutionName,
         seriesNumber: 500 + result.id,
+        patient: { id: null, name: null, birthDate: null, sex: null },
       });
       store.attachEncoded(result.id, {
         study: { uid: studyUid, patientId: null, patientName: null, birthDate: null, sex: null },

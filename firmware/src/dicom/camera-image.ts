@@ -1,0 +1,90 @@
+import dcmjs from 'dcmjs';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './sop-classes.ts';
+
+const { DicomDict, DicomMetaDictionary } = dcmjs.data;
+
+/** What every camera-made instance (video segment, still) says about itself and its study. */
+export interface CameraImageCommon {
+  sopClassUid: string;
+  uids: { study: string; series: string; sop: string };
+  /** Local time of capture, YYYY-MM-DDTHH:MM:SS. */
+  takenAt: string;
+  seriesNumber: number;
+  instanceNumber: number;
+  seriesDescription: string;
+  patient: { id: string | null; name: string | null; birthDate: string | null; sex: 'M' | 'F' | 'O' | null };
+  stationName: string;
+  institutionName: string;
+}
+
+const date = (iso: string) => iso.slice(0, 10).replaceAll('-', '');
+const time = (iso: string) => iso.slice(11, 19).replaceAll(':', '');
+
+/**
+ * The modules a VL Photographic or Video Photographic instance shares (PS3.3 A.32.4 / A.32.7):
+ * patient, general study, series, equipment, general image, VL image basics. Modality XC
+ * (external-camera photography).
+ */
+export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown> {
+  return {
+    SpecificCharacterSet: 'ISO_IR 192',
+    ImageType: ['ORIGINAL', 'PRIMARY'],
+    SOPClassUID: c.sopClassUid,
+    SOPInstanceUID: c.uids.sop,
+    StudyDate: date(c.takenAt),
+    StudyTime: time(c.takenAt),
+    ContentDate: date(c.takenAt),
+    ContentTime: time(c.takenAt),
+    AcquisitionDateTime: `${date(c.takenAt)}${time(c.takenAt)}`,
+    AccessionNumber: '',
+    Modality: 'XC',
+    Manufacturer: 'Telemed Terminal',
+    InstitutionName: c.institutionName,
+    ReferringPhysicianName: '',
+    StationName: c.stationName,
+    StudyDescription: 'Consultation',
+    SeriesDescription: c.seriesDescription,
+    PatientName: c.patient.name ?? '',
+    PatientID: c.patient.id ?? '',
+    PatientBirthDate: c.patient.birthDate ? date(c.patient.birthDate) : '',
+    PatientSex: c.patient.sex ?? '',
+    StudyInstanceUID: c.uids.study,
+    SeriesInstanceUID: c.uids.series,
+    StudyID: '',
+    SeriesNumber: String(c.seriesNumber),
+    InstanceNumber: String(c.instanceNumber),
+    PatientOrientation: '',
+    LossyImageCompression: '01',
+    BitsAllocated: 8,
+    BitsStored: 8,
+    HighBit: 7,
+    PixelRepresentation: 0,
+    AcquisitionContextSequence: [],
+  };
+}
+
+/** Writes a Part 10 file whose Pixel Data is `payload` as one encapsulated fragment. */
+export function writeEncapsulated(
+  dataset: Record<string, unknown>,
+  sopClassUid: string,
+  sopUid: string,
+  transferSyntaxUid: string,
+  payload: Uint8Array,
+): Uint8Array {
+  const meta = {
+    FileMetaInformationVersion: Uint8Array.from([0, 1]).buffer,
+    MediaStorageSOPClassUID: sopClassUid,
+    MediaStorageSOPInstanceUID: sopUid,
+    TransferSyntaxUID: transferSyntaxUid,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION,
+  };
+  const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
+  elements['7FE00010'] = {
+    vr: 'OB',
+    Value: [payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength)],
+  };
+  dict.dict = elements;
+  return new Uint8Array(dict.write({ fragmentMultiframe: false }));
+}
