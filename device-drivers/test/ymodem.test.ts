@@ -223,3 +223,17 @@ test('TIMING holds the reference values', (t) => {
     maxRetries: 10,
   });
 });
+
+test('EOT bytes in line noise before a transfer are not answered: no stale ACK acknowledges the next header', async (t) => {
+  const s = session();
+  // Noise full of EOT (0x04) while the terminal waits: ACKing those would leave ACKs queued at the
+  // cart, which would take one as the answer to its header before the terminal had read it.
+  await s.cart.write(Uint8Array.from({ length: 40 }, (_, i) => (i % 2 ? 0x04 : 0x55)));
+  await new Promise((r) => setTimeout(r, 100));
+  const bytes = payload(3000, 11);
+  await sendFiles(s.cart, [{ name: 'AFTER-NOISE.SCP', bytes }], { mode: 'ymodem', timing: FAST });
+  await s.stop();
+  t.is(s.received.length, 1);
+  t.deepEqual(Buffer.from(s.received[0]!.bytes), Buffer.from(bytes));
+  t.is(s.receiver.counters.noiseBytes >= 20, true, JSON.stringify(s.receiver.counters));
+});

@@ -290,6 +290,7 @@ export class Daemon {
       recordings,
       ingest,
       camera: config.media.camera,
+      live: config.media.live,
       target: { ...config.media.record, bitrateKbps: config.media.bitrateKbps },
       dataDir: config.dataDir,
       uidRoot: config.device.uidRoot,

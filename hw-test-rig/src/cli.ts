@@ -16,6 +16,7 @@ import {
 } from './control.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import { SrtListener } from './services/srt-listener.ts';
 import { type RigState, readState, writeState } from './state-file.ts';
 import { FirmwareSupervisor } from './supervisor.ts';
 
@@ -55,7 +56,11 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
     unmount = mountSmallDisk(dataDir, diskMb);
   }
-  const configFile = rig.writeFirmwareConfig({ minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0 });
+  const srt = await SrtListener.start(dir);
+  const configFile = rig.writeFirmwareConfig({
+    minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
+    live: { uri: srt.uri, passphrase: srt.passphrase },
+  });
   const logFile = join(dir, 'firmware.log');
   const entry = resolve(flags.firmware ?? join(ROOT, 'firmware/bin/telemed.js'));
   const disk = diskMb ? { dataDir, reserveBytes: DISK_RESERVE_BYTES, filled: false } : null;
@@ -116,6 +121,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     configFile,
     logFile,
     disk: diskMb ? { sizeMb: diskMb, filled: false } : null,
+    srt: { uri: srt.uri, passphrase: srt.passphrase, receivedFile: srt.receivedFile },
   };
   await supervisor.start();
   console.log(`rig up. kiosk: ${rig.kioskUrl}\nstate: ${resolve(stateFile)}`);
@@ -125,6 +131,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   });
   await supervisor.stop();
   control.server.close();
+  await srt.stop();
   await rig.stop();
   unmount?.();
 }

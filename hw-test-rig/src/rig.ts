@@ -83,6 +83,8 @@ export class Rig {
       requestTimeoutMs?: number;
       media?: boolean;
       segmentS?: number;
+      /** Live out to an SRT listener (the province media server stand-in). */
+      live?: { uri: string; passphrase: string };
     } = {},
   ) {
     return {
@@ -141,6 +143,7 @@ export class Rig {
           ],
         },
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
+        live: overrides.live ? { transport: 'srt', ...overrides.live } : { transport: 'none' },
       },
     };
   }

@@ -23,6 +23,8 @@ export interface RigState {
   logFile: string;
   /** Set when the firmware's data directory is a small file system the rig can fill (`--disk-mb`). */
   disk: { sizeMb: number; filled: boolean } | null;
+  /** The SRT listener the rig provides as the province media server; live video lands in receivedFile. */
+  srt: { uri: string; passphrase: string; receivedFile: string };
 }
 
 export function readState(path: string): RigState {

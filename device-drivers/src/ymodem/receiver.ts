@@ -28,6 +28,12 @@ class Cancelled extends Error {}
 export class YmodemReceiver implements FileLinkProtocol {
   readonly name = 'ymodem';
   readonly counters = emptyCounters();
+  /**
+   * How many repeated EOTs may still be answered with ACK: only right after a file ended (its
+   * sender may have missed our ACK). Otherwise an idle EOT is line noise, and ACKing it would put
+   * a stale ACK in the sender's queue that acknowledges its next header before we saw it.
+   */
+  private repeatAckBudget = 0;
 
   constructor(
     private readonly timing = TIMING,
@@ -38,10 +44,16 @@ export class YmodemReceiver implements FileLinkProtocol {
     while (!signal.aborted) {
       const start = await this.awaitBlockStart(io, true);
       if (start === EOT) {
-        // A sender that missed our last ACK repeats EOT: it already has the file acknowledged.
-        await io.write(bytes(ACK));
+        if (this.repeatAckBudget > 0) {
+          // A sender that missed our last ACK repeats EOT: it already has the file acknowledged.
+          this.repeatAckBudget--;
+          await io.write(bytes(ACK));
+        } else {
+          this.counters.noiseBytes++;
+        }
         continue;
       }
+      this.repeatAckBudget = 0;
       const block = await this.readBlock(io, start);
       if (!block) {
         await io.write(bytes(NAK));
@@ -187,6 +199,7 @@ export class YmodemReceiver implements FileLinkProtocol {
           }
           this.counters.files++;
           await io.write(bytes(ACK));
+          this.repeatAckBudget = this.timing.maxRetries;
           return;
         }
         eotSeen = false;

@@ -138,6 +138,24 @@ export const ConfigSchema = Type.Object(
           ],
           { default: { kind: 'auto' } },
         ),
+        /** Live consultation video out: SRT caller to the province media server (design.md). */
+        live: Type.Union(
+          [
+            Type.Object({ transport: Type.Literal('none') }, { additionalProperties: false }),
+            Type.Object(
+              {
+                transport: Type.Literal('srt'),
+                /** srt://host:port of the province's media server (listener). */
+                uri: Type.String({ pattern: '^srt://[^/?#]+:[0-9]+$' }),
+                /** AES passphrase from provisioning (SRT requires 10–79 characters). */
+                passphrase: Type.String({ minLength: 10, maxLength: 79 }),
+                latencyMs: Type.Integer({ default: 120, minimum: 20, maximum: 8000 }),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: { transport: 'none' } },
+        ),
         record: Type.Object(
           {
             width: Type.Integer({ default: 1920, minimum: 160, maximum: 3840 }),

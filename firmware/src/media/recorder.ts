@@ -9,7 +9,7 @@ import { type CameraSource, sourceChain } from './camera-source.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
 import type { CameraInfo } from './ipc.ts';
 import type { BusEvent } from './media-worker.ts';
-import type { PipelineSpec } from './pipeline-spec.ts';
+import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
 import { recordingBranch } from './recording.ts';
 
 export type RecorderState = 'idle' | 'recording' | 'finishing';
@@ -18,6 +18,11 @@ export interface RecorderWorker {
   startPipeline(spec: PipelineSpec): Promise<void>;
   finishPipeline(name: string): Promise<void>;
   snapshot(pipeline: string, element: string): Promise<Uint8Array>;
+  setProperties(
+    pipeline: string,
+    element: string,
+    props: Record<string, string | number | boolean>,
+  ): Promise<void>;
   stopPipeline(name: string): Promise<void>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
   cameras(): Promise<CameraInfo[]>;
@@ -44,7 +49,13 @@ export class RecorderError extends Error {
   }
 }
 
+/** Where the live side of the tee goes. */
+export type LiveOut =
+  | { transport: 'none' }
+  | { transport: 'srt'; uri: string; passphrase: string; latencyMs: number };
+
 export interface RecorderOptions {
+  live: LiveOut;
   worker: RecorderWorker;
   encoders: EncoderSelector;
   recordings: RecordingRows;
@@ -58,6 +69,50 @@ export interface RecorderOptions {
 }
 
 const PIPELINE = 'consultation';
+
+/**
+ * The live side of the tee. SRT: MPEG-TS in 7-packet (1316-byte) units, one per SRT message —
+ * without that alignment the listener's demuxer finds no frames — AES with the provisioned
+ * passphrase, caller mode; a leaky queue so a slow link drops live frames, never recording ones.
+ */
+function liveBranch(live: LiveOut): { elements: ElementSpec[]; links: LinkSpec[] } {
+  const queue: ElementSpec = {
+    id: 'live-queue',
+    factory: 'queue',
+    props: { leaky: 'downstream', 'max-size-buffers': 30 },
+  };
+  if (live.transport === 'none') {
+    return {
+      elements: [queue, { id: 'live-sink', factory: 'fakesink', props: { sync: false, async: false } }],
+      links: [{ from: 'live-queue', to: 'live-sink' }],
+    };
+  }
+  return {
+    elements: [
+      queue,
+      { id: 'live-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
+      { id: 'live-mux', factory: 'mpegtsmux', props: { alignment: 7 } },
+      {
+        id: 'live-sink',
+        factory: 'srtsink',
+        props: {
+          uri: `${live.uri}?mode=caller`,
+          passphrase: live.passphrase,
+          pbkeylen: 16,
+          latency: live.latencyMs,
+          'wait-for-connection': false,
+          sync: false,
+          async: false,
+        },
+      },
+    ],
+    links: [
+      { from: 'live-queue', to: 'live-parse' },
+      { from: 'live-parse', to: 'live-mux' },
+      { from: 'live-mux', to: 'live-sink' },
+    ],
+  };
+}
 
 /**
  * Consultation recording: one pipeline — camera, one encode, a tee — whose recording branch writes
@@ -127,9 +182,7 @@ export class Recorder {
         },
         { id: 'parse', factory: 'h264parse' },
         { id: 'tee', factory: 'tee' },
-        // The live-out branch (SRT) attaches here; until then the tee's live side is a sink.
-        { id: 'live-queue', factory: 'queue', props: { leaky: 'downstream', 'max-size-buffers': 30 } },
-        { id: 'live-sink', factory: 'fakesink', props: { sync: false, async: false } },
+        ...liveBranch(o.live).elements,
         ...rec.elements,
       ],
       links: [
@@ -147,9 +200,11 @@ export class Recorder {
         { from: 'raw-tee', to: 'encode-queue' },
         { from: 'encode-queue', to: 'encoder' },
         { from: 'encoder', to: 'parse', caps: encoder.outputCaps },
-        { from: 'parse', to: 'tee' },
+        // One stream format before the tee; each branch's own parser converts for its muxer
+        // (MP4 wants avc, MPEG-TS byte-stream), so the branches never fight over caps.
+        { from: 'parse', to: 'tee', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
         { from: 'tee', to: 'live-queue' },
-        { from: 'live-queue', to: 'live-sink' },
+        ...liveBranch(o.live).links,
         { from: 'tee', to: rec.head },
         ...rec.links,
       ],
@@ -189,6 +244,18 @@ export class Recorder {
       throw new RecorderError('PIPELINE', `no still: ${(error as Error).message}`);
     }
     return { instanceId: this.options.ingest.receiveStill(jpeg, this.studyUid) };
+  }
+
+  /**
+   * Adaptive bitrate: the live link's statistics call for a new rate; every encoder in the table
+   * knows its own property and unit.
+   */
+  async setBitrate(kbps: number): Promise<void> {
+    const encoder = this.options.encoders.current;
+    if (this.state !== 'recording' || !encoder)
+      throw new RecorderError('NOT_RECORDING', 'nothing is being encoded');
+    await this.options.worker.setProperties(PIPELINE, 'encoder', encoder.bitrate(kbps));
+    this.options.log.info({ kbps, encoder: encoder.element }, 'encoder bitrate changed');
   }
 
   /** Ends the recording cleanly: EOS closes the last segment, which is ingested like the others. */

@@ -28,6 +28,7 @@ export function recordingBranch(options: RecordingOptions): {
     head: id('queue'),
     elements: [
       { id: id('queue'), factory: 'queue' },
+      { id: id('parse'), factory: 'h264parse' },
       {
         id: id('split'),
         factory: 'splitmuxsink',
@@ -42,6 +43,9 @@ export function recordingBranch(options: RecordingOptions): {
         },
       },
     ],
-    links: [{ from: id('queue'), to: id('split') }],
+    links: [
+      { from: id('queue'), to: id('parse') },
+      { from: id('parse'), to: id('split') },
+    ],
   };
 }

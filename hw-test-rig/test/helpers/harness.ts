@@ -54,6 +54,7 @@ export async function world(
     /** Start the media worker too (off by default: most tests are about ECGs). */
     media?: boolean;
     segmentS?: number;
+    live?: { uri: string; passphrase: string };
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
@@ -65,6 +66,7 @@ export async function world(
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       media: options.media ?? false,
       ...(options.segmentS !== undefined ? { segmentS: options.segmentS } : {}),
+      ...(options.live ? { live: options.live } : {}),
     }),
   );
   if (options.brokerDown) rig.brokerLink.up = false;

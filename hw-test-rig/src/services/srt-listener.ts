@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { freePort } from './free-port.ts';
+import { RigProcess } from './process.ts';
+
+/**
+ * The province media server stand-in for live consultation video: an SRT listener (AES, the
+ * passphrase provisioning would hand out) that demuxes what arrives and keeps the H.264 in a file
+ * anyone can play (`gst-play-1.0 FILE` or `ffplay FILE`).
+ */
+export class SrtListener {
+  private readonly process: RigProcess;
+
+  private constructor(
+    readonly port: number,
+    readonly passphrase: string,
+    readonly receivedFile: string,
+    dir: string,
+  ) {
+    this.process = new RigProcess(
+      'srt-listener',
+      'gst-launch-1.0',
+      [
+        '-e',
+        'srtsrc',
+        `uri=srt://127.0.0.1:${port}?mode=listener`,
+        `passphrase=${passphrase}`,
+        'latency=120',
+        '!',
+        'tsdemux',
+        '!',
+        'h264parse',
+        '!',
+        'video/x-h264,stream-format=byte-stream',
+        '!',
+        'filesink',
+        `location=${receivedFile}`,
+      ],
+      join(dir, 'srt-listener.log'),
+    );
+  }
+
+  static async start(dir: string, passphrase = 'rig-srt-passphrase'): Promise<SrtListener> {
+    const listener = new SrtListener(await freePort(), passphrase, join(dir, 'srt-received.h264'), dir);
+    listener.process.start();
+    return listener;
+  }
+
+  get uri(): string {
+    return `srt://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    await this.process.stop('SIGINT');
+  }
+}
