@@ -31,6 +31,7 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
       on the line, 0..1), --noise-before BYTES (garbage before the transfer)
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
+  still                                    take a still from the camera while a recording runs
   unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …)
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
@@ -212,6 +213,18 @@ async function record(stateFile: string, seconds: number): Promise<void> {
   }
 }
 
+/** A still through the local API, as the kiosk's button does. */
+async function still(stateFile: string): Promise<void> {
+  const state = readState(stateFile);
+  const response = await fetch(`${new URL(state.kioskUrl).origin}/api/v1/stills`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${state.apiToken}` },
+  });
+  const body = (await response.json()) as { instanceId?: number; error?: string };
+  if (!response.ok) throw new Error(`the terminal refused: ${body.error ?? response.status}`);
+  console.log(`still saved as instance ${body.instanceId} and queued for the data centre`);
+}
+
 type Flags = Record<string, string | undefined>;
 
 function dcArg(value: string | undefined): 'A' | 'B' {
@@ -289,6 +302,7 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'up') return up(stateFile, values);
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
+  if (command === 'still') return still(stateFile);
   const control = controlCommand(command, positionals, values);
   console.log(await sendControl(readState(stateFile).controlUrl, control));
 }

@@ -128,7 +128,20 @@ test.serial(
     total++;
     await until('delivered through a noisy line', async () => (await delivered(s0)) === total, 30_000);
 
-    const recorded = await cmd('record', '--seconds', '2');
+    const noCamera = await cmd('still');
+    t.is(noCamera.code, 1);
+    t.regex(noCamera.out, /start the consultation video first/);
+    const recording = cmd('record', '--seconds', '2');
+    await until(
+      'recording running',
+      async () => (await status(s0))?.video?.recording.state === 'recording',
+      30_000,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const still = await cmd('still');
+    t.regex(still.out, /still saved as instance \d+/);
+    total++;
+    const recorded = await recording;
     t.is(recorded.code, 0, recorded.out);
     t.regex(state().srt.uri, /^srt:\/\/127\.0\.0\.1:\d+$/);
     await until(
