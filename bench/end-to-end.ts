@@ -259,7 +259,7 @@ export async function benchEndToEnd(dir: string): Promise<EndToEndResult> {
         },
       ],
       notes: [
-        'The end-to-end figures run `telemed-rig up` as a separate process (rig, both Orthanc data centres behind the rig’s fault proxies with no fault set, mosquitto, the firmware daemon as its own process, run from the bundle `firmware/build.ts` makes, as the image ships it); the benchmark is the cart, on the socat pty, through the real serialport and YMODEM sender.',
+        'The end-to-end figures run `telemed-rig up` as a separate process (rig, both Orthanc data centres behind the rig’s fault proxies with no fault set, mosquitto, the firmware daemon as its own process, run from the bundle `firmware/build.ts` makes, as the image ships it; the media worker and the rig’s SRT listener run too, each in its own process, so neither is in the daemon’s RSS); the benchmark is the cart, on the socat pty, through the real serialport and YMODEM sender.',
         '"Delivered" is read from the daemon’s local API (polled every 5 ms), i.e. after the data centre’s STOW-RS response was recorded in the store.',
       ],
     };

@@ -253,14 +253,14 @@ export class Daemon {
         mediaLog.info({ state, detail }, 'media worker state');
         this.api.notify();
       },
-      onBus: (event) => {
-        if (event.kind === 'error' || event.kind === 'warning') {
-          mediaLog.warn(
-            { pipeline: event.pipeline, element: event.element, message: event.message },
-            `pipeline ${event.kind}`,
-          );
-        }
-      },
+    });
+    worker.onBusEvent((event) => {
+      if (event.kind === 'error' || event.kind === 'warning') {
+        mediaLog.warn(
+          { pipeline: event.pipeline, element: event.element, message: event.message },
+          `pipeline ${event.kind}`,
+        );
+      }
     });
     const scratchDir = join(config.dataDir, 'media-scratch');
     mkdirSync(scratchDir, { recursive: true });

@@ -24,9 +24,9 @@ function worker(options: { heartbeatTimeoutMs?: number } = {}) {
     log,
     heartbeatIntervalMs: 200,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 3000,
-    onBus: (e) => bus.push(e),
     onState: (s) => states.push(s),
   });
+  w.onBusEvent((e) => bus.push(e));
   return { w, bus, states };
 }
 

@@ -1,7 +1,8 @@
 /**
- * DICOM UIDs made on the terminal (PS3.5 §9): `<uidRoot>.<kind>.<instance row>.<epoch ms>`, numeric
+ * DICOM UIDs made on the terminal (PS3.5 §9): `<uidRoot>.<kind>.<row>.<epoch ms>`, numeric
  * components without leading zeros, at most 64 characters. The root is unique to the terminal;
- * the row id is unique within its store and the time makes a rebuilt store's UIDs differ.
+ * the row (of the instance, or of the consultation study or recording the UID names) is unique
+ * within its store, and the time makes a rebuilt store's UIDs differ.
  */
 export type UidKind = 'study' | 'series' | 'instance';
 

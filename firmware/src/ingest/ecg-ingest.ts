@@ -150,7 +150,7 @@ export class EcgIngest {
   /** After a restart: finish every unfinished item. */
   resume(): void {
     const { store } = this.options;
-    for (const row of store.inState('captured')) if (row.kind === 'ecg') this.process(row.id);
+    for (const row of store.inState('captured')) this.process(row.id);
     for (const row of store.inState('encoded')) store.enqueue(row.id);
     this.options.onQueued();
   }

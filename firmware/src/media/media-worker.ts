@@ -41,7 +41,6 @@ export interface MediaWorkerOptions {
   heartbeatTimeoutMs?: number;
   heartbeatIntervalMs?: number;
   requestTimeoutMs?: number;
-  onBus?: (event: BusEvent) => void;
   onState?: (state: MediaWorkerState, detail: string | null) => void;
 }
 
@@ -235,7 +234,6 @@ export class MediaWorker {
         return;
       }
       case 'bus':
-        this.options.onBus?.(message);
         for (const listener of this.busListeners) listener(message);
         return;
     }

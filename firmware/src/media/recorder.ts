@@ -140,15 +140,17 @@ export class Recorder {
     if (!encoder) throw new RecorderError('NO_ENCODER', 'no working H.264 encoder: video is unavailable');
     const source = await this.source();
     const epoch = Date.now();
-    const { studyUid } = o.recordings.openStudy(() => makeUid(o.uidRoot, 'study', 0, epoch));
-    const recording = o.recordings.start({
-      study_uid: studyUid,
-      series_uid: makeUid(o.uidRoot, 'series', 0, epoch),
-      width: o.target.width,
-      height: o.target.height,
-      fps: o.target.fps,
-      encoder: encoder.element,
-    });
+    const { studyUid } = o.recordings.openStudy((row) => makeUid(o.uidRoot, 'study', row, epoch));
+    const recording = o.recordings.start(
+      {
+        study_uid: studyUid,
+        width: o.target.width,
+        height: o.target.height,
+        fps: o.target.fps,
+        encoder: encoder.element,
+      },
+      (row) => makeUid(o.uidRoot, 'series', row, epoch),
+    );
     const dir = join(o.dataDir, 'recordings', String(recording.id));
     mkdirSync(dir, { recursive: true });
     const chain = sourceChain(source);

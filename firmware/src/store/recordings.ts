@@ -23,45 +23,55 @@ export class RecordingRows {
     private readonly now: () => string,
   ) {}
 
-  /** The consultation study open now, opening one (with this UID) when none is. */
-  openStudy(newUid: () => string): { studyUid: string; opened: boolean } {
+  /** The next row id of a table; only inside a transaction (one writer: the daemon). */
+  private nextId(table: 'studies' | 'recordings'): number {
+    return (this.db.prepare(`SELECT COALESCE(MAX(id), 0) + 1 AS id FROM ${table}`).get() as { id: number })
+      .id;
+  }
+
+  /** The consultation study open now, opening one when none is; its UID is made from its row id. */
+  openStudy(newUid: (studyRowId: number) => string): { studyUid: string } {
     return this.db.transaction(() => {
       const open = this.db
         .prepare(
           'SELECT study_uid FROM studies WHERE opened_at IS NOT NULL AND closed_at IS NULL ORDER BY id DESC LIMIT 1',
         )
         .get() as { study_uid: string } | undefined;
-      if (open) return { studyUid: open.study_uid, opened: false };
-      const uid = newUid();
+      if (open) return { studyUid: open.study_uid };
+      const id = this.nextId('studies');
+      const uid = newUid(id);
       this.db
-        .prepare('INSERT INTO studies (study_uid, opened_at, created_at) VALUES (?, ?, ?)')
-        .run(uid, this.now(), this.now());
-      return { studyUid: uid, opened: true };
+        .prepare('INSERT INTO studies (id, study_uid, opened_at, created_at) VALUES (?, ?, ?, ?)')
+        .run(id, uid, this.now(), this.now());
+      return { studyUid: uid };
     })();
   }
 
-  closeStudy(studyUid: string): void {
-    this.db
-      .prepare('UPDATE studies SET closed_at = ? WHERE study_uid = ? AND closed_at IS NULL')
-      .run(this.now(), studyUid);
-  }
-
-  start(input: Omit<RecordingRow, 'id' | 'started_at' | 'ended_at' | 'end_reason'>): RecordingRow {
-    const info = this.db
-      .prepare(
-        `INSERT INTO recordings (study_uid, series_uid, width, height, fps, encoder, started_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        input.study_uid,
-        input.series_uid,
-        input.width,
-        input.height,
-        input.fps,
-        input.encoder,
-        this.now(),
-      );
-    return this.get(Number(info.lastInsertRowid));
+  /** A new recording, one series: its series UID is made from the recording's row id. */
+  start(
+    input: Omit<RecordingRow, 'id' | 'series_uid' | 'started_at' | 'ended_at' | 'end_reason'>,
+    seriesUid: (recordingId: number) => string,
+  ): RecordingRow {
+    const id = this.db.transaction(() => {
+      const next = this.nextId('recordings');
+      this.db
+        .prepare(
+          `INSERT INTO recordings (id, study_uid, series_uid, width, height, fps, encoder, started_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          next,
+          input.study_uid,
+          seriesUid(next),
+          input.width,
+          input.height,
+          input.fps,
+          input.encoder,
+          this.now(),
+        );
+      return next;
+    })();
+    return this.get(id);
   }
 
   end(id: number, reason: string): void {

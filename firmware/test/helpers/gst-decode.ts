@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Frames a file decodes to, counted by a separate gst-launch-1.0 (as a viewer at the province
- * would decode it): an MP4 segment, or a bare H.264 byte stream.
+ * Decodes a file with a separate gst-launch-1.0 (as a viewer at the province would): an MP4
+ * segment or a bare H.264 byte stream. Returns the frames decoded and the decoder's output caps.
  */
-export function decodedFrames(file: string, container: 'mp4' | 'h264'): number {
+export function decode(file: string, container: 'mp4' | 'h264'): { frames: number; caps: string | null } {
   const demux = container === 'mp4' ? ['qtdemux', '!'] : [];
   const run = spawnSync(
     'gst-launch-1.0',
@@ -23,5 +23,12 @@ export function decodedFrames(file: string, container: 'mp4' | 'h264'): number {
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );
-  return (run.stdout.match(/last-message = chain/g) ?? []).length;
+  return {
+    frames: (run.stdout.match(/last-message = chain/g) ?? []).length,
+    caps: /openh264dec0\.GstPad:src: caps = ([^\n]*)/.exec(run.stdout)?.[1] ?? null,
+  };
+}
+
+export function decodedFrames(file: string, container: 'mp4' | 'h264'): number {
+  return decode(file, container).frames;
 }

@@ -42,36 +42,33 @@ export async function until<T>(
   }
 }
 
+type ConfigOverrides = NonNullable<Parameters<Rig['firmwareConfig']>[0]>;
+
 /** A rig plus an in-process daemon wired to it, as one test's world. */
 export async function world(
-  options: {
-    minFreeBytes?: number;
-    requestTimeoutMs?: number;
+  /** The rig's configuration overrides, plus what only a test world needs. */
+  options: ConfigOverrides & {
     deps?: Partial<DaemonDeps>;
     kioskDir?: string;
     /** The terminal's link to the broker is cut (the broker itself runs, for observers). */
     brokerDown?: boolean;
-    /** Start the media worker too (off by default: most tests are about ECGs). */
-    media?: boolean;
-    segmentS?: number;
-    live?: { uri: string; passphrase: string };
   } = {},
 ) {
+  const { deps, kioskDir, brokerDown, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
-  const rig = await Rig.start({ dir, ...(options.kioskDir ? { kioskDir: options.kioskDir } : {}) });
+  const rig = await Rig.start({ dir, ...(kioskDir ? { kioskDir } : {}) });
   const config = parseConfig(
     rig.firmwareConfig({
-      minFreeBytes: options.minFreeBytes ?? 0,
       healthIntervalS: 1,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      media: options.media ?? false,
-      ...(options.segmentS !== undefined ? { segmentS: options.segmentS } : {}),
-      ...(options.live ? { live: options.live } : {}),
+      ...overrides,
+      minFreeBytes: overrides.minFreeBytes ?? 0,
+      // Most tests are about ECGs: the media worker runs only where a test asks for it.
+      media: overrides.media ?? false,
     }),
   );
-  if (options.brokerDown) rig.brokerLink.up = false;
+  if (brokerDown) rig.brokerLink.up = false;
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
-  const daemon = new Daemon(config, { log, ...options.deps });
+  const daemon = new Daemon(config, { log, ...deps });
   await daemon.start();
   // A cart's bytes sent before the terminal opened its end of the cable would be flushed by
   // the open, as on a real line: tests start once every cart link is up.
