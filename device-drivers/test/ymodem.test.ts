@@ -237,3 +237,25 @@ test('EOT bytes in line noise before a transfer are not answered: no stale ACK a
   t.deepEqual(Buffer.from(s.received[0]!.bytes), Buffer.from(bytes));
   t.is(s.receiver.counters.noiseBytes >= 20, true, JSON.stringify(s.receiver.counters));
 });
+
+test('any line noise before a transfer: the file arrives whole, once (noise SOH/STX is not taken for a block)', async (t) => {
+  // Seeds 1019, 1025, 1084 and 1086 desynchronised the ACK stream before the idle resync rules:
+  // a NAK answering noise, or copies of the header resent while a bogus block was being read,
+  // each produced an extra ACK that acknowledged the cart's next block before it was read.
+  const seeds = fc.sample(fc.integer({ min: 1, max: 1 << 30 }), { numRuns: 8, seed: 42 });
+  for (const seed of [1019, 1025, 1084, 1086, ...seeds]) {
+    const s = session();
+    const next = random(seed);
+    await s.cart.write(Uint8Array.from({ length: 200 }, () => Math.floor(next() * 256)));
+    const bytes = payload(3000, seed);
+    await sendFiles(s.cart, [{ name: 'NOISY.SCP', bytes }], {
+      mode: 'ymodem',
+      timing: FAST,
+      startTimeoutMs: 5000,
+    });
+    await s.stop();
+    const complete = s.received.filter((f) => f.incomplete === null);
+    t.is(complete.length, 1, `seed ${seed}`);
+    t.deepEqual(Buffer.from(complete[0]!.bytes), Buffer.from(bytes), `seed ${seed}`);
+  }
+});

@@ -121,9 +121,7 @@ test.serial(
     await until('the cut record set aside', async () =>
       (await status(s0))?.studiesToday.some((x) => x.reasonCode === 'incomplete-transfer'),
     );
-    // Random noise before a transfer can still desynchronise the sender's ACK stream now and then
-    // (reproduced; being fixed in the link layer), so this step uses bit errors only.
-    const noisy = await cmd('ecg-send', '--bit-error-rate', '0.00005');
+    const noisy = await cmd('ecg-send', '--noise-before', '200', '--bit-error-rate', '0.00005');
     t.is(noisy.code, 0, noisy.out);
     total++;
     await until('delivered through a noisy line', async () => (await delivered(s0)) === total, 30_000);

@@ -40,6 +40,14 @@ export class ByteQueue {
     this.waiter?.();
   }
 
+  /** Puts bytes back at the head of the queue (a resync rescans what a bogus block swallowed). */
+  unshift(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.unshift(chunk);
+    this.length += chunk.length;
+    this.waiter?.();
+  }
+
   get buffered(): number {
     return this.length;
   }

@@ -41,27 +41,33 @@ export class YmodemReceiver implements FileLinkProtocol {
   ) {}
 
   async run(io: LinkIo, deliver: DeliverFile, signal: AbortSignal): Promise<void> {
+    let prompt = true;
     while (!signal.aborted) {
-      const start = await this.awaitBlockStart(io, true);
+      const start = await this.awaitBlockStart(io, true, prompt);
+      prompt = true;
       if (start === EOT) {
         if (this.repeatAckBudget > 0) {
           // A sender that missed our last ACK repeats EOT: it already has the file acknowledged.
           this.repeatAckBudget--;
-          await io.write(bytes(ACK));
+          await this.acknowledge(io);
         } else {
           this.counters.noiseBytes++;
         }
         continue;
       }
       this.repeatAckBudget = 0;
-      const block = await this.readBlock(io, start);
+      const block = await this.readIdleBlock(io, start);
       if (!block) {
-        await io.write(bytes(NAK));
+        // Line noise that began with SOH/STX, not a block: answering it (NAK or an extra 'C')
+        // would hand the cart a reply to a header it may be sending right now, and every later
+        // ACK would then acknowledge the block before the one it was meant for. Stay silent and
+        // prompt again on the usual interval.
+        prompt = false;
         continue;
       }
       if (block.seq === 0) {
         const header = parseHeaderBlock(block.data);
-        await io.write(bytes(ACK));
+        await this.acknowledge(io);
         if (!header) continue; // end of batch
         this.events.onTransferStart?.({ name: header.name, declaredSize: header.size });
         await io.write(bytes(CRC_REQUEST));
@@ -69,7 +75,7 @@ export class YmodemReceiver implements FileLinkProtocol {
       } else if (block.seq === 1) {
         this.events.onTransferStart?.({ name: null, declaredSize: null });
         this.counters.blocks++;
-        await io.write(bytes(ACK));
+        await this.acknowledge(io);
         await this.receiveFile(io, deliver, { name: null, size: null, protocol: 'xmodem' }, [block.data]);
       } else {
         this.counters.sequenceErrors++;
@@ -79,10 +85,15 @@ export class YmodemReceiver implements FileLinkProtocol {
     }
   }
 
-  /** Waits for SOH/STX/EOT, skipping line noise; while idle, asks for CRC mode every few seconds. */
-  private async awaitBlockStart(io: LinkIo, idle: boolean): Promise<number> {
+  /**
+   * Waits for SOH/STX/EOT, skipping line noise; while idle, asks for CRC mode every few seconds
+   * (at once when `promptFirst`, otherwise after one interval of silence).
+   */
+  private async awaitBlockStart(io: LinkIo, idle: boolean, promptFirst = true): Promise<number> {
+    let prompt = promptFirst;
     for (;;) {
-      if (idle) await io.write(bytes(CRC_REQUEST));
+      if (idle && prompt) await io.write(bytes(CRC_REQUEST));
+      prompt = true;
       try {
         const deadline = idle ? this.timing.crcRequestIntervalMs : this.timing.blockTimeoutMs;
         for (;;) {
@@ -96,6 +107,42 @@ export class YmodemReceiver implements FileLinkProtocol {
         if (!idle) throw error;
       }
     }
+  }
+
+  /**
+   * While idle, a SOH/STX counts as a block start only when a whole valid block follows it. If it
+   * does not, only that byte is dropped and what was read after it goes back to the queue to be
+   * rescanned: a real header that arrived inside the bogus block is then found, not purged.
+   */
+  private async readIdleBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
+    const size = start === STX ? BLOCK_LARGE : BLOCK_SMALL;
+    let rest: Uint8Array;
+    try {
+      rest = await io.queue.read(size + 4, this.timing.byteTimeoutMs + size);
+    } catch (error) {
+      if (!(error instanceof ReadTimeout)) throw error;
+      // Too few bytes for a block: they stay queued and are rescanned after this start byte.
+      this.counters.noiseBytes++;
+      return null;
+    }
+    const wire = new Uint8Array(size + 5);
+    wire[0] = start;
+    wire.set(rest, 1);
+    const check = checkBlock(wire);
+    if (check.ok) return check;
+    this.counters.noiseBytes++;
+    io.queue.unshift(rest);
+    return null;
+  }
+
+  /**
+   * The cart sends one block and then waits for our answer, so whatever is queued when we answer is
+   * stale: copies of a block it resent while we were still reading (or skipping noise), or noise.
+   * Dropping it keeps one ACK per block; an ACK for each copy would acknowledge blocks not yet read.
+   */
+  private async acknowledge(io: LinkIo): Promise<void> {
+    this.counters.noiseBytes += io.queue.purge();
+    await io.write(bytes(ACK));
   }
 
   /** Reads the rest of a block after its first byte; null when it is damaged. */
@@ -198,7 +245,7 @@ export class YmodemReceiver implements FileLinkProtocol {
             return;
           }
           this.counters.files++;
-          await io.write(bytes(ACK));
+          await this.acknowledge(io);
           this.repeatAckBudget = this.timing.maxRetries;
           return;
         }
@@ -214,10 +261,10 @@ export class YmodemReceiver implements FileLinkProtocol {
           expected++;
           retries = 0;
           this.counters.blocks++;
-          await io.write(bytes(ACK));
+          await this.acknowledge(io);
         } else if (block.seq === ((expected - 1) & 0xff)) {
           this.counters.duplicates++;
-          await io.write(bytes(ACK));
+          await this.acknowledge(io);
         } else {
           this.counters.sequenceErrors++;
           await giveUp(`block ${block.seq} arrived where ${expected & 0xff} was expected`);
