@@ -1,6 +1,6 @@
 import { ReadTimeout } from './byte-queue.ts';
 import { ACK, BLOCK_LARGE, BLOCK_SMALL, CAN, CRC_REQUEST, EOT, NAK, SOH, STX, TIMING } from './consts.ts';
-import { checkBlock, parseHeaderBlock } from './frame.ts';
+import { type BlockCheck, checkBlock, parseHeaderBlock } from './frame.ts';
 import {
   type DeliverFile,
   emptyCounters,
@@ -109,29 +109,36 @@ export class YmodemReceiver implements FileLinkProtocol {
     }
   }
 
-  /**
-   * While idle, a SOH/STX counts as a block start only when a whole valid block follows it. If it
-   * does not, only that byte is dropped and what was read after it goes back to the queue to be
-   * rescanned: a real header that arrived inside the bogus block is then found, not purged.
-   */
-  private async readIdleBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
+  /** Reads the rest of a block after its first byte: the bytes and their check, or 'timeout'. */
+  private async readWire(
+    io: LinkIo,
+    start: number,
+  ): Promise<{ rest: Uint8Array; check: BlockCheck } | 'timeout'> {
     const size = start === STX ? BLOCK_LARGE : BLOCK_SMALL;
     let rest: Uint8Array;
     try {
       rest = await io.queue.read(size + 4, this.timing.byteTimeoutMs + size);
     } catch (error) {
       if (!(error instanceof ReadTimeout)) throw error;
-      // Too few bytes for a block: they stay queued and are rescanned after this start byte.
-      this.counters.noiseBytes++;
-      return null;
+      return 'timeout';
     }
     const wire = new Uint8Array(size + 5);
     wire[0] = start;
     wire.set(rest, 1);
-    const check = checkBlock(wire);
-    if (check.ok) return check;
+    return { rest, check: checkBlock(wire) };
+  }
+
+  /**
+   * While idle, a SOH/STX counts as a block start only when a whole valid block follows it. If it
+   * does not, only that byte is dropped and what was read after it goes back to the queue to be
+   * rescanned: a real header that arrived inside the bogus block is then found, not purged. (After
+   * a timeout the bytes read so far are still queued.)
+   */
+  private async readIdleBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
+    const read = await this.readWire(io, start);
+    if (read !== 'timeout' && read.check.ok) return read.check;
     this.counters.noiseBytes++;
-    io.queue.unshift(rest);
+    if (read !== 'timeout') io.queue.unshift(read.rest);
     return null;
   }
 
@@ -145,29 +152,15 @@ export class YmodemReceiver implements FileLinkProtocol {
     await io.write(bytes(ACK));
   }
 
-  /** Reads the rest of a block after its first byte; null when it is damaged. */
+  /** Reads the rest of a block during a file; null when it is damaged (the queue is then purged). */
   private async readBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
-    const size = start === STX ? BLOCK_LARGE : BLOCK_SMALL;
-    let rest: Uint8Array;
-    try {
-      rest = await io.queue.read(size + 4, this.timing.byteTimeoutMs + size);
-    } catch (error) {
-      if (!(error instanceof ReadTimeout)) throw error;
-      this.counters.timeouts++;
-      this.counters.noiseBytes += io.queue.purge();
-      return null;
-    }
-    const wire = new Uint8Array(size + 5);
-    wire[0] = start;
-    wire.set(rest, 1);
-    const check = checkBlock(wire);
-    if (!check.ok) {
-      if (check.reason === 'crc') this.counters.crcErrors++;
-      else this.counters.sequenceErrors++;
-      this.counters.noiseBytes += io.queue.purge();
-      return null;
-    }
-    return check;
+    const read = await this.readWire(io, start);
+    if (read === 'timeout') this.counters.timeouts++;
+    else if (read.check.ok) return read.check;
+    else if (read.check.reason === 'crc') this.counters.crcErrors++;
+    else this.counters.sequenceErrors++;
+    this.counters.noiseBytes += io.queue.purge();
+    return null;
   }
 
   private async receiveFile(
