@@ -8,9 +8,10 @@ import type { Config } from './config/schema.ts';
 import { type DaemonEvent, EventBus } from './events.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
 import { VideoIngest } from './ingest/video-ingest.ts';
+import { Consultation, VideoError } from './media/consultation.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
-import { Recorder, RecorderError } from './media/recorder.ts';
+import { Recorder } from './media/recorder.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { RecordingRows } from './store/recordings.ts';
@@ -65,6 +66,17 @@ function describe(
         : event.state === 'up'
           ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
           : null;
+    case 'camera':
+      return event.state === 'lost'
+        ? {
+            notice: {
+              level: 'warning',
+              code: 'camera-lost',
+              message: `the camera stopped: ${event.detail ?? ''}; check its cable, then start the video again`,
+            },
+            severity: 'warning',
+          }
+        : { notice: { level: 'info', code: 'camera-back', message: event.detail ?? '' }, severity: 'info' };
     case 'cart-state':
     case 'telemetry-state':
       // Shown as state on the kiosk; an alarm about the NOC link could not reach the NOC anyway.
@@ -84,6 +96,7 @@ export class Daemon {
   readonly media: {
     worker: MediaWorker;
     encoders: EncoderSelector;
+    consultation: Consultation;
     recorder: Recorder;
     ingest: VideoIngest;
   } | null;
@@ -227,7 +240,7 @@ export class Daemon {
       token: config.api.token,
       kioskDir: config.api.kioskDir ?? null,
       status: () => buildStatus(this.sources),
-      ...(this.media ? { actions: this.recordingActions(this.media.recorder) } : {}),
+      ...(this.media ? { actions: this.recordingActions(this.media) } : {}),
       log: log.child({ module: 'api' }),
     });
     this.bus.on((event) => {
@@ -284,20 +297,36 @@ export class Daemon {
       institutionName: config.device.institutionName,
       onQueued: () => this.uplink.kick(),
     });
-    const recorder = new Recorder({
+    const consultation = new Consultation({
       worker,
       encoders,
       recordings,
       ingest,
       camera: config.media.camera,
       live: config.media.live,
-      target: { ...config.media.record, bitrateKbps: config.media.bitrateKbps },
+      target: {
+        ...config.media.record,
+        bitrateKbps: config.media.bitrateKbps,
+        keyFrameIntervalS: Math.min(2, config.media.record.segmentS),
+      },
+      uidRoot: config.device.uidRoot,
+      log: mediaLog,
+      onLost: (reason) => this.bus.emit({ type: 'camera', state: 'lost', detail: reason }),
+      onChange: () => this.api.notify(),
+    });
+    const recorder = new Recorder({
+      worker,
+      consultation,
+      encoders,
+      recordings,
+      ingest,
+      segmentS: config.media.record.segmentS,
       dataDir: config.dataDir,
       uidRoot: config.device.uidRoot,
       log: mediaLog,
       onChange: () => this.api.notify(),
     });
-    return { worker, encoders, recorder, ingest };
+    return { worker, encoders, consultation, recorder, ingest };
   }
 
   /** Starts the worker and chooses the encoder in the background: ECG work never waits for video. */
@@ -315,21 +344,33 @@ export class Daemon {
       );
   }
 
-  private recordingActions(recorder: Recorder): ApiActions {
+  private recordingActions({
+    recorder,
+    consultation,
+  }: {
+    recorder: Recorder;
+    consultation: Consultation;
+  }): ApiActions {
     const refuse = (error: unknown): never => {
-      if (error instanceof RecorderError) {
-        throw new ApiActionError(
-          error.code === 'BUSY' || error.code === 'NOT_RECORDING' ? 409 : 503,
-          error.message,
-        );
+      if (error instanceof VideoError) {
+        const conflict =
+          error.code === 'BUSY' || error.code === 'NOT_RECORDING' || error.code === 'NOT_RUNNING';
+        throw new ApiActionError(conflict ? 409 : 503, error.message);
       }
       throw error;
     };
     return {
       startRecording: (seconds) => recorder.start(seconds).catch(refuse),
-      takeStill: () => recorder.still().catch(refuse),
+      takeStill: () => consultation.still().catch(refuse),
       stopRecording: () =>
         recorder.stop().then(() => ({ stopped: true, segments: recorder.segments }), refuse),
+      startVideo: () => consultation.start().catch(refuse),
+      stopVideo: async () => {
+        if (recorder.state !== 'idle') await recorder.stop('video stopped by staff').catch(refuse);
+        await consultation.stop();
+        return { stopped: true };
+      },
+      previewFrame: () => consultation.previewFrame().catch(refuse),
     };
   }
 

@@ -10,7 +10,9 @@ export type DaemonEvent =
   | { type: 'instance'; instanceId: number; state: InstanceState; reason: string | null }
   | { type: 'capture-refused'; source: string; reason: string }
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null }
-  | { type: 'telemetry-state'; state: BrokerLinkState };
+  | { type: 'telemetry-state'; state: BrokerLinkState }
+  /** The consultation camera went away mid-use (unplugged, failed), or is usable again. */
+  | { type: 'camera'; state: 'lost' | 'back'; detail: string | null };
 
 export type Listener = (event: DaemonEvent) => void;
 

@@ -2,6 +2,7 @@ import { readFileSync, statfsSync } from 'node:fs';
 import type { EcgCart } from '#device-drivers';
 import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem, VideoItem } from './api/types.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
+import type { Consultation } from './media/consultation.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
 import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
@@ -38,7 +39,12 @@ export interface StatusSources {
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
-  media: { worker: MediaWorker; encoders: EncoderSelector; recorder: Recorder } | null;
+  media: {
+    worker: MediaWorker;
+    encoders: EncoderSelector;
+    consultation: Consultation;
+    recorder: Recorder;
+  } | null;
   notices: Notice[];
   startedAt: number;
   now(): Date;
@@ -112,6 +118,11 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
     encoder: encoder.element,
     encoderKind: encoder.kind,
     fallbackReason: encoder.fallbackReason,
+    camera: {
+      state: media.consultation.state,
+      name: media.consultation.camera,
+      lastError: media.consultation.lastError,
+    },
     recording: {
       state: media.recorder.state,
       recordingId: media.recorder.recordingId,

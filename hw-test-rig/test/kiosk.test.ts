@@ -79,6 +79,28 @@ test.serial(
       .waitFor();
     await page.locator('#notices [data-code="quarantined"]', { hasText: '已隔离保存' }).waitFor();
 
+    // Consultation video from the kiosk: the camera's small preview branch shows in the page, a
+    // photo is taken from it, and the camera goes off again.
+    await page.locator('#consultation[data-camera="off"]', { hasText: '摄像头未开启' }).waitFor();
+    await page.click('#video-start');
+    await page
+      .locator('#consultation[data-camera="live"]', { hasText: '正在直播（rig test camera）' })
+      .waitFor();
+    await page.waitForFunction(
+      () => {
+        const img = document.querySelector<HTMLImageElement>('#preview');
+        return img?.complete === true && img.naturalWidth === 320 && img.naturalHeight === 180;
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    await page.screenshot({ path: join(w.dir, 'kiosk-video.png'), fullPage: true });
+    await page.click('#still');
+    await page.locator('#studies tbody tr', { hasText: '照片' }).waitFor();
+    await page.click('#video-stop');
+    await page.locator('#consultation[data-camera="off"]').waitFor();
+    t.false(await page.locator('#preview').evaluate((img) => img.hasAttribute('src')), 'no stale frame');
+
     w.rig.brokerLink.up = false;
     await page.locator('#noc[data-state="offline"]', { hasText: '运行状态暂存本机' }).waitFor();
     await w.rig.cables[0]!.unplug();
@@ -88,16 +110,16 @@ test.serial(
     await page.click('#lang');
     await page.locator('h1', { hasText: 'Telemedicine terminal' }).waitFor();
     t.is(await page.getAttribute('html', 'lang'), 'en');
-    await page.locator('#studies .badge', { hasText: 'Delivered' }).waitFor();
+    await page.locator('#studies .badge', { hasText: 'Delivered' }).first().waitFor();
     await page.locator('#studies .badge', { hasText: 'Needs attention' }).waitFor();
     await page.screenshot({ path: join(w.dir, 'kiosk-en.png'), fullPage: true });
-    t.log(`screenshots: ${w.dir}/kiosk-zh.png, kiosk-en.png`);
+    t.log(`screenshots: ${w.dir}/kiosk-zh.png, kiosk-en.png, kiosk-video.png`);
 
     // The choice survives a reload (a kiosk restarts its renderer without asking staff again).
     await page.reload();
     await page.locator('h1', { hasText: 'Telemedicine terminal' }).waitFor();
     t.deepEqual(pageErrors, []);
-    t.is(w.daemon.status().studiesToday.length, 2);
+    t.is(w.daemon.status().studiesToday.length, 3);
   },
 );
 

@@ -20,6 +20,11 @@ export interface ApiActions {
   startRecording(seconds: number | null): Promise<object>;
   stopRecording(): Promise<object>;
   takeStill(): Promise<object>;
+  /** Consultation video on (camera, live out, preview) without recording; off again. */
+  startVideo(): Promise<object>;
+  stopVideo(): Promise<object>;
+  /** The newest kiosk preview frame, JPEG. */
+  previewFrame(): Promise<Uint8Array>;
 }
 
 export interface ApiServerOptions {
@@ -136,9 +141,15 @@ export class ApiServer {
         res.end(JSON.stringify(this.options.status()));
         return;
       }
+      if (req.method === 'GET' && url.pathname === '/api/v1/video/preview.jpg') {
+        this.previewFrame(res);
+        return;
+      }
       if (
         req.method === 'POST' &&
-        (url.pathname.startsWith('/api/v1/recordings') || url.pathname === '/api/v1/stills')
+        (url.pathname.startsWith('/api/v1/recordings') ||
+          url.pathname === '/api/v1/stills' ||
+          url.pathname.startsWith('/api/v1/video/'))
       ) {
         this.recordingAction(req, res, url.pathname);
         return;
@@ -151,7 +162,23 @@ export class ApiServer {
     this.serveStatic(url.pathname, res);
   }
 
-  /** POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends; POST /api/v1/stills grabs a frame. */
+  /** GET /api/v1/video/preview.jpg: the kiosk polls it a few times a second while video runs. */
+  private previewFrame(res: ServerResponse): void {
+    const actions = this.options.actions;
+    const refuse = (status: number, error: string) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
+    if (!actions) return void refuse(409, 'this terminal runs without video (media.enabled is false)');
+    actions.previewFrame().then(
+      (jpeg) => res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' }).end(jpeg),
+      (error: Error) => refuse(error instanceof ApiActionError ? error.status : 500, error.message),
+    );
+  }
+
+  /**
+   * POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends; POST
+   * /api/v1/stills grabs a frame; POST /api/v1/video/start and /api/v1/video/stop turn the
+   * consultation camera (live out and preview) on and off.
+   */
   private recordingAction(req: IncomingMessage, res: ServerResponse, path: string): void {
     const reply = (status: number, body: object): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -171,6 +198,8 @@ export class ApiServer {
       let run: () => Promise<object>;
       if (path === '/api/v1/recordings/stop') run = () => actions.stopRecording();
       else if (path === '/api/v1/stills') run = () => actions.takeStill();
+      else if (path === '/api/v1/video/start') run = () => actions.startVideo();
+      else if (path === '/api/v1/video/stop') run = () => actions.stopVideo();
       else if (path === '/api/v1/recordings') {
         let seconds: number | null = null;
         try {
@@ -211,7 +240,8 @@ export class ApiServer {
     }
     res.writeHead(200, {
       'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
-      'content-security-policy': "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
+      'content-security-policy':
+        "default-src 'self'; img-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
       'x-content-type-options': 'nosniff',
     });
     createReadStream(file).pipe(res);

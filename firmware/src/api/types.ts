@@ -71,6 +71,14 @@ export interface VideoItem {
   encoderKind: 'hardware' | 'software' | null;
   /** Set when the terminal is not on its best encoder (e.g. hardware failed): say so to staff. */
   fallbackReason: string | null;
+  /** The consultation camera: 'live' while it runs (live out, preview, stills), with or without a recording. */
+  camera: {
+    state: 'off' | 'starting' | 'live' | 'stopping';
+    /** The camera in use (the device's name, or 'rig test camera'). */
+    name: string | null;
+    /** Why it last stopped or failed to start, in words staff can act on. */
+    lastError: string | null;
+  };
   recording: {
     state: 'idle' | 'recording' | 'finishing';
     recordingId: number | null;

@@ -62,6 +62,8 @@ export interface GstNamespace {
   };
   Caps: { fromString(caps: string): unknown };
   Event: { newEos(): unknown };
+  BufferFlags: { DELTA_UNIT: number };
+  FlowReturn: { OK: number };
   utilSetObjectArg(object: GstElement, name: string, value: string): void;
   MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
   State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;
@@ -72,16 +74,30 @@ export interface GstNamespace {
 export interface GstSample {
   getBuffer(): {
     getSize(): bigint | number;
+    getFlags(): number;
     extractDup(offset: number, size: number): number[] | Uint8Array;
   } | null;
+  getCaps(): { toString(): string } | null;
+}
+
+/** GstApp.AppSink's pull API (the object node-gtk wraps once GstApp is required). */
+export interface GstAppSink extends GstElement {
+  tryPullSample(timeoutNs: number): GstSample | null;
+}
+
+export interface GstAppSrc extends GstElement {
+  pushSample(sample: GstSample): number;
+  endOfStream(): number;
 }
 
 export interface GstVideoNamespace {
   videoConvertSample(sample: GstSample, caps: unknown, timeoutNs: number): GstSample | null;
+  videoEventNewUpstreamForceKeyUnit(runningTime: number, allHeaders: boolean, count: number): unknown;
 }
 
 export interface GLibNamespace {
   MainLoop: new (context: null, running: boolean) => { run(): void; quit(): void };
   timeoutAdd(priority: number, intervalMs: number, fn: () => boolean): number;
+  sourceRemove(id: number): boolean;
   PRIORITY_DEFAULT: number;
 }

@@ -5,13 +5,28 @@ import type { PipelineSpec } from './pipeline-spec.ts';
 export type WorkerRequest =
   | { id: number; op: 'probe' }
   | { id: number; op: 'cameras' }
-  /** The newest frame an element holds (a fakesink with enable-last-sample), as JPEG. */
+  /**
+   * The newest frame an element holds, as JPEG: a fakesink with enable-last-sample (converted), or
+   * an appsink whose newest sample is taken (already JPEG when its caps say so).
+   */
   | { id: number; op: 'snapshot'; pipeline: string; element: string }
   | { id: number; op: 'start'; spec: PipelineSpec }
   | { id: number; op: 'stop'; pipeline: string }
   /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
   | { id: number; op: 'finish'; pipeline: string }
-  | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> };
+  | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> }
+  /**
+   * Feeds an appsink's encoded buffers into another pipeline's appsrc, from the next key frame on
+   * (one is requested upstream), until the receiving pipeline finishes or stops. A recording is
+   * its own pipeline this way: its EOS, errors and full disk never stop the camera or live out.
+   */
+  | { id: number; op: 'pump'; from: ElementRef; to: ElementRef };
+
+/** An element by its spec id inside a named pipeline. */
+export interface ElementRef {
+  pipeline: string;
+  element: string;
+}
 
 export interface ProbeResult {
   gstVersion: string;

@@ -7,6 +7,7 @@ import { Backoff } from '#device-drivers';
 import type { PropValue } from './encoders.ts';
 import {
   type CameraInfo,
+  type ElementRef,
   isWorkerMessage,
   type ProbeResult,
   type WorkerMessage,
@@ -141,6 +142,11 @@ export class MediaWorker {
   }
 
   /** EOS through the pipeline and wait for it: recordings end with their last segment closed. */
+  /** Encoded buffers from an appsink into another pipeline's appsrc (see the 'pump' request). */
+  async pump(from: ElementRef, to: ElementRef): Promise<void> {
+    await this.request({ op: 'pump', from, to });
+  }
+
   async finishPipeline(pipeline: string): Promise<void> {
     await this.request({ op: 'finish', pipeline });
   }

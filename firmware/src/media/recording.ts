@@ -1,4 +1,4 @@
-import type { ElementSpec, LinkSpec } from './pipeline-spec.ts';
+import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
 
 export interface RecordingOptions {
   /** Element id prefix, so one pipeline can hold the live and the recording branches. */
@@ -47,5 +47,26 @@ export function recordingBranch(options: RecordingOptions): {
       { from: id('queue'), to: id('parse') },
       { from: id('parse'), to: id('split') },
     ],
+  };
+}
+
+/**
+ * A recording as its own pipeline: an appsrc the media worker feeds with the consultation
+ * pipeline's encoded buffers (from a key frame on), then the recording branch. Its end-of-stream
+ * closes the last segment; its errors (a full disk) end the recording, not the camera or live out.
+ */
+export function recordingPipeline(options: RecordingOptions & { name: string }): PipelineSpec {
+  const branch = recordingBranch(options);
+  return {
+    name: options.name,
+    elements: [
+      {
+        id: 'rec-src',
+        factory: 'appsrc',
+        props: { 'is-live': true, format: 'time', 'max-bytes': 16_000_000 },
+      },
+      ...branch.elements,
+    ],
+    links: [{ from: 'rec-src', to: branch.head }, ...branch.links],
   };
 }

@@ -2,6 +2,8 @@ import gi from 'node-gtk';
 import { ENCODERS } from './encoders.ts';
 import type {
   GLibNamespace,
+  GstAppSink,
+  GstAppSrc,
   GstElement,
   GstMessage,
   GstNamespace,
@@ -9,7 +11,7 @@ import type {
   GstSample,
   GstVideoNamespace,
 } from './gst-types.ts';
-import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
+import type { BusKind, ElementRef, WorkerMessage, WorkerRequest } from './ipc.ts';
 import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
 
 /**
@@ -22,11 +24,75 @@ const Gst = gi.require('Gst', '1.0') as GstNamespace;
 Gst.init(null);
 // Only after Gst.init: GstVideo's typelib needs GStreamer initialised.
 const GstVideo = gi.require('GstVideo', '1.0') as GstVideoNamespace;
+// So that appsink/appsrc elements are wrapped with their pull/push API.
+gi.require('GstApp', '1.0');
 
 const HEARTBEAT_MS = Number(process.env['TELEMED_MEDIA_HEARTBEAT_MS'] ?? 1000);
 const pipelines = new Map<string, GstPipeline>();
 /** finish requests waiting for their pipeline's EOS. */
 const finishing = new Map<string, number>();
+
+/** GST_CLOCK_TIME_NONE: "as soon as possible" in a force-key-unit request. */
+const CLOCK_TIME_NONE = 2 ** 64 - 1;
+/** How often a pump moves what its appsink holds (encoded video is ~30 buffers/s). */
+const PUMP_INTERVAL_MS = 10;
+
+/**
+ * Running pumps by receiving pipeline.
+ * INVARIANTS: at most one pump feeds a pipeline; a pump is removed (and its timer with it) when its
+ * receiving pipeline ends, errors or is stopped; when its source pipeline goes away first, the
+ * receiving appsrc gets end-of-stream, so a recording closes its last segment cleanly.
+ */
+const pumps = new Map<string, { from: string; timer: number; src: GstAppSrc }>();
+
+function stopPump(to: string, endOfStream: boolean): void {
+  const pump = pumps.get(to);
+  if (!pump) return;
+  pumps.delete(to);
+  GLib.sourceRemove(pump.timer);
+  if (endOfStream) pump.src.endOfStream();
+}
+
+function startPump(fromRef: ElementRef, toRef: ElementRef): void {
+  const sink = pipelines.get(fromRef.pipeline)?.getByName(fromRef.element) as GstAppSink | null | undefined;
+  const src = pipelines.get(toRef.pipeline)?.getByName(toRef.element) as GstAppSrc | null | undefined;
+  if (!sink || typeof sink.tryPullSample !== 'function')
+    throw new BuildError(fromRef.element, `no appsink ${fromRef.element} in ${fromRef.pipeline}`);
+  if (!src || typeof src.pushSample !== 'function')
+    throw new BuildError(toRef.element, `no appsrc ${toRef.element} in ${toRef.pipeline}`);
+  if (pumps.has(toRef.pipeline)) throw new BuildError(null, `${toRef.pipeline} is already fed`);
+  const isKey = (sample: GstSample) =>
+    ((sample.getBuffer()?.getFlags() ?? Gst.BufferFlags.DELTA_UNIT) & Gst.BufferFlags.DELTA_UNIT) === 0;
+  // The receiver must start at a key frame (a segment must not begin with undecodable frames).
+  // What the appsink holds from the last key frame on is at most one GOP old (≤ 2 s): it starts
+  // the recording; without one, a key frame is asked of the encoder, again until one comes.
+  let backlog: GstSample[] = [];
+  for (let sample = sink.tryPullSample(0); sample; sample = sink.tryPullSample(0)) {
+    if (isKey(sample)) backlog = [];
+    if (backlog.length > 0 || isKey(sample)) backlog.push(sample);
+  }
+  for (const sample of backlog) src.pushSample(sample);
+  let keyed = backlog.length > 0;
+  let lastRequest = 0;
+  const timer = GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, PUMP_INTERVAL_MS, () => {
+    if (pumps.get(toRef.pipeline)?.timer !== timer) return false;
+    if (!pipelines.has(fromRef.pipeline)) {
+      stopPump(toRef.pipeline, true);
+      return false;
+    }
+    if (!keyed && Date.now() - lastRequest > 250) {
+      lastRequest = Date.now();
+      sink.sendEvent(GstVideo.videoEventNewUpstreamForceKeyUnit(CLOCK_TIME_NONE, true, 0));
+    }
+    for (let sample = sink.tryPullSample(0); sample; sample = sink.tryPullSample(0)) {
+      if (!keyed && !isKey(sample)) continue;
+      keyed = true;
+      src.pushSample(sample);
+    }
+    return true;
+  });
+  pumps.set(toRef.pipeline, { from: fromRef.pipeline, timer, src });
+}
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -113,6 +179,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         // An error stops the pipeline here; the daemon decides what runs next.
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
+        stopPump(name, false);
         settleFinish(name, `${message.src?.name ?? name}: ${error.message}`);
         return false;
       }
@@ -125,6 +192,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         report('eos', message, 'end of stream', null);
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
+        stopPump(name, false);
         settleFinish(name, null);
         return false;
       case Gst.MessageType.STATE_CHANGED:
@@ -165,6 +233,21 @@ function settleFinish(pipeline: string, error: string | null): void {
   if (id === undefined) return;
   finishing.delete(pipeline);
   send(error ? { type: 'reply', id, ok: false, error, element: null } : { type: 'reply', id, ok: true });
+}
+
+/** The last sample each snapshot appsink gave, for a request that comes between two frames. */
+const lastSamples = new Map<string, GstSample>();
+
+/** An appsink's newest sample (older ones are dropped), or a fakesink's last-sample. */
+function newestSample(pipeline: string, element: GstElement): GstSample | null {
+  const appsink = element as GstAppSink;
+  const key = `${pipeline}/${element.name}`;
+  if (typeof appsink.tryPullSample === 'function') {
+    for (let s = appsink.tryPullSample(0); s; s = appsink.tryPullSample(0)) lastSamples.set(key, s);
+    return lastSamples.get(key) ?? null;
+  }
+  // A boxed property: node-gtk gives it through the camelCase accessor, not getProperty().
+  return (element as unknown as { lastSample: GstSample | null }).lastSample;
 }
 
 function handle(request: WorkerRequest): void {
@@ -224,6 +307,8 @@ function handle(request: WorkerRequest): void {
       case 'start': {
         if (pipelines.has(request.spec.name))
           throw new BuildError(null, `pipeline ${request.spec.name} is already running`);
+        for (const key of lastSamples.keys())
+          if (key.startsWith(`${request.spec.name}/`)) lastSamples.delete(key);
         const pipeline = build(request.spec);
         pipelines.set(request.spec.name, pipeline);
         if (pipeline.setState(Gst.State.PLAYING) === Gst.StateChangeReturn.FAILURE) {
@@ -251,6 +336,7 @@ function handle(request: WorkerRequest): void {
         return;
       }
       case 'stop': {
+        stopPump(request.pipeline, false);
         pipelines.get(request.pipeline)?.setState(Gst.State.NULL);
         pipelines.delete(request.pipeline);
         reply();
@@ -260,10 +346,11 @@ function handle(request: WorkerRequest): void {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);
         if (!element)
           throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
-        // A boxed property: node-gtk gives it through the camelCase accessor, not getProperty().
-        const sample = (element as unknown as { lastSample: GstSample | null }).lastSample;
+        const sample = newestSample(request.pipeline, element);
         if (!sample) throw new BuildError(request.element, 'no frame has arrived yet');
-        const jpeg = GstVideo.videoConvertSample(sample, Gst.Caps.fromString('image/jpeg'), 5_000_000_000);
+        const jpeg = sample.getCaps()?.toString().startsWith('image/jpeg')
+          ? sample
+          : GstVideo.videoConvertSample(sample, Gst.Caps.fromString('image/jpeg'), 5_000_000_000);
         const buffer = jpeg?.getBuffer();
         if (!buffer) throw new BuildError(request.element, 'the frame could not be converted to JPEG');
         const bytes = Uint8Array.from(buffer.extractDup(0, Number(buffer.getSize())));
@@ -274,8 +361,15 @@ function handle(request: WorkerRequest): void {
         const pipeline = pipelines.get(request.pipeline);
         if (!pipeline) throw new BuildError(null, `no pipeline ${request.pipeline} is running`);
         finishing.set(request.pipeline, request.id);
-        pipeline.sendEvent(Gst.Event.newEos());
+        // A fed pipeline ends at its appsrc, after the last buffer it was given.
+        if (pumps.has(request.pipeline)) stopPump(request.pipeline, true);
+        else pipeline.sendEvent(Gst.Event.newEos());
         return; // replied at EOS (or error) by the bus watch
+      }
+      case 'pump': {
+        startPump(request.from, request.to);
+        reply();
+        return;
       }
       case 'set': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

@@ -66,6 +66,93 @@ function videoRow(v: VideoItem): HTMLElement {
   );
 }
 
+/** Kept across renders: the preview keeps showing while status updates rebuild the page. */
+const preview = el('img', { id: 'preview', width: '320', height: '180' });
+let previewTimer: number | null = null;
+let actionError = '';
+
+/** While the camera runs, fetches the small preview frame a few times a second (loopback only). */
+function updatePreview(live: boolean): void {
+  if (!live) {
+    if (previewTimer !== null) clearInterval(previewTimer);
+    previewTimer = null;
+    preview.removeAttribute('src');
+    return;
+  }
+  if (previewTimer !== null) return;
+  previewTimer = window.setInterval(async () => {
+    const res = await fetch('/api/v1/video/preview.jpg', {
+      headers: { authorization: `Bearer ${token}` },
+    }).catch(() => null);
+    if (!res?.ok) return;
+    const old = preview.getAttribute('src');
+    preview.setAttribute('src', URL.createObjectURL(await res.blob()));
+    if (old) URL.revokeObjectURL(old);
+  }, 200);
+}
+
+async function videoAction(path: string): Promise<void> {
+  const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(
+    (error: Error) => ({ ok: false, json: async () => ({ error: error.message }) }),
+  );
+  actionError = res.ok ? '' : (((await res.json()) as { error?: string }).error ?? '');
+  render();
+}
+
+function consultationCard(v: VideoItem): HTMLElement {
+  const t = STRINGS[lang];
+  const live = v.camera.state === 'live';
+  updatePreview(live);
+  const button = (id: string, label: string, path: string, enabled: boolean) => {
+    const b = el('button', { id, type: 'button', class: 'action' }, label);
+    if (!enabled) b.setAttribute('disabled', '');
+    b.addEventListener('click', () => void videoAction(path));
+    return b;
+  };
+  const ready = v.encoderState === 'ready';
+  const recording = v.recording.state;
+  return el(
+    'section',
+    { id: 'consultation', class: 'card', 'data-camera': v.camera.state, 'data-recording': recording },
+    el('h2', {}, t.consultation),
+    preview,
+    el(
+      'p',
+      { id: 'camera-state' },
+      v.camera.state === 'live' ? t.camera.live(v.camera.name ?? '') : (t.camera[v.camera.state] as string),
+      ' · ',
+      recording === 'recording'
+        ? t.recordingState.recording(v.recording.segments)
+        : (t.recordingState[recording] as string),
+    ),
+    ...(v.camera.lastError && !live ? [el('small', { class: 'reason' }, v.camera.lastError)] : []),
+    el(
+      'div',
+      { class: 'actions' },
+      live
+        ? button('video-stop', t.videoActions.stop, '/api/v1/video/stop', true)
+        : button(
+            'video-start',
+            t.videoActions.start,
+            '/api/v1/video/start',
+            ready && v.camera.state === 'off',
+          ),
+      recording === 'idle'
+        ? button('record', t.videoActions.record, '/api/v1/recordings', ready)
+        : button(
+            'record-stop',
+            t.videoActions.stopRecord,
+            '/api/v1/recordings/stop',
+            recording === 'recording',
+          ),
+      button('still', t.videoActions.still, '/api/v1/stills', live),
+    ),
+    ...(actionError
+      ? [el('div', { class: 'banner error', role: 'alert', id: 'video-error' }, actionError)]
+      : []),
+  );
+}
+
 function render(): void {
   const t = STRINGS[lang];
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
@@ -177,7 +264,8 @@ function render(): void {
       ),
     );
   }
-  root.append(el('main', {}, carts, dcs, studies, notices));
+  const consultation = status.video ? [consultationCard(status.video)] : [];
+  root.append(el('main', {}, carts, dcs, ...consultation, studies, notices));
 }
 
 function connect(): void {

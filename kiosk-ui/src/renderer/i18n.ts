@@ -41,6 +41,26 @@ const zh = {
     ready: (encoder: string, hardware: boolean) => `就绪（${hardware ? '硬件编码' : '软件编码'} ${encoder}）`,
     fallback: '硬件编码器出现故障，已改用软件编码，画质可能降低；重启终端后会再试硬件编码',
   },
+  consultation: '会诊视频',
+  camera: {
+    off: '摄像头未开启',
+    starting: '正在开启摄像头…',
+    live: (name: string) => `正在直播（${name}）`,
+    stopping: '正在关闭摄像头…',
+  },
+  recordingState: {
+    idle: '未录像',
+    recording: (n: number) => `录像中，已保存 ${n} 段`,
+    finishing: '正在保存最后一段录像…',
+  },
+  videoActions: {
+    start: '开启视频',
+    stop: '关闭视频',
+    record: '开始录像',
+    stopRecord: '停止录像',
+    still: '拍照',
+  },
+  previewAlt: '摄像头预览',
   noc: '省监控中心',
   nocState: {
     connecting: '正在连接…',
@@ -66,6 +86,7 @@ const zh = {
     quarantined: '有一份检查无法处理，已隔离保存，请联系技术人员',
     'dc-down': '数据中心暂时无法连接，检查已保存在本机，恢复后自动发送',
     'dc-up': '数据中心连接已恢复',
+    'camera-lost': '摄像头已断开：请检查摄像头数据线；已录下的视频已保存',
   } as Record<string, string>,
   language: 'English',
 };
@@ -110,6 +131,26 @@ const en: typeof zh = {
     fallback:
       'The hardware encoder failed; using software encoding (lower quality) until the terminal restarts',
   },
+  consultation: 'Consultation video',
+  camera: {
+    off: 'Camera off',
+    starting: 'Starting the camera…',
+    live: (name) => `Live (${name})`,
+    stopping: 'Stopping the camera…',
+  },
+  recordingState: {
+    idle: 'Not recording',
+    recording: (n) => `Recording, ${n} segments saved`,
+    finishing: 'Saving the last segment…',
+  },
+  videoActions: {
+    start: 'Start video',
+    stop: 'Stop video',
+    record: 'Record',
+    stopRecord: 'Stop recording',
+    still: 'Photo',
+  },
+  previewAlt: 'Camera preview',
   noc: 'Province NOC',
   nocState: {
     connecting: 'Connecting…',
@@ -135,6 +176,7 @@ const en: typeof zh = {
     quarantined: 'A study could not be processed and was set aside. Call a technician',
     'dc-down': 'A data centre is unreachable; studies are kept here and sent when it returns',
     'dc-up': 'Data centre reachable again',
+    'camera-lost': 'The camera was disconnected: check its cable; what was recorded is kept',
   },
   language: '中文',
 };

@@ -1,0 +1,220 @@
+import type { Logger } from 'pino';
+import { makeUid } from '../dicom/uid.ts';
+import type { VideoIngest } from '../ingest/video-ingest.ts';
+import type { RecordingRows } from '../store/recordings.ts';
+import { chooseMode, parseCameraCaps } from './camera.ts';
+import { type CameraSource, sourceChain } from './camera-source.ts';
+import {
+  type ConsultationTarget,
+  consultationSpec,
+  ELEMENTS,
+  type LiveOut,
+} from './consultation-pipeline.ts';
+import type { EncoderSelector } from './encoder-selection.ts';
+import type { CameraInfo, ElementRef } from './ipc.ts';
+import type { BusEvent } from './media-worker.ts';
+import type { PipelineSpec } from './pipeline-spec.ts';
+
+export type { LiveOut } from './consultation-pipeline.ts';
+
+/** The media worker as the consultation and the recorder use it (the real one, or a test's). */
+export interface VideoWorker {
+  startPipeline(spec: PipelineSpec): Promise<void>;
+  finishPipeline(name: string): Promise<void>;
+  stopPipeline(name: string): Promise<void>;
+  snapshot(pipeline: string, element: string): Promise<Uint8Array>;
+  setProperties(
+    pipeline: string,
+    element: string,
+    props: Record<string, string | number | boolean>,
+  ): Promise<void>;
+  pump(from: ElementRef, to: ElementRef): Promise<void>;
+  onBusEvent(listener: (event: BusEvent) => void): () => void;
+  cameras(): Promise<CameraInfo[]>;
+}
+
+/** Configured camera: discovered on the board, or an element chain (the rig's test camera). */
+export type CameraConfig = { kind: 'auto' } | { kind: 'elements'; elements: CameraSourceElements };
+type CameraSourceElements = Extract<CameraSource, { kind: 'elements' }>['elements'];
+
+export class VideoError extends Error {
+  constructor(
+    readonly code: 'BUSY' | 'NO_ENCODER' | 'NO_CAMERA' | 'NOT_RUNNING' | 'NOT_RECORDING' | 'PIPELINE',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ConsultationState = 'off' | 'starting' | 'live' | 'stopping';
+
+export interface ConsultationOptions {
+  worker: VideoWorker;
+  encoders: EncoderSelector;
+  recordings: RecordingRows;
+  ingest: VideoIngest;
+  camera: CameraConfig;
+  live: LiveOut;
+  target: ConsultationTarget;
+  uidRoot: string;
+  log: Logger;
+  /** The camera went away or the pipeline failed on its own (not a stop we asked for). */
+  onLost(reason: string): void;
+  onChange(): void;
+}
+
+export const CONSULTATION_PIPELINE = 'consultation';
+
+/**
+ * The consultation's camera pipeline: live out, kiosk preview, stills, and the encoded tap that
+ * recordings are fed from. It runs from "start video" to "stop video", with or without a recording.
+ *
+ * INVARIANTS: one pipeline at a time; `state` is 'off' whenever it is not running; a failure the
+ * pipeline reports itself (camera unplugged, encoder error) ends it and is told through onLost.
+ */
+export class Consultation {
+  state: ConsultationState = 'off';
+  studyUid: string | null = null;
+  lastError: string | null = null;
+  /** The camera in use: the discovered device's name, or 'rig test camera'. */
+  camera: string | null = null;
+
+  constructor(private readonly options: ConsultationOptions) {
+    options.worker.onBusEvent((event) => this.onBus(event));
+  }
+
+  get target(): ConsultationTarget {
+    return this.options.target;
+  }
+
+  get encoderTap(): ElementRef {
+    return { pipeline: CONSULTATION_PIPELINE, element: ELEMENTS.recordTap };
+  }
+
+  /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
+  async start(): Promise<{ studyUid: string }> {
+    const o = this.options;
+    if (this.state === 'live' && this.studyUid) return { studyUid: this.studyUid };
+    if (this.state !== 'off') throw new VideoError('BUSY', 'the camera is starting or stopping');
+    const encoder = o.encoders.current;
+    if (!encoder) throw new VideoError('NO_ENCODER', 'no working H.264 encoder: video is unavailable');
+    this.state = 'starting';
+    o.onChange();
+    try {
+      const source = await this.source();
+      const epoch = Date.now();
+      const { studyUid } = o.recordings.openStudy((row) => makeUid(o.uidRoot, 'study', row, epoch));
+      await o.worker.startPipeline(
+        consultationSpec({
+          name: CONSULTATION_PIPELINE,
+          chain: sourceChain(source.source),
+          encoder,
+          target: o.target,
+          live: o.live,
+        }),
+      );
+      this.studyUid = studyUid;
+      this.camera = source.name;
+      this.lastError = null;
+      this.state = 'live';
+      o.log.info({ encoder: encoder.element, camera: source.name }, 'consultation video started');
+      o.onChange();
+      return { studyUid };
+    } catch (error) {
+      this.state = 'off';
+      this.lastError = (error as Error).message;
+      o.onChange();
+      if (error instanceof VideoError) throw error;
+      throw new VideoError('PIPELINE', `the camera could not start: ${(error as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.state !== 'live') return;
+    this.state = 'stopping';
+    this.options.onChange();
+    await this.options.worker.stopPipeline(CONSULTATION_PIPELINE).catch(() => {});
+    this.state = 'off';
+    this.options.log.info('consultation video stopped');
+    this.options.onChange();
+  }
+
+  /** A full-resolution frame from the running camera, as a still in the consultation study. */
+  async still(): Promise<{ instanceId: number }> {
+    const studyUid = this.requireLive();
+    let jpeg: Uint8Array;
+    try {
+      jpeg = await this.options.worker.snapshot(CONSULTATION_PIPELINE, ELEMENTS.stillSink);
+    } catch (error) {
+      throw new VideoError('PIPELINE', `no still: ${(error as Error).message}`);
+    }
+    return { instanceId: this.options.ingest.receiveStill(jpeg, studyUid) };
+  }
+
+  /** The newest kiosk preview frame (JPEG, small). */
+  async previewFrame(): Promise<Uint8Array> {
+    this.requireLive();
+    try {
+      return await this.options.worker.snapshot(CONSULTATION_PIPELINE, ELEMENTS.previewSink);
+    } catch (error) {
+      throw new VideoError('PIPELINE', `no preview frame: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Adaptive bitrate: the live link's statistics call for a new rate; every encoder in the table
+   * knows its own property and unit.
+   */
+  async setBitrate(kbps: number): Promise<void> {
+    const encoder = this.options.encoders.current;
+    if (this.state !== 'live' || !encoder) throw new VideoError('NOT_RUNNING', 'nothing is being encoded');
+    await this.options.worker.setProperties(CONSULTATION_PIPELINE, ELEMENTS.encoder, encoder.bitrate(kbps));
+    this.options.log.info({ kbps, encoder: encoder.element }, 'encoder bitrate changed');
+  }
+
+  private requireLive(): string {
+    if (this.state !== 'live' || !this.studyUid) {
+      throw new VideoError('NOT_RUNNING', 'the camera is not running: start the consultation video first');
+    }
+    return this.studyUid;
+  }
+
+  private onBus(event: BusEvent): void {
+    if (event.pipeline !== CONSULTATION_PIPELINE || event.kind !== 'error' || this.state !== 'live') return;
+    // The pipeline stopped itself (the worker sets it to NULL on an error).
+    this.lastError = `${event.element}: ${event.message}`;
+    if (event.element === ELEMENTS.encoder && this.options.encoders.current) {
+      this.options.encoders.reportRuntimeFailure(this.options.encoders.current.element);
+    }
+    this.state = 'off';
+    this.options.log.warn({ element: event.element, error: event.message }, 'consultation video lost');
+    this.options.onLost(this.lastError);
+    this.options.onChange();
+  }
+
+  private async source(): Promise<{ source: CameraSource; name: string }> {
+    const { camera, target } = this.options;
+    if (camera.kind === 'elements') {
+      return { source: { kind: 'elements', elements: camera.elements }, name: 'rig test camera' };
+    }
+    const cameras = await this.options.worker.cameras();
+    for (const c of cameras) {
+      const choice = chooseMode(parseCameraCaps(c.caps), {
+        width: target.width,
+        height: target.height,
+        fps: target.fps,
+        link: 'usb2',
+      });
+      if (choice && c.path) {
+        return {
+          source: { kind: 'v4l2', devicePath: c.path, mode: choice.mode, fps: choice.fps },
+          name: c.name,
+        };
+      }
+    }
+    throw new VideoError(
+      'NO_CAMERA',
+      cameras.length === 0 ? 'no camera is connected' : 'no camera offers a usable mode',
+    );
+  }
+}
