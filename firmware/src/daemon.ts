@@ -312,6 +312,12 @@ export class Daemon {
       uidRoot: config.device.uidRoot,
       log: mediaLog,
       onLost: (reason) => this.bus.emit({ type: 'camera', state: 'lost', detail: reason }),
+      onBack: (camera) => {
+        this.bus.emit({ type: 'camera', state: 'back', detail: camera });
+        void recorder
+          .resumeAfterCamera()
+          .catch((error: unknown) => mediaLog.error({ err: error }, 'the recording could not resume'));
+      },
       onChange: () => this.api.notify(),
     });
     const recorder = new Recorder({

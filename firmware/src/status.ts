@@ -122,6 +122,7 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
       state: media.consultation.state,
       name: media.consultation.camera,
       lastError: media.consultation.lastError,
+      measured: media.consultation.measured,
     },
     recording: {
       state: media.recorder.state,
@@ -196,6 +197,14 @@ export function buildHealth(s: StatusSources): HealthPayload {
           gstVersion: s.media.worker.gstVersion,
           counters: { ...s.media.worker.counters },
           encoder: s.media.encoders.status(),
+          camera: {
+            state: s.media.consultation.state,
+            name: s.media.consultation.camera,
+            lastError: s.media.consultation.lastError,
+            counters: { ...s.media.consultation.counters },
+          },
+          encoderOutput: s.media.consultation.measured,
+          recording: { state: s.media.recorder.state, segments: s.media.recorder.segments },
         }
       : null,
   };

@@ -31,8 +31,10 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
       on the line, 0..1), --noise-before BYTES (garbage before the transfer)
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
-  still                                    take a still from the camera while a recording runs
-  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …)
+  still                                    take a still from the running camera (video or recording)
+  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, camera)
+  camera-unplug | camera-plug              pull or replug the camera (live video and a recording
+                                           stop cleanly, and resume when it is back)
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
   dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | none
@@ -85,6 +87,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
       state.dataCentres[dc] = { running: rig.dcs[dc].running, fault: describeFault(rig.proxies[dc].fault) };
     }
     state.broker = { running: rig.broker.running };
+    state.camera = { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath };
     if (state.disk && disk) state.disk.filled = disk.filled;
     writeState(stateFile, state);
   };
@@ -118,6 +121,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     carts: [],
     dataCentres: { A: { running: true, fault: 'no fault' }, B: { running: true, fault: 'no fault' } },
     broker: { running: true },
+    camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath },
     controlUrl: control.url,
     configFile,
     logFile,
@@ -278,6 +282,8 @@ function controlCommand(command: string, args: string[], flags: Flags): ControlC
       return { command, dc: dcArg(args[0]), fault: dcFault(args.slice(1), flags) };
     case 'broker-down':
     case 'broker-up':
+    case 'camera-unplug':
+    case 'camera-plug':
     case 'disk-full':
     case 'disk-ok':
       return { command };

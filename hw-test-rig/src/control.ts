@@ -22,6 +22,7 @@ export interface ControlContext {
 /** Parsed fault commands: what the CLI sends and the `up` process carries out. */
 export type ControlCommand =
   | { command: 'unplug' | 'plug'; device: string }
+  | { command: 'camera-unplug' | 'camera-plug' }
   | { command: 'garbage'; device: string; bytes: number }
   | { command: 'dc-down' | 'dc-up'; dc: 'A' | 'B' }
   | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
@@ -34,7 +35,7 @@ function cable(ctx: ControlContext, device: string) {
   const found = ctx.rig.cables[index];
   if (!found) {
     const known = ctx.rig.cables.map((_, i) => `cart-${i + 1}`).join(', ');
-    throw new ControlError(`no device ${device}; the rig has: ${known}`);
+    throw new ControlError(`no device ${device}; the rig has: ${known}, camera`);
   }
   return found;
 }
@@ -45,11 +46,21 @@ const FILLER = 'rig-disk-filler.bin';
 export async function execute(ctx: ControlContext, c: ControlCommand): Promise<string> {
   switch (c.command) {
     case 'unplug':
+      if (c.device === 'camera') return execute(ctx, { command: 'camera-unplug' });
       await cable(ctx, c.device).unplug();
       return `${c.device} unplugged`;
     case 'plug':
+      if (c.device === 'camera') return execute(ctx, { command: 'camera-plug' });
       await cable(ctx, c.device).plug();
       return `${c.device} plugged in`;
+    case 'camera-unplug':
+      if (!ctx.rig.camera.plugged) throw new ControlError('the camera is already unplugged');
+      await ctx.rig.camera.unplug();
+      return 'camera unplugged';
+    case 'camera-plug':
+      if (ctx.rig.camera.plugged) throw new ControlError('the camera is already plugged in');
+      await ctx.rig.camera.plug();
+      return 'camera plugged in';
     case 'garbage': {
       const end = cable(ctx, c.device);
       if (!end.plugged) throw new ControlError(`${c.device} is unplugged; plug it in first`);

@@ -6,6 +6,7 @@ import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
+import { RigCamera } from './services/rig-camera.ts';
 import { TcpProxy } from './services/tcp-proxy.ts';
 
 export interface RigOptions {
@@ -13,6 +14,8 @@ export interface RigOptions {
   carts?: number;
   apiPort?: number;
   kioskDir?: string;
+  /** Start with the camera plugged in (default true; tests without video leave it out). */
+  camera?: boolean;
 }
 
 /**
@@ -27,6 +30,8 @@ export class Rig {
   /** The firmware reaches the broker through this, so the rig can cut its link alone. */
   readonly brokerLink: TcpProxy;
   readonly cables: PtyCable[];
+  /** The consultation camera (a separate process the firmware reads frames from). */
+  readonly camera: RigCamera;
   readonly token = randomBytes(16).toString('hex');
 
   private constructor(
@@ -43,6 +48,7 @@ export class Rig {
     this.broker = broker;
     this.brokerLink = brokerLink;
     this.cables = cables;
+    this.camera = new RigCamera(join(options.dir, 'camera'));
   }
 
   static async start(options: RigOptions): Promise<Rig> {
@@ -64,7 +70,7 @@ export class Rig {
       (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`),
     );
     for (const cable of cables) await cable.plug();
-    return new Rig(
+    const rig = new Rig(
       options,
       { A: a, B: b },
       proxies,
@@ -73,6 +79,8 @@ export class Rig {
       cables,
       options.apiPort ?? (await freePort()),
     );
+    if (options.camera ?? true) await rig.camera.plug();
+    return rig;
   }
 
   /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
@@ -129,19 +137,9 @@ export class Rig {
       media: {
         enabled: overrides.media ?? true,
         bitrateKbps: 1000,
-        // The rig's camera: a moving pattern with the wall clock burnt in, behind the same source
-        // interface a V4L2 camera uses.
-        camera: {
-          kind: 'elements',
-          elements: [
-            { id: 'pattern', factory: 'videotestsrc', props: { 'is-live': true, pattern: 'ball' } },
-            {
-              id: 'clock',
-              factory: 'clockoverlay',
-              props: { 'time-format': '%H:%M:%S', 'font-desc': 'Sans 24' },
-            },
-          ],
-        },
+        // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
+        // process that can be unplugged, behind the same source interface a V4L2 camera uses.
+        camera: this.camera.firmwareCamera(),
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
         live: overrides.live ? { transport: 'srt', ...overrides.live } : { transport: 'none' },
       },
@@ -167,6 +165,7 @@ export class Rig {
       this.broker.stop(),
       this.brokerLink.stop(),
       ...this.cables.map((c) => c.unplug()),
+      this.camera.unplug(),
     ]);
   }
 }

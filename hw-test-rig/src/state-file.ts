@@ -17,6 +17,8 @@ export interface RigState {
   carts: Array<{ id: string; cartPty: string; terminalPty: string; plugged: boolean }>;
   dataCentres: Record<'A' | 'B', { running: boolean; fault: string }>;
   broker: { running: boolean };
+  /** The rig camera: plugged or not, and the socket its frames come from (its "device node"). */
+  camera: { plugged: boolean; socketPath: string };
   /** `telemed-rig` fault commands are sent here (loopback HTTP, served by the `up` process). */
   controlUrl: string;
   configFile: string;

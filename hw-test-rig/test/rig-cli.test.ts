@@ -151,6 +151,31 @@ test.serial(
     total++;
     await until('the recording delivered', async () => (await delivered(s0)) === total, 30_000);
 
+    // The camera pulled mid-recording: the recording ends cleanly (the command says why), the
+    // terminal waits for the camera, and when it is back the recording goes on for the time left.
+    const cut = cmd('record', '--seconds', '4');
+    await until('recording', async () => (await status(s0))?.video?.recording.state === 'recording', 30_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.regex((await cmd('camera-unplug')).out, /camera unplugged/);
+    t.false(state().camera.plugged);
+    const cutResult = await cut;
+    t.not(cutResult.code, 0);
+    t.regex(cutResult.out, /camera was disconnected/);
+    await until('camera waiting', async () => (await status(s0))?.video?.camera.state === 'waiting');
+    t.regex((await cmd('camera-plug')).out, /camera plugged in/);
+    t.true(state().camera.plugged);
+    await until('recording resumed', async () => (await status(s0))?.video?.recording.state === 'recording');
+    await until(
+      'resumed recording over, camera off',
+      async () => {
+        const video = (await status(s0))?.video;
+        return video?.recording.state === 'idle' && video.camera.state === 'off';
+      },
+      30_000,
+    );
+    await until('everything delivered', async () => (await status(s0))?.queueDepth === 0, 30_000);
+    total = await delivered(s0);
+
     t.regex((await cmd('broker-down')).out, /broker stopped/);
     t.false(state().broker.running);
     t.is((await cmd('broker-up')).code, 0);

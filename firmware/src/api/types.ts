@@ -73,11 +73,14 @@ export interface VideoItem {
   fallbackReason: string | null;
   /** The consultation camera: 'live' while it runs (live out, preview, stills), with or without a recording. */
   camera: {
-    state: 'off' | 'starting' | 'live' | 'stopping';
+    /** 'waiting': unplugged while in use; the video resumes by itself when it is plugged in again. */
+    state: 'off' | 'starting' | 'live' | 'stopping' | 'waiting';
     /** The camera in use (the device's name, or 'rig test camera'). */
     name: string | null;
     /** Why it last stopped or failed to start, in words staff can act on. */
     lastError: string | null;
+    /** Measured at the encoder's output over the last second while it runs. */
+    measured: { fps: number; kbps: number } | null;
   };
   recording: {
     state: 'idle' | 'recording' | 'finishing';

@@ -132,6 +132,11 @@ export const ConfigSchema = Type.Object(
                   ),
                   { minItems: 1 },
                 ),
+                /**
+                 * A path that exists while the camera is plugged in (its device node, or the
+                 * rig's camera socket): how a lost camera is noticed coming back.
+                 */
+                presencePath: Type.Optional(Type.String({ minLength: 1 })),
               },
               { additionalProperties: false },
             ),

@@ -171,5 +171,6 @@ export function consultationSpec(options: {
       { from: 'tee', to: 'rec-queue' },
       { from: 'rec-queue', to: ELEMENTS.recordTap },
     ],
+    taps: [ELEMENTS.recordTap],
   };
 }

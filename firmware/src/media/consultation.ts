@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { makeUid } from '../dicom/uid.ts';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
@@ -34,7 +35,9 @@ export interface VideoWorker {
 }
 
 /** Configured camera: discovered on the board, or an element chain (the rig's test camera). */
-export type CameraConfig = { kind: 'auto' } | { kind: 'elements'; elements: CameraSourceElements };
+export type CameraConfig =
+  | { kind: 'auto' }
+  | { kind: 'elements'; elements: CameraSourceElements; presencePath?: string };
 type CameraSourceElements = Extract<CameraSource, { kind: 'elements' }>['elements'];
 
 export class VideoError extends Error {
@@ -46,7 +49,8 @@ export class VideoError extends Error {
   }
 }
 
-export type ConsultationState = 'off' | 'starting' | 'live' | 'stopping';
+/** 'waiting': the camera went away while in use; it is started again when it comes back. */
+export type ConsultationState = 'off' | 'starting' | 'live' | 'stopping' | 'waiting';
 
 export interface ConsultationOptions {
   worker: VideoWorker;
@@ -60,7 +64,11 @@ export interface ConsultationOptions {
   log: Logger;
   /** The camera went away or the pipeline failed on its own (not a stop we asked for). */
   onLost(reason: string): void;
+  /** A lost camera is back and the consultation video runs again. */
+  onBack(camera: string): void;
   onChange(): void;
+  /** How often a lost camera is looked for (default 1 s). */
+  presencePollMs?: number;
 }
 
 export const CONSULTATION_PIPELINE = 'consultation';
@@ -78,6 +86,10 @@ export class Consultation {
   lastError: string | null = null;
   /** The camera in use: the discovered device's name, or 'rig test camera'. */
   camera: string | null = null;
+  /** Measured at the encoder's output over the last second while the camera runs. */
+  measured: { fps: number; kbps: number } | null = null;
+  readonly counters = { starts: 0, losses: 0, returns: 0 };
+  private presenceTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: ConsultationOptions) {
     options.worker.onBusEvent((event) => this.onBus(event));
@@ -95,6 +107,9 @@ export class Consultation {
   async start(): Promise<{ studyUid: string }> {
     const o = this.options;
     if (this.state === 'live' && this.studyUid) return { studyUid: this.studyUid };
+    if (this.state === 'waiting') {
+      throw new VideoError('NO_CAMERA', 'the camera is disconnected: plug it in again and the video resumes');
+    }
     if (this.state !== 'off') throw new VideoError('BUSY', 'the camera is starting or stopping');
     const encoder = o.encoders.current;
     if (!encoder) throw new VideoError('NO_ENCODER', 'no working H.264 encoder: video is unavailable');
@@ -117,6 +132,7 @@ export class Consultation {
       this.camera = source.name;
       this.lastError = null;
       this.state = 'live';
+      this.counters.starts++;
       o.log.info({ encoder: encoder.element, camera: source.name }, 'consultation video started');
       o.onChange();
       return { studyUid };
@@ -130,10 +146,17 @@ export class Consultation {
   }
 
   async stop(): Promise<void> {
+    if (this.state === 'waiting') {
+      this.stopWatching();
+      this.state = 'off';
+      this.options.onChange();
+      return;
+    }
     if (this.state !== 'live') return;
     this.state = 'stopping';
     this.options.onChange();
     await this.options.worker.stopPipeline(CONSULTATION_PIPELINE).catch(() => {});
+    this.measured = null;
     this.state = 'off';
     this.options.log.info('consultation video stopped');
     this.options.onChange();
@@ -180,21 +203,70 @@ export class Consultation {
   }
 
   private onBus(event: BusEvent): void {
-    if (event.pipeline !== CONSULTATION_PIPELINE || event.kind !== 'error' || this.state !== 'live') return;
-    // The pipeline stopped itself (the worker sets it to NULL on an error).
+    if (event.pipeline !== CONSULTATION_PIPELINE) return;
+    if (event.kind === 'meter' && event.meter && this.state === 'live') this.measured = event.meter;
+    if (event.kind !== 'error' || this.state !== 'live') return;
+    // The pipeline stopped itself (the worker sets it to NULL on an error): the camera was pulled,
+    // or the encoder failed. Staff asked for video, so it comes back by itself when it can.
     this.lastError = `${event.element}: ${event.message}`;
     if (event.element === ELEMENTS.encoder && this.options.encoders.current) {
       this.options.encoders.reportRuntimeFailure(this.options.encoders.current.element);
     }
-    this.state = 'off';
+    this.measured = null;
+    this.counters.losses++;
+    this.state = 'waiting';
     this.options.log.warn({ element: event.element, error: event.message }, 'consultation video lost');
     this.options.onLost(this.lastError);
     this.options.onChange();
+    this.watchForCamera();
+  }
+
+  /**
+   * Looks for the camera once a second while waiting. A presence check, not a retry loop: starting
+   * is attempted only when the camera is there (for an encoder failure it is there at once, and
+   * the selector has already moved to software if the hardware encoder kept failing).
+   */
+  private watchForCamera(): void {
+    this.stopWatching();
+    this.presenceTimer = setTimeout(async () => {
+      this.presenceTimer = null;
+      if (this.state !== 'waiting') return;
+      if (!(await this.cameraPresent())) return this.watchForCamera();
+      this.state = 'off';
+      try {
+        await this.start();
+      } catch (error) {
+        this.options.log.warn(
+          { err: (error as Error).message },
+          'the camera is back but video did not start',
+        );
+        if (this.state === 'off') this.state = 'waiting';
+        return this.watchForCamera();
+      }
+      this.counters.returns++;
+      this.options.onBack(this.camera ?? 'camera');
+    }, this.options.presencePollMs ?? 1000);
+  }
+
+  private stopWatching(): void {
+    if (this.presenceTimer) clearTimeout(this.presenceTimer);
+    this.presenceTimer = null;
+  }
+
+  private async cameraPresent(): Promise<boolean> {
+    try {
+      await this.source();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async source(): Promise<{ source: CameraSource; name: string }> {
     const { camera, target } = this.options;
     if (camera.kind === 'elements') {
+      if (camera.presencePath && !existsSync(camera.presencePath))
+        throw new VideoError('NO_CAMERA', 'no camera is connected');
       return { source: { kind: 'elements', elements: camera.elements }, name: 'rig test camera' };
     }
     const cameras = await this.options.worker.cameras();

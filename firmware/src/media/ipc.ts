@@ -45,7 +45,16 @@ export interface CameraInfo {
   caps: string;
 }
 
-export type BusKind = 'error' | 'warning' | 'eos' | 'state-changed' | 'qos' | 'latency' | 'segment-closed';
+export type BusKind =
+  | 'error'
+  | 'warning'
+  | 'eos'
+  | 'state-changed'
+  | 'qos'
+  | 'latency'
+  | 'segment-closed'
+  /** Once a second per encoded tap: what the encoder really delivered. */
+  | 'meter';
 
 /** What the worker tells the daemon, unasked or in reply. */
 export type WorkerMessage =
@@ -73,6 +82,8 @@ export type WorkerMessage =
       state?: string;
       /** segment-closed: the finished file. */
       location?: string;
+      /** meter: measured at the encoder's output over the last second. */
+      meter?: { fps: number; kbps: number };
     };
 
 /** The daemon's boundary check on what arrives from the child process. */

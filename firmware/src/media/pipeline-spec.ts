@@ -23,6 +23,11 @@ export interface PipelineSpec {
   name: string;
   elements: ElementSpec[];
   links: LinkSpec[];
+  /**
+   * Appsinks at an encoder's output that the worker drains continuously: it measures frames/s and
+   * kbit/s there (bus `meter` events) and feeds recordings from them (the `pump` request).
+   */
+  taps?: string[];
 }
 
 /** Every problem with a spec, each naming the element or link; empty when it can be built. */

@@ -44,13 +44,29 @@ export class Recorder {
   private ingestChain: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
   private startedCamera = false;
+  private deadline: number | null = null;
+  /** A recording the camera's loss cut short, to continue (as a new series) when it is back. */
+  private interrupted: { remainingS: number | null; startedCamera: boolean } | null = null;
 
   constructor(private readonly options: RecorderOptions) {}
 
-  async start(seconds: number | null): Promise<{ recordingId: number; studyUid: string }> {
+  /** The camera is back: a recording it cut short goes on, for the time that was left. */
+  async resumeAfterCamera(): Promise<void> {
+    const pending = this.interrupted;
+    if (!pending || this.state !== 'idle') return;
+    this.interrupted = null;
+    await this.start(pending.remainingS, pending.startedCamera);
+    this.options.log.info({ recording: this.recordingId }, 'recording resumed after the camera came back');
+  }
+
+  async start(
+    seconds: number | null,
+    cameraStartedByRecording = false,
+  ): Promise<{ recordingId: number; studyUid: string }> {
     const o = this.options;
     if (this.state !== 'idle') throw new VideoError('BUSY', 'a recording is already running');
-    const cameraWasOff = o.consultation.state === 'off';
+    this.interrupted = null;
+    const cameraWasOff = o.consultation.state === 'off' || cameraStartedByRecording;
     const { studyUid } = await o.consultation.start();
     const encoder = o.encoders.current!;
     const epoch = Date.now();
@@ -83,6 +99,7 @@ export class Recorder {
     this.segments = 0;
     this.lastError = null;
     o.log.info({ recording: recording.id, encoder: encoder.element, seconds }, 'recording started');
+    this.deadline = seconds === null ? null : Date.now() + seconds * 1000;
     if (seconds !== null)
       this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
     o.onChange();
@@ -108,13 +125,16 @@ export class Recorder {
     await this.finished(id, this.lastError ? `ended with an error: ${this.lastError}` : reason);
   }
 
-  private async finished(id: number, reason: string): Promise<void> {
+  private async finished(id: number, reason: string, cameraLost = false): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
     this.options.recordings.end(id, reason);
     this.state = 'idle';
     this.options.log.info({ recording: id, segments: this.segments, reason }, 'recording ended');
-    if (this.startedCamera) await this.options.consultation.stop();
+    if (cameraLost) {
+      const remainingS = this.deadline === null ? null : Math.max(1, (this.deadline - Date.now()) / 1000);
+      this.interrupted = { remainingS, startedCamera: this.startedCamera };
+    } else if (this.startedCamera) await this.options.consultation.stop();
     this.startedCamera = false;
     this.options.onChange();
   }
@@ -131,10 +151,14 @@ export class Recorder {
     if (ended && this.state === 'recording') {
       // The recording pipeline stopped on its own: a full disk, or the camera went away (the
       // worker then ends the feed, and the last segment closes cleanly). What closed is kept.
-      this.lastError = event.kind === 'error' ? `${event.element}: ${event.message}` : 'the camera stopped';
+      const cameraLost = this.options.consultation.state !== 'live';
+      this.lastError =
+        event.kind === 'error' ? `${event.element}: ${event.message}` : 'the camera was disconnected';
       if (this.timer) clearTimeout(this.timer);
       this.state = 'finishing';
-      void this.ingestChain.then(() => this.finished(recordingId, `ended early: ${this.lastError}`));
+      void this.ingestChain.then(() =>
+        this.finished(recordingId, `ended early: ${this.lastError}`, cameraLost),
+      );
     }
   }
 }

@@ -11,8 +11,9 @@ import type {
   GstSample,
   GstVideoNamespace,
 } from './gst-types.ts';
-import type { BusKind, ElementRef, WorkerMessage, WorkerRequest } from './ipc.ts';
+import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
 import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
+import { Taps } from './worker-taps.ts';
 
 /**
  * The media worker: a child process of the daemon that owns GStreamer. It runs a GLib main loop
@@ -32,67 +33,18 @@ const pipelines = new Map<string, GstPipeline>();
 /** finish requests waiting for their pipeline's EOS. */
 const finishing = new Map<string, number>();
 
-/** GST_CLOCK_TIME_NONE: "as soon as possible" in a force-key-unit request. */
-const CLOCK_TIME_NONE = 2 ** 64 - 1;
-/** How often a pump moves what its appsink holds (encoded video is ~30 buffers/s). */
-const PUMP_INTERVAL_MS = 10;
-
-/**
- * Running pumps by receiving pipeline.
- * INVARIANTS: at most one pump feeds a pipeline; a pump is removed (and its timer with it) when its
- * receiving pipeline ends, errors or is stopped; when its source pipeline goes away first, the
- * receiving appsrc gets end-of-stream, so a recording closes its last segment cleanly.
- */
-const pumps = new Map<string, { from: string; timer: number; src: GstAppSrc }>();
-
-function stopPump(to: string, endOfStream: boolean): void {
-  const pump = pumps.get(to);
-  if (!pump) return;
-  pumps.delete(to);
-  GLib.sourceRemove(pump.timer);
-  if (endOfStream) pump.src.endOfStream();
-}
-
-function startPump(fromRef: ElementRef, toRef: ElementRef): void {
-  const sink = pipelines.get(fromRef.pipeline)?.getByName(fromRef.element) as GstAppSink | null | undefined;
-  const src = pipelines.get(toRef.pipeline)?.getByName(toRef.element) as GstAppSrc | null | undefined;
-  if (!sink || typeof sink.tryPullSample !== 'function')
-    throw new BuildError(fromRef.element, `no appsink ${fromRef.element} in ${fromRef.pipeline}`);
-  if (!src || typeof src.pushSample !== 'function')
-    throw new BuildError(toRef.element, `no appsrc ${toRef.element} in ${toRef.pipeline}`);
-  if (pumps.has(toRef.pipeline)) throw new BuildError(null, `${toRef.pipeline} is already fed`);
-  const isKey = (sample: GstSample) =>
-    ((sample.getBuffer()?.getFlags() ?? Gst.BufferFlags.DELTA_UNIT) & Gst.BufferFlags.DELTA_UNIT) === 0;
-  // The receiver must start at a key frame (a segment must not begin with undecodable frames).
-  // What the appsink holds from the last key frame on is at most one GOP old (≤ 2 s): it starts
-  // the recording; without one, a key frame is asked of the encoder, again until one comes.
-  let backlog: GstSample[] = [];
-  for (let sample = sink.tryPullSample(0); sample; sample = sink.tryPullSample(0)) {
-    if (isKey(sample)) backlog = [];
-    if (backlog.length > 0 || isKey(sample)) backlog.push(sample);
-  }
-  for (const sample of backlog) src.pushSample(sample);
-  let keyed = backlog.length > 0;
-  let lastRequest = 0;
-  const timer = GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, PUMP_INTERVAL_MS, () => {
-    if (pumps.get(toRef.pipeline)?.timer !== timer) return false;
-    if (!pipelines.has(fromRef.pipeline)) {
-      stopPump(toRef.pipeline, true);
-      return false;
-    }
-    if (!keyed && Date.now() - lastRequest > 250) {
-      lastRequest = Date.now();
-      sink.sendEvent(GstVideo.videoEventNewUpstreamForceKeyUnit(CLOCK_TIME_NONE, true, 0));
-    }
-    for (let sample = sink.tryPullSample(0); sample; sample = sink.tryPullSample(0)) {
-      if (!keyed && !isKey(sample)) continue;
-      keyed = true;
-      src.pushSample(sample);
-    }
-    return true;
-  });
-  pumps.set(toRef.pipeline, { from: fromRef.pipeline, timer, src });
-}
+/** Encoded-video taps: meters at the encoder's output, and the feeds recordings are made from. */
+const taps = new Taps({ Gst, GLib, GstVideo }, (meter) =>
+  send({
+    type: 'bus',
+    pipeline: meter.pipeline,
+    kind: 'meter',
+    element: meter.element,
+    message: `${meter.fps} frames/s, ${meter.kbps} kbit/s`,
+    debug: null,
+    meter: { fps: meter.fps, kbps: meter.kbps },
+  }),
+);
 
 function send(message: WorkerMessage): void {
   process.send?.(message);
@@ -179,7 +131,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         // An error stops the pipeline here; the daemon decides what runs next.
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
-        stopPump(name, false);
+        taps.pipelineGone(name);
         settleFinish(name, `${message.src?.name ?? name}: ${error.message}`);
         return false;
       }
@@ -192,7 +144,7 @@ function watchBus(name: string, pipeline: GstPipeline): void {
         report('eos', message, 'end of stream', null);
         pipeline.setState(Gst.State.NULL);
         pipelines.delete(name);
-        stopPump(name, false);
+        taps.pipelineGone(name);
         settleFinish(name, null);
         return false;
       case Gst.MessageType.STATE_CHANGED:
@@ -332,12 +284,18 @@ function handle(request: WorkerRequest): void {
           }
           throw new BuildError(null, `pipeline ${request.spec.name} failed to start`);
         }
+        for (const id of request.spec.taps ?? []) {
+          const sink = pipeline.getByName(id) as GstAppSink | null;
+          if (!sink || typeof sink.tryPullSample !== 'function')
+            throw new BuildError(id, `${id}: a tap must be an appsink`);
+          taps.open(request.spec.name, id, sink);
+        }
         reply();
         return;
       }
       case 'stop': {
-        stopPump(request.pipeline, false);
         pipelines.get(request.pipeline)?.setState(Gst.State.NULL);
+        taps.pipelineGone(request.pipeline);
         pipelines.delete(request.pipeline);
         reply();
         return;
@@ -362,12 +320,17 @@ function handle(request: WorkerRequest): void {
         if (!pipeline) throw new BuildError(null, `no pipeline ${request.pipeline} is running`);
         finishing.set(request.pipeline, request.id);
         // A fed pipeline ends at its appsrc, after the last buffer it was given.
-        if (pumps.has(request.pipeline)) stopPump(request.pipeline, true);
-        else pipeline.sendEvent(Gst.Event.newEos());
+        if (!taps.detach(request.pipeline, true)) pipeline.sendEvent(Gst.Event.newEos());
         return; // replied at EOS (or error) by the bus watch
       }
       case 'pump': {
-        startPump(request.from, request.to);
+        const src = pipelines.get(request.to.pipeline)?.getByName(request.to.element) as GstAppSrc | null;
+        if (!src || typeof src.pushSample !== 'function')
+          throw new BuildError(
+            request.to.element,
+            `no appsrc ${request.to.element} in ${request.to.pipeline}`,
+          );
+        taps.attach(request.from.pipeline, request.from.element, request.to.pipeline, src);
         reply();
         return;
       }

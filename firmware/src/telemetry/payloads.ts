@@ -107,6 +107,21 @@ export const HealthPayload = Type.Object(
           available: Type.Array(Type.String()),
           failedHardware: Type.Array(Type.String()),
         }),
+        camera: Type.Object({
+          state: Type.String({
+            description: 'off | starting | live | stopping | waiting (unplugged in use)',
+          }),
+          name: Type.Union([Type.String(), Type.Null()]),
+          lastError: Type.Union([Type.String(), Type.Null()]),
+          counters: Type.Object({ starts: Type.Integer(), losses: Type.Integer(), returns: Type.Integer() }),
+        }),
+        encoderOutput: Type.Union([Type.Null(), Type.Object({ fps: Type.Number(), kbps: Type.Number() })], {
+          description: "measured at the encoder's output over the last second while the camera runs",
+        }),
+        recording: Type.Object({
+          state: Type.String({ description: 'idle | recording | finishing' }),
+          segments: Type.Integer(),
+        }),
       }),
     ]),
   },

@@ -56,7 +56,7 @@ export async function world(
 ) {
   const { deps, kioskDir, brokerDown, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
-  const rig = await Rig.start({ dir, ...(kioskDir ? { kioskDir } : {}) });
+  const rig = await Rig.start({ dir, camera: overrides.media ?? false, ...(kioskDir ? { kioskDir } : {}) });
   const config = parseConfig(
     rig.firmwareConfig({
       healthIntervalS: 1,

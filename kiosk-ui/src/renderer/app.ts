@@ -129,7 +129,7 @@ function consultationCard(v: VideoItem): HTMLElement {
     el(
       'div',
       { class: 'actions' },
-      live
+      live || v.camera.state === 'waiting'
         ? button('video-stop', t.videoActions.stop, '/api/v1/video/stop', true)
         : button(
             'video-start',

@@ -47,6 +47,7 @@ const zh = {
     starting: '正在开启摄像头…',
     live: (name: string) => `正在直播（${name}）`,
     stopping: '正在关闭摄像头…',
+    waiting: '摄像头已断开：请重新插好摄像头，视频会自动恢复',
   },
   recordingState: {
     idle: '未录像',
@@ -87,6 +88,7 @@ const zh = {
     'dc-down': '数据中心暂时无法连接，检查已保存在本机，恢复后自动发送',
     'dc-up': '数据中心连接已恢复',
     'camera-lost': '摄像头已断开：请检查摄像头数据线；已录下的视频已保存',
+    'camera-back': '摄像头已恢复',
   } as Record<string, string>,
   language: 'English',
 };
@@ -137,6 +139,7 @@ const en: typeof zh = {
     starting: 'Starting the camera…',
     live: (name) => `Live (${name})`,
     stopping: 'Stopping the camera…',
+    waiting: 'Camera disconnected: plug it in again and the video resumes by itself',
   },
   recordingState: {
     idle: 'Not recording',
@@ -177,6 +180,7 @@ const en: typeof zh = {
     'dc-down': 'A data centre is unreachable; studies are kept here and sent when it returns',
     'dc-up': 'Data centre reachable again',
     'camera-lost': 'The camera was disconnected: check its cable; what was recorded is kept',
+    'camera-back': 'The camera is back',
   },
   language: '中文',
 };

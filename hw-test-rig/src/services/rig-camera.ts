@@ -1,0 +1,92 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { RigProcess } from './process.ts';
+
+/** What the rig camera sends: the firmware's chain must declare the same raw format. */
+export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps: 30 };
+
+/**
+ * The rig's camera: a separate process that films a moving ball with the wall clock burnt in and
+ * offers raw frames on a shared-memory socket, as a USB camera offers them on its device node.
+ * Unplugging ends the process and the socket disappears (like /dev/videoN); the firmware's camera
+ * pipeline loses its source exactly as it would when a cable is pulled, and a replug brings the
+ * socket back for the firmware to find.
+ */
+export class RigCamera {
+  private readonly process: RigProcess;
+  readonly socketPath: string;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.socketPath = join(dir, 'rig-camera.sock');
+    const f = RIG_CAMERA_FORMAT;
+    this.process = new RigProcess(
+      'rig-camera',
+      'gst-launch-1.0',
+      [
+        'videotestsrc',
+        'is-live=true',
+        'pattern=ball',
+        '!',
+        `video/x-raw,format=${f.format},width=${f.width},height=${f.height},framerate=${f.fps}/1`,
+        '!',
+        'clockoverlay',
+        'time-format=%H:%M:%S',
+        'font-desc=Sans 24',
+        '!',
+        'shmsink',
+        `socket-path=${this.socketPath}`,
+        'wait-for-connection=false',
+        'sync=true',
+        // Room for a few frames: a reader that falls behind drops frames, the camera never waits.
+        `shm-size=${f.width * f.height * 2 * 8}`,
+      ],
+      join(dir, 'rig-camera.log'),
+    );
+  }
+
+  get plugged(): boolean {
+    return this.process.running;
+  }
+
+  /** Starts the camera and resolves once its socket exists (a device node appearing). */
+  async plug(): Promise<void> {
+    if (this.process.running) return;
+    rmSync(this.socketPath, { force: true });
+    this.process.start();
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(this.socketPath)) {
+      if (Date.now() > deadline) throw new Error(`the rig camera did not start (see ${this.socketPath}.log)`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Pulls the cable: the process ends at once and its socket goes, as a device node would. */
+  async unplug(): Promise<void> {
+    await this.process.stop('SIGKILL');
+    rmSync(this.socketPath, { force: true });
+  }
+
+  /** The firmware's camera configuration for this camera (provisioning writes the same shape). */
+  firmwareCamera() {
+    const f = RIG_CAMERA_FORMAT;
+    return {
+      kind: 'elements' as const,
+      presencePath: this.socketPath,
+      elements: [
+        {
+          id: 'shm',
+          factory: 'shmsrc',
+          props: { 'socket-path': this.socketPath, 'is-live': true, 'do-timestamp': true },
+        },
+        {
+          id: 'caps',
+          factory: 'capsfilter',
+          props: {
+            caps: `video/x-raw,format=${f.format},width=${f.width},height=${f.height},framerate=${f.fps}/1`,
+          },
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,97 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import dcmjs from 'dcmjs';
+import type { StatusResponse } from '../../firmware/src/api/types.ts';
+import { decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
+import { until, world } from './helpers/harness.ts';
+
+test.serial(
+  'camera unplugged mid-recording: the segment closes cleanly and is delivered playable, staff and NOC are told, and video and recording resume when it is plugged back',
+  async (t) => {
+    const w = await world({ media: true, segmentS: 1 });
+    t.teardown(() => w.stop());
+    const media = w.daemon.media!;
+    await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
+    const api = new URL(w.rig.kioskUrl).origin;
+    const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
+    const status = async () =>
+      (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
+
+    const started = await fetch(`${api}/api/v1/recordings`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ seconds: 8 }),
+    });
+    t.is(started.status, 200);
+    const first = (await started.json()) as { recordingId: number; studyUid: string };
+    await until('two segments closed', async () => (await status()).video!.recording.segments >= 2, 20_000);
+    const measured = (await status()).video!.camera.measured;
+    t.truthy(measured, 'the encoder output is measured');
+    t.true(measured!.fps >= 20 && measured!.fps <= 40, `${measured!.fps} frames/s at the encoder`);
+    t.true(measured!.kbps > 100, `${measured!.kbps} kbit/s at the encoder`);
+
+    await w.rig.camera.unplug();
+    await until('camera waiting', async () => (await status()).video!.camera.state === 'waiting', 10_000);
+    await until('recording ended', async () => (await status()).video!.recording.state === 'idle', 10_000);
+    const lost = await status();
+    t.regex(lost.video!.recording.lastError ?? '', /camera was disconnected/);
+    t.true(lost.notices.some((n) => n.code === 'camera-lost'));
+    const health = w.daemon.health();
+    t.is(health.media?.camera.state, 'waiting');
+    t.is(health.media?.camera.counters.losses, 1);
+    const refused = await fetch(`${api}/api/v1/video/start`, { method: 'POST', headers });
+    t.is(refused.status, 503);
+    t.regex(((await refused.json()) as { error: string }).error, /plug it in again/);
+
+    // Every segment of the cut recording, the last one included, arrives and plays to its end.
+    const firstRows = () =>
+      w.daemon.store
+        .inState('delivered')
+        .filter((r) => r.kind === 'video' && r.recording_id === first.recordingId);
+    const cutSegments = lost.video!.recording.segments;
+    t.true(cutSegments >= 2);
+    await until('the cut recording delivered', () => firstRows().length === cutSegments, 60_000);
+    for (const row of firstRows()) {
+      const bytes = await w.rig.dcs.A.instanceFile(row.sop_uid!);
+      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+        dcmjs.data.DicomMessage.readFile(
+          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+        ).dict,
+      );
+      const file = join(w.dir, `cut-${row.segment_index}.h264`);
+      writeFileSync(file, new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!));
+      t.is(decodedFrames(file, 'h264'), Number(ds['NumberOfFrames']), `segment ${row.segment_index} plays`);
+    }
+
+    await w.rig.camera.plug();
+    await until('camera live again', async () => (await status()).video!.camera.state === 'live', 15_000);
+    await until(
+      'recording resumed',
+      async () => (await status()).video!.recording.state === 'recording',
+      10_000,
+    );
+    const resumed = await status();
+    t.not(resumed.video!.recording.recordingId, first.recordingId, 'a new series after the gap');
+    t.true(resumed.notices.some((n) => n.code === 'camera-back'));
+    await until(
+      'resumed recording over',
+      async () => (await status()).video!.recording.state === 'idle',
+      20_000,
+    );
+    await until('camera off again', async () => (await status()).video!.camera.state === 'off', 10_000);
+    const second = w.daemon.store
+      .inState('delivered')
+      .concat(w.daemon.store.inState('queued'))
+      .filter((r) => r.kind === 'video' && r.recording_id === resumed.video!.recording.recordingId);
+    t.true(second.length >= 1, 'the resumed recording made segments');
+    const studies = new Set(
+      w.daemon.store.db
+        .prepare('SELECT study_uid FROM recordings')
+        .all()
+        .map((r) => (r as { study_uid: string }).study_uid),
+    );
+    t.deepEqual([...studies], [first.studyUid], 'both series are in the one consultation study');
+    t.is(w.daemon.health().media?.camera.counters.returns, 1);
+  },
+);
