@@ -23,6 +23,8 @@ import { FIRMWARE_VERSION } from './version.ts';
 
 export interface DaemonDeps {
   log: Logger;
+  /** Extra environment for the media worker (the rig's stand-in hardware encoder plugin). */
+  mediaEnv?: Record<string, string>;
   opener?: SerialOpener;
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
@@ -261,6 +263,7 @@ export class Daemon {
     const mediaLog = log.child({ module: 'media' });
     const worker = new MediaWorker({
       log: mediaLog,
+      ...(this.deps.mediaEnv ? { env: this.deps.mediaEnv } : {}),
       heartbeatTimeoutMs: config.media.heartbeatTimeoutMs,
       onState: (state, detail) => {
         mediaLog.info({ state, detail }, 'media worker state');

@@ -35,6 +35,8 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, camera)
   camera-unplug | camera-plug              pull or replug the camera (live video and a recording
                                            stop cleanly, and resume when it is back)
+  encoder-fault start|stream|none          make the board's (simulated) hardware encoder refuse to
+                                           start or fail mid-stream; the firmware falls back to software
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
   dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | none
@@ -88,6 +90,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     }
     state.broker = { running: rig.broker.running };
     state.camera = { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath };
+    state.hwEncoder = { element: 'vpuenc_h264', fault: rig.hwEncoder.fault };
     if (state.disk && disk) state.disk.filled = disk.filled;
     writeState(stateFile, state);
   };
@@ -100,6 +103,8 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     startTimeoutSec: 90,
     onChange: save,
     log: (line) => console.log(`rig: ${line}`),
+    // The board's hardware encoder, simulated: the firmware chooses it first, as on a board.
+    env: rig.hwEncoder.env,
   });
   const control = await startControlServer({
     rig,
@@ -122,6 +127,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     dataCentres: { A: { running: true, fault: 'no fault' }, B: { running: true, fault: 'no fault' } },
     broker: { running: true },
     camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath },
+    hwEncoder: { element: 'vpuenc_h264', fault: null },
     controlUrl: control.url,
     configFile,
     logFile,
@@ -289,6 +295,12 @@ function controlCommand(command: string, args: string[], flags: Flags): ControlC
       return { command };
     case 'kill-firmware':
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
+    case 'encoder-fault': {
+      const fault = args[0];
+      if (fault !== 'start' && fault !== 'stream' && fault !== 'none')
+        throw new UsageError('encoder-fault start|stream|none');
+      return { command, fault: fault === 'none' ? null : fault };
+    }
     default:
       throw new UsageError(`unknown command ${command}`);
   }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { NodeSerialOpener } from '#device-drivers';
 import type { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import type { HwEncoderFault } from './services/rig-hw-encoder.ts';
 import type { FirmwareSupervisor } from './supervisor.ts';
 
 export class ControlError extends Error {}
@@ -23,6 +24,7 @@ export interface ControlContext {
 export type ControlCommand =
   | { command: 'unplug' | 'plug'; device: string }
   | { command: 'camera-unplug' | 'camera-plug' }
+  | { command: 'encoder-fault'; fault: HwEncoderFault | null }
   | { command: 'garbage'; device: string; bytes: number }
   | { command: 'dc-down' | 'dc-up'; dc: 'A' | 'B' }
   | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
@@ -57,6 +59,13 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       if (!ctx.rig.camera.plugged) throw new ControlError('the camera is already unplugged');
       await ctx.rig.camera.unplug();
       return 'camera unplugged';
+    case 'encoder-fault':
+      ctx.rig.hwEncoder.setFault(c.fault);
+      return c.fault === null
+        ? 'hardware encoder healthy again (the firmware tries it after its next restart)'
+        : c.fault === 'start'
+          ? 'hardware encoder will refuse to start'
+          : 'hardware encoder will fail mid-stream';
     case 'camera-plug':
       if (ctx.rig.camera.plugged) throw new ControlError('the camera is already plugged in');
       await ctx.rig.camera.plug();

@@ -7,6 +7,7 @@ import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
 import { RigCamera } from './services/rig-camera.ts';
+import { RigHwEncoder } from './services/rig-hw-encoder.ts';
 import { TcpProxy } from './services/tcp-proxy.ts';
 
 export interface RigOptions {
@@ -32,6 +33,8 @@ export class Rig {
   readonly cables: PtyCable[];
   /** The consultation camera (a separate process the firmware reads frames from). */
   readonly camera: RigCamera;
+  /** The board's hardware encoder, simulated (used when the firmware gets `hwEncoder.env`). */
+  readonly hwEncoder: RigHwEncoder;
   readonly token = randomBytes(16).toString('hex');
 
   private constructor(
@@ -49,6 +52,7 @@ export class Rig {
     this.brokerLink = brokerLink;
     this.cables = cables;
     this.camera = new RigCamera(join(options.dir, 'camera'));
+    this.hwEncoder = new RigHwEncoder(join(options.dir, 'camera'));
   }
 
   static async start(options: RigOptions): Promise<Rig> {
@@ -93,6 +97,7 @@ export class Rig {
       segmentS?: number;
       /** Live out to an SRT listener (the province media server stand-in). */
       live?: { uri: string; passphrase: string };
+      hardwareFailuresBeforeFallback?: number;
     } = {},
   ) {
     return {
@@ -137,6 +142,7 @@ export class Rig {
       media: {
         enabled: overrides.media ?? true,
         bitrateKbps: 1000,
+        hardwareFailuresBeforeFallback: overrides.hardwareFailuresBeforeFallback ?? 3,
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
         camera: this.camera.firmwareCamera(),

@@ -19,6 +19,8 @@ export interface RigState {
   broker: { running: boolean };
   /** The rig camera: plugged or not, and the socket its frames come from (its "device node"). */
   camera: { plugged: boolean; socketPath: string };
+  /** The board's hardware encoder as the rig simulates it, and the fault it is set to. */
+  hwEncoder: { element: string; fault: 'start' | 'stream' | null };
   /** `telemed-rig` fault commands are sent here (loopback HTTP, served by the `up` process). */
   controlUrl: string;
   configFile: string;

@@ -17,6 +17,8 @@ export interface SupervisorOptions {
   startTimeoutSec: number;
   onChange(): void;
   log(line: string): void;
+  /** Added to the firmware's environment (the rig's stand-in hardware encoder). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -91,6 +93,7 @@ export class FirmwareSupervisor {
     const o = this.options;
     const firmware = new RigProcess('firmware', o.command, o.args, o.logFile, {
       ...process.env,
+      ...o.env,
       NOTIFY_SOCKET: this.socket,
       WATCHDOG_USEC: String(o.watchdogSec * 1_000_000),
     });

@@ -175,6 +175,12 @@ test.serial(
     );
     await until('everything delivered', async () => (await status(s0))?.queueDepth === 0, 30_000);
     total = await delivered(s0);
+    t.is((await status(s0))?.video?.encoder, 'vpuenc_h264', 'the board’s (simulated) hardware encoder');
+    t.regex((await cmd('encoder-fault', 'stream')).out, /fail mid-stream/);
+    t.is(state().hwEncoder.fault, 'stream');
+    t.regex((await cmd('encoder-fault', 'none')).out, /healthy again/);
+    t.is(state().hwEncoder.fault, null);
+    t.not((await cmd('encoder-fault', 'sometimes')).code, 0);
 
     t.regex((await cmd('broker-down')).out, /broker stopped/);
     t.false(state().broker.running);

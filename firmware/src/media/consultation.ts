@@ -13,7 +13,7 @@ import {
 } from './consultation-pipeline.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
 import type { CameraInfo, ElementRef } from './ipc.ts';
-import type { BusEvent } from './media-worker.ts';
+import { type BusEvent, MediaWorkerError } from './media-worker.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
 export type { LiveOut } from './consultation-pipeline.ts';
@@ -90,6 +90,7 @@ export class Consultation {
   measured: { fps: number; kbps: number } | null = null;
   readonly counters = { starts: 0, losses: 0, returns: 0 };
   private presenceTimer: NodeJS.Timeout | null = null;
+  private reselecting: Promise<unknown> | null = null;
 
   constructor(private readonly options: ConsultationOptions) {
     options.worker.onBusEvent((event) => this.onBus(event));
@@ -104,7 +105,7 @@ export class Consultation {
   }
 
   /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
-  async start(): Promise<{ studyUid: string }> {
+  async start(retried = false): Promise<{ studyUid: string }> {
     const o = this.options;
     if (this.state === 'live' && this.studyUid) return { studyUid: this.studyUid };
     if (this.state === 'waiting') {
@@ -141,6 +142,15 @@ export class Consultation {
       this.lastError = (error as Error).message;
       o.onChange();
       if (error instanceof VideoError) throw error;
+      // The encoder refusing to start is a run-time failure of the encoder like any other: a
+      // hardware encoder that keeps refusing is dropped and the start is tried once more with the
+      // encoder chosen in its place.
+      if (error instanceof MediaWorkerError && error.element === ELEMENTS.encoder && !retried) {
+        if (this.encoderFailed(encoder.element)) {
+          await this.reselecting;
+          return this.start(true);
+        }
+      }
       throw new VideoError('PIPELINE', `the camera could not start: ${(error as Error).message}`);
     }
   }
@@ -209,9 +219,8 @@ export class Consultation {
     // The pipeline stopped itself (the worker sets it to NULL on an error): the camera was pulled,
     // or the encoder failed. Staff asked for video, so it comes back by itself when it can.
     this.lastError = `${event.element}: ${event.message}`;
-    if (event.element === ELEMENTS.encoder && this.options.encoders.current) {
-      this.options.encoders.reportRuntimeFailure(this.options.encoders.current.element);
-    }
+    const encoder = this.options.encoders.current;
+    if (event.element === ELEMENTS.encoder && encoder) this.encoderFailed(encoder.element);
     this.measured = null;
     this.counters.losses++;
     this.state = 'waiting';
@@ -219,6 +228,24 @@ export class Consultation {
     this.options.onLost(this.lastError);
     this.options.onChange();
     this.watchForCamera();
+  }
+
+  /**
+   * Counts a run-time failure of the encoder. A hardware encoder that failed too often is dropped
+   * for this boot and the encoder is chosen again (software) before video starts again; returns
+   * true when that happened.
+   */
+  private encoderFailed(element: string): boolean {
+    if (!this.options.encoders.reportRuntimeFailure(element)) return false;
+    this.options.log.warn({ encoder: element }, 'hardware encoder failed too often: falling back');
+    this.reselecting = this.options.encoders
+      .select()
+      .catch((error: unknown) => this.options.log.error({ err: error }, 'choosing an encoder again failed'))
+      .finally(() => {
+        this.reselecting = null;
+        this.options.onChange();
+      });
+    return true;
   }
 
   /**
@@ -231,6 +258,7 @@ export class Consultation {
     this.presenceTimer = setTimeout(async () => {
       this.presenceTimer = null;
       if (this.state !== 'waiting') return;
+      if (this.reselecting) await this.reselecting;
       if (!(await this.cameraPresent())) return this.watchForCamera();
       this.state = 'off';
       try {

@@ -43,6 +43,8 @@ export interface MediaWorkerOptions {
   heartbeatIntervalMs?: number;
   requestTimeoutMs?: number;
   onState?: (state: MediaWorkerState, detail: string | null) => void;
+  /** Added to the worker's environment (e.g. GST_PLUGIN_PATH for a board's own plugins). */
+  env?: Record<string, string>;
 }
 
 function defaultEntry(): { module: string; execArgv: string[] } {
@@ -207,7 +209,11 @@ export class MediaWorker {
     this.counters.starts++;
     const child = fork(entry.module, [], {
       execArgv: entry.execArgv,
-      env: { ...process.env, TELEMED_MEDIA_HEARTBEAT_MS: String(this.options.heartbeatIntervalMs ?? 1000) },
+      env: {
+        ...process.env,
+        ...this.options.env,
+        TELEMED_MEDIA_HEARTBEAT_MS: String(this.options.heartbeatIntervalMs ?? 1000),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child = child;

@@ -52,9 +52,11 @@ export async function world(
     kioskDir?: string;
     /** The terminal's link to the broker is cut (the broker itself runs, for observers). */
     brokerDown?: boolean;
+    /** The media worker finds the rig's stand-in hardware encoder (fails on demand). */
+    hwEncoder?: boolean;
   } = {},
 ) {
-  const { deps, kioskDir, brokerDown, ...overrides } = options;
+  const { deps, kioskDir, brokerDown, hwEncoder, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({ dir, camera: overrides.media ?? false, ...(kioskDir ? { kioskDir } : {}) });
   const config = parseConfig(
@@ -68,7 +70,7 @@ export async function world(
   );
   if (brokerDown) rig.brokerLink.up = false;
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
-  const daemon = new Daemon(config, { log, ...deps });
+  const daemon = new Daemon(config, { log, ...(hwEncoder ? { mediaEnv: rig.hwEncoder.env } : {}), ...deps });
   await daemon.start();
   // A cart's bytes sent before the terminal opened its end of the cable would be flushed by
   // the open, as on a real line: tests start once every cart link is up.
