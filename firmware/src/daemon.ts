@@ -68,6 +68,11 @@ function describe(
         : event.state === 'up'
           ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
           : null;
+    case 'recording-stopped':
+      return {
+        notice: { level: 'error', code: 'recording-stopped', message: event.reason },
+        severity: 'alarm',
+      };
     case 'camera':
       return event.state === 'lost'
         ? {
@@ -330,6 +335,9 @@ export class Daemon {
       recordings,
       ingest,
       segmentS: config.media.record.segmentS,
+      bitrateKbps: config.media.bitrateKbps,
+      headroomBytes: () => this.store.headroomBytes(),
+      onDiskLow: (message) => this.bus.emit({ type: 'recording-stopped', reason: message }),
       dataDir: config.dataDir,
       uidRoot: config.device.uidRoot,
       log: mediaLog,
@@ -364,7 +372,7 @@ export class Daemon {
       if (error instanceof VideoError) {
         const conflict =
           error.code === 'BUSY' || error.code === 'NOT_RECORDING' || error.code === 'NOT_RUNNING';
-        throw new ApiActionError(conflict ? 409 : 503, error.message);
+        throw new ApiActionError(conflict ? 409 : error.code === 'NO_SPACE' ? 507 : 503, error.message);
       }
       throw error;
     };
@@ -431,6 +439,7 @@ export class Daemon {
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();
+    this.media?.ingest.stop();
     await this.media?.worker.stop();
     this.store.close();
   }

@@ -12,7 +12,9 @@ export type DaemonEvent =
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null }
   | { type: 'telemetry-state'; state: BrokerLinkState }
   /** The consultation camera went away mid-use (unplugged, failed), or is usable again. */
-  | { type: 'camera'; state: 'lost' | 'back'; detail: string | null };
+  | { type: 'camera'; state: 'lost' | 'back'; detail: string | null }
+  /** A recording stopped by the terminal itself to protect the disk; what it made is kept. */
+  | { type: 'recording-stopped'; reason: string };
 
 export type Listener = (event: DaemonEvent) => void;
 

@@ -1,6 +1,7 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { Backoff } from '#device-drivers';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
@@ -36,6 +37,13 @@ const localIso = (d: Date) =>
 export class VideoIngest {
   readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0 };
   private readonly now: () => Date;
+  /**
+   * Segment files the store refused (storage below its reserve), by path, with their recording.
+   * They stay where the recorder wrote them and are offered again with back-off until taken.
+   */
+  private readonly leftovers = new Map<string, number>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly retryBackoff = new Backoff({ initialMs: 5_000, maxMs: 300_000 });
 
   constructor(private readonly options: VideoIngestOptions) {
     this.now = options.now ?? (() => new Date());
@@ -65,11 +73,16 @@ export class VideoIngest {
     } catch (error) {
       this.counters.refused++;
       const reason = error instanceof StoreError ? error.message : String(error);
-      // The recorder's own file stays where it is: nothing is deleted that was not saved.
+      // The recorder's own file stays where it is: nothing is deleted that was not saved. It is
+      // offered to the store again once there may be room.
       log.error({ recording: recordingId, file, err: reason }, 'video segment refused: could not be kept');
-      bus.emit({ type: 'capture-refused', source: `recording-${recordingId}`, reason });
+      if (!this.leftovers.has(file))
+        bus.emit({ type: 'capture-refused', source: `recording-${recordingId}`, reason });
+      this.leftovers.set(file, recordingId);
+      this.scheduleRetry();
       return;
     }
+    this.leftovers.delete(file);
     rmSync(file, { force: true });
     this.counters.segments++;
     bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
@@ -178,9 +191,49 @@ export class VideoIngest {
     return result.id;
   }
 
-  /** After a restart: segments saved but not yet encoded. */
+  /**
+   * After a restart: segments saved but not yet encoded, then segment files a recording left
+   * behind that the store never took (refused for space, or closed just before a crash).
+   */
   async resume(): Promise<void> {
     for (const row of this.options.store.inState('captured'))
       if (row.kind === 'video') await this.process(row.id);
+    const root = join(this.options.store.dataDir, 'recordings');
+    if (!existsSync(root)) return;
+    for (const dir of readdirSync(root)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(a) - Number(b))) {
+      for (const file of readdirSync(join(root, dir))
+        .filter((f) => /^segment-\d+\.mp4$/.test(f))
+        .sort())
+        await this.receiveSegment(Number(dir), join(root, dir, file));
+    }
+  }
+
+  /** Segment files waiting for room in the store. */
+  get waitingSegments(): number {
+    return this.leftovers.size;
+  }
+
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.retryLeftovers();
+    }, this.retryBackoff.next());
+  }
+
+  private async retryLeftovers(): Promise<void> {
+    for (const [file, recordingId] of [...this.leftovers]) {
+      await this.receiveSegment(recordingId, file);
+      if (this.leftovers.has(file)) return; // still no room: scheduled again, in order
+    }
+    this.retryBackoff.reset();
+    this.options.log.info('every refused video segment is now saved');
   }
 }

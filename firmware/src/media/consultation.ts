@@ -42,7 +42,14 @@ type CameraSourceElements = Extract<CameraSource, { kind: 'elements' }>['element
 
 export class VideoError extends Error {
   constructor(
-    readonly code: 'BUSY' | 'NO_ENCODER' | 'NO_CAMERA' | 'NOT_RUNNING' | 'NOT_RECORDING' | 'PIPELINE',
+    readonly code:
+      | 'BUSY'
+      | 'NO_ENCODER'
+      | 'NO_CAMERA'
+      | 'NOT_RUNNING'
+      | 'NOT_RECORDING'
+      | 'PIPELINE'
+      | 'NO_SPACE',
     message: string,
   ) {
     super(message);

@@ -18,6 +18,14 @@ export interface RecorderOptions {
   recordings: RecordingRows;
   ingest: VideoIngest;
   segmentS: number;
+  /** The encoder's target rate: what a segment costs on disk. */
+  bitrateKbps: number;
+  /** Bytes that can be written before the store's reserve; watched while recording. */
+  headroomBytes(): number;
+  /** Tells staff and the NOC that a recording was stopped to protect the disk. */
+  onDiskLow(message: string): void;
+  /** How often the disk is checked while recording (default 1 s). */
+  diskPollMs?: number;
   dataDir: string;
   uidRoot: string;
   log: Logger;
@@ -59,12 +67,28 @@ export class Recorder {
     this.options.log.info({ recording: this.recordingId }, 'recording resumed after the camera came back');
   }
 
+  /**
+   * Room a recording needs beyond the reserve: three segments — the one being written, its copy
+   * in the store and its DICOM — so it stops (and what it made is saved) before anything is at risk.
+   */
+  private get neededBytes(): number {
+    return 3 * ((this.options.bitrateKbps * 1000) / 8) * this.options.segmentS;
+  }
+
+  private diskProblem(): string | null {
+    const headroom = this.options.headroomBytes();
+    if (headroom >= this.neededBytes) return null;
+    return `storage nearly full (${Math.max(0, Math.round(headroom / 1024))} KiB left above the reserve, a recording needs ${Math.round(this.neededBytes / 1024)} KiB): recording is stopped until studies are delivered and space is freed`;
+  }
+
   async start(
     seconds: number | null,
     cameraStartedByRecording = false,
   ): Promise<{ recordingId: number; studyUid: string }> {
     const o = this.options;
     if (this.state !== 'idle') throw new VideoError('BUSY', 'a recording is already running');
+    const noRoom = this.diskProblem();
+    if (noRoom) throw new VideoError('NO_SPACE', noRoom);
     this.interrupted = null;
     const cameraWasOff = o.consultation.state === 'off' || cameraStartedByRecording;
     const { studyUid } = await o.consultation.start();
@@ -100,10 +124,25 @@ export class Recorder {
     this.lastError = null;
     o.log.info({ recording: recording.id, encoder: encoder.element, seconds }, 'recording started');
     this.deadline = seconds === null ? null : Date.now() + seconds * 1000;
+    this.watchDisk(recording.id);
     if (seconds !== null)
       this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
     o.onChange();
     return { recordingId: recording.id, studyUid };
+  }
+
+  /** While recording: stop cleanly, keeping what was recorded, before the disk reaches its reserve. */
+  private watchDisk(recordingId: number): void {
+    const timer = setInterval(() => {
+      if (this.state !== 'recording' || this.recordingId !== recordingId) return clearInterval(timer);
+      const problem = this.diskProblem();
+      if (!problem) return;
+      clearInterval(timer);
+      this.lastError = problem;
+      this.options.log.warn({ recording: recordingId }, 'recording stopped: storage nearly full');
+      this.options.onDiskLow(problem);
+      void this.stop(`stopped: ${problem}`).catch(() => {});
+    }, this.options.diskPollMs ?? 1000);
   }
 
   /** Ends the recording cleanly: end-of-stream closes the last segment, ingested like the others. */
@@ -115,14 +154,16 @@ export class Recorder {
     this.state = 'finishing';
     o.onChange();
     const id = this.recordingId;
+    let finishError: string | null = null;
     try {
       await o.worker.finishPipeline(PIPELINE);
     } catch (error) {
-      this.lastError = (error as Error).message;
+      finishError = (error as Error).message;
+      this.lastError = finishError;
       await o.worker.stopPipeline(PIPELINE).catch(() => {});
     }
     await this.ingestChain;
-    await this.finished(id, this.lastError ? `ended with an error: ${this.lastError}` : reason);
+    await this.finished(id, finishError ? `ended with an error: ${finishError}` : reason);
   }
 
   private async finished(id: number, reason: string, cameraLost = false): Promise<void> {

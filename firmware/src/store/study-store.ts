@@ -88,6 +88,11 @@ export class StudyStore {
     return this.clock().toISOString();
   }
 
+  /** Bytes that can still be written before the reserve (`storage.minFreeBytes`) is reached. */
+  headroomBytes(): number {
+    return this.freeBytes(this.options.dataDir) - this.options.minFreeBytes;
+  }
+
   private ensureSpace(bytes: number): void {
     const free = this.freeBytes(this.options.dataDir);
     if (free - bytes < this.options.minFreeBytes) {

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
+import { mountSmallDisk } from '../../src/control.ts';
 import { Rig } from '../../src/rig.ts';
 
 export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/testdata');
@@ -54,9 +55,11 @@ export async function world(
     brokerDown?: boolean;
     /** The media worker finds the rig's stand-in hardware encoder (fails on demand). */
     hwEncoder?: boolean;
+    /** The firmware's data directory on a real file system of this many MB (tmpfs; root only). */
+    diskMb?: number;
   } = {},
 ) {
-  const { deps, kioskDir, brokerDown, hwEncoder, ...overrides } = options;
+  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({ dir, camera: overrides.media ?? false, ...(kioskDir ? { kioskDir } : {}) });
   const config = parseConfig(
@@ -69,6 +72,11 @@ export async function world(
     }),
   );
   if (brokerDown) rig.brokerLink.up = false;
+  let unmount: (() => void) | null = null;
+  if (diskMb) {
+    mkdirSync(config.dataDir, { recursive: true });
+    unmount = mountSmallDisk(config.dataDir, diskMb);
+  }
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
   const daemon = new Daemon(config, { log, ...(hwEncoder ? { mediaEnv: rig.hwEncoder.env } : {}), ...deps });
   await daemon.start();
@@ -87,6 +95,7 @@ export async function world(
     async stop() {
       await daemon.stop();
       await rig.stop();
+      unmount?.();
     },
   };
 }

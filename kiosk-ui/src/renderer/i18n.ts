@@ -89,6 +89,7 @@ const zh = {
     'dc-up': '数据中心连接已恢复',
     'camera-lost': '摄像头已断开：请检查摄像头数据线；已录下的视频已保存',
     'camera-back': '摄像头已恢复',
+    'recording-stopped': '存储空间不足，录像已自动停止；已录下的视频已保存。请联系技术人员清理空间',
   } as Record<string, string>,
   language: 'English',
 };
@@ -181,6 +182,8 @@ const en: typeof zh = {
     'dc-up': 'Data centre reachable again',
     'camera-lost': 'The camera was disconnected: check its cable; what was recorded is kept',
     'camera-back': 'The camera is back',
+    'recording-stopped':
+      'Storage nearly full: recording stopped by itself; what was recorded is kept. Call a technician',
   },
   language: '中文',
 };

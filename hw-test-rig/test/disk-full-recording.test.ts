@@ -1,0 +1,82 @@
+import { readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'ava';
+import type { StatusResponse } from '../../firmware/src/api/types.ts';
+import { until, world } from './helpers/harness.ts';
+
+const isRoot = process.getuid?.() === 0;
+const RESERVE = 4 * 1048576;
+
+test.serial(
+  'storage running low during a recording: it stops cleanly with a clear message, the camera keeps running, what was recorded is kept and delivered',
+  async (t) => {
+    if (!isRoot) {
+      t.log('skipped: a real small file system for the firmware needs root (mount -t tmpfs)');
+      t.pass();
+      return;
+    }
+    const w = await world({ media: true, segmentS: 1, diskMb: 32, minFreeBytes: RESERVE });
+    t.teardown(() => w.stop());
+    const media = w.daemon.media!;
+    await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
+    const api = new URL(w.rig.kioskUrl).origin;
+    const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
+    const status = async () =>
+      (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
+    const post = (path: string, body?: object) =>
+      fetch(`${api}${path}`, { method: 'POST', headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const filler = join(w.config.dataDir, 'filler.bin');
+    /** Leaves `bytes` free on the firmware's file system. */
+    const fillLeaving = (bytes: number) => {
+      rmSync(filler, { force: true });
+      const fs = statfsSync(w.config.dataDir);
+      writeFileSync(filler, Buffer.alloc(Math.max(0, fs.bavail * fs.bsize - bytes)));
+    };
+    const segmentFilesLeft = () =>
+      readdirSync(join(w.config.dataDir, 'recordings'), { recursive: true }).filter((f) =>
+        String(f).endsWith('.mp4'),
+      ).length;
+
+    t.is((await post('/api/v1/video/start')).status, 200);
+    t.is((await post('/api/v1/recordings')).status, 200);
+    await until('two segments', async () => (await status()).video!.recording.segments >= 2, 20_000);
+
+    // Free space crosses the watermark: room above the reserve for just under what a recording
+    // needs (3 segments of 1 s at 1 Mbit/s, 375 KB). The terminal stops the recording itself while
+    // there is still room to save what it made.
+    fillLeaving(RESERVE + 360 * 1000);
+    await until('recording stopped', async () => (await status()).video!.recording.state === 'idle', 10_000);
+    const stopped = await status();
+    t.regex(stopped.video!.recording.lastError ?? '', /storage nearly full/);
+    t.true(stopped.notices.some((n) => n.code === 'recording-stopped'));
+    t.is(stopped.video!.camera.state, 'live', 'live video is not touched');
+    const refused = await post('/api/v1/recordings');
+    t.is(refused.status, 507);
+    t.regex(((await refused.json()) as { error: string }).error, /storage nearly full/);
+    await until('the recording delivered', async () => (await status()).queueDepth === 0, 30_000);
+    const delivered = () => w.daemon.store.inState('delivered').filter((r) => r.kind === 'video').length;
+    t.is(delivered(), stopped.video!.recording.segments, 'every segment recorded is delivered');
+    t.is(segmentFilesLeft(), 0);
+
+    // Space gone below the reserve while recording: the segments cannot be taken into the store
+    // now; they are kept where they are and saved and delivered once there is room again.
+    rmSync(filler, { force: true });
+    t.is((await post('/api/v1/recordings')).status, 200);
+    await until('a segment', async () => (await status()).video!.recording.segments >= 1, 20_000);
+    const before = delivered();
+    fillLeaving(RESERVE / 2);
+    await until(
+      'recording stopped again',
+      async () => (await status()).video!.recording.state === 'idle',
+      10_000,
+    );
+    const cut = (await status()).video!.recording.segments;
+    t.true(media.ingest.waitingSegments > 0, 'segments wait for room');
+    t.is(segmentFilesLeft(), media.ingest.waitingSegments, 'kept where the recorder wrote them');
+    rmSync(filler, { force: true });
+    await until('the kept segments saved and delivered', () => delivered() === before + cut, 60_000);
+    t.is(media.ingest.waitingSegments, 0);
+    t.is(segmentFilesLeft(), 0);
+    t.is((await post('/api/v1/video/stop')).status, 200);
+  },
+);
