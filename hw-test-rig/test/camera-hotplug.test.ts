@@ -2,9 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import dcmjs from 'dcmjs';
-import type { StatusResponse } from '../../firmware/src/api/types.ts';
 import { decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
-import { until, world } from './helpers/harness.ts';
+import { localApi, until, world } from './helpers/harness.ts';
 
 test.serial(
   'camera unplugged mid-recording: the segment closes cleanly and is delivered playable, staff and NOC are told, and video and recording resume when it is plugged back',
@@ -13,16 +12,9 @@ test.serial(
     t.teardown(() => w.stop());
     const media = w.daemon.media!;
     await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
-    const api = new URL(w.rig.kioskUrl).origin;
-    const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
-    const status = async () =>
-      (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
+    const { status, post } = localApi(w);
 
-    const started = await fetch(`${api}/api/v1/recordings`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ seconds: 8 }),
-    });
+    const started = await post('/api/v1/recordings', { seconds: 8 });
     t.is(started.status, 200);
     const first = (await started.json()) as { recordingId: number; studyUid: string };
     await until('two segments closed', async () => (await status()).video!.recording.segments >= 2, 20_000);
@@ -40,7 +32,7 @@ test.serial(
     const health = w.daemon.health();
     t.is(health.media?.camera.state, 'waiting');
     t.is(health.media?.camera.counters.losses, 1);
-    const refused = await fetch(`${api}/api/v1/video/start`, { method: 'POST', headers });
+    const refused = await post('/api/v1/video/start');
     t.is(refused.status, 503);
     t.regex(((await refused.json()) as { error: string }).error, /plug it in again/);
 

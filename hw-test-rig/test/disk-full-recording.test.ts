@@ -1,8 +1,7 @@
 import { readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import type { StatusResponse } from '../../firmware/src/api/types.ts';
-import { until, world } from './helpers/harness.ts';
+import { localApi, until, world } from './helpers/harness.ts';
 
 const isRoot = process.getuid?.() === 0;
 const RESERVE = 4 * 1048576;
@@ -19,12 +18,7 @@ test.serial(
     t.teardown(() => w.stop());
     const media = w.daemon.media!;
     await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
-    const api = new URL(w.rig.kioskUrl).origin;
-    const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
-    const status = async () =>
-      (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
-    const post = (path: string, body?: object) =>
-      fetch(`${api}${path}`, { method: 'POST', headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const { status, post } = localApi(w);
     const filler = join(w.config.dataDir, 'filler.bin');
     /** Leaves `bytes` free on the firmware's file system. */
     const fillLeaving = (bytes: number) => {

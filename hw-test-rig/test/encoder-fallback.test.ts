@@ -1,6 +1,5 @@
 import test from 'ava';
-import type { StatusResponse } from '../../firmware/src/api/types.ts';
-import { until, world } from './helpers/harness.ts';
+import { localApi, until, world } from './helpers/harness.ts';
 
 // The rig's stand-in for the board's hardware encoder (vpuenc_h264, x264enc inside) fails on
 // demand; everything else is the firmware as it runs on a board.
@@ -9,12 +8,7 @@ async function hwWorld() {
   const w = await world({ media: true, segmentS: 1, hwEncoder: true, hardwareFailuresBeforeFallback: 1 });
   const media = w.daemon.media!;
   await until('encoder ready', () => media.encoders.status().state === 'ready', 60_000);
-  const api = new URL(w.rig.kioskUrl).origin;
-  const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
-  const status = async () =>
-    (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
-  const post = (path: string, body?: object) =>
-    fetch(`${api}${path}`, { method: 'POST', headers, ...(body ? { body: JSON.stringify(body) } : {}) });
+  const { status, post } = localApi(w);
   return { w, status, post };
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import type { StatusResponse } from '../../../firmware/src/api/types.ts';
 import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
 import { mountSmallDisk } from '../../src/control.ts';
@@ -97,5 +98,20 @@ export async function world(
       await rig.stop();
       unmount?.();
     },
+  };
+}
+
+/** The terminal's local API as the kiosk uses it: status, and POSTs with the kiosk's token. */
+export function localApi(w: { rig: Rig; config: { api: { token: string } } }) {
+  const origin = new URL(w.rig.kioskUrl).origin;
+  const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
+  return {
+    origin,
+    headers,
+    status: async () =>
+      (await (await fetch(`${origin}/api/v1/status`, { headers })).json()) as StatusResponse,
+    get: (path: string) => fetch(`${origin}${path}`, { headers }),
+    post: (path: string, body?: object) =>
+      fetch(`${origin}${path}`, { method: 'POST', headers, ...(body ? { body: JSON.stringify(body) } : {}) }),
   };
 }
