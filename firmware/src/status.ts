@@ -124,6 +124,14 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
       lastError: media.consultation.lastError,
       measured: media.consultation.measured,
     },
+    live: {
+      transport: media.consultation.liveOut.enabled ? 'srt' : 'none',
+      state: media.consultation.liveOut.state,
+      lastError: media.consultation.liveOut.lastError,
+      bitrateKbps: media.consultation.liveOut.bitrate.current,
+      rttMs: media.consultation.liveOut.bitrate.lastRttMs,
+      lossPercent: Math.round(media.consultation.liveOut.bitrate.lastLoss * 1000) / 10,
+    },
     recording: {
       state: media.recorder.state,
       recordingId: media.recorder.recordingId,
@@ -204,6 +212,14 @@ export function buildHealth(s: StatusSources): HealthPayload {
             counters: { ...s.media.consultation.counters },
           },
           encoderOutput: s.media.consultation.measured,
+          live: {
+            state: s.media.consultation.liveOut.state,
+            lastError: s.media.consultation.liveOut.lastError,
+            counters: { ...s.media.consultation.liveOut.counters },
+            bitrateKbps: s.media.consultation.liveOut.bitrate.current,
+            bitrateSteps: { ...s.media.consultation.liveOut.bitrate.counters },
+            rttMs: s.media.consultation.liveOut.bitrate.lastRttMs,
+          },
           recording: { state: s.media.recorder.state, segments: s.media.recorder.segments },
         }
       : null,

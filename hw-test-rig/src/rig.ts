@@ -147,7 +147,10 @@ export class Rig {
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
         camera: this.camera.firmwareCamera(),
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
-        live: overrides.live ? { transport: 'srt', ...overrides.live } : { transport: 'none' },
+        // Reconnect attempts at most 4 s apart: a rig's media server comes back within seconds.
+        live: overrides.live
+          ? { transport: 'srt', retryMaxMs: 4000, ...overrides.live }
+          : { transport: 'none' },
       },
     };
   }

@@ -5,8 +5,10 @@ import test from 'ava';
 import type { StatusResponse } from '../../firmware/src/api/types.ts';
 import { jpegInfo } from '../../firmware/src/dicom/jpeg-header.ts';
 import { decode } from '../../firmware/test/helpers/gst-decode.ts';
+import { freePort } from '../src/services/free-port.ts';
 import { SrtListener } from '../src/services/srt-listener.ts';
-import { until, world } from './helpers/harness.ts';
+import { UdpLink } from '../src/services/udp-link.ts';
+import { localApi, until, world } from './helpers/harness.ts';
 
 test.serial(
   'consultation video without a recording: SRT live out at 640×360/30 unbroken through bitrate steps, kiosk preview frames, a still',
@@ -67,5 +69,104 @@ test.serial(
       0,
       'nothing was recorded',
     );
+  },
+);
+
+test.serial(
+  'live out to a media server that is unreachable, then refuses the passphrase: camera, preview and recording carry on, live retries with back-off and resumes when the server takes it',
+  async (t) => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'srt-'));
+    const passphrase = 'terminal-passphrase-1';
+    const w = await world({ media: true, segmentS: 1, live: { uri: `srt://127.0.0.1:${port}`, passphrase } });
+    let listener: SrtListener | null = null;
+    t.teardown(async () => {
+      await listener?.stop();
+      await w.stop();
+    });
+    await until('encoder ready', () => w.daemon.media!.encoders.status().state === 'ready', 30_000);
+    const { status, post, get } = localApi(w);
+    t.is((await post('/api/v1/video/start')).status, 200);
+    t.is((await post('/api/v1/recordings', { seconds: 3 })).status, 200);
+
+    // Nobody listens: live out fails and retries; nothing else notices.
+    await until('live retrying', async () => (await status()).video!.live.state === 'retrying', 15_000);
+    const down = (await status()).video!;
+    t.truthy(down.live.lastError);
+    t.is(down.camera.state, 'live');
+    await until(
+      'a preview frame',
+      async () => (await get('/api/v1/video/preview.jpg')).status === 200,
+      10_000,
+    );
+    await until('recording finished', async () => (await status()).video!.recording.state === 'idle', 20_000);
+    t.true((await status()).video!.recording.segments >= 2, 'the recording went on without live out');
+    t.is((await status()).video!.recording.lastError, null);
+
+    // A server that refuses the passphrase: still no live video, still retrying.
+    listener = await SrtListener.start(dir, 'another-passphrase-9', port);
+    const failuresBefore = w.daemon.health().media!.live.counters.failures;
+    await until(
+      'refused attempts',
+      () => w.daemon.health().media!.live.counters.failures >= failuresBefore + 2,
+      20_000,
+    );
+    t.not((await status()).video!.live.state, 'live');
+    t.is(w.daemon.health().media!.live.counters.connected, 0);
+    await listener.stop();
+
+    // The right server: live out connects by itself and frames arrive.
+    listener = await SrtListener.start(dir, passphrase, port);
+    await until('live', async () => (await status()).video!.live.state === 'live', 20_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    t.is((await status()).video!.live.state, 'live');
+    t.is((await post('/api/v1/video/stop')).status, 200);
+    await listener.stop();
+    const received = decode(listener.receivedFile, 'h264');
+    t.true(received.frames >= 60, `${received.frames} frames arrived after the reconnect`);
+  },
+);
+
+test.serial(
+  'adaptive bitrate: loss on the link steps the encoder down while frames keep arriving; a clean link steps it back up',
+  async (t) => {
+    const srt = await SrtListener.start(mkdtempSync(join(tmpdir(), 'srt-')));
+    const link = await UdpLink.start(srt.port);
+    const w = await world({
+      media: true,
+      segmentS: 2,
+      live: { uri: `srt://127.0.0.1:${link.port}`, passphrase: srt.passphrase },
+    });
+    t.teardown(async () => {
+      link.stop();
+      await srt.stop();
+      await w.stop();
+    });
+    await until('encoder ready', () => w.daemon.media!.encoders.status().state === 'ready', 30_000);
+    const { status, post } = localApi(w);
+    t.is((await post('/api/v1/video/start')).status, 200);
+    await until('live', async () => (await status()).video!.live.state === 'live', 20_000);
+    t.is((await status()).video!.live.bitrateKbps, 1000, 'starts at the configured rate');
+
+    link.loss = 0.1;
+    await until('stepped down', async () => (await status()).video!.live.bitrateKbps < 1000, 20_000);
+    const lossy = (await status()).video!;
+    t.true(lossy.live.lossPercent > 0 || w.daemon.health().media!.live.bitrateSteps.stepsDown > 0);
+    t.is(lossy.live.state, 'live', 'SRT rides out the loss');
+    await until(
+      'the encoder follows',
+      async () => ((await status()).video!.camera.measured?.kbps ?? 2000) < 1000,
+      15_000,
+    );
+    const low = (await status()).video!.live.bitrateKbps;
+
+    link.loss = 0;
+    await until('stepped back up', async () => (await status()).video!.live.bitrateKbps > low, 30_000);
+    t.is((await post('/api/v1/video/stop')).status, 200);
+    await srt.stop();
+    const received = decode(srt.receivedFile, 'h264');
+    t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
+    t.true(received.frames >= 150, `${received.frames} frames decoded through the lossy link`);
+    t.true(link.counters.dropped > 0);
   },
 );

@@ -82,6 +82,18 @@ export interface VideoItem {
     /** Measured at the encoder's output over the last second while it runs. */
     measured: { fps: number; kbps: number } | null;
   };
+  /** Live video to the province's media server while the camera runs. */
+  live: {
+    transport: 'none' | 'srt';
+    state: 'off' | 'connecting' | 'live' | 'retrying';
+    /** Why the last attempt failed (unreachable, refused), while retrying. */
+    lastError: string | null;
+    /** The encoder rate adapted to the link (the configured rate until the link says otherwise). */
+    bitrateKbps: number;
+    /** SRT's round-trip time and the share of packets resent in the last second. */
+    rttMs: number | null;
+    lossPercent: number;
+  };
   recording: {
     state: 'idle' | 'recording' | 'finishing';
     recordingId: number | null;

@@ -155,6 +155,8 @@ export const ConfigSchema = Type.Object(
                 /** AES passphrase from provisioning (SRT requires 10–79 characters). */
                 passphrase: Type.String({ minLength: 10, maxLength: 79 }),
                 latencyMs: Type.Integer({ default: 120, minimum: 20, maximum: 8000 }),
+                /** Longest wait between attempts to reach the media server (back-off from 1 s). */
+                retryMaxMs: Type.Integer({ default: 30_000, minimum: 1000, maximum: 600_000 }),
               },
               { additionalProperties: false },
             ),

@@ -1,11 +1,11 @@
 import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
-import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
+import type { PipelineSpec } from './pipeline-spec.ts';
 
-/** Where the live side of the tee goes. */
-export type LiveOut =
+/** Where live consultation video goes. */
+export type LiveOutConfig =
   | { transport: 'none' }
-  | { transport: 'srt'; uri: string; passphrase: string; latencyMs: number };
+  | { transport: 'srt'; uri: string; passphrase: string; latencyMs: number; retryMaxMs?: number };
 
 export interface ConsultationTarget {
   width: number;
@@ -27,33 +27,34 @@ export const ELEMENTS = {
   encoder: 'encoder',
   stillSink: 'still-sink',
   previewSink: 'preview-sink',
-  recordTap: 'rec-tap',
+  encodedTap: 'encoded-tap',
+  liveSink: 'live-sink',
 } as const;
 
 /**
- * The live side of the tee. SRT: MPEG-TS in 7-packet (1316-byte) units, one per SRT message —
- * without that alignment the listener's demuxer finds no frames — AES with the provisioned
- * passphrase, caller mode; a leaky queue so a slow link drops live frames, never recording ones.
+ * Live out as its own pipeline, fed from the encoded tap (from the next key frame): an appsrc
+ * that drops its oldest buffers rather than ever holding up the tap (a slow link loses live
+ * frames, never recorded ones), then for SRT MPEG-TS in 7-packet (1316-byte) units, one per SRT
+ * message — without that alignment the listener's demuxer finds no frames — sent AES-encrypted
+ * with the provisioned passphrase in caller mode. An unreachable or refusing media server fails
+ * this pipeline only; the daemon reconnects it with back-off.
  */
-export function liveBranch(live: LiveOut): { elements: ElementSpec[]; links: LinkSpec[] } {
-  const queue: ElementSpec = {
-    id: 'live-queue',
-    factory: 'queue',
-    props: { leaky: 'downstream', 'max-size-buffers': 30 },
-  };
-  if (live.transport === 'none') {
-    return {
-      elements: [queue, { id: 'live-sink', factory: 'fakesink', props: { sync: false, async: false } }],
-      links: [{ from: 'live-queue', to: 'live-sink' }],
-    };
-  }
+export function livePipeline(
+  name: string,
+  live: Exclude<LiveOutConfig, { transport: 'none' }>,
+): PipelineSpec {
   return {
+    name,
     elements: [
-      queue,
+      {
+        id: 'live-src',
+        factory: 'appsrc',
+        props: { 'is-live': true, format: 'time', 'max-bytes': 2_000_000, 'leaky-type': 'downstream' },
+      },
       { id: 'live-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
       { id: 'live-mux', factory: 'mpegtsmux', props: { alignment: 7 } },
       {
-        id: 'live-sink',
+        id: ELEMENTS.liveSink,
         factory: 'srtsink',
         props: {
           uri: `${live.uri}?mode=caller`,
@@ -67,28 +68,26 @@ export function liveBranch(live: LiveOut): { elements: ElementSpec[]; links: Lin
       },
     ],
     links: [
-      { from: 'live-queue', to: 'live-parse' },
+      { from: 'live-src', to: 'live-parse' },
       { from: 'live-parse', to: 'live-mux' },
-      { from: 'live-mux', to: 'live-sink' },
+      { from: 'live-mux', to: ELEMENTS.liveSink },
     ],
   };
 }
 
 /**
  * The consultation pipeline: camera → convert/scale/rate → raw tee (stills at full resolution,
- * the kiosk preview scaled down) → one encode → encoded tee (live out; a tap that recordings are
- * fed from). The preview is a scaled copy of the raw frames, JPEG-compressed a few times a
- * second: the camera is never H.264-encoded twice.
+ * the kiosk preview scaled down) → one encode → the encoded tap that live out and recordings are
+ * fed from. The preview is a scaled copy of the raw frames, JPEG-compressed a few times a second:
+ * the camera is never H.264-encoded twice.
  */
 export function consultationSpec(options: {
   name: string;
   chain: SourceChain;
   encoder: EncoderEntry;
   target: ConsultationTarget;
-  live: LiveOut;
 }): PipelineSpec {
   const { chain, encoder, target: t } = options;
-  const live = liveBranch(options.live);
   return {
     name: options.name,
     elements: [
@@ -124,17 +123,15 @@ export function consultationSpec(options: {
           cpu: 'weak',
         }),
       },
-      // SPS/PPS before every key frame, so a recording fed from the tap mid-stream can start.
+      // SPS/PPS before every key frame, so a recording or a receiver fed mid-stream can start.
       { id: 'parse', factory: 'h264parse', props: { 'config-interval': -1 } },
-      { id: 'tee', factory: 'tee' },
-      ...live.elements,
       {
-        id: 'rec-queue',
+        id: 'tap-queue',
         factory: 'queue',
         props: { leaky: 'downstream', 'max-size-buffers': 120, 'max-size-time': 0, 'max-size-bytes': 0 },
       },
       {
-        id: ELEMENTS.recordTap,
+        id: ELEMENTS.encodedTap,
         factory: 'appsink',
         props: { sync: false, async: false, 'max-buffers': 120, drop: true },
       },
@@ -163,14 +160,9 @@ export function consultationSpec(options: {
       { from: 'raw-tee', to: 'encode-queue' },
       { from: 'encode-queue', to: ELEMENTS.encoder },
       { from: ELEMENTS.encoder, to: 'parse', caps: encoder.outputCaps },
-      // One stream format before the tee; each branch's own parser converts for its muxer
-      // (MP4 wants avc, MPEG-TS byte-stream), so the branches never fight over caps.
-      { from: 'parse', to: 'tee', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
-      { from: 'tee', to: 'live-queue' },
-      ...live.links,
-      { from: 'tee', to: 'rec-queue' },
-      { from: 'rec-queue', to: ELEMENTS.recordTap },
+      { from: 'parse', to: 'tap-queue', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
+      { from: 'tap-queue', to: ELEMENTS.encodedTap },
     ],
-    taps: [ELEMENTS.recordTap],
+    taps: [ELEMENTS.encodedTap],
   };
 }

@@ -9,14 +9,15 @@ import {
   type ConsultationTarget,
   consultationSpec,
   ELEMENTS,
-  type LiveOut,
+  type LiveOutConfig,
 } from './consultation-pipeline.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
 import type { CameraInfo, ElementRef } from './ipc.ts';
+import { LiveOut } from './live-out.ts';
 import { type BusEvent, MediaWorkerError } from './media-worker.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
-export type { LiveOut } from './consultation-pipeline.ts';
+export type { LiveOutConfig } from './consultation-pipeline.ts';
 
 /** The media worker as the consultation and the recorder use it (the real one, or a test's). */
 export interface VideoWorker {
@@ -29,7 +30,8 @@ export interface VideoWorker {
     element: string,
     props: Record<string, string | number | boolean>,
   ): Promise<void>;
-  pump(from: ElementRef, to: ElementRef): Promise<void>;
+  pump(from: ElementRef, to: ElementRef, start?: 'last-key-frame' | 'next-key-frame'): Promise<void>;
+  stats(pipeline: string, element: string): Promise<string>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
   cameras(): Promise<CameraInfo[]>;
 }
@@ -65,7 +67,7 @@ export interface ConsultationOptions {
   recordings: RecordingRows;
   ingest: VideoIngest;
   camera: CameraConfig;
-  live: LiveOut;
+  live: LiveOutConfig;
   target: ConsultationTarget;
   uidRoot: string;
   log: Logger;
@@ -99,8 +101,19 @@ export class Consultation {
   private presenceTimer: NodeJS.Timeout | null = null;
   private reselecting: Promise<unknown> | null = null;
 
+  /** Live out to the province's media server while the camera runs. */
+  readonly liveOut: LiveOut;
+
   constructor(private readonly options: ConsultationOptions) {
     options.worker.onBusEvent((event) => this.onBus(event));
+    this.liveOut = new LiveOut({
+      worker: options.worker,
+      live: options.live,
+      log: options.log.child({ module: 'live-out' }),
+      onChange: options.onChange,
+      maxKbps: options.target.bitrateKbps,
+      onBitrate: (kbps) => this.setBitrate(kbps),
+    });
   }
 
   get target(): ConsultationTarget {
@@ -108,7 +121,7 @@ export class Consultation {
   }
 
   get encoderTap(): ElementRef {
-    return { pipeline: CONSULTATION_PIPELINE, element: ELEMENTS.recordTap };
+    return { pipeline: CONSULTATION_PIPELINE, element: ELEMENTS.encodedTap };
   }
 
   /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
@@ -133,7 +146,6 @@ export class Consultation {
           chain: sourceChain(source.source),
           encoder,
           target: o.target,
-          live: o.live,
         }),
       );
       this.studyUid = studyUid;
@@ -141,6 +153,7 @@ export class Consultation {
       this.lastError = null;
       this.state = 'live';
       this.counters.starts++;
+      await this.liveOut.start(this.encoderTap);
       o.log.info({ encoder: encoder.element, camera: source.name }, 'consultation video started');
       o.onChange();
       return { studyUid };
@@ -172,6 +185,7 @@ export class Consultation {
     if (this.state !== 'live') return;
     this.state = 'stopping';
     this.options.onChange();
+    await this.liveOut.stop();
     await this.options.worker.stopPipeline(CONSULTATION_PIPELINE).catch(() => {});
     this.measured = null;
     this.state = 'off';
@@ -230,6 +244,7 @@ export class Consultation {
     if (event.element === ELEMENTS.encoder && encoder) this.encoderFailed(encoder.element);
     this.measured = null;
     this.counters.losses++;
+    void this.liveOut.stop();
     this.state = 'waiting';
     this.options.log.warn({ element: event.element, error: event.message }, 'consultation video lost');
     this.options.onLost(this.lastError);

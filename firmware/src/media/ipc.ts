@@ -15,12 +15,21 @@ export type WorkerRequest =
   /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
   | { id: number; op: 'finish'; pipeline: string }
   | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> }
+  /** An element's statistics structure (srtsink's `stats`), serialised; parsed by the daemon. */
+  | { id: number; op: 'stats'; pipeline: string; element: string }
   /**
    * Feeds an appsink's encoded buffers into another pipeline's appsrc, from the next key frame on
    * (one is requested upstream), until the receiving pipeline finishes or stops. A recording is
    * its own pipeline this way: its EOS, errors and full disk never stop the camera or live out.
    */
-  | { id: number; op: 'pump'; from: ElementRef; to: ElementRef };
+  | {
+      id: number;
+      op: 'pump';
+      from: ElementRef;
+      to: ElementRef;
+      /** From the tap's last key frame (recordings) or the next one, asked for now (live out). */
+      start: 'last-key-frame' | 'next-key-frame';
+    };
 
 /** An element by its spec id inside a named pipeline. */
 export interface ElementRef {
@@ -69,6 +78,8 @@ export type WorkerMessage =
       cameras?: CameraInfo[];
       /** snapshot: JPEG bytes (IPC carries JSON, hence base64). */
       jpegBase64?: string;
+      /** stats: the GstStructure as text (`gst_structure_to_string`). */
+      structure?: string;
     }
   | { type: 'reply'; id: number; ok: false; error: string; element: string | null }
   | {

@@ -145,8 +145,18 @@ export class MediaWorker {
 
   /** EOS through the pipeline and wait for it: recordings end with their last segment closed. */
   /** Encoded buffers from an appsink into another pipeline's appsrc (see the 'pump' request). */
-  async pump(from: ElementRef, to: ElementRef): Promise<void> {
-    await this.request({ op: 'pump', from, to });
+  async pump(
+    from: ElementRef,
+    to: ElementRef,
+    start: 'last-key-frame' | 'next-key-frame' = 'last-key-frame',
+  ): Promise<void> {
+    await this.request({ op: 'pump', from, to, start });
+  }
+
+  /** An element's statistics structure as text (see gst-structure.ts to read it). */
+  async stats(pipeline: string, element: string): Promise<string> {
+    const reply = await this.request({ op: 'stats', pipeline, element });
+    return reply.type === 'reply' && reply.ok ? (reply.structure ?? '') : '';
   }
 
   async finishPipeline(pipeline: string): Promise<void> {

@@ -35,17 +35,19 @@ interface Tap {
   timer: number;
   /** Samples since the last key frame: a feed attached now starts from it. */
   gop: GstSample[];
-  feed: Feed | null;
+  /** Receiving pipelines (a recording, live out), each fed from a key frame on. */
+  feeds: Map<string, Feed>;
   window: { frames: number; bytes: number; since: number };
 }
 
 /**
  * Encoded-video taps inside the media worker. A tap drains an appsink at the encoder's output all
- * the time — measuring what the encoder really delivers (frames/s, kbit/s) — and, while a feed is
- * attached, hands the buffers to another pipeline's appsrc from a key frame on. A recording is a
- * feed: its own pipeline, so its end-of-stream, errors and full disk never stop the camera.
+ * the time — measuring what the encoder really delivers (frames/s, kbit/s) — and hands the buffers
+ * to the appsrc of each attached feed from a key frame on. A recording and live out are feeds:
+ * their own pipelines, so an end-of-stream, a full disk or an unreachable media server never
+ * stops the camera or each other.
  *
- * INVARIANTS: at most one tap per appsink and one feed per tap and per receiving pipeline; every
+ * INVARIANTS: at most one tap per appsink and one feed per receiving pipeline; every
  * GLib timer belongs to exactly one tap and is removed with it; a feed whose tap goes away (the
  * camera pipeline ended) gets end-of-stream, so a recording closes its last segment cleanly.
  */
@@ -67,30 +69,40 @@ export class Taps {
       sink,
       timer: 0,
       gop: [],
-      feed: null,
+      feeds: new Map(),
       window: { frames: 0, bytes: 0, since: Date.now() },
     };
     tap.timer = GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, TAP_INTERVAL_MS, () => this.drain(key, tap));
     this.taps.set(key, tap);
   }
 
-  /** Starts feeding `src` (in pipeline `to`) from the tap, beginning at a key frame. */
-  attach(pipeline: string, element: string, to: string, src: GstAppSrc): void {
+  /**
+   * Starts feeding `src` (in pipeline `to`) from the tap, beginning at a key frame: the last one
+   * (a recording: the current GOP, ≤ 2 s old, so nothing before the button press is lost) or the
+   * next one, asked of the encoder now (live out: a receiver joining gets fresh frames only).
+   */
+  attach(
+    pipeline: string,
+    element: string,
+    to: string,
+    src: GstAppSrc,
+    start: 'last-key-frame' | 'next-key-frame',
+  ): void {
     const tap = this.taps.get(`${pipeline}/${element}`);
     if (!tap) throw new Error(`no encoded tap ${element} in ${pipeline}`);
-    if (tap.feed) throw new Error(`${pipeline}/${element} already feeds ${tap.feed.pipeline}`);
     if (this.feedOf(to)) throw new Error(`${to} is already fed`);
-    // The last GOP (≤ 2 s old) starts the feed at once; without one, a key frame is asked for.
-    for (const sample of tap.gop) src.pushSample(sample);
-    tap.feed = { pipeline: to, src, keyed: tap.gop.length > 0, lastKeyRequest: 0 };
+    const fromGop = start === 'last-key-frame' && tap.gop.length > 0;
+    if (fromGop) for (const sample of tap.gop) src.pushSample(sample);
+    tap.feeds.set(to, { pipeline: to, src, keyed: fromGop, lastKeyRequest: 0 });
   }
 
   /** Stops feeding pipeline `to`; with `endOfStream` its appsrc ends after the last buffer. True if it was fed. */
   detach(to: string, endOfStream: boolean): boolean {
     const tap = this.feedOf(to);
-    if (!tap?.feed) return false;
-    if (endOfStream) tap.feed.src.endOfStream();
-    tap.feed = null;
+    const feed = tap?.feeds.get(to);
+    if (!tap || !feed) return false;
+    if (endOfStream) feed.src.endOfStream();
+    tap.feeds.delete(to);
     return true;
   }
 
@@ -101,21 +113,22 @@ export class Taps {
       if (tap.pipeline !== pipeline) continue;
       this.gst.GLib.sourceRemove(tap.timer);
       this.taps.delete(key);
-      if (tap.feed) tap.feed.src.endOfStream();
+      for (const feed of tap.feeds.values()) feed.src.endOfStream();
     }
   }
 
   private feedOf(to: string): Tap | undefined {
-    for (const tap of this.taps.values()) if (tap.feed?.pipeline === to) return tap;
+    for (const tap of this.taps.values()) if (tap.feeds.has(to)) return tap;
     return undefined;
   }
 
   private drain(key: string, tap: Tap): boolean {
     if (this.taps.get(key) !== tap) return false;
     const { Gst, GstVideo } = this.gst;
-    const feed = tap.feed;
-    if (feed && !feed.keyed && Date.now() - feed.lastKeyRequest > 250) {
-      feed.lastKeyRequest = Date.now();
+    const now = Date.now();
+    for (const feed of tap.feeds.values()) {
+      if (feed.keyed || now - feed.lastKeyRequest <= 250) continue;
+      feed.lastKeyRequest = now;
       tap.sink.sendEvent(GstVideo.videoEventNewUpstreamForceKeyUnit(CLOCK_TIME_NONE, true, 0));
     }
     for (let sample = tap.sink.tryPullSample(0); sample; sample = tap.sink.tryPullSample(0)) {
@@ -125,14 +138,15 @@ export class Taps {
       tap.window.bytes += Number(buffer?.getSize() ?? 0);
       if (key) tap.gop = [];
       if (tap.gop.length < MAX_GOP_SAMPLES) tap.gop.push(sample);
-      if (feed) {
-        // Until the first key frame nothing is decodable: a segment must not begin with grey.
+      for (const feed of tap.feeds.values()) {
+        // Until the first key frame nothing is decodable: a segment (or a receiver joining) must
+        // not begin with grey.
         if (!feed.keyed && !key) continue;
         feed.keyed = true;
         feed.src.pushSample(sample);
       }
     }
-    const elapsed = Date.now() - tap.window.since;
+    const elapsed = now - tap.window.since;
     if (elapsed >= 1000) {
       this.onMeter({
         pipeline: tap.pipeline,
@@ -140,7 +154,7 @@ export class Taps {
         fps: Math.round((tap.window.frames * 10_000) / elapsed) / 10,
         kbps: Math.round((tap.window.bytes * 8) / elapsed),
       });
-      tap.window = { frames: 0, bytes: 0, since: Date.now() };
+      tap.window = { frames: 0, bytes: 0, since: now };
     }
     return true;
   }

@@ -323,6 +323,15 @@ function handle(request: WorkerRequest): void {
         if (!taps.detach(request.pipeline, true)) pipeline.sendEvent(Gst.Event.newEos());
         return; // replied at EOS (or error) by the bus watch
       }
+      case 'stats': {
+        const element = pipelines.get(request.pipeline)?.getByName(request.element);
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        // A boxed property: node-gtk gives it through the camelCase accessor.
+        const stats = (element as unknown as { stats: { toString(): string } | null }).stats;
+        send({ type: 'reply', id: request.id, ok: true, structure: stats?.toString() ?? '' });
+        return;
+      }
       case 'pump': {
         const src = pipelines.get(request.to.pipeline)?.getByName(request.to.element) as GstAppSrc | null;
         if (!src || typeof src.pushSample !== 'function')
@@ -330,7 +339,7 @@ function handle(request: WorkerRequest): void {
             request.to.element,
             `no appsrc ${request.to.element} in ${request.to.pipeline}`,
           );
-        taps.attach(request.from.pipeline, request.from.element, request.to.pipeline, src);
+        taps.attach(request.from.pipeline, request.from.element, request.to.pipeline, src, request.start);
         reply();
         return;
       }

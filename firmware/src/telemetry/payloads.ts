@@ -118,6 +118,20 @@ export const HealthPayload = Type.Object(
         encoderOutput: Type.Union([Type.Null(), Type.Object({ fps: Type.Number(), kbps: Type.Number() })], {
           description: "measured at the encoder's output over the last second while the camera runs",
         }),
+        live: Type.Object({
+          state: Type.String({
+            description: 'off | connecting | live | retrying (media server unreachable or refusing)',
+          }),
+          lastError: Type.Union([Type.String(), Type.Null()]),
+          counters: Type.Object({
+            attempts: Type.Integer(),
+            connected: Type.Integer(),
+            failures: Type.Integer(),
+          }),
+          bitrateKbps: Type.Number({ description: 'the encoder rate adapted to the link' }),
+          bitrateSteps: Type.Object({ stepsDown: Type.Integer(), stepsUp: Type.Integer() }),
+          rttMs: Type.Union([Type.Number(), Type.Null()]),
+        }),
         recording: Type.Object({
           state: Type.String({ description: 'idle | recording | finishing' }),
           segments: Type.Integer(),

@@ -39,8 +39,13 @@ export class SrtListener {
     );
   }
 
-  static async start(dir: string, passphrase = 'rig-srt-passphrase'): Promise<SrtListener> {
-    const listener = new SrtListener(await freePort(), passphrase, join(dir, 'srt-received.h264'), dir);
+  static async start(dir: string, passphrase = 'rig-srt-passphrase', port?: number): Promise<SrtListener> {
+    const listener = new SrtListener(
+      port ?? (await freePort()),
+      passphrase,
+      join(dir, 'srt-received.h264'),
+      dir,
+    );
     listener.process.start();
     return listener;
   }
