@@ -125,7 +125,7 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
       measured: media.consultation.measured,
     },
     live: {
-      transport: media.consultation.liveOut.enabled ? 'srt' : 'none',
+      transport: media.consultation.liveOut.transport,
       state: media.consultation.liveOut.state,
       lastError: media.consultation.liveOut.lastError,
       bitrateKbps: media.consultation.liveOut.bitrate.current,

@@ -97,6 +97,8 @@ export class Rig {
       segmentS?: number;
       /** Live out to an SRT listener (the province media server stand-in). */
       live?: { uri: string; passphrase: string };
+      /** Live out as RTP over UDP instead (the second transport). */
+      rtp?: { host: string; port: number };
       hardwareFailuresBeforeFallback?: number;
     } = {},
   ) {
@@ -148,9 +150,11 @@ export class Rig {
         camera: this.camera.firmwareCamera(),
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
         // Reconnect attempts at most 4 s apart: a rig's media server comes back within seconds.
-        live: overrides.live
-          ? { transport: 'srt', retryMaxMs: 4000, ...overrides.live }
-          : { transport: 'none' },
+        live: overrides.rtp
+          ? { transport: 'rtp', ...overrides.rtp }
+          : overrides.live
+            ? { transport: 'srt', retryMaxMs: 4000, ...overrides.live }
+            : { transport: 'none' },
       },
     };
   }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,5 +169,52 @@ test.serial(
     t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
     t.true(received.frames >= 150, `${received.frames} frames decoded through the lossy link`);
     t.true(link.counters.dropped > 0);
+  },
+);
+
+test.serial(
+  'live out as RTP over UDP (the second transport): a plain RTP receiver decodes 640×360 at 30 fps',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtp-'));
+    const port = await freePort();
+    const file = join(dir, 'rtp-received.h264');
+    const receiver = spawn(
+      'gst-launch-1.0',
+      [
+        '-e',
+        'udpsrc',
+        `port=${port}`,
+        'caps=application/x-rtp,media=video,clock-rate=90000,encoding-name=H264,payload=96',
+        '!',
+        'rtph264depay',
+        '!',
+        'h264parse',
+        '!',
+        'video/x-h264,stream-format=byte-stream',
+        '!',
+        'filesink',
+        `location=${file}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const w = await world({ media: true, rtp: { host: '127.0.0.1', port } });
+    t.teardown(async () => {
+      receiver.kill('SIGKILL');
+      await w.stop();
+    });
+    await until('encoder ready', () => w.daemon.media!.encoders.status().state === 'ready', 30_000);
+    const { status, post } = localApi(w);
+    t.is((await post('/api/v1/video/start')).status, 200);
+    const live = (await status()).video!.live;
+    t.is(live.transport, 'rtp');
+    t.is(live.state, 'live');
+    await new Promise((r) => setTimeout(r, 4000));
+    t.is((await post('/api/v1/video/stop')).status, 200);
+    const exited = new Promise((r) => receiver.once('exit', r));
+    receiver.kill('SIGINT');
+    await exited;
+    const received = decode(file, 'h264');
+    t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
+    t.true(received.frames >= 90, `${received.frames} frames over RTP`);
   },
 );

@@ -84,7 +84,7 @@ export interface VideoItem {
   };
   /** Live video to the province's media server while the camera runs. */
   live: {
-    transport: 'none' | 'srt';
+    transport: 'none' | 'srt' | 'rtp';
     state: 'off' | 'connecting' | 'live' | 'retrying';
     /** Why the last attempt failed (unreachable, refused), while retrying. */
     lastError: string | null;

@@ -143,7 +143,7 @@ export const ConfigSchema = Type.Object(
           ],
           { default: { kind: 'auto' } },
         ),
-        /** Live consultation video out: SRT caller to the province media server (design.md). */
+        /** Live consultation video out: SRT caller to the province media server (design.md), or RTP/UDP. */
         live: Type.Union(
           [
             Type.Object({ transport: Type.Literal('none') }, { additionalProperties: false }),
@@ -157,6 +157,20 @@ export const ConfigSchema = Type.Object(
                 latencyMs: Type.Integer({ default: 120, minimum: 20, maximum: 8000 }),
                 /** Longest wait between attempts to reach the media server (back-off from 1 s). */
                 retryMaxMs: Type.Integer({ default: 30_000, minimum: 1000, maximum: 600_000 }),
+              },
+              { additionalProperties: false },
+            ),
+            /**
+             * The second option: RTP (RFC 6184 H.264 payload) over plain UDP to host:port, for a
+             * media server without SRT. No encryption and no link statistics: the bitrate stays
+             * as configured.
+             */
+            Type.Object(
+              {
+                transport: Type.Literal('rtp'),
+                host: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.:-]+$' }),
+                port: Type.Integer({ minimum: 1, maximum: 65_535 }),
+                payloadType: Type.Integer({ default: 96, minimum: 96, maximum: 127 }),
               },
               { additionalProperties: false },
             ),

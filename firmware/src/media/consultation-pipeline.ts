@@ -1,11 +1,12 @@
 import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
-import type { PipelineSpec } from './pipeline-spec.ts';
+import type { ElementSpec, PipelineSpec } from './pipeline-spec.ts';
 
 /** Where live consultation video goes. */
 export type LiveOutConfig =
   | { transport: 'none' }
-  | { transport: 'srt'; uri: string; passphrase: string; latencyMs: number; retryMaxMs?: number };
+  | { transport: 'srt'; uri: string; passphrase: string; latencyMs: number; retryMaxMs?: number }
+  | { transport: 'rtp'; host: string; port: number; payloadType: number };
 
 export interface ConsultationTarget {
   width: number;
@@ -36,22 +37,51 @@ export const ELEMENTS = {
  * that drops its oldest buffers rather than ever holding up the tap (a slow link loses live
  * frames, never recorded ones), then for SRT MPEG-TS in 7-packet (1316-byte) units, one per SRT
  * message — without that alignment the listener's demuxer finds no frames — sent AES-encrypted
- * with the provisioned passphrase in caller mode. An unreachable or refusing media server fails
- * this pipeline only; the daemon reconnects it with back-off.
+ * with the provisioned passphrase in caller mode; or, the second option, RTP over UDP. An
+ * unreachable or refusing media server fails this pipeline only; the daemon reconnects it with
+ * back-off.
  */
 export function livePipeline(
   name: string,
   live: Exclude<LiveOutConfig, { transport: 'none' }>,
 ): PipelineSpec {
+  const head: ElementSpec[] = [
+    {
+      id: 'live-src',
+      factory: 'appsrc',
+      props: { 'is-live': true, format: 'time', 'max-bytes': 2_000_000, 'leaky-type': 'downstream' },
+    },
+    { id: 'live-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
+  ];
+  if (live.transport === 'rtp') {
+    // RFC 6184 packets under a 1200-byte MTU (room for VPN and PPPoE headers on clinic links),
+    // SPS/PPS repeated in-band so a receiver can join at any key frame.
+    return {
+      name,
+      elements: [
+        ...head,
+        {
+          id: 'live-pay',
+          factory: 'rtph264pay',
+          props: { pt: live.payloadType, mtu: 1200, 'config-interval': -1 },
+        },
+        {
+          id: ELEMENTS.liveSink,
+          factory: 'udpsink',
+          props: { host: live.host, port: live.port, sync: false, async: false },
+        },
+      ],
+      links: [
+        { from: 'live-src', to: 'live-parse' },
+        { from: 'live-parse', to: 'live-pay' },
+        { from: 'live-pay', to: ELEMENTS.liveSink },
+      ],
+    };
+  }
   return {
     name,
     elements: [
-      {
-        id: 'live-src',
-        factory: 'appsrc',
-        props: { 'is-live': true, format: 'time', 'max-bytes': 2_000_000, 'leaky-type': 'downstream' },
-      },
-      { id: 'live-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
+      ...head,
       { id: 'live-mux', factory: 'mpegtsmux', props: { alignment: 7 } },
       {
         id: ELEMENTS.liveSink,

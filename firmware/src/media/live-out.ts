@@ -69,6 +69,10 @@ export class LiveOut {
     return this.options.live.transport !== 'none';
   }
 
+  get transport(): LiveOutConfig['transport'] {
+    return this.options.live.transport;
+  }
+
   /** Starts sending from `tap` (the consultation's encoded tap); a no-op without live out. */
   async start(tap: ElementRef): Promise<void> {
     if (!this.enabled || this.state !== 'off') return;
@@ -107,7 +111,9 @@ export class LiveOut {
     }
     this.attemptStartedAt = Date.now();
     this.bitrate.reconnected();
-    this.watchStats();
+    // RTP over UDP has no handshake and no statistics: sending is all there is to know.
+    if (live.transport === 'rtp') this.connected();
+    else this.watchStats();
   }
 
   /**
@@ -162,10 +168,14 @@ export class LiveOut {
     this.counters.connected++;
     this.backoff.reset();
     this.lastError = null;
-    this.options.log.info(
-      { uri: this.options.live.transport === 'srt' ? this.options.live.uri : null },
-      'live video reaches the media server',
-    );
+    const live = this.options.live;
+    const to =
+      live.transport === 'srt'
+        ? live.uri
+        : live.transport === 'rtp'
+          ? `rtp://${live.host}:${live.port}`
+          : null;
+    this.options.log.info({ to }, 'live video is sent to the media server');
     this.options.onChange();
   }
 

@@ -126,6 +126,17 @@ function consultationCard(v: VideoItem): HTMLElement {
         : (t.recordingState[recording] as string),
     ),
     ...(v.camera.lastError && !live ? [el('small', { class: 'reason' }, v.camera.lastError)] : []),
+    ...(live && v.live.transport !== 'none' && v.live.state !== 'off'
+      ? [
+          el(
+            'p',
+            { id: 'live-state', 'data-state': v.live.state },
+            v.live.state === 'live'
+              ? t.liveState.live(v.live.bitrateKbps)
+              : (t.liveState[v.live.state] as string),
+          ),
+        ]
+      : []),
     el(
       'div',
       { class: 'actions' },

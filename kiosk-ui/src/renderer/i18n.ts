@@ -54,6 +54,12 @@ const zh = {
     recording: (n: number) => `录像中，已保存 ${n} 段`,
     finishing: '正在保存最后一段录像…',
   },
+  liveState: {
+    off: '',
+    connecting: '正在连接省会诊中心…',
+    live: (kbps: number) => `省会诊中心已接收（${kbps} kbit/s）`,
+    retrying: '暂时连不上省会诊中心，正在自动重试；本地预览和录像不受影响',
+  },
   videoActions: {
     start: '开启视频',
     stop: '关闭视频',
@@ -146,6 +152,13 @@ const en: typeof zh = {
     idle: 'Not recording',
     recording: (n) => `Recording, ${n} segments saved`,
     finishing: 'Saving the last segment…',
+  },
+  liveState: {
+    off: '',
+    connecting: 'Connecting to the province consultation centre…',
+    live: (kbps) => `Province consultation centre receiving (${kbps} kbit/s)`,
+    retrying:
+      'Cannot reach the province consultation centre, retrying; preview and recording are not affected',
   },
   videoActions: {
     start: 'Start video',
