@@ -259,3 +259,26 @@ test('any line noise before a transfer: the file arrives whole, once (noise SOH/
     t.deepEqual(Buffer.from(complete[0]!.bytes), Buffer.from(bytes), `seed ${seed}`);
   }
 });
+
+test('a receiver that keeps prompting but never answers a block: the sender still gives up on time', async (t) => {
+  const controller = new AbortController();
+  const { a: cart, b: terminal } = pipe(controller.signal);
+  // 'C' every 50 ms, forever: each one used to restart the sender's wait for an ACK.
+  const prompter = setInterval(() => void terminal.write(Uint8Array.of(0x43)), 50);
+  t.teardown(() => {
+    clearInterval(prompter);
+    controller.abort(new Error('test over'));
+  });
+  const timing = { ...FAST, maxRetries: 2 };
+  const started = Date.now();
+  const error = await t.throwsAsync(
+    sendFiles(cart, [{ name: 'X.SCP', bytes: payload(300) }], {
+      mode: 'ymodem',
+      timing,
+      startTimeoutMs: 1000,
+    }),
+    { instanceOf: TransferFailed, message: /the file header was not acknowledged after 3 tries/ },
+  );
+  t.truthy(error);
+  t.true(Date.now() - started < (timing.maxRetries + 2) * timing.blockTimeoutMs, 'within the retry budget');
+});

@@ -57,6 +57,10 @@ export class YmodemReceiver implements FileLinkProtocol {
       }
       this.repeatAckBudget = 0;
       const block = await this.readIdleBlock(io, start);
+      if (block === 'damaged') {
+        await io.write(bytes(NAK));
+        continue;
+      }
       if (!block) {
         // Line noise that began with SOH/STX, not a block: answering it (NAK or an extra 'C')
         // would hand the cart a reply to a header it may be sending right now, and every later
@@ -134,9 +138,19 @@ export class YmodemReceiver implements FileLinkProtocol {
    * rescanned: a real header that arrived inside the bogus block is then found, not purged. (After
    * a timeout the bytes read so far are still queued.)
    */
-  private async readIdleBlock(io: LinkIo, start: number): Promise<{ seq: number; data: Uint8Array } | null> {
+  private async readIdleBlock(
+    io: LinkIo,
+    start: number,
+  ): Promise<{ seq: number; data: Uint8Array } | 'damaged' | null> {
     const read = await this.readWire(io, start);
     if (read !== 'timeout' && read.check.ok) return read.check;
+    if (read !== 'timeout' && !read.check.ok && read.check.reason === 'crc' && read.rest[0]! <= 1) {
+      // Block number 0 or 1 with its complement intact and a bad CRC: a header (or first block)
+      // damaged on the line, not noise (1 in 128 random bytes would pass this). Ask again.
+      this.counters.crcErrors++;
+      this.counters.noiseBytes += io.queue.purge();
+      return 'damaged';
+    }
     this.counters.noiseBytes++;
     if (read !== 'timeout') io.queue.unshift(read.rest);
     return null;

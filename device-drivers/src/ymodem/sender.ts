@@ -38,9 +38,14 @@ export async function sendFiles(
   const timing = options.timing ?? TIMING;
   if (options.mode !== 'ymodem' && files.length !== 1) throw new RangeError('XMODEM sends exactly one file');
 
+  // One deadline for the answer, however many unwanted bytes (a receiver's repeated 'C', noise)
+  // arrive before it: otherwise a receiver prompting every 3 s keeps a 10 s wait from ever ending.
   const awaitByte = async (wanted: number[], timeoutMs: number): Promise<number> => {
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
-      const byte = await io.queue.readByte(timeoutMs);
+      const left = Math.ceil(deadline - performance.now());
+      if (left <= 0) throw new ReadTimeout(timeoutMs);
+      const byte = await io.queue.readByte(left);
       if (byte === CAN) {
         const next = await io.queue.readByte(timing.byteTimeoutMs).catch(() => -1);
         if (next === CAN) throw new TransferFailed('the receiver cancelled the transfer', true);
