@@ -76,11 +76,18 @@ function describe(
     case 'camera':
       return event.state === 'lost'
         ? {
-            notice: {
-              level: 'warning',
-              code: 'camera-lost',
-              message: `the camera stopped: ${event.detail ?? ''}; check its cable, then start the video again`,
-            },
+            notice:
+              (event.cause ?? 'camera') === 'camera'
+                ? {
+                    level: 'warning',
+                    code: 'camera-lost',
+                    message: `the camera stopped: ${event.detail ?? ''}; check its cable — video resumes when it is back`,
+                  }
+                : {
+                    level: 'warning',
+                    code: 'video-interrupted',
+                    message: `video stopped: ${event.detail ?? ''}; it resumes by itself`,
+                  },
             severity: 'warning',
           }
         : { notice: { level: 'info', code: 'camera-back', message: event.detail ?? '' }, severity: 'info' };
@@ -272,6 +279,15 @@ export class Daemon {
       heartbeatTimeoutMs: config.media.heartbeatTimeoutMs,
       onState: (state, detail) => {
         mediaLog.info({ state, detail }, 'media worker state');
+        if (state === 'restarting') {
+          // Pipelines died with the worker: the recording ends (its open segment is kept) and
+          // video comes back by itself when the worker is up again.
+          this.media?.recorder.workerLost(detail);
+          this.media?.consultation.workerLost(detail);
+        }
+        // Segments that waited for the worker (it was away when they closed) are made DICOM now.
+        // (Not a directory sweep: a recording may already be writing again.)
+        if (state === 'ready' && worker.counters.starts > 1) void this.media?.ingest.processCaptured();
         this.api.notify();
       },
     });
@@ -319,7 +335,7 @@ export class Daemon {
       },
       uidRoot: config.device.uidRoot,
       log: mediaLog,
-      onLost: (reason) => this.bus.emit({ type: 'camera', state: 'lost', detail: reason }),
+      onLost: (reason, cause) => this.bus.emit({ type: 'camera', state: 'lost', detail: reason, cause }),
       onBack: (camera) => {
         this.bus.emit({ type: 'camera', state: 'back', detail: camera });
         void recorder

@@ -12,7 +12,13 @@ export type DaemonEvent =
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null }
   | { type: 'telemetry-state'; state: BrokerLinkState }
   /** The consultation camera went away mid-use (unplugged, failed), or is usable again. */
-  | { type: 'camera'; state: 'lost' | 'back'; detail: string | null }
+  | {
+      type: 'camera';
+      state: 'lost' | 'back';
+      detail: string | null;
+      /** Why video stopped: the camera itself, the encoder, or the media worker. */
+      cause?: 'camera' | 'encoder' | 'worker';
+    }
   /** A recording stopped by the terminal itself to protect the disk; what it made is kept. */
   | { type: 'recording-stopped'; reason: string };
 

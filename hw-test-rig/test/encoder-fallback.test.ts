@@ -46,7 +46,7 @@ test.serial(
       },
       15_000,
     );
-    t.true((await status()).notices.some((n) => n.code === 'camera-lost' && /encoder/.test(n.message)));
+    t.true((await status()).notices.some((n) => n.code === 'video-interrupted' && /encoder/.test(n.message)));
     await until('recording over', async () => (await status()).video!.recording.state === 'idle', 30_000);
     const encoders = w.daemon.store.db
       .prepare('SELECT encoder FROM recordings ORDER BY id')

@@ -1,13 +1,12 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Backoff } from '#device-drivers';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
 import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
 import type { EventBus } from '../events.ts';
-import { type PipelineRunner, remuxSpec, runToEos } from '../media/run-to-eos.ts';
+import { type PipelineRunner, remuxSpec, runToEos, WorkerGone } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
@@ -24,6 +23,8 @@ export interface VideoIngestOptions {
   institutionName: string;
   onQueued(): void;
   now?: () => Date;
+  /** How often kept segments look for room in the store (default 5 s). */
+  retryIntervalMs?: number;
 }
 
 const localIso = (d: Date) =>
@@ -39,11 +40,12 @@ export class VideoIngest {
   private readonly now: () => Date;
   /**
    * Segment files the store refused (storage below its reserve), by path, with their recording.
-   * They stay where the recorder wrote them and are offered again with back-off until taken.
+   * They stay where the recorder wrote them and are offered again once the store has room.
    */
   private readonly leftovers = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly retryBackoff = new Backoff({ initialMs: 5_000, maxMs: 300_000 });
+  /** Instances being remuxed and encoded now: a resume never starts a second run of one. */
+  private readonly processing = new Set<number>();
 
   constructor(private readonly options: VideoIngestOptions) {
     this.now = options.now ?? (() => new Date());
@@ -90,13 +92,31 @@ export class VideoIngest {
   }
 
   async process(id: number): Promise<void> {
+    if (this.processing.has(id)) return;
+    this.processing.add(id);
+    try {
+      await this.processOnce(id);
+    } finally {
+      this.processing.delete(id);
+    }
+  }
+
+  private async processOnce(id: number): Promise<void> {
     const { store, recordings, bus, log } = this.options;
     const row = store.get(id);
     if (row.state !== 'captured' || row.kind !== 'video' || row.recording_id === null) return;
     const recording = recordings.get(row.recording_id);
     const original = join(store.dataDir, row.original_path);
     const out = join(this.options.scratchDir, `segment-${id}.h264`);
-    const problem = await runToEos(this.options.worker, remuxSpec(`remux-${id}`, original, out), 30_000);
+    let problem: string | null;
+    try {
+      problem = await runToEos(this.options.worker, remuxSpec(`remux-${id}`, original, out), 30_000);
+    } catch (error) {
+      if (!(error instanceof WorkerGone)) throw error;
+      // Not the segment's fault: it stays captured and is processed once the worker is back.
+      log.warn({ instance: id, reason: error.message }, 'video segment waits for the media worker');
+      return;
+    }
     let reason: string | null = problem ? `cannot read the segment: ${problem}` : null;
     if (!reason) {
       try {
@@ -196,18 +216,32 @@ export class VideoIngest {
    * behind that the store never took (refused for space, or closed just before a crash).
    */
   async resume(): Promise<void> {
-    for (const row of this.options.store.inState('captured'))
-      if (row.kind === 'video') await this.process(row.id);
+    await this.processCaptured();
     const root = join(this.options.store.dataDir, 'recordings');
     if (!existsSync(root)) return;
     for (const dir of readdirSync(root)
       .filter((d) => /^\d+$/.test(d))
-      .sort((a, b) => Number(a) - Number(b))) {
-      for (const file of readdirSync(join(root, dir))
-        .filter((f) => /^segment-\d+\.mp4$/.test(f))
-        .sort())
-        await this.receiveSegment(Number(dir), join(root, dir, file));
-    }
+      .sort((a, b) => Number(a) - Number(b)))
+      await this.sweepRecording(Number(dir));
+  }
+
+  /** Segments saved but not yet made DICOM (the media worker was away): made now. */
+  async processCaptured(): Promise<void> {
+    for (const row of this.options.store.inState('captured'))
+      if (row.kind === 'video') await this.process(row.id);
+  }
+
+  /**
+   * Takes every segment file still in an ended recording's directory: one the store refused, or
+   * one whose pipeline died before closing it (fragmented MP4 plays up to its last fragment).
+   */
+  async sweepRecording(recordingId: number): Promise<void> {
+    const dir = join(this.options.store.dataDir, 'recordings', String(recordingId));
+    if (!existsSync(dir)) return;
+    for (const file of readdirSync(dir)
+      .filter((f) => /^segment-\d+\.mp4$/.test(f))
+      .sort())
+      await this.receiveSegment(recordingId, join(dir, file));
   }
 
   /** Segment files waiting for room in the store. */
@@ -220,20 +254,33 @@ export class VideoIngest {
     this.retryTimer = null;
   }
 
+  /**
+   * Looks every few seconds whether the store has room for the next kept segment (a statfs,
+   * cheap) and offers it only then: no growing back-off, so a segment is taken within seconds of
+   * space being freed, and no failed attempts while the disk stays full.
+   */
   private scheduleRetry(): void {
     if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.retryLeftovers();
-    }, this.retryBackoff.next());
+    }, this.options.retryIntervalMs ?? 5_000);
   }
 
   private async retryLeftovers(): Promise<void> {
     for (const [file, recordingId] of [...this.leftovers]) {
+      let size = 0;
+      try {
+        size = statSync(file).size;
+      } catch {
+        this.leftovers.delete(file); // gone (taken by a start-up sweep): nothing to keep
+        continue;
+      }
+      // The copy and its DICOM: twice the file must fit above the reserve.
+      if (this.options.store.headroomBytes() < 2 * size) return this.scheduleRetry();
       await this.receiveSegment(recordingId, file);
-      if (this.leftovers.has(file)) return; // still no room: scheduled again, in order
+      if (this.leftovers.has(file)) return; // still refused: scheduled again, in order
     }
-    this.retryBackoff.reset();
     this.options.log.info('every refused video segment is now saved');
   }
 }

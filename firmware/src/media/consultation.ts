@@ -71,8 +71,11 @@ export interface ConsultationOptions {
   target: ConsultationTarget;
   uidRoot: string;
   log: Logger;
-  /** The camera went away or the pipeline failed on its own (not a stop we asked for). */
-  onLost(reason: string): void;
+  /**
+   * The pipeline failed on its own (not a stop we asked for): the camera went away, the encoder
+   * failed, or the media worker died.
+   */
+  onLost(reason: string, cause: 'camera' | 'encoder' | 'worker'): void;
   /** A lost camera is back and the consultation video runs again. */
   onBack(camera: string): void;
   onChange(): void;
@@ -239,15 +242,27 @@ export class Consultation {
     if (event.kind !== 'error' || this.state !== 'live') return;
     // The pipeline stopped itself (the worker sets it to NULL on an error): the camera was pulled,
     // or the encoder failed. Staff asked for video, so it comes back by itself when it can.
-    this.lastError = `${event.element}: ${event.message}`;
     const encoder = this.options.encoders.current;
     if (event.element === ELEMENTS.encoder && encoder) this.encoderFailed(encoder.element);
+    this.lost(`${event.element}: ${event.message}`, event.element);
+  }
+
+  /** The media worker died with the pipeline in it; video comes back once the worker is up again. */
+  workerLost(reason: string | null): void {
+    if (this.state === 'live') this.lost(`the media worker stopped${reason ? ` (${reason})` : ''}`, null);
+  }
+
+  private lost(reason: string, element: string | null): void {
+    this.lastError = reason;
     this.measured = null;
     this.counters.losses++;
     void this.liveOut.stop();
     this.state = 'waiting';
-    this.options.log.warn({ element: event.element, error: event.message }, 'consultation video lost');
-    this.options.onLost(this.lastError);
+    this.options.log.warn({ element, reason }, 'consultation video lost');
+    this.options.onLost(
+      this.lastError,
+      element === null ? 'worker' : element === ELEMENTS.encoder ? 'encoder' : 'camera',
+    );
     this.options.onChange();
     this.watchForCamera();
   }

@@ -166,9 +166,31 @@ export class Recorder {
     await this.finished(id, finishError ? `ended with an error: ${finishError}` : reason);
   }
 
+  /**
+   * The media worker died (crash, wedge): the recording pipeline went with it and no end of stream
+   * will come. The recording ends; its unclosed segment is taken as it is (playable up to its last
+   * fragment), and it resumes like after a camera loss once video runs again.
+   */
+  workerLost(reason: string | null): void {
+    if (this.state !== 'recording' || this.recordingId === null) return;
+    const id = this.recordingId;
+    if (this.timer) clearTimeout(this.timer);
+    this.lastError = `the media worker stopped${reason ? ` (${reason})` : ''}`;
+    this.state = 'finishing';
+    this.options.onChange();
+    void this.ingestChain.then(() => this.finished(id, `ended early: ${this.lastError}`, true));
+  }
+
   private async finished(id: number, reason: string, cameraLost = false): Promise<void> {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    // Files still in the recording's directory: a segment the pipeline never closed, or one the
+    // store refused for space (then kept and offered again with back-off).
+    await this.options.ingest
+      .sweepRecording(id)
+      .catch((error: unknown) =>
+        this.options.log.error({ err: error, recording: id }, 'sweeping the recording directory failed'),
+      );
     this.options.recordings.end(id, reason);
     this.state = 'idle';
     this.options.log.info({ recording: id, segments: this.segments, reason }, 'recording ended');

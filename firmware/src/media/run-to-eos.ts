@@ -6,6 +6,16 @@ export interface PipelineRunner {
   startPipeline(spec: PipelineSpec): Promise<void>;
   stopPipeline(name: string): Promise<void>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
+  /** Worker starts so far: a change while a pipeline ran means the worker died under it. */
+  readonly counters?: { starts: number };
+}
+
+/**
+ * The media worker was not there (restarting) or died while the pipeline ran: nothing is known
+ * about the input, so the caller keeps it and tries again once the worker is back.
+ */
+export class WorkerGone extends Error {
+  readonly code = 'WORKER_GONE';
 }
 
 /**
@@ -26,14 +36,19 @@ export async function runToEos(
       resolve(event.kind === 'eos' ? null : `${event.element}: ${event.message}`);
     });
   });
+  const starts = worker.counters?.starts;
   try {
     await worker.startPipeline(spec);
   } catch (error) {
     unsubscribe();
+    if ((error as { workerLost?: unknown }).workerLost === true)
+      throw new WorkerGone((error as Error).message);
     return (error as Error).message;
   }
   const problem = await ended;
   unsubscribe();
+  if (starts !== undefined && worker.counters?.starts !== starts)
+    throw new WorkerGone(`the media worker restarted while ${spec.name} ran`);
   await worker.stopPipeline(spec.name).catch(() => {});
   return problem;
 }

@@ -95,6 +95,7 @@ const zh = {
     'dc-up': '数据中心连接已恢复',
     'camera-lost': '摄像头已断开：请检查摄像头数据线；已录下的视频已保存',
     'camera-back': '摄像头已恢复',
+    'video-interrupted': '视频服务短暂中断，正在自动恢复；已录下的视频已保存',
     'recording-stopped': '存储空间不足，录像已自动停止；已录下的视频已保存。请联系技术人员清理空间',
   } as Record<string, string>,
   language: 'English',
@@ -195,6 +196,7 @@ const en: typeof zh = {
     'dc-up': 'Data centre reachable again',
     'camera-lost': 'The camera was disconnected: check its cable; what was recorded is kept',
     'camera-back': 'The camera is back',
+    'video-interrupted': 'Video was interrupted and is coming back by itself; what was recorded is kept',
     'recording-stopped':
       'Storage nearly full: recording stopped by itself; what was recorded is kept. Call a technician',
   },
