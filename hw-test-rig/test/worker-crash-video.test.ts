@@ -1,9 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import test from 'ava';
-import dcmjs from 'dcmjs';
-import { decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
-import { localApi, until, world } from './helpers/harness.ts';
+import { deliveredSegment, localApi, until, world } from './helpers/harness.ts';
 
 test.serial(
   'the media worker killed mid-recording: the open segment is kept and delivered playable, video and the recording come back by themselves',
@@ -48,17 +44,9 @@ test.serial(
       .filter((r) => r.kind === 'video' && r.recording_id === first.recordingId);
     t.true(rows.length >= 2, `${rows.length} segments of the cut recording delivered`);
     for (const row of rows) {
-      const bytes = await w.rig.dcs.A.instanceFile(row.sop_uid!);
-      const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
-        dcmjs.data.DicomMessage.readFile(
-          bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-        ).dict,
-      );
-      const file = join(w.dir, `killed-${row.segment_index}.h264`);
-      writeFileSync(file, new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!));
-      const frames = decodedFrames(file, 'h264');
-      t.true(frames > 0);
-      t.is(frames, Number(ds['NumberOfFrames']), `segment ${row.segment_index} plays to its end`);
+      const segment = await deliveredSegment(w, row.sop_uid!, `killed-${row.segment_index}`);
+      t.true(segment.decodedFrames > 0);
+      t.is(segment.decodedFrames, segment.numberOfFrames, `segment ${row.segment_index} plays to its end`);
     }
     t.is(w.daemon.health().media?.counters.crashes, 1);
   },

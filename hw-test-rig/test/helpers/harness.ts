@@ -1,11 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import dcmjs from 'dcmjs';
 import pino from 'pino';
 import type { StatusResponse } from '../../../firmware/src/api/types.ts';
 import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
+import { decodedFrames } from '../../../firmware/test/helpers/gst-decode.ts';
 import { mountSmallDisk } from '../../src/control.ts';
 import { Rig } from '../../src/rig.ts';
 
@@ -114,4 +116,24 @@ export function localApi(w: { rig: Rig; config: { api: { token: string } } }) {
     post: (path: string, body?: object) =>
       fetch(`${origin}${path}`, { method: 'POST', headers, ...(body ? { body: JSON.stringify(body) } : {}) }),
   };
+}
+
+/**
+ * A delivered video segment as the data centre holds it: its DICOM attributes, and how many
+ * frames of its H.264 stream actually decode (written beside the test world to `name`.h264).
+ */
+export async function deliveredSegment(
+  w: { rig: Rig; dir: string },
+  sopUid: string,
+  name: string,
+): Promise<{ ds: Record<string, unknown>; decodedFrames: number; numberOfFrames: number }> {
+  const bytes = await w.rig.dcs.A.instanceFile(sopUid);
+  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(
+    dcmjs.data.DicomMessage.readFile(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    ).dict,
+  ) as Record<string, unknown>;
+  const file = join(w.dir, `${name}.h264`);
+  writeFileSync(file, new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!));
+  return { ds, decodedFrames: decodedFrames(file, 'h264'), numberOfFrames: Number(ds['NumberOfFrames']) };
 }
