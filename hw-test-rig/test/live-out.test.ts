@@ -150,9 +150,21 @@ test.serial(
     t.is((await status()).video!.live.bitrateKbps, 1000, 'starts at the configured rate');
 
     link.loss = 0.1;
-    await until('stepped down', async () => (await status()).video!.live.bitrateKbps < 1000, 20_000);
+    let worstLoss = 0;
+    await until(
+      'stepped down',
+      async () => {
+        const live = (await status()).video!.live;
+        worstLoss = Math.max(worstLoss, live.lossPercent);
+        return live.bitrateKbps < 1000;
+      },
+      20_000,
+    );
     const lossy = (await status()).video!;
-    t.true(lossy.live.lossPercent > 0 || w.daemon.health().media!.live.bitrateSteps.stepsDown > 0);
+    // The step down came from SRT's own loss figures (resent packets), and health counts it.
+    t.true(worstLoss > 2, `loss seen: ${worstLoss} %`);
+    t.true(w.daemon.health().media!.live.bitrateSteps.stepsDown >= 1);
+    t.true(w.daemon.health().media!.live.counters.connected >= 1);
     t.is(lossy.live.state, 'live', 'SRT rides out the loss');
     await until(
       'the encoder follows',
