@@ -33,6 +33,8 @@ export class SrtListener {
         'video/x-h264,stream-format=byte-stream',
         '!',
         'filesink',
+        // Unbuffered: the file grows as video arrives, so a watcher sees it before the stream ends.
+        'buffer-mode=unbuffered',
         `location=${receivedFile}`,
       ],
       join(dir, 'srt-listener.log'),
