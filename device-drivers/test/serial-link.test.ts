@@ -55,3 +55,20 @@ test('serial link contract over a real pty: bytes both ways, exclusive lock, clo
   await t.throwsAsync(near.write(Uint8Array.of(1)), { instanceOf: SerialError });
   await near.close();
 });
+
+test('serial link contract: a write still pending when the link closes rejects instead of hanging', async (t) => {
+  const pair = await ptyPair();
+  const near = await opener.open(pair.a, { baudRate: 115200 });
+  // Closed in the same tick: the moment a cart driver's ACK was in flight when the driver stopped.
+  const pending = near.write(Uint8Array.of(0x06)).then(
+    () => 'written',
+    (error: unknown) => error,
+  );
+  await near.close();
+  const outcome = await Promise.race([
+    pending,
+    new Promise((r) => setTimeout(() => r('still pending'), 2000)),
+  ]);
+  t.true(outcome instanceof SerialError && outcome.disconnected, String(outcome));
+  await pair.unplug();
+});

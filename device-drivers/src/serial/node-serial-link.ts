@@ -17,6 +17,8 @@ class NodeSerialLink implements SerialLink {
   private closing = false;
   private settle!: (value: SerialError | null) => void;
   private readonly presence: NodeJS.Timeout;
+  /** Writes not yet called back; the link's end settles them (see `write`). */
+  private readonly pendingWrites = new Set<(error: SerialError | null) => void>();
 
   constructor(
     private readonly port: SerialPort,
@@ -34,7 +36,11 @@ class NodeSerialLink implements SerialLink {
       }
     }, 1000);
     this.presence.unref();
-    void this.closed.then(() => clearInterval(this.presence));
+    void this.closed.then((reason) => {
+      clearInterval(this.presence);
+      const error = reason ?? new SerialError('DISCONNECTED', `${path} was closed during a write`, true);
+      for (const finish of [...this.pendingWrites]) finish(error);
+    });
     port.on('close', (error?: Error & { disconnected?: boolean }) => {
       this.settle(
         this.closing
@@ -52,11 +58,22 @@ class NodeSerialLink implements SerialLink {
 
   write(bytes: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (!this.port.isOpen) return reject(new SerialError('DISCONNECTED', `${this.path} is not open`, true));
+      if (this.closing || !this.port.isOpen)
+        return reject(new SerialError('DISCONNECTED', `${this.path} is not open`, true));
+      // serialport parks a drain (and a write) issued on a closing port until an 'open' event
+      // that never comes (@serialport/stream drain()), so a write in flight when the link closed
+      // never called back: a cart driver hung in stop() about once in 20 runs. The link's own
+      // end settles such writes: a write cannot outlive its link.
+      const finish = (error: SerialError | null) => {
+        if (!this.pendingWrites.delete(finish)) return;
+        if (error) reject(error);
+        else resolve();
+      };
+      this.pendingWrites.add(finish);
       this.port.write(Buffer.from(bytes), (error) => {
         if (error)
-          reject(new SerialError('WRITE_FAILED', `write to ${this.path} failed: ${error.message}`, true));
-        else this.port.drain(() => resolve());
+          finish(new SerialError('WRITE_FAILED', `write to ${this.path} failed: ${error.message}`, true));
+        else this.port.drain(() => finish(null));
       });
     });
   }

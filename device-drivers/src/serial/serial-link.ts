@@ -3,7 +3,8 @@
  * `serialport` package (real ports and the rig's socat ptys).
  *
  * Cancel/disconnect semantics:
- * - `write` rejects with SerialError{disconnected: true} once the device is gone.
+ * - `write` rejects with SerialError{disconnected: true} once the device is gone or the link is
+ *   closed, including a write still pending at that moment (it never hangs).
  * - `closed` settles exactly once: with null after `close()`, with a SerialError when the port
  *   went away by itself (USB unplug, pty peer gone). Data listeners get nothing after that.
  * - `close()` is idempotent and never rejects.
