@@ -327,6 +327,7 @@ export class Daemon {
       recordings,
       ingest,
       camera: config.media.camera,
+      microphone: config.media.microphone,
       live: config.media.live,
       target: {
         ...config.media.record,

@@ -123,6 +123,7 @@ function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
       name: media.consultation.camera,
       lastError: media.consultation.lastError,
       measured: media.consultation.measured,
+      microphone: media.consultation.microphone,
     },
     live: {
       transport: media.consultation.liveOut.transport,
@@ -210,6 +211,8 @@ export function buildHealth(s: StatusSources): HealthPayload {
             name: s.media.consultation.camera,
             lastError: s.media.consultation.lastError,
             counters: { ...s.media.consultation.counters },
+            microphone: s.media.consultation.microphone,
+            audioEncoder: s.media.encoders.audioEncoder?.element ?? null,
           },
           encoderOutput: s.media.consultation.measured,
           live: {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import pino from 'pino';
+import { AUDIO_ENCODERS, audioChain } from '../src/media/audio.ts';
 import { sourceChain } from '../src/media/camera-source.ts';
+import { consultationSpec } from '../src/media/consultation-pipeline.ts';
 import { encoderEntry } from '../src/media/encoders.ts';
 import {
   type BusEvent,
@@ -11,9 +13,11 @@ import {
   MediaWorkerError,
   type MediaWorkerState,
 } from '../src/media/media-worker.ts';
+import { mp4TrackHandlers } from '../src/media/mp4-boxes.ts';
 import { testEncodeSpec } from '../src/media/pipeline-spec.ts';
-import { recordingBranch } from '../src/media/recording.ts';
-import { decodedFrames } from './helpers/gst-decode.ts';
+import { recordingBranch, recordingPipeline } from '../src/media/recording.ts';
+import { annexBSpec, runToEos } from '../src/media/run-to-eos.ts';
+import { decodedAudio, decodedFrames } from './helpers/gst-decode.ts';
 
 const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
 
@@ -308,5 +312,69 @@ test.serial(
     const partial = files.at(-1)!;
     const partialFrames = decodedFrames(join(dir, partial), 'mp4');
     t.true(partialFrames > 0, `${partial}, cut by the kill, still plays ${partialFrames} frames`);
+  },
+);
+
+test.serial(
+  'sound: the microphone is AAC-encoded beside the picture and a recording fed from both taps has both tracks, sound starting with the picture',
+  async (t) => {
+    const { w, bus } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    const probe = await w.probe();
+    const aac = AUDIO_ENCODERS.find((e) => probe.audioEncoders.includes(e.element));
+    if (!aac) return t.fail(`no AAC encoder in the registry (${probe.audioEncoders.join(', ')})`);
+    const dir = mkdtempSync(join(tmpdir(), 'rec-audio-'));
+    await w.startPipeline(
+      consultationSpec({
+        name: 'consultation',
+        chain: sourceChain({
+          kind: 'elements',
+          elements: [{ id: 'pattern', factory: 'videotestsrc', props: { 'is-live': true, pattern: 'ball' } }],
+        }),
+        encoder: encoderEntry('x264enc'),
+        target: { width: 320, height: 240, fps: 30, bitrateKbps: 800, keyFrameIntervalS: 1 },
+        audio: audioChain(
+          [{ id: 'tone', factory: 'audiotestsrc', props: { 'is-live': true, wave: 'ticks' } }],
+          aac,
+        ),
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    await w.startPipeline(recordingPipeline({ name: 'recording', dir, segmentS: 1, audio: true }));
+    await w.pump(
+      { pipeline: 'consultation', element: 'encoded-tap' },
+      { pipeline: 'recording', element: 'rec-src' },
+    );
+    await w.pump(
+      { pipeline: 'consultation', element: 'audio-tap' },
+      { pipeline: 'recording', element: 'rec-audio-src' },
+    );
+    await until(
+      'two segments closed',
+      () => bus.filter((e) => e.kind === 'segment-closed').length >= 2,
+      20_000,
+    );
+    await w.finishPipeline('recording');
+    await w.stopPipeline('consultation');
+    t.false(
+      bus.some((e) => e.kind === 'error'),
+      JSON.stringify(bus.filter((e) => e.kind === 'error')),
+    );
+    const first = join(dir, 'segment-00000.mp4');
+    t.deepEqual(mp4TrackHandlers(readFileSync(first)), ['vide', 'soun']);
+    t.true(decodedFrames(first, 'mp4') >= 25, 'about a second of pictures');
+    const sound = decodedAudio(first);
+    t.true(sound.buffers > 20, `${sound.buffers} AAC frames decoded`);
+    // The recording starts at the last key frame, which the kept sound covers: sound begins with
+    // the AAC frame that spans the first picture (21 ms at most before it).
+    t.true(sound.firstPtsS !== null && sound.firstPtsS <= 0.05, `sound begins at ${sound.firstPtsS} s`);
+
+    // What the DICOM encoder checks: the segment's video as Annex B — every picture — while the
+    // sound track is drained beside it; the segment itself is what the instance carries.
+    const annexB = join(dir, 'segment-0.h264');
+    t.is(await runToEos(w, annexBSpec('annexb-1', first, annexB, true), 20_000), null);
+    t.is(decodedFrames(annexB, 'h264'), decodedFrames(first, 'mp4'), 'every picture, and all of them decode');
   },
 );

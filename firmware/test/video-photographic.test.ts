@@ -6,37 +6,49 @@ import test from 'ava';
 import dcmjs from 'dcmjs';
 import { DicomEncodeError } from '../src/dicom/ecg-waveform.ts';
 import { encodeVideoPhotographic, type VideoSegmentInput } from '../src/dicom/video-photographic.ts';
+import { mp4TrackHandlers } from '../src/media/mp4-boxes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'vp-'));
 
-/** A real 1 s H.264 byte stream from GStreamer (x264, as the software fallback encodes). */
-function h264Stream(frames: number): Uint8Array {
-  const file = join(dir, `s${frames}.h264`);
+/**
+ * A real segment from GStreamer: x264 video (as the software fallback encodes) with AAC sound in
+ * an MP4, and the same video as an Annex B byte stream (what the remux writes beside it).
+ */
+function segment(frames: number): { stream: Uint8Array; container: Uint8Array } {
+  const mp4 = join(dir, `s${frames}.mp4`);
+  const annexB = join(dir, `s${frames}.h264`);
+  // Sound a little shorter than the picture (1024-sample buffers at 44.1 kHz): the demuxer below
+  // links only the video, and would stop at an unlinked pad with nothing else left to play.
+  const audioBuffers = Math.max(1, Math.floor((frames / 30) * 43) - 2);
   execFileSync('gst-launch-1.0', [
     '-q',
-    'videotestsrc',
-    `num-buffers=${frames}`,
-    '!',
-    'video/x-raw,width=320,height=240,framerate=30/1',
-    '!',
-    'videoconvert',
-    '!',
-    'x264enc',
-    'key-int-max=30',
-    'bframes=0',
-    '!',
-    'h264parse',
-    '!',
-    'video/x-h264,stream-format=byte-stream,alignment=au',
-    '!',
-    'filesink',
-    `location=${file}`,
+    ...['videotestsrc', `num-buffers=${frames}`, '!', 'video/x-raw,width=320,height=240,framerate=30/1'],
+    ...['!', 'videoconvert', '!', 'x264enc', 'key-int-max=30', 'bframes=0', '!', 'h264parse', '!', 'm.'],
+    ...[
+      'audiotestsrc',
+      `num-buffers=${audioBuffers}`,
+      '!',
+      'audioconvert',
+      '!',
+      'avenc_aac',
+      '!',
+      'aacparse',
+      '!',
+      'm.',
+    ],
+    ...['mp4mux', 'name=m', 'faststart=true', '!', 'filesink', `location=${mp4}`],
   ]);
-  return new Uint8Array(readFileSync(file));
+  execFileSync('gst-launch-1.0', [
+    '-q',
+    ...['filesrc', `location=${mp4}`, '!', 'qtdemux', 'name=d', 'd.video_0', '!', 'h264parse', '!'],
+    ...['video/x-h264,stream-format=byte-stream,alignment=au', '!', 'filesink', `location=${annexB}`],
+  ]);
+  return { stream: new Uint8Array(readFileSync(annexB)), container: new Uint8Array(readFileSync(mp4)) };
 }
 
-const input = (stream: Uint8Array): VideoSegmentInput => ({
+const input = (stream: Uint8Array, container: Uint8Array): VideoSegmentInput => ({
   stream,
+  container,
   width: 320,
   height: 240,
   fps: 30,
@@ -50,9 +62,9 @@ const input = (stream: Uint8Array): VideoSegmentInput => ({
   seriesDescription: 'Consultation video',
 });
 
-test('a segment becomes Video Photographic in the H.264 transfer syntax, one fragment, frames counted', (t) => {
-  const stream = h264Stream(30);
-  const bytes = encodeVideoPhotographic(input(stream));
+test('a segment becomes Video Photographic in the H.264 transfer syntax: its MP4 in one fragment, frames counted', (t) => {
+  const { stream, container } = segment(30);
+  const bytes = encodeVideoPhotographic(input(stream, container));
   const file = join(dir, 'seg.dcm');
   writeFileSync(file, bytes);
   const dump = execFileSync(
@@ -76,19 +88,21 @@ test('a segment becomes Video Photographic in the H.264 transfer syntax, one fra
   t.is(ds['Rows'], 240);
   t.is(ds['FrameIncrementPointer'], 0x00181063);
   const pixel = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
-  t.deepEqual(
-    Buffer.from(pixel.subarray(0, stream.length)),
-    Buffer.from(stream),
-    'the byte stream as recorded',
-  );
+  t.deepEqual(Buffer.from(pixel.subarray(0, container.length)), Buffer.from(container), 'the MP4 as remuxed');
+  t.deepEqual(mp4TrackHandlers(pixel), ['vide', 'soun'], 'picture and sound');
 });
 
-test('not H.264, or a stream without parameter sets, is refused with the reason', (t) => {
-  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(1, 2, 3))), {
+test('not H.264, a stream without parameter sets, or no MP4 around it, is refused with the reason', (t) => {
+  const { stream, container } = segment(5);
+  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(1, 2, 3), container)), {
     instanceOf: DicomEncodeError,
     message: /segment is not H.264: no start code/,
   });
-  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(0, 0, 1, 0x41, 0x9a, 0))), {
+  t.throws(() => encodeVideoPhotographic(input(Uint8Array.of(0, 0, 1, 0x41, 0x9a, 0), container)), {
     message: /no SPS\/PPS/,
+  });
+  t.throws(() => encodeVideoPhotographic(input(stream, stream)), {
+    instanceOf: DicomEncodeError,
+    message: /segment container: bytes at 0 are not an MP4 box/,
   });
 });

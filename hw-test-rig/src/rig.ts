@@ -95,6 +95,8 @@ export class Rig {
       requestTimeoutMs?: number;
       media?: boolean;
       segmentS?: number;
+      /** The rig microphone in the firmware config (default true). */
+      microphone?: boolean;
       /** Live out to an SRT listener (the province media server stand-in). */
       live?: { uri: string; passphrase: string };
       /** Live out as RTP over UDP instead (the second transport). */
@@ -148,6 +150,21 @@ export class Rig {
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
         camera: this.camera.firmwareCamera(),
+        // The rig's microphone: a live test tone ticking once a second, so sound and its timing
+        // can be heard (and checked) in what the receiver and the data centre get.
+        microphone:
+          (overrides.microphone ?? true)
+            ? {
+                kind: 'elements',
+                elements: [
+                  {
+                    id: 'tone',
+                    factory: 'audiotestsrc',
+                    props: { 'is-live': true, wave: 'ticks', volume: 0.5 },
+                  },
+                ],
+              }
+            : { kind: 'none' },
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
         // Reconnect attempts at most 4 s apart: a rig's media server comes back within seconds.
         live: overrides.rtp

@@ -86,6 +86,7 @@ test.serial(
     await page
       .locator('#consultation[data-camera="live"]', { hasText: '正在直播（rig test camera）' })
       .waitFor();
+    await page.locator('#microphone', { hasText: '声音：rig test microphone' }).waitFor();
     await page.waitForFunction(
       () => {
         const img = document.querySelector<HTMLImageElement>('#preview');

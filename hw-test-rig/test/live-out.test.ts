@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { StatusResponse } from '../../firmware/src/api/types.ts';
 import { jpegInfo } from '../../firmware/src/dicom/jpeg-header.ts';
-import { decode } from '../../firmware/test/helpers/gst-decode.ts';
+import { decode, decodedAudio } from '../../firmware/test/helpers/gst-decode.ts';
 import { freePort } from '../src/services/free-port.ts';
 import { SrtListener } from '../src/services/srt-listener.ts';
 import { UdpLink } from '../src/services/udp-link.ts';
@@ -60,11 +60,17 @@ test.serial(
     t.is((await status()).video!.camera.state, 'off');
     await srt.stop(); // EOS: the listener finishes its file
 
-    const received = decode(srt.receivedFile, 'h264');
+    const received = decode(srt.receivedFile, 'ts');
     t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
     t.regex(received.caps ?? '', /framerate=\(fraction\)30\/1/);
     // 6 s at 30 fps through two bitrate steps: a stall at either step would cost a second or more.
     t.true(received.frames >= 150, `${received.frames} frames decoded at the listener`);
+    // The rig microphone's ticks as AAC in the same transport stream: ~47 frames a second.
+    const sound = decodedAudio(srt.receivedFile).buffers;
+    t.true(
+      sound >= (received.frames / 30) * 46.9 * 0.7,
+      `${sound} AAC frames for ${received.frames} pictures`,
+    );
     t.is(
       (w.daemon.store.db.prepare('SELECT count(*) AS n FROM recordings').get() as { n: number }).n,
       0,
@@ -123,7 +129,7 @@ test.serial(
     t.is((await status()).video!.live.state, 'live');
     t.is((await post('/api/v1/video/stop')).status, 200);
     await listener.stop();
-    const received = decode(listener.receivedFile, 'h264');
+    const received = decode(listener.receivedFile, 'ts');
     t.true(received.frames >= 60, `${received.frames} frames arrived after the reconnect`);
   },
 );
@@ -177,7 +183,7 @@ test.serial(
     await until('stepped back up', async () => (await status()).video!.live.bitrateKbps > low, 30_000);
     t.is((await post('/api/v1/video/stop')).status, 200);
     await srt.stop();
-    const received = decode(srt.receivedFile, 'h264');
+    const received = decode(srt.receivedFile, 'ts');
     t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
     t.true(received.frames >= 150, `${received.frames} frames decoded through the lossy link`);
     t.true(link.counters.dropped > 0);

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import dcmjs from 'dcmjs';
 import type { StatusResponse } from '../../firmware/src/api/types.ts';
-import { decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
+import { mp4TrackHandlers } from '../../firmware/src/media/mp4-boxes.ts';
+import { decodedAudio, decodedFrames } from '../../firmware/test/helpers/gst-decode.ts';
 import { until, world } from './helpers/harness.ts';
 
 const VIDEO_PHOTOGRAPHIC = '1.2.840.10008.5.1.4.1.1.77.1.4.1';
@@ -57,12 +58,19 @@ test.serial(
       t.is(ds['StudyInstanceUID'], studyUid);
       t.is(ds['InstanceNumber'], (row.segment_index ?? 0) + 1);
       t.is(ds['Rows'], 360);
-      const stream = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
-      const file = join(w.dir, `segment-${row.segment_index}.h264`);
-      writeFileSync(file, stream);
-      const frames = decodedFrames(file, 'h264');
+      const container = new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!);
+      const file = join(w.dir, `segment-${row.segment_index}.mp4`);
+      writeFileSync(file, container);
+      t.deepEqual(mp4TrackHandlers(container), ['vide', 'soun'], 'picture and the rig microphone');
+      const frames = decodedFrames(file, 'mp4');
       t.is(frames, Number(ds['NumberOfFrames']), `segment ${row.segment_index}: every counted frame decodes`);
       t.true(frames > 0);
+      // 46.9 AAC frames (1024 samples at 48 kHz) a second: sound as long as the picture, within 30 %.
+      const sound = decodedAudio(file).buffers;
+      t.true(
+        sound >= (frames / 30) * 46.9 * 0.7,
+        `segment ${row.segment_index}: ${sound} AAC frames decode for ${frames} pictures`,
+      );
     }
     const series = new Set(rows.map((r) => r.series_uid));
     t.is(series.size, 1, 'one recording is one series');

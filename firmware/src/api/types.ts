@@ -81,6 +81,8 @@ export interface VideoItem {
     lastError: string | null;
     /** Measured at the encoder's output over the last second while it runs. */
     measured: { fps: number; kbps: number } | null;
+    /** The microphone sent and recorded with the video (AAC), or null: video without sound. */
+    microphone: string | null;
   };
   /** Live video to the province's media server while the camera runs. */
   live: {

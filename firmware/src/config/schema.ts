@@ -41,6 +41,18 @@ const DataCentre = Type.Object(
 );
 
 /** The one configuration schema; every type of the daemon's settings derives from it. */
+/** One GStreamer element of a source chain (the rig's test camera and microphone). */
+const ElementSpec = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9-]+$' }),
+    factory: Type.String({ pattern: '^[a-z0-9_]+$' }),
+    props: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     device: Type.Object(
@@ -116,28 +128,28 @@ export const ConfigSchema = Type.Object(
             Type.Object(
               {
                 kind: Type.Literal('elements'),
-                elements: Type.Array(
-                  Type.Object(
-                    {
-                      id: Type.String({ pattern: '^[a-z0-9-]+$' }),
-                      factory: Type.String({ pattern: '^[a-z0-9_]+$' }),
-                      props: Type.Optional(
-                        Type.Record(
-                          Type.String(),
-                          Type.Union([Type.String(), Type.Number(), Type.Boolean()]),
-                        ),
-                      ),
-                    },
-                    { additionalProperties: false },
-                  ),
-                  { minItems: 1 },
-                ),
+                elements: Type.Array(ElementSpec, { minItems: 1 }),
                 /**
                  * A path that exists while the camera is plugged in (its device node, or the
                  * rig's camera socket): how a lost camera is noticed coming back.
                  */
                 presencePath: Type.Optional(Type.String({ minLength: 1 })),
               },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: { kind: 'auto' } },
+        ),
+        /**
+         * Sound for live out and recordings (AAC): 'auto' the first capture device the device
+         * monitor finds (none found: video without sound), 'none', or a chain of GStreamer elements.
+         */
+        microphone: Type.Union(
+          [
+            Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
+            Type.Object(
+              { kind: Type.Literal('elements'), elements: Type.Array(ElementSpec, { minItems: 1 }) },
               { additionalProperties: false },
             ),
           ],

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
@@ -6,7 +6,8 @@ import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
 import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
 import type { EventBus } from '../events.ts';
-import { type PipelineRunner, remuxSpec, runToEos, WorkerGone } from '../media/run-to-eos.ts';
+import { Mp4Error, mp4TrackHandlers, playableLength } from '../media/mp4-boxes.ts';
+import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
@@ -107,11 +108,26 @@ export class VideoIngest {
     if (row.state !== 'captured' || row.kind !== 'video' || row.recording_id === null) return;
     const recording = recordings.get(row.recording_id);
     const original = join(store.dataDir, row.original_path);
-    const out = join(this.options.scratchDir, `segment-${id}.h264`);
+    const annexB = join(this.options.scratchDir, `segment-${id}.h264`);
+    // The segment as the DICOM instance carries it: the recorder's fragmented MP4, cut to its last
+    // complete fragment if a kill or power cut left a partial one.
+    const recorded = new Uint8Array(readFileSync(original));
+    const container = recorded.subarray(0, playableLength(recorded));
+    const whole = join(this.options.scratchDir, `segment-${id}.mp4`);
+    writeFileSync(whole, container);
+    let handlers: string[];
+    try {
+      handlers = mp4TrackHandlers(container);
+    } catch (error) {
+      if (!(error instanceof Mp4Error)) throw error;
+      handlers = [];
+    }
     let problem: string | null;
     try {
-      problem = await runToEos(this.options.worker, remuxSpec(`remux-${id}`, original, out), 30_000);
+      const spec = annexBSpec(`remux-${id}`, whole, annexB, handlers.includes('soun'));
+      problem = await runToEos(this.options.worker, spec, 30_000);
     } catch (error) {
+      rmSync(whole, { force: true });
       if (!(error instanceof WorkerGone)) throw error;
       // Not the segment's fault: it stays captured and is processed once the worker is back.
       log.warn({ instance: id, reason: error.message }, 'video segment waits for the media worker');
@@ -120,10 +136,11 @@ export class VideoIngest {
     let reason: string | null = problem ? `cannot read the segment: ${problem}` : null;
     if (!reason) {
       try {
-        const stream = readFileSync(out);
+        const stream = readFileSync(annexB);
         const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
         const dicom = encodeVideoPhotographic({
           stream,
+          container,
           width: recording.width,
           height: recording.height,
           fps: recording.fps,
@@ -151,7 +168,7 @@ export class VideoIngest {
         if (!(error instanceof DicomEncodeError)) throw error;
         reason = `cannot make DICOM of the segment: ${error.message}`;
       } finally {
-        rmSync(out, { force: true });
+        for (const file of [annexB, whole]) rmSync(file, { force: true });
       }
     }
     if (reason) {

@@ -1,6 +1,7 @@
+import type { AudioChain } from './audio.ts';
 import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
-import type { ElementSpec, PipelineSpec } from './pipeline-spec.ts';
+import { type ElementSpec, type PipelineSpec, tapFedSource } from './pipeline-spec.ts';
 
 /** Where live consultation video goes. */
 export type LiveOutConfig =
@@ -29,6 +30,7 @@ export const ELEMENTS = {
   stillSink: 'still-sink',
   previewSink: 'preview-sink',
   encodedTap: 'encoded-tap',
+  audioTap: 'audio-tap',
   liveSink: 'live-sink',
 } as const;
 
@@ -44,18 +46,30 @@ export const ELEMENTS = {
 export function livePipeline(
   name: string,
   live: Exclude<LiveOutConfig, { transport: 'none' }>,
+  audio = false,
 ): PipelineSpec {
   const head: ElementSpec[] = [
-    {
-      id: 'live-src',
-      factory: 'appsrc',
-      props: { 'is-live': true, format: 'time', 'max-bytes': 2_000_000, 'leaky-type': 'downstream' },
-    },
+    tapFedSource('live-src', 2_000_000, true),
     { id: 'live-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
   ];
+  const audioHead: ElementSpec[] = audio
+    ? [tapFedSource('live-audio-src', 200_000, true), { id: 'live-audio-parse', factory: 'aacparse' }]
+    : [];
   if (live.transport === 'rtp') {
     // RFC 6184 packets under a 1200-byte MTU (room for VPN and PPPoE headers on clinic links),
-    // SPS/PPS repeated in-band so a receiver can join at any key frame.
+    // SPS/PPS repeated in-band so a receiver can join at any key frame. Sound goes as its own
+    // RTP stream (RFC 3640 AAC-hbr) to the next even port, as RTP pairs streams by convention.
+    const audioOut: ElementSpec[] = audio
+      ? [
+          ...audioHead,
+          { id: 'live-audio-pay', factory: 'rtpmp4gpay', props: { pt: live.payloadType + 1 } },
+          {
+            id: 'live-audio-sink',
+            factory: 'udpsink',
+            props: { host: live.host, port: live.port + 2, sync: false, async: false },
+          },
+        ]
+      : [];
     return {
       name,
       elements: [
@@ -70,11 +84,19 @@ export function livePipeline(
           factory: 'udpsink',
           props: { host: live.host, port: live.port, sync: false, async: false },
         },
+        ...audioOut,
       ],
       links: [
         { from: 'live-src', to: 'live-parse' },
         { from: 'live-parse', to: 'live-pay' },
         { from: 'live-pay', to: ELEMENTS.liveSink },
+        ...(audio
+          ? [
+              { from: 'live-audio-src', to: 'live-audio-parse' },
+              { from: 'live-audio-parse', to: 'live-audio-pay' },
+              { from: 'live-audio-pay', to: 'live-audio-sink' },
+            ]
+          : []),
       ],
     };
   }
@@ -82,6 +104,7 @@ export function livePipeline(
     name,
     elements: [
       ...head,
+      ...audioHead,
       { id: 'live-mux', factory: 'mpegtsmux', props: { alignment: 7 } },
       {
         id: ELEMENTS.liveSink,
@@ -100,6 +123,12 @@ export function livePipeline(
     links: [
       { from: 'live-src', to: 'live-parse' },
       { from: 'live-parse', to: 'live-mux' },
+      ...(audio
+        ? [
+            { from: 'live-audio-src', to: 'live-audio-parse' },
+            { from: 'live-audio-parse', to: 'live-mux' },
+          ]
+        : []),
       { from: 'live-mux', to: ELEMENTS.liveSink },
     ],
   };
@@ -108,7 +137,8 @@ export function livePipeline(
 /**
  * The consultation pipeline: camera → convert/scale/rate → raw tee (stills at full resolution,
  * the kiosk preview scaled down) → one encode → the encoded tap that live out and recordings are
- * fed from. The preview is a scaled copy of the raw frames, JPEG-compressed a few times a second:
+ * fed from; beside it, when there is a microphone, its AAC tap. Sound and picture share this
+ * pipeline's clock, so their timestamps line up wherever they are muxed together. The preview is a scaled copy of the raw frames, JPEG-compressed a few times a second:
  * the camera is never H.264-encoded twice.
  */
 export function consultationSpec(options: {
@@ -116,11 +146,14 @@ export function consultationSpec(options: {
   chain: SourceChain;
   encoder: EncoderEntry;
   target: ConsultationTarget;
+  /** The microphone's chain to its AAC tap, when the terminal has one. */
+  audio?: AudioChain | null;
 }): PipelineSpec {
-  const { chain, encoder, target: t } = options;
+  const { chain, encoder, target: t, audio } = options;
   return {
     name: options.name,
     elements: [
+      ...(audio?.elements ?? []),
       ...chain.elements,
       { id: 'convert', factory: 'videoconvert' },
       { id: 'scale', factory: 'videoscale' },
@@ -167,6 +200,7 @@ export function consultationSpec(options: {
       },
     ],
     links: [
+      ...(audio?.links ?? []),
       ...chain.links,
       { from: chain.tail, to: 'convert' },
       { from: 'convert', to: 'scale' },
@@ -193,6 +227,9 @@ export function consultationSpec(options: {
       { from: 'parse', to: 'tap-queue', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
       { from: 'tap-queue', to: ELEMENTS.encodedTap },
     ],
-    taps: [ELEMENTS.encodedTap],
+    taps: [
+      { element: ELEMENTS.encodedTap, media: 'video' },
+      ...(audio ? [{ element: audio.tap, media: 'audio' as const }] : []),
+    ],
   };
 }

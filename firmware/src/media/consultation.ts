@@ -3,6 +3,13 @@ import type { Logger } from 'pino';
 import { makeUid } from '../dicom/uid.ts';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
 import type { RecordingRows } from '../store/recordings.ts';
+import {
+  audioChain,
+  chooseMicrophone,
+  type MicrophoneConfig,
+  type MicrophoneInfo,
+  microphoneElements,
+} from './audio.ts';
 import { chooseMode, parseCameraCaps } from './camera.ts';
 import { type CameraSource, sourceChain } from './camera-source.ts';
 import {
@@ -15,7 +22,7 @@ import type { EncoderSelector } from './encoder-selection.ts';
 import type { CameraInfo, ElementRef } from './ipc.ts';
 import { LiveOut } from './live-out.ts';
 import { type BusEvent, MediaWorkerError } from './media-worker.ts';
-import type { PipelineSpec } from './pipeline-spec.ts';
+import type { ElementSpec, PipelineSpec } from './pipeline-spec.ts';
 
 export type { LiveOutConfig } from './consultation-pipeline.ts';
 
@@ -34,6 +41,7 @@ export interface VideoWorker {
   stats(pipeline: string, element: string): Promise<string>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
   cameras(): Promise<CameraInfo[]>;
+  microphones(): Promise<MicrophoneInfo[]>;
 }
 
 /** Configured camera: discovered on the board, or an element chain (the rig's test camera). */
@@ -67,6 +75,8 @@ export interface ConsultationOptions {
   recordings: RecordingRows;
   ingest: VideoIngest;
   camera: CameraConfig;
+  /** Sound for live out and recordings; absent means none. */
+  microphone?: MicrophoneConfig;
   live: LiveOutConfig;
   target: ConsultationTarget;
   uidRoot: string;
@@ -98,6 +108,11 @@ export class Consultation {
   lastError: string | null = null;
   /** The camera in use: the discovered device's name, or 'rig test camera'. */
   camera: string | null = null;
+  /**
+   * The microphone recorded and sent with the video: its name, or null when there is none (or no
+   * AAC encoder) — video then goes without sound, and health says so.
+   */
+  microphone: string | null = null;
   /** Measured at the encoder's output over the last second while the camera runs. */
   measured: { fps: number; kbps: number } | null = null;
   readonly counters = { starts: 0, losses: 0, returns: 0 };
@@ -127,6 +142,11 @@ export class Consultation {
     return { pipeline: CONSULTATION_PIPELINE, element: ELEMENTS.encodedTap };
   }
 
+  /** The AAC tap while the running video has sound. */
+  get audioTap(): ElementRef | null {
+    return this.microphone ? { pipeline: CONSULTATION_PIPELINE, element: ELEMENTS.audioTap } : null;
+  }
+
   /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
   async start(retried = false): Promise<{ studyUid: string }> {
     const o = this.options;
@@ -141,6 +161,8 @@ export class Consultation {
     o.onChange();
     try {
       const source = await this.source();
+      const mic = await this.microphoneSource();
+      const audioEncoder = o.encoders.audioEncoder;
       const epoch = Date.now();
       const { studyUid } = o.recordings.openStudy((row) => makeUid(o.uidRoot, 'study', row, epoch));
       await o.worker.startPipeline(
@@ -149,15 +171,22 @@ export class Consultation {
           chain: sourceChain(source.source),
           encoder,
           target: o.target,
+          audio: mic && audioEncoder ? audioChain(mic.elements, audioEncoder, ELEMENTS.audioTap) : null,
         }),
       );
+      if (mic && !audioEncoder)
+        o.log.warn({ microphone: mic.name }, 'no AAC encoder: video goes without sound');
       this.studyUid = studyUid;
       this.camera = source.name;
+      this.microphone = mic && audioEncoder ? mic.name : null;
       this.lastError = null;
       this.state = 'live';
       this.counters.starts++;
-      await this.liveOut.start(this.encoderTap);
-      o.log.info({ encoder: encoder.element, camera: source.name }, 'consultation video started');
+      await this.liveOut.start(this.encoderTap, this.audioTap);
+      o.log.info(
+        { encoder: encoder.element, camera: source.name, microphone: this.microphone },
+        'consultation video started',
+      );
       o.onChange();
       return { studyUid };
     } catch (error) {
@@ -324,6 +353,25 @@ export class Consultation {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * The microphone to capture, looked for at every start (a USB headset plugged in between
+   * consultations is used next time). A device that fails mid-consultation ends the pipeline like
+   * a pulled camera; the restart then finds it gone and goes on without sound.
+   */
+  private async microphoneSource(): Promise<{ name: string; elements: ElementSpec[] } | null> {
+    const mic = this.options.microphone ?? { kind: 'none' };
+    switch (mic.kind) {
+      case 'none':
+        return null;
+      case 'elements':
+        return { name: 'rig test microphone', elements: mic.elements };
+      case 'auto': {
+        const found = chooseMicrophone(await this.options.worker.microphones().catch(() => []));
+        return found ? { name: found.name, elements: microphoneElements(found) } : null;
+      }
     }
   }
 

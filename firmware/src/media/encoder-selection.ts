@@ -1,13 +1,14 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AUDIO_ENCODERS, type AudioEncoderEntry } from './audio.ts';
 import { type EncoderEntry, type EncodeTarget, encoderCandidates } from './encoders.ts';
 import { testEncodeSpec } from './pipeline-spec.ts';
 import { type PipelineRunner, runToEos } from './run-to-eos.ts';
 
 /** The parts of the media worker the selector needs (the real one, or a test's). */
 export interface EncoderWorker extends PipelineRunner {
-  probe(): Promise<{ encoders: string[] }>;
+  probe(): Promise<{ encoders: string[]; audioEncoders?: string[] }>;
 }
 
 export interface EncoderStatus {
@@ -52,11 +53,17 @@ export class EncoderSelector {
   private chosen: EncoderEntry | null = null;
   private available: string[] = [];
   private readonly runtimeFailures = new Map<string, number>();
+  private audioAvailable: string[] = [];
   private readonly failedHardware = new Set<string>();
   private reason: string | null = null;
   private state: EncoderStatus['state'] = 'unknown';
 
   constructor(private readonly options: SelectorOptions) {}
+
+  /** The AAC encoder for the microphone: the table's best that the registry has, or null. */
+  get audioEncoder(): AudioEncoderEntry | null {
+    return AUDIO_ENCODERS.find((e) => this.audioAvailable.includes(e.element)) ?? null;
+  }
 
   /** The encoder in use, once one was chosen and verified. */
   get current(): EncoderEntry | null {
@@ -77,7 +84,9 @@ export class EncoderSelector {
 
   async select(): Promise<EncoderEntry | null> {
     const { log, pinned } = this.options;
-    this.available = (await this.options.worker.probe()).encoders;
+    const probed = await this.options.worker.probe();
+    this.available = probed.encoders;
+    this.audioAvailable = probed.audioEncoders ?? [];
     const candidates = encoderCandidates(new Set(this.available), {
       pinned: pinned === 'auto' ? null : pinned,
       failedHardware: this.failedHardware,

@@ -10,10 +10,11 @@ export interface GstElement extends GObjectLike {
   name: string;
   link(to: GstElement): boolean;
   linkFiltered(to: GstElement, caps: unknown): boolean;
+  linkPadsFiltered(fromPad: string | null, to: GstElement, toPad: string | null, caps: unknown): boolean;
   setState(state: number): number;
   getFactory(): { getName(): string } | null;
   sendEvent(event: unknown): boolean;
-  on(signal: 'pad-added', handler: (pad: unknown) => void): void;
+  on(signal: 'pad-added', handler: (pad: { name: string }) => void): void;
 }
 
 export interface GstPipeline extends GstElement {
@@ -45,6 +46,7 @@ export interface GstDevice {
   getDisplayName(): string;
   getCaps(): { toString(): string } | null;
   getProperties(): GstStructure | null;
+  createElement(name: string | null): GstElement | null;
 }
 
 export interface GstNamespace {
@@ -63,6 +65,7 @@ export interface GstNamespace {
   Caps: { fromString(caps: string): unknown };
   Event: { newEos(): unknown };
   BufferFlags: { DELTA_UNIT: number };
+  Format: { TIME: number };
   FlowReturn: { OK: number };
   utilSetObjectArg(object: GstElement, name: string, value: string): void;
   MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
@@ -75,9 +78,12 @@ export interface GstSample {
   getBuffer(): {
     getSize(): bigint | number;
     getFlags(): number;
+    /** Presentation time in ns (GST_CLOCK_TIME_NONE when unset); node-gtk gives guint64 as bigint. */
+    pts: bigint;
     extractDup(offset: number, size: number): number[] | Uint8Array;
   } | null;
   getCaps(): { toString(): string } | null;
+  getSegment(): { toRunningTime(format: number, position: bigint): bigint } | null;
 }
 
 /** GstApp.AppSink's pull API (the object node-gtk wraps once GstApp is required). */

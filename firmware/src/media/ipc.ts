@@ -1,3 +1,4 @@
+import type { MicrophoneInfo } from './audio.ts';
 import type { PropValue } from './encoders.ts';
 import type { PipelineSpec } from './pipeline-spec.ts';
 
@@ -5,6 +6,7 @@ import type { PipelineSpec } from './pipeline-spec.ts';
 export type WorkerRequest =
   | { id: number; op: 'probe' }
   | { id: number; op: 'cameras' }
+  | { id: number; op: 'microphones' }
   /**
    * The newest frame an element holds, as JPEG: a fakesink with enable-last-sample (converted), or
    * an appsink whose newest sample is taken (already JPEG when its caps say so).
@@ -41,6 +43,8 @@ export interface ProbeResult {
   gstVersion: string;
   /** Which of the encoder table's elements this registry has. */
   encoders: string[];
+  /** Which of the AAC encoder table's elements it has. */
+  audioEncoders: string[];
 }
 
 /** A video source the GStreamer device monitor found (V4L2/UVC on the board). */
@@ -76,6 +80,7 @@ export type WorkerMessage =
       ok: true;
       result?: ProbeResult;
       cameras?: CameraInfo[];
+      microphones?: MicrophoneInfo[];
       /** snapshot: JPEG bytes (IPC carries JSON, hence base64). */
       jpegBase64?: string;
       /** stats: the GstStructure as text (`gst_structure_to_string`). */

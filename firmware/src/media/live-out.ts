@@ -53,6 +53,7 @@ export class LiveOut {
   /** The bitrate policy, fed from SRT's statistics while live. */
   readonly bitrate: AdaptiveBitrate;
   private tap: ElementRef | null = null;
+  private audioTap: ElementRef | null = null;
   private timer: NodeJS.Timeout | null = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private attemptStartedAt = 0;
@@ -73,8 +74,12 @@ export class LiveOut {
     return this.options.live.transport;
   }
 
-  /** Starts sending from `tap` (the consultation's encoded tap); a no-op without live out. */
-  async start(tap: ElementRef): Promise<void> {
+  /**
+   * Starts sending from `tap` (the consultation's encoded tap) and, when the consultation has
+   * sound, its AAC tap; a no-op without live out.
+   */
+  async start(tap: ElementRef, audioTap: ElementRef | null = null): Promise<void> {
+    this.audioTap = audioTap;
     if (!this.enabled || this.state !== 'off') return;
     this.tap = tap;
     this.backoff.reset();
@@ -98,12 +103,19 @@ export class LiveOut {
     this.state = 'connecting';
     this.options.onChange();
     try {
-      await this.options.worker.startPipeline(livePipeline(LIVE_PIPELINE, live));
+      await this.options.worker.startPipeline(livePipeline(LIVE_PIPELINE, live, this.audioTap !== null));
       await this.options.worker.pump(
         this.tap,
         { pipeline: LIVE_PIPELINE, element: 'live-src' },
         'next-key-frame',
       );
+      if (this.audioTap) {
+        await this.options.worker.pump(
+          this.audioTap,
+          { pipeline: LIVE_PIPELINE, element: 'live-audio-src' },
+          'next-key-frame',
+        );
+      }
     } catch (error) {
       await this.options.worker.stopPipeline(LIVE_PIPELINE).catch(() => {});
       this.failed((error as Error).message);

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { Backoff } from '#device-drivers';
+import type { MicrophoneInfo } from './audio.ts';
 import type { PropValue } from './encoders.ts';
 import {
   type CameraInfo,
@@ -129,6 +130,14 @@ export class MediaWorker {
     if (reply.type !== 'reply' || !reply.ok || !reply.cameras)
       throw new MediaWorkerError('camera discovery failed', null, false);
     return reply.cameras;
+  }
+
+  /** Audio capture devices the device monitor sees now. */
+  async microphones(): Promise<MicrophoneInfo[]> {
+    const reply = await this.request({ op: 'microphones' });
+    if (reply.type !== 'reply' || !reply.ok || !reply.microphones)
+      throw new MediaWorkerError('microphone discovery failed', null, false);
+    return reply.microphones;
   }
 
   async startPipeline(spec: PipelineSpec): Promise<void> {

@@ -15,9 +15,19 @@ export interface LinkSpec {
   from: string;
   to: string;
   caps?: string;
-  /** The source pad appears at run time (demuxers): link when it is added. */
+  /**
+   * The source pad appears at run time (demuxers): link when it is added. With `fromPad`, only a
+   * pad whose name starts with it (`video_`, `audio_`); other pads are left for other links.
+   */
   dynamic?: boolean;
+  /** A pad by name (or name prefix, for a dynamic link); otherwise any compatible pad. */
+  fromPad?: string;
+  /** A sink pad by name; a request pad is requested by it (`audio_0` from splitmuxsink's `audio_%u`). */
+  toPad?: string;
 }
+
+/** What an encoded tap carries: video feeds start at key frames, audio follows its video. */
+export type TapMedia = 'video' | 'audio';
 
 export interface PipelineSpec {
   name: string;
@@ -27,7 +37,27 @@ export interface PipelineSpec {
    * Appsinks at an encoder's output that the worker drains continuously: it measures frames/s and
    * kbit/s there (bus `meter` events) and feeds recordings from them (the `pump` request).
    */
-  taps?: string[];
+  taps?: Array<{ element: string; media: TapMedia }>;
+}
+
+/**
+ * An appsrc the media worker feeds from an encoded tap. handle-segment-change: it passes on the
+ * segment each sample came with, so a muxer sees the camera pipeline's running time on every
+ * track (x264enc alone puts 1000 h on its timestamps, offset by its segment) and interleaves sound
+ * with picture. Leaky for live out: a slow link loses live frames, never holds up the tap.
+ */
+export function tapFedSource(id: string, maxBytes: number, leaky = false): ElementSpec {
+  return {
+    id,
+    factory: 'appsrc',
+    props: {
+      'is-live': true,
+      format: 'time',
+      'handle-segment-change': true,
+      'max-bytes': maxBytes,
+      ...(leaky ? { 'leaky-type': 'downstream' } : {}),
+    },
+  };
 }
 
 /** Every problem with a spec, each naming the element or link; empty when it can be built. */

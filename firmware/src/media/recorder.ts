@@ -108,8 +108,12 @@ export class Recorder {
     mkdirSync(dir, { recursive: true });
     this.unsubscribe = o.worker.onBusEvent((event) => this.onBus(event, recording.id));
     try {
-      await o.worker.startPipeline(recordingPipeline({ name: PIPELINE, dir, segmentS: o.segmentS }));
+      const audioTap = o.consultation.audioTap;
+      await o.worker.startPipeline(
+        recordingPipeline({ name: PIPELINE, dir, segmentS: o.segmentS, audio: audioTap !== null }),
+      );
       await o.worker.pump(o.consultation.encoderTap, { pipeline: PIPELINE, element: 'rec-src' });
+      if (audioTap) await o.worker.pump(audioTap, { pipeline: PIPELINE, element: 'rec-audio-src' });
     } catch (error) {
       this.unsubscribe();
       await o.worker.stopPipeline(PIPELINE).catch(() => {});

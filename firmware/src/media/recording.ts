@@ -1,4 +1,4 @@
-import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
+import { type ElementSpec, type LinkSpec, type PipelineSpec, tapFedSource } from './pipeline-spec.ts';
 
 export interface RecordingOptions {
   /** Element id prefix, so one pipeline can hold the live and the recording branches. */
@@ -11,6 +11,8 @@ export interface RecordingOptions {
    * kill is still playable up to its last complete fragment.
    */
   fragmentMs?: number;
+  /** The consultation has a microphone: an AAC track beside the video, fed from the audio tap. */
+  audio?: boolean;
 }
 
 /**
@@ -45,7 +47,8 @@ export function recordingBranch(options: RecordingOptions): {
     ],
     links: [
       { from: id('queue'), to: id('parse') },
-      { from: id('parse'), to: id('split') },
+      // By pad name: splitmuxsink's pads all take ANY caps, so only the name says which is video.
+      { from: id('parse'), to: id('split'), toPad: 'video' },
     ],
   };
 }
@@ -60,13 +63,26 @@ export function recordingPipeline(options: RecordingOptions & { name: string }):
   return {
     name: options.name,
     elements: [
-      {
-        id: 'rec-src',
-        factory: 'appsrc',
-        props: { 'is-live': true, format: 'time', 'max-bytes': 16_000_000 },
-      },
+      tapFedSource('rec-src', 16_000_000),
       ...branch.elements,
+      ...(options.audio
+        ? [
+            tapFedSource('rec-audio-src', 2_000_000),
+            { id: 'rec-audio-queue', factory: 'queue' },
+            { id: 'rec-audio-parse', factory: 'aacparse' },
+          ]
+        : []),
     ],
-    links: [{ from: 'rec-src', to: branch.head }, ...branch.links],
+    links: [
+      { from: 'rec-src', to: branch.head },
+      ...branch.links,
+      ...(options.audio
+        ? [
+            { from: 'rec-audio-src', to: 'rec-audio-queue' },
+            { from: 'rec-audio-queue', to: 'rec-audio-parse' },
+            { from: 'rec-audio-parse', to: 'rec-split', toPad: 'audio_0' },
+          ]
+        : []),
+    ],
   };
 }

@@ -53,20 +53,26 @@ export async function runToEos(
   return problem;
 }
 
-/** MP4 segment → H.264 Annex B byte stream (what the DICOM transfer syntax carries). */
-export function remuxSpec(name: string, mp4: string, out: string): PipelineSpec {
+/**
+ * The video of a recorder's MP4 segment as an H.264 Annex B byte stream, which the DICOM encoder
+ * checks (parameter sets, frame count) before the MP4 itself is sent. A sound track, when there
+ * is one, goes to a fakesink: a demuxer stops with "not-linked" when only unlinked pads are left.
+ */
+export function annexBSpec(name: string, mp4: string, annexB: string, audio: boolean): PipelineSpec {
   return {
     name,
     elements: [
       { id: 'source', factory: 'filesrc', props: { location: mp4 } },
       { id: 'demux', factory: 'qtdemux' },
       { id: 'parse', factory: 'h264parse' },
-      { id: 'sink', factory: 'filesink', props: { location: out } },
+      { id: 'sink', factory: 'filesink', props: { location: annexB } },
+      ...(audio ? [{ id: 'audio-sink', factory: 'fakesink', props: { sync: false, async: false } }] : []),
     ],
     links: [
       { from: 'source', to: 'demux' },
-      { from: 'demux', to: 'parse', dynamic: true },
+      { from: 'demux', to: 'parse', dynamic: true, fromPad: 'video_' },
       { from: 'parse', to: 'sink', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
+      ...(audio ? [{ from: 'demux', to: 'audio-sink', dynamic: true, fromPad: 'audio_' }] : []),
     ],
   };
 }

@@ -1,9 +1,11 @@
 import gi from 'node-gtk';
+import { AUDIO_ENCODERS, type MicrophoneInfo } from './audio.ts';
 import { ENCODERS } from './encoders.ts';
 import type {
   GLibNamespace,
   GstAppSink,
   GstAppSrc,
+  GstDevice,
   GstElement,
   GstMessage,
   GstNamespace,
@@ -61,6 +63,16 @@ class BuildError extends Error {
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+/** What the device monitor lists of one class (`Video/Source`, `Audio/Source`) right now. */
+function devicesNow(klass: string): GstDevice[] {
+  const monitor = new Gst.DeviceMonitor();
+  monitor.addFilter(klass, null);
+  monitor.start();
+  const devices = monitor.getDevices() ?? [];
+  monitor.stop();
+  return devices;
+}
+
 function build(spec: PipelineSpec): GstPipeline {
   const problems = specProblems(spec);
   if (problems.length > 0) throw new BuildError(null, problems.join('; '));
@@ -85,10 +97,17 @@ function build(spec: PipelineSpec): GstPipeline {
   for (const l of spec.links) {
     const from = elements.get(l.from)!;
     const to = elements.get(l.to)!;
-    const link = () => (l.caps ? from.linkFiltered(to, Gst.Caps.fromString(l.caps)) : from.link(to));
+    const caps = l.caps ? Gst.Caps.fromString(l.caps) : null;
+    const link = (fromPad: string | null = l.fromPad ?? null) =>
+      fromPad || l.toPad
+        ? from.linkPadsFiltered(fromPad, to, l.toPad ?? null, caps)
+        : caps
+          ? from.linkFiltered(to, caps)
+          : from.link(to);
     if (l.dynamic) {
-      from.on('pad-added', () => {
-        if (!link()) {
+      from.on('pad-added', (pad: { name: string }) => {
+        if (l.fromPad && !pad.name.startsWith(l.fromPad)) return;
+        if (!link(l.fromPad ? pad.name : null)) {
           send({
             type: 'bus',
             pipeline: spec.name,
@@ -228,16 +247,15 @@ function handle(request: WorkerRequest): void {
             encoders: ENCODERS.filter((e) => Gst.ElementFactory.find(e.element) !== null).map(
               (e) => e.element,
             ),
+            audioEncoders: AUDIO_ENCODERS.filter((e) => Gst.ElementFactory.find(e.element) !== null).map(
+              (e) => e.element,
+            ),
           },
         });
         return;
       }
       case 'cameras': {
-        const monitor = new Gst.DeviceMonitor();
-        monitor.addFilter('Video/Source', null);
-        monitor.start();
-        const devices = monitor.getDevices() ?? [];
-        monitor.stop();
+        const devices = devicesNow('Video/Source');
         send({
           type: 'reply',
           id: request.id,
@@ -254,6 +272,34 @@ function handle(request: WorkerRequest): void {
             };
           }),
         });
+        return;
+      }
+      case 'microphones': {
+        const devices = devicesNow('Audio/Source');
+        const microphones: MicrophoneInfo[] = [];
+        for (const d of devices) {
+          // The provider knows how its element addresses the device: ask it for one and read back
+          // the addressing property, so the daemon can put the same element into a spec.
+          const element = d.createElement(null);
+          const factory = element?.getFactory()?.getName();
+          if (!element || !factory) continue;
+          const props: Record<string, string> = {};
+          for (const name of ['device', 'target-object']) {
+            const value =
+              camel(name) in element ? (element as unknown as Record<string, unknown>)[camel(name)] : null;
+            if (typeof value === 'string' && value) {
+              props[name] = value;
+              break;
+            }
+          }
+          microphones.push({
+            name: d.getDisplayName(),
+            factory,
+            props,
+            deviceClass: d.getProperties()?.getString('device.class') ?? null,
+          });
+        }
+        send({ type: 'reply', id: request.id, ok: true, microphones });
         return;
       }
       case 'start': {
@@ -284,11 +330,11 @@ function handle(request: WorkerRequest): void {
           }
           throw new BuildError(null, `pipeline ${request.spec.name} failed to start`);
         }
-        for (const id of request.spec.taps ?? []) {
+        for (const { element: id, media } of request.spec.taps ?? []) {
           const sink = pipeline.getByName(id) as GstAppSink | null;
           if (!sink || typeof sink.tryPullSample !== 'function')
             throw new BuildError(id, `${id}: a tap must be an appsink`);
-          taps.open(request.spec.name, id, sink);
+          taps.open(request.spec.name, id, media, sink);
         }
         reply();
         return;
@@ -339,7 +385,7 @@ function handle(request: WorkerRequest): void {
             request.to.element,
             `no appsrc ${request.to.element} in ${request.to.pipeline}`,
           );
-        taps.attach(request.from.pipeline, request.from.element, request.to.pipeline, src, request.start);
+        taps.attach(request.from, request.to, src, request.start);
         reply();
         return;
       }

@@ -114,6 +114,12 @@ export const HealthPayload = Type.Object(
           name: Type.Union([Type.String(), Type.Null()]),
           lastError: Type.Union([Type.String(), Type.Null()]),
           counters: Type.Object({ starts: Type.Integer(), losses: Type.Integer(), returns: Type.Integer() }),
+          microphone: Type.Union([Type.String(), Type.Null()], {
+            description: 'the microphone sent and recorded with the video; null: video without sound',
+          }),
+          audioEncoder: Type.Union([Type.String(), Type.Null()], {
+            description: 'the AAC encoder the registry offers (fdkaacenc, avenc_aac, voaacenc), or null',
+          }),
         }),
         encoderOutput: Type.Union([Type.Null(), Type.Object({ fps: Type.Number(), kbps: Type.Number() })], {
           description: "measured at the encoder's output over the last second while the camera runs",

@@ -6,10 +6,17 @@ import { spawnSync } from 'node:child_process';
  */
 export function decode(
   file: string,
-  container: 'mp4' | 'h264',
+  container: 'mp4' | 'ts' | 'h264',
   decoder: 'openh264dec' | 'avdec_h264' = 'openh264dec',
 ): { frames: number; caps: string | null } {
-  const demux = container === 'mp4' ? ['qtdemux', '!'] : [];
+  // Only the video: a file with sound has an audio pad too, left unlinked (tsdemux's pad names
+  // carry the PID, so there the link goes by caps).
+  const demux =
+    container === 'mp4'
+      ? ['qtdemux', 'name=demux', 'demux.video_0', '!']
+      : container === 'ts'
+        ? ['tsdemux', '!']
+        : [];
   const run = spawnSync(
     'gst-launch-1.0',
     [
@@ -33,6 +40,29 @@ export function decode(
   };
 }
 
-export function decodedFrames(file: string, container: 'mp4' | 'h264'): number {
+export function decodedFrames(file: string, container: 'mp4' | 'ts' | 'h264'): number {
   return decode(file, container).frames;
+}
+
+/**
+ * Decodes the sound of a file (MP4 or MPEG-TS) with FFmpeg's AAC decoder: how many frames
+ * decode, and where the first one sits on the file's timeline (seconds, or null).
+ */
+export function decodedAudio(file: string): { buffers: number; firstPtsS: number | null } {
+  const demux = file.endsWith('.ts') ? ['tsdemux', '!'] : ['qtdemux', 'name=demux', 'demux.audio_0', '!'];
+  const run = spawnSync(
+    'gst-launch-1.0',
+    [
+      '-v',
+      ...['filesrc', `location=${file}`, '!', ...demux],
+      ...['aacparse', '!', 'avdec_aac', '!', 'fakesink', 'silent=false'],
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const chains = [...run.stdout.matchAll(/last-message = chain .*?pts: (\d+):(\d+):([\d.]+)/g)];
+  const first = chains[0];
+  return {
+    buffers: chains.length,
+    firstPtsS: first ? Number(first[1]) * 3600 + Number(first[2]) * 60 + Number(first[3]) : null,
+  };
 }

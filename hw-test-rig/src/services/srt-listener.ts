@@ -26,12 +26,7 @@ export class SrtListener {
         `passphrase=${passphrase}`,
         'latency=120',
         '!',
-        'tsdemux',
-        '!',
-        'h264parse',
-        '!',
-        'video/x-h264,stream-format=byte-stream',
-        '!',
+        // The MPEG-TS as it arrives (picture and sound), as the province's media server gets it.
         'filesink',
         // Unbuffered: the file grows as video arrives, so a watcher sees it before the stream ends.
         'buffer-mode=unbuffered',
@@ -45,7 +40,7 @@ export class SrtListener {
     const listener = new SrtListener(
       port ?? (await freePort()),
       passphrase,
-      join(dir, 'srt-received.h264'),
+      join(dir, 'srt-received.ts'),
       dir,
     );
     listener.process.start();

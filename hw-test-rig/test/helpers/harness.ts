@@ -133,7 +133,7 @@ export async function deliveredSegment(
       bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
     ).dict,
   ) as Record<string, unknown>;
-  const file = join(w.dir, `${name}.h264`);
+  const file = join(w.dir, `${name}.mp4`);
   writeFileSync(file, new Uint8Array((ds['PixelData'] as ArrayBuffer[])[0]!));
-  return { ds, decodedFrames: decodedFrames(file, 'h264'), numberOfFrames: Number(ds['NumberOfFrames']) };
+  return { ds, decodedFrames: decodedFrames(file, 'mp4'), numberOfFrames: Number(ds['NumberOfFrames']) };
 }

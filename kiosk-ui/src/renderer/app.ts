@@ -125,6 +125,7 @@ function consultationCard(v: VideoItem): HTMLElement {
         ? t.recordingState.recording(v.recording.segments)
         : (t.recordingState[recording] as string),
     ),
+    ...(live ? [el('p', { id: 'microphone' }, t.microphone(v.camera.microphone))] : []),
     ...(v.camera.lastError && !live ? [el('small', { class: 'reason' }, v.camera.lastError)] : []),
     ...(live && v.live.transport !== 'none' && v.live.state !== 'off'
       ? [

@@ -49,6 +49,7 @@ const zh = {
     stopping: '正在关闭摄像头…',
     waiting: '摄像头已断开：请重新插好摄像头，视频会自动恢复',
   },
+  microphone: (name: string | null) => (name ? `声音：${name}` : '无麦克风：视频不带声音'),
   recordingState: {
     idle: '未录像',
     recording: (n: number) => `录像中，已保存 ${n} 段`,
@@ -149,6 +150,7 @@ const en: typeof zh = {
     stopping: 'Stopping the camera…',
     waiting: 'Camera disconnected: plug it in again and the video resumes by itself',
   },
+  microphone: (name) => (name ? `Sound: ${name}` : 'No microphone: video without sound'),
   recordingState: {
     idle: 'Not recording',
     recording: (n) => `Recording, ${n} segments saved`,
