@@ -1,14 +1,10 @@
 import test from 'ava';
-import { deliveredSegment, localApi, until, world } from './helpers/harness.ts';
+import { deliveredSegment, until, videoWorld } from './helpers/harness.ts';
 
 test.serial(
   'camera unplugged mid-recording: the segment closes cleanly and is delivered playable, staff and NOC are told, and video and recording resume when it is plugged back',
   async (t) => {
-    const w = await world({ media: true, segmentS: 1 });
-    t.teardown(() => w.stop());
-    const media = w.daemon.media!;
-    await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
-    const { status, post } = localApi(w);
+    const { w, status, post } = await videoWorld(t, { segmentS: 1 });
 
     const started = await post('/api/v1/recordings', { seconds: 8 });
     t.is(started.status, 200);

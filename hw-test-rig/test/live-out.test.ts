@@ -9,10 +9,10 @@ import { decode, decodedAudio } from '../../firmware/test/helpers/gst-decode.ts'
 import { freePort } from '../src/services/free-port.ts';
 import { SrtListener } from '../src/services/srt-listener.ts';
 import { UdpLink } from '../src/services/udp-link.ts';
-import { localApi, until, world } from './helpers/harness.ts';
+import { deliveredSegment, localApi, until, videoWorld, world } from './helpers/harness.ts';
 
 test.serial(
-  'consultation video without a recording: SRT live out at 640×360/30 unbroken through bitrate steps, kiosk preview frames, a still',
+  'consultation video without a recording: SRT live out at 640×360/30 unbroken through bitrate and resolution steps, kiosk preview frames, a still',
   async (t) => {
     // The rig's own province media server stand-in, as `telemed-rig up` runs it.
     const srt = await SrtListener.start(mkdtempSync(join(tmpdir(), 'srt-')));
@@ -53,8 +53,18 @@ test.serial(
 
     await new Promise((r) => setTimeout(r, 2000));
     await media.consultation.setBitrate(400);
+    t.deepEqual(
+      (await status()).video!.live.resolution,
+      { width: 640, height: 360 },
+      '400 kbit/s holds 360p',
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    // The adaptive floor: too few bits for 640×360, so the picture steps down a rung.
+    await media.consultation.setBitrate(300);
+    t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 });
     await new Promise((r) => setTimeout(r, 2000));
     await media.consultation.setBitrate(1500);
+    t.deepEqual((await status()).video!.live.resolution, { width: 640, height: 360 });
     await new Promise((r) => setTimeout(r, 2000));
     t.is((await post('/api/v1/video/stop')).status, 200);
     t.is((await status()).video!.camera.state, 'off');
@@ -63,8 +73,10 @@ test.serial(
     const received = decode(srt.receivedFile, 'ts');
     t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
     t.regex(received.caps ?? '', /framerate=\(fraction\)30\/1/);
-    // 6 s at 30 fps through two bitrate steps: a stall at either step would cost a second or more.
-    t.true(received.frames >= 150, `${received.frames} frames decoded at the listener`);
+    t.deepEqual(received.sizes, ['640x360', '424x240'], 'the receiver followed the resolution steps');
+    // 8 s at 30 fps through three bitrate steps and two resolution changes: a stall at any would
+    // cost a second or more.
+    t.true(received.frames >= 200, `${received.frames} frames decoded at the listener`);
     // The rig microphone's ticks as AAC in the same transport stream: ~47 frames a second.
     const sound = decodedAudio(srt.receivedFile).buffers;
     t.true(
@@ -236,5 +248,42 @@ test.serial(
     const received = decode(file, 'h264', 'avdec_h264');
     t.regex(received.caps ?? '', /width=\(int\)640, height=\(int\)360/);
     t.true(received.frames >= 90, `${received.frames} frames over RTP`);
+  },
+);
+
+test.serial(
+  'a recording on a weak link keeps the stepped-down picture size to its end (its DICOM says so); the size steps back up after it',
+  async (t) => {
+    const { w, media, status, post } = await videoWorld(t, { segmentS: 1 });
+    t.is((await post('/api/v1/video/start')).status, 200);
+    await media.consultation.setBitrate(300);
+    t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 });
+
+    const started = await post('/api/v1/recordings', { seconds: 2.5 });
+    t.is(started.status, 200, await started.clone().text());
+    const { recordingId } = (await started.json()) as { recordingId: number };
+    await new Promise((r) => setTimeout(r, 800));
+    // The link recovers mid-recording: the rate goes up, the size waits for the recording's end.
+    await media.consultation.setBitrate(1500);
+    t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 }, 'held while recording');
+    await until('recording over', async () => (await status()).video!.recording.state === 'idle', 20_000);
+    await until(
+      'back to full size',
+      async () => (await status()).video!.live.resolution.width === 640,
+      5_000,
+    );
+
+    await until(
+      'segments delivered',
+      () =>
+        w.daemon.store.inState('delivered').filter((r) => r.recording_id === recordingId).length >= 2 &&
+        w.daemon.store.inState('captured').length === 0,
+      60_000,
+    );
+    for (const row of w.daemon.store.inState('delivered').filter((r) => r.recording_id === recordingId)) {
+      const segment = await deliveredSegment(w, row.sop_uid!, `weak-${row.segment_index}`);
+      t.deepEqual([segment.ds['Columns'], segment.ds['Rows']], [424, 240]);
+      t.is(segment.decodedFrames, segment.numberOfFrames, `segment ${row.segment_index} plays whole`);
+    }
   },
 );

@@ -1,14 +1,10 @@
 import test from 'ava';
-import { deliveredSegment, localApi, until, world } from './helpers/harness.ts';
+import { deliveredSegment, until, videoWorld } from './helpers/harness.ts';
 
 test.serial(
   'the media worker killed mid-recording: the open segment is kept and delivered playable, video and the recording come back by themselves',
   async (t) => {
-    const w = await world({ media: true, segmentS: 2 });
-    t.teardown(() => w.stop());
-    const media = w.daemon.media!;
-    await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
-    const { status, post } = localApi(w);
+    const { w, media, status, post } = await videoWorld(t, { segmentS: 2 });
     const started = await post('/api/v1/recordings', { seconds: 8 });
     t.is(started.status, 200);
     const first = (await started.json()) as { recordingId: number };

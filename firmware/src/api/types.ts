@@ -92,6 +92,8 @@ export interface VideoItem {
     lastError: string | null;
     /** The encoder rate adapted to the link (the configured rate until the link says otherwise). */
     bitrateKbps: number;
+    /** The picture size encoded now: smaller rungs on a weak link, held while recording. */
+    resolution: { width: number; height: number };
     /** SRT's round-trip time and the share of packets resent in the last second. */
     rttMs: number | null;
     lossPercent: number;

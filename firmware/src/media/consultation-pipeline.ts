@@ -24,9 +24,15 @@ export interface ConsultationTarget {
 /** The kiosk preview: small, few frames a second, JPEG — enough to frame the patient. */
 export const PREVIEW = { width: 320, height: 180, fps: 5 };
 
+/** The caps in front of the encoder for a picture size. */
+export function encodeCaps(size: { width: number; height: number }): string {
+  return `video/x-raw,width=${size.width},height=${size.height}`;
+}
+
 /** Element ids the daemon addresses in the running pipeline. */
 export const ELEMENTS = {
   encoder: 'encoder',
+  encodeCaps: 'encode-caps',
   stillSink: 'still-sink',
   previewSink: 'preview-sink',
   encodedTap: 'encoded-tap',
@@ -176,6 +182,10 @@ export function consultationSpec(options: {
         props: { sync: false, async: false, 'max-buffers': 1, drop: true },
       },
       { id: 'encode-queue', factory: 'queue' },
+      // The encoded picture's size: the target, or a smaller rung of the resolution ladder while
+      // the live link is weak (its caps are changed while playing; the encoder renegotiates).
+      { id: 'encode-scale', factory: 'videoscale' },
+      { id: ELEMENTS.encodeCaps, factory: 'capsfilter', props: { caps: encodeCaps(t) } },
       {
         id: ELEMENTS.encoder,
         factory: encoder.element,
@@ -222,7 +232,9 @@ export function consultationSpec(options: {
       },
       { from: 'preview-jpeg', to: ELEMENTS.previewSink },
       { from: 'raw-tee', to: 'encode-queue' },
-      { from: 'encode-queue', to: ELEMENTS.encoder },
+      { from: 'encode-queue', to: 'encode-scale' },
+      { from: 'encode-scale', to: ELEMENTS.encodeCaps },
+      { from: ELEMENTS.encodeCaps, to: ELEMENTS.encoder },
       { from: ELEMENTS.encoder, to: 'parse', caps: encoder.outputCaps },
       { from: 'parse', to: 'tap-queue', caps: 'video/x-h264,stream-format=byte-stream,alignment=au' },
       { from: 'tap-queue', to: ELEMENTS.encodedTap },

@@ -16,6 +16,7 @@ import {
   type ConsultationTarget,
   consultationSpec,
   ELEMENTS,
+  encodeCaps,
   type LiveOutConfig,
 } from './consultation-pipeline.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
@@ -23,6 +24,7 @@ import type { CameraInfo, ElementRef } from './ipc.ts';
 import { LiveOut } from './live-out.ts';
 import { type BusEvent, MediaWorkerError } from './media-worker.ts';
 import type { ElementSpec, PipelineSpec } from './pipeline-spec.ts';
+import { ladder, rungFor, type Size } from './resolution-ladder.ts';
 
 export type { LiveOutConfig } from './consultation-pipeline.ts';
 
@@ -117,12 +119,18 @@ export class Consultation {
   measured: { fps: number; kbps: number } | null = null;
   readonly counters = { starts: 0, losses: 0, returns: 0 };
   private presenceTimer: NodeJS.Timeout | null = null;
+  /** The resolution ladder for the target, and the rung the encoder is on (0: the target). */
+  private readonly rungs: Size[];
+  private rung = 0;
+  /** Recordings in progress: each holds the picture size (a segment cannot change size). */
+  private holds = 0;
   private reselecting: Promise<unknown> | null = null;
 
   /** Live out to the province's media server while the camera runs. */
   readonly liveOut: LiveOut;
 
   constructor(private readonly options: ConsultationOptions) {
+    this.rungs = ladder(options.target);
     options.worker.onBusEvent((event) => this.onBus(event));
     this.liveOut = new LiveOut({
       worker: options.worker,
@@ -136,6 +144,29 @@ export class Consultation {
 
   get target(): ConsultationTarget {
     return this.options.target;
+  }
+
+  /** The picture size being encoded now: the target, or a smaller rung on a weak link. */
+  get size(): Size {
+    return this.rungs[this.rung]!;
+  }
+
+  /**
+   * Keeps the picture size as it is until the returned release is called: a recording's segments
+   * (and its DICOM rows and columns) have one size. Bitrate still adapts meanwhile.
+   */
+  holdResolution(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      if (this.holds === 0 && this.state === 'live')
+        void this.resize(this.liveOut.bitrate.current).catch((error: unknown) =>
+          this.options.log.warn({ err: (error as Error).message }, 'resolution step failed'),
+        );
+    };
   }
 
   get encoderTap(): ElementRef {
@@ -162,6 +193,8 @@ export class Consultation {
     try {
       const source = await this.source();
       const mic = await this.microphoneSource();
+      // A new pipeline is built at the target size; the link's rate steps it down again if needed.
+      this.rung = 0;
       const audioEncoder = o.encoders.audioEncoder;
       const epoch = Date.now();
       const { studyUid } = o.recordings.openStudy((row) => makeUid(o.uidRoot, 'study', row, epoch));
@@ -256,6 +289,21 @@ export class Consultation {
     if (this.state !== 'live' || !encoder) throw new VideoError('NOT_RUNNING', 'nothing is being encoded');
     await this.options.worker.setProperties(CONSULTATION_PIPELINE, ELEMENTS.encoder, encoder.bitrate(kbps));
     this.options.log.info({ kbps, encoder: encoder.element }, 'encoder bitrate changed');
+    await this.resize(kbps);
+  }
+
+  /** Moves to the resolution rung the rate calls for, unless a recording holds the size. */
+  private async resize(kbps: number): Promise<void> {
+    if (this.holds > 0 || this.state !== 'live') return;
+    const next = rungFor(kbps, this.options.target.fps, this.rungs, this.rung);
+    if (next === this.rung) return;
+    const size = this.rungs[next]!;
+    await this.options.worker.setProperties(CONSULTATION_PIPELINE, ELEMENTS.encodeCaps, {
+      caps: encodeCaps(size),
+    });
+    this.rung = next;
+    this.options.log.info({ kbps, width: size.width, height: size.height }, 'live resolution changed');
+    this.options.onChange();
   }
 
   private requireLive(): string {

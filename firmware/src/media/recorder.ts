@@ -51,6 +51,8 @@ export class Recorder {
   private timer: NodeJS.Timeout | null = null;
   private ingestChain: Promise<void> = Promise.resolve();
   private unsubscribe: (() => void) | null = null;
+  /** Lets the consultation change the picture size again once this recording ends. */
+  private releaseSize: (() => void) | null = null;
   private startedCamera = false;
   private deadline: number | null = null;
   /** A recording the camera's loss cut short, to continue (as a new series) when it is back. */
@@ -94,11 +96,16 @@ export class Recorder {
     const { studyUid } = await o.consultation.start();
     const encoder = o.encoders.current!;
     const epoch = Date.now();
+    // The picture size stays as it is for the whole recording (a weak live link may have stepped
+    // it down; it is then recorded at that size, which its DICOM rows and columns say).
+    this.releaseSize?.();
+    this.releaseSize = o.consultation.holdResolution();
+    const size = o.consultation.size;
     const recording = o.recordings.start(
       {
         study_uid: studyUid,
-        width: o.consultation.target.width,
-        height: o.consultation.target.height,
+        width: size.width,
+        height: size.height,
         fps: o.consultation.target.fps,
         encoder: encoder.element,
       },
@@ -118,6 +125,8 @@ export class Recorder {
       this.unsubscribe();
       await o.worker.stopPipeline(PIPELINE).catch(() => {});
       o.recordings.end(recording.id, `failed to start: ${(error as Error).message}`);
+      this.releaseSize?.();
+      this.releaseSize = null;
       if (cameraWasOff) await o.consultation.stop();
       throw new VideoError('PIPELINE', `recording could not start: ${(error as Error).message}`);
     }
@@ -196,6 +205,8 @@ export class Recorder {
         this.options.log.error({ err: error, recording: id }, 'sweeping the recording directory failed'),
       );
     this.options.recordings.end(id, reason);
+    this.releaseSize?.();
+    this.releaseSize = null;
     this.state = 'idle';
     this.options.log.info({ recording: id, segments: this.segments, reason }, 'recording ended');
     if (cameraLost) {

@@ -135,6 +135,10 @@ export const HealthPayload = Type.Object(
             failures: Type.Integer(),
           }),
           bitrateKbps: Type.Number({ description: 'the encoder rate adapted to the link' }),
+          resolution: Type.Object(
+            { width: Type.Integer(), height: Type.Integer() },
+            { description: 'the picture size encoded now: smaller on a weak link, held while recording' },
+          ),
           bitrateSteps: Type.Object({ stepsDown: Type.Integer(), stepsUp: Type.Integer() }),
           rttMs: Type.Union([Type.Number(), Type.Null()]),
         }),

@@ -8,7 +8,7 @@ export function decode(
   file: string,
   container: 'mp4' | 'ts' | 'h264',
   decoder: 'openh264dec' | 'avdec_h264' = 'openh264dec',
-): { frames: number; caps: string | null } {
+): { frames: number; caps: string | null; sizes: string[] } {
   // Only the video: a file with sound has an audio pad too, left unlinked (tsdemux's pad names
   // carry the PID, so there the link goes by caps).
   const demux =
@@ -37,6 +37,19 @@ export function decode(
   return {
     frames: (run.stdout.match(/last-message = chain/g) ?? []).length,
     caps: new RegExp(`${decoder}-?0\\.GstPad:src: caps = ([^\\n]*)`).exec(run.stdout)?.[1] ?? null,
+    // Every picture size the decoder was set to, in order (a stream that changed resolution).
+    sizes: [
+      ...new Set(
+        [
+          ...run.stdout.matchAll(
+            new RegExp(
+              `${decoder}-?0\\.GstPad:src: caps = [^\\n]*?width=\\(int\\)(\\d+), height=\\(int\\)(\\d+)`,
+              'g',
+            ),
+          ),
+        ].map((m) => `${m[1]}x${m[2]}`),
+      ),
+    ],
   };
 }
 

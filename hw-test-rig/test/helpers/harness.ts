@@ -104,6 +104,21 @@ export async function world(
 }
 
 /** The terminal's local API as the kiosk uses it: status, and POSTs with the kiosk's token. */
+/**
+ * A test world with the camera and its media worker running and an encoder chosen, torn down
+ * with the test; with its local API.
+ */
+export async function videoWorld(
+  t: { teardown(fn: () => Promise<void> | void): void },
+  options: Parameters<typeof world>[0] = {},
+) {
+  const w = await world({ media: true, ...options });
+  t.teardown(() => w.stop());
+  const media = w.daemon.media!;
+  await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
+  return { w, media, ...localApi(w) };
+}
+
 export function localApi(w: { rig: Rig; config: { api: { token: string } } }) {
   const origin = new URL(w.rig.kioskUrl).origin;
   const headers = { authorization: `Bearer ${w.config.api.token}`, 'content-type': 'application/json' };
@@ -120,7 +135,7 @@ export function localApi(w: { rig: Rig; config: { api: { token: string } } }) {
 
 /**
  * A delivered video segment as the data centre holds it: its DICOM attributes, and how many
- * frames of its H.264 stream actually decode (written beside the test world to `name`.h264).
+ * frames of its H.264 stream actually decode (written beside the test world to `name`.mp4).
  */
 export async function deliveredSegment(
   w: { rig: Rig; dir: string },

@@ -133,7 +133,7 @@ function consultationCard(v: VideoItem): HTMLElement {
             'p',
             { id: 'live-state', 'data-state': v.live.state },
             v.live.state === 'live'
-              ? t.liveState.live(v.live.bitrateKbps)
+              ? t.liveState.live(v.live.bitrateKbps, v.live.resolution)
               : (t.liveState[v.live.state] as string),
           ),
         ]

@@ -58,7 +58,8 @@ const zh = {
   liveState: {
     off: '',
     connecting: '正在连接省会诊中心…',
-    live: (kbps: number) => `省会诊中心已接收（${kbps} kbit/s）`,
+    live: (kbps: number, size: { width: number; height: number }) =>
+      `省会诊中心已接收（${size.width}×${size.height}，${kbps} kbit/s）`,
     retrying: '暂时连不上省会诊中心，正在自动重试；本地预览和录像不受影响',
   },
   videoActions: {
@@ -159,7 +160,8 @@ const en: typeof zh = {
   liveState: {
     off: '',
     connecting: 'Connecting to the province consultation centre…',
-    live: (kbps) => `Province consultation centre receiving (${kbps} kbit/s)`,
+    live: (kbps, size) =>
+      `Province consultation centre receiving (${size.width}×${size.height}, ${kbps} kbit/s)`,
     retrying:
       'Cannot reach the province consultation centre, retrying; preview and recording are not affected',
   },
