@@ -95,6 +95,11 @@ export class Rig {
       requestTimeoutMs?: number;
       media?: boolean;
       segmentS?: number;
+      /**
+       * Cameras found by the device monitor (`auto`, as on the board) instead of the rig camera's
+       * element chain: with RigUsbCameras in the media worker's environment.
+       */
+      discoverCameras?: boolean;
       /** The rig microphone in the firmware config (default true). */
       microphone?: boolean;
       /** Live out to an SRT listener (the province media server stand-in). */
@@ -149,7 +154,7 @@ export class Rig {
         hardwareFailuresBeforeFallback: overrides.hardwareFailuresBeforeFallback ?? 3,
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
-        camera: this.camera.firmwareCamera(),
+        camera: overrides.discoverCameras ? { kind: 'auto' } : this.camera.firmwareCamera(),
         // The rig's microphone: a live test tone ticking once a second, so sound and its timing
         // can be heard (and checked) in what the receiver and the data centre get.
         microphone:

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
+import { RigUsbCameras } from '../src/services/rig-usb-cameras.ts';
 import { deliveredSegment, until, videoWorld } from './helpers/harness.ts';
 
 test.serial(
@@ -70,5 +74,47 @@ test.serial(
     );
     t.deepEqual([...studies], [first.studyUid], 'both series are in the one consultation study');
     t.is(w.daemon.health().media?.camera.counters.returns, 1);
+  },
+);
+
+test.serial(
+  'a camera offering no usable mode (found by the device monitor, as on the board): video refuses to start and says which camera offers what; a usable one is opened on its device node',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'usb-cameras-'));
+    const cameras = RigUsbCameras.start(dir);
+    // A machine-vision camera offering only raw Bayer: nothing the terminal's pipeline can take.
+    cameras.set([
+      { name: 'Rig Bayer camera', caps: 'video/x-bayer,format=rggb,width=1920,height=1080,framerate=30/1' },
+    ]);
+    const { w, status, post } = await videoWorld(t, {
+      discoverCameras: true,
+      deps: { mediaEnv: cameras.env },
+    });
+
+    const refused = await post('/api/v1/video/start');
+    t.is(refused.status, 503);
+    const { error } = (await refused.json()) as { error: string };
+    t.regex(error, /no camera offers a usable mode: Rig Bayer camera \(video\/x-bayer\)/);
+    t.regex(error, /connect a UVC camera/);
+    t.is((await status()).video!.camera.state, 'off');
+    t.regex((await status()).video!.camera.lastError ?? '', /Rig Bayer camera/);
+
+    cameras.set([]);
+    const none = await post('/api/v1/video/start');
+    t.regex(((await none.json()) as { error: string }).error, /no camera is connected/);
+
+    // A webcam with a usable mode: discovery takes it and builds v4l2src on the device's node —
+    // which does not exist on this machine, so the start fails there, naming the device.
+    cameras.set([
+      {
+        name: 'Rig USB webcam',
+        caps: 'video/x-raw,format=YUY2,width=1920,height=1080,framerate=5/1;image/jpeg,width=1920,height=1080,framerate=30/1',
+      },
+    ]);
+    const tried = await post('/api/v1/video/start');
+    t.is(tried.status, 503);
+    const triedError = ((await tried.json()) as { error: string }).error;
+    t.regex(triedError, /\/dev\/video40/);
+    t.regex(w.daemon.health().media!.camera.lastError ?? '', /Cannot identify device '\/dev\/video40'/);
   },
 );

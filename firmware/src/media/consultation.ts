@@ -445,9 +445,17 @@ export class Consultation {
         };
       }
     }
+    if (cameras.length === 0) throw new VideoError('NO_CAMERA', 'no camera is connected');
+    // Say what each camera offers, so a technician knows which device to replace.
+    const offers = cameras.map((c) => {
+      const media = [...new Set(c.caps.split(';').map((s) => s.trim().split(',')[0]!.trim()))].filter(
+        Boolean,
+      );
+      return `${c.name} (${media.join(', ') || 'nothing'})`;
+    });
     throw new VideoError(
       'NO_CAMERA',
-      cameras.length === 0 ? 'no camera is connected' : 'no camera offers a usable mode',
+      `no camera offers a usable mode: ${offers.join('; ')}; connect a UVC camera with YUY2/NV12, MJPEG or H.264 at ${target.width}×${target.height} or near`,
     );
   }
 }
