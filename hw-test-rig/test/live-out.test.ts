@@ -16,13 +16,21 @@ test.serial(
   async (t) => {
     // The rig's own province media server stand-in, as `telemed-rig up` runs it.
     const srt = await SrtListener.start(mkdtempSync(join(tmpdir(), 'srt-')));
-    const w = await world({ media: true, segmentS: 2, live: { uri: srt.uri, passphrase: srt.passphrase } });
+    // Through the rig's stand-in for the board's hardware encoder (vpuenc_h264, kbit/s bitrate):
+    // rate and size steps go through the table's hardware entry, as `telemed-rig up` runs.
+    const w = await world({
+      media: true,
+      hwEncoder: true,
+      segmentS: 2,
+      live: { uri: srt.uri, passphrase: srt.passphrase },
+    });
     t.teardown(async () => {
       await srt.stop();
       await w.stop();
     });
     const media = w.daemon.media!;
     await until('encoder ready', () => media.encoders.status().state === 'ready', 30_000);
+    t.is(media.encoders.status().element, 'vpuenc_h264');
     const api = new URL(w.rig.kioskUrl).origin;
     const headers = { authorization: `Bearer ${w.config.api.token}` };
     const post = (path: string) => fetch(`${api}${path}`, { method: 'POST', headers });
