@@ -1,5 +1,10 @@
 export * from './ecg-cart/ecg-cart.ts';
 export { trimXmodemPadding } from './ecg-cart/record-bytes.ts';
+export * from './id-card/consts.ts';
+export * from './id-card/frame.ts';
+export * from './id-card/id-card-reader.ts';
+export * from './id-card/parser.ts';
+export * from './id-card/writer.ts';
 export * from './scp-ecg/index.ts';
 export { NodeSerialOpener } from './serial/node-serial-link.ts';
 export * from './serial/serial-link.ts';

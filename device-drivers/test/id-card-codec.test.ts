@@ -40,8 +40,8 @@ test('a read reply round-trips: the GA/T 490 fields decoded from UCS-2, the phot
   const scanned = scanReply(frame);
   if (scanned.kind !== 'frame') return t.fail(scanned.kind);
   t.is(scanned.consumed, frame.length);
-  t.is(scanned.reply.sw3, STATUS.success);
-  const read = parseCardData(scanned.reply.data);
+  t.is(scanned.frame.sw3, STATUS.success);
+  const read = parseCardData(scanned.frame.data);
   t.like(read, {
     name: '张三丰',
     sex: 'M',
@@ -76,7 +76,7 @@ test('noise before a reply, a damaged copy, and a reply cut in two: the real fra
     at += r.consumed;
   }
   t.is(found?.kind, 'frame');
-  t.is(found?.kind === 'frame' ? found.reply.sw3 : null, STATUS.cardFound);
+  t.is(found?.kind === 'frame' ? found.frame.sw3 : null, STATUS.cardFound);
   const half = scanReply(reply.subarray(0, 9));
   t.deepEqual(half, { kind: 'need-more', consumed: 0 });
 });
@@ -110,7 +110,7 @@ test('fuzz: scanning any bytes makes progress or asks for more, never throws; a 
         let bytes = Uint8Array.from([...noise, ...reply]);
         for (let guard = 0; guard < 200; guard++) {
           const r = scanReply(bytes);
-          if (r.kind === 'frame') return r.reply.data.length === 3 && r.reply.sw3 === STATUS.success;
+          if (r.kind === 'frame') return r.frame.data.length === 3 && r.frame.sw3 === STATUS.success;
           if (r.consumed === 0) return false;
           bytes = bytes.subarray(r.consumed);
         }

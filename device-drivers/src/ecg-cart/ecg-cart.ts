@@ -1,11 +1,6 @@
-import {
-  isSerialError,
-  type PortIdentity,
-  type SerialLink,
-  type SerialOpener,
-  selectPort,
-} from '../serial/serial-link.ts';
-import { Backoff, sleep } from '../util/backoff.ts';
+import { SerialDevice } from '../serial/serial-device.ts';
+import type { PortIdentity, SerialLink, SerialOpener } from '../serial/serial-link.ts';
+import { Backoff } from '../util/backoff.ts';
 import { ByteQueue } from '../ymodem/byte-queue.ts';
 import { TIMING } from '../ymodem/consts.ts';
 import { YmodemReceiver } from '../ymodem/receiver.ts';
@@ -50,18 +45,25 @@ export interface EcgCartOptions {
  * Drives one ECG cart on a serial line: finds its port by identity, opens it with an exclusive
  * lock, runs the link protocol, and after an unplug keeps looking until the cart returns.
  */
-export class EcgCart {
-  private current: CartLinkState = 'stopped';
-  private detail: string | null = null;
-  private readonly stopper = new AbortController();
-  private loop: Promise<void> | null = null;
+export class EcgCart extends SerialDevice<'receiving'> {
   private readonly protocol: FileLinkProtocol;
-  private readonly backoff: Backoff;
-  private link: SerialLink | null = null;
-  private readonly extra = { connects: 0, disconnects: 0, openFailures: 0 };
+  private readonly extra: { connects: number; disconnects: number; openFailures: number };
 
   constructor(private readonly options: EcgCartOptions) {
-    this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 10_000 });
+    const extra = { connects: 0, disconnects: 0, openFailures: 0 };
+    super(
+      {
+        opener: options.opener,
+        identity: options.identity,
+        baudRate: options.baudRate,
+        backoff: options.backoff ?? new Backoff({ initialMs: 500, maxMs: 10_000 }),
+        counters: extra,
+        name: 'cart link',
+        ...(options.onProblem ? { onProblem: options.onProblem } : {}),
+      },
+      options.onState,
+    );
+    this.extra = extra;
     this.protocol = this.createProtocol(options.protocol);
   }
 
@@ -75,77 +77,12 @@ export class EcgCart {
     }
   }
 
-  get state(): CartLinkState {
-    return this.current;
-  }
-
-  get lastProblem(): string | null {
-    return this.detail;
-  }
-
-  get port(): string | null {
-    return this.link?.path ?? null;
-  }
-
   get counters(): CartCounters {
     return { ...this.protocol.counters, ...this.extra };
   }
 
-  start(): void {
-    if (this.loop) return;
-    this.loop = this.run().catch((error: unknown) => {
-      if (!this.stopper.signal.aborted) this.options.onProblem?.(`cart driver stopped: ${String(error)}`);
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopper.abort(new Error('cart driver stopped'));
-    await this.link?.close();
-    await this.loop;
-    this.setState('stopped', null);
-  }
-
-  private setState(state: CartLinkState, detail: string | null): void {
-    if (state === this.current && detail === this.detail) return;
-    this.current = state;
-    this.detail = detail;
-    this.options.onState?.(state, detail);
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.stopper.signal;
-    while (!signal.aborted) {
-      this.setState('searching', this.detail);
-      const found = selectPort(await this.options.opener.list(), this.options.identity);
-      if (isSerialError(found)) {
-        this.setState('searching', found.message);
-        await sleep(this.backoff.next(), signal).catch(() => undefined);
-        continue;
-      }
-      this.setState('opening', null);
-      try {
-        this.link = await this.options.opener.open(found.path, { baudRate: this.options.baudRate });
-      } catch (error) {
-        this.extra.openFailures++;
-        this.setState('searching', isSerialError(error) ? error.message : String(error));
-        await sleep(this.backoff.next(), signal).catch(() => undefined);
-        continue;
-      }
-      this.backoff.reset();
-      this.extra.connects++;
-      this.setState('connected', null);
-      const reason = await this.serve(this.link, signal);
-      this.link = null;
-      if (reason) {
-        this.extra.disconnects++;
-        this.options.onProblem?.(`cart link lost: ${reason}`);
-        this.setState('searching', reason);
-      }
-    }
-  }
-
   /** Runs the protocol on one open link until it closes; returns why, or null when stopped. */
-  private async serve(link: SerialLink, signal: AbortSignal): Promise<string | null> {
+  protected async serve(link: SerialLink, signal: AbortSignal): Promise<string | null> {
     const connection = new AbortController();
     const onStop = () => connection.abort(signal.reason);
     signal.addEventListener('abort', onStop, { once: true });

@@ -54,8 +54,14 @@ export interface Reply {
   data: Uint8Array;
 }
 
-export type ScanResult =
-  | { kind: 'frame'; reply: Reply; consumed: number }
+export interface Command {
+  cmd: number;
+  para: number;
+  data: Uint8Array;
+}
+
+export type ScanResult<T> =
+  | { kind: 'frame'; frame: T; consumed: number }
   /** Not a whole frame yet: read more (bytes before a preamble may already be dropped). */
   | { kind: 'need-more'; consumed: number }
   /** A preamble whose frame is damaged: skip `consumed` bytes and scan on. */
@@ -71,11 +77,11 @@ const startOf = (bytes: Uint8Array, from: number): number => {
 };
 
 /**
- * Looks for the first reply frame in `bytes`. Noise before a preamble is consumed; a damaged frame
- * (length out of range, checksum wrong) consumes only its first preamble byte, so a real frame
- * hidden behind it is still found.
+ * Looks for the first frame in `bytes` and returns what lies between its length field and its
+ * checksum. Noise before a preamble is consumed; a damaged frame (length out of range, checksum
+ * wrong) consumes only its first preamble byte, so a real frame hidden behind it is still found.
  */
-export function scanReply(bytes: Uint8Array): ScanResult {
+function scanFrame(bytes: Uint8Array, headBytes: number): ScanResult<Uint8Array> {
   const at = startOf(bytes, 0);
   if (at < 0) {
     // Keep a tail that could be the start of a preamble.
@@ -84,10 +90,10 @@ export function scanReply(bytes: Uint8Array): ScanResult {
   const head = at + PREAMBLE.length;
   if (bytes.length < head + 2) return { kind: 'need-more', consumed: at };
   const length = (bytes[head]! << 8) | bytes[head + 1]!;
-  if (length < 4 || length > MAX_LENGTH) {
+  if (length < headBytes + 1 || length > MAX_LENGTH) {
     return {
       kind: 'bad',
-      error: new IdCardFrameError(`frame length ${length} out of range (4…${MAX_LENGTH})`),
+      error: new IdCardFrameError(`frame length ${length} out of range (${headBytes + 1}…${MAX_LENGTH})`),
       consumed: at + 1,
     };
   }
@@ -104,9 +110,25 @@ export function scanReply(bytes: Uint8Array): ScanResult {
       consumed: at + 1,
     };
   }
+  return { kind: 'frame', frame: body.slice(2, body.length - 1), consumed: end };
+}
+
+/** The first reply (SW1 SW2 SW3 data) in bytes from a reader. */
+export function scanReply(bytes: Uint8Array): ScanResult<Reply> {
+  const r = scanFrame(bytes, 3);
+  if (r.kind !== 'frame') return r;
+  const f = r.frame;
   return {
     kind: 'frame',
-    reply: { sw1: body[2]!, sw2: body[3]!, sw3: body[4]!, data: body.slice(5, body.length - 1) },
-    consumed: end,
+    frame: { sw1: f[0]!, sw2: f[1]!, sw3: f[2]!, data: f.slice(3) },
+    consumed: r.consumed,
   };
+}
+
+/** The first command (CMD PARA data) in bytes to a reader (what the rig's simulated reader reads). */
+export function scanCommand(bytes: Uint8Array): ScanResult<Command> {
+  const r = scanFrame(bytes, 2);
+  if (r.kind !== 'frame') return r;
+  const f = r.frame;
+  return { kind: 'frame', frame: { cmd: f[0]!, para: f[1]!, data: f.slice(2) }, consumed: r.consumed };
 }
