@@ -29,7 +29,10 @@ test('wrong check digit, an impossible date, the wrong shape: each problem named
   t.deepEqual((checkIdNumber(future + checkCharacter(future), today) as { problems: string[] }).problems, [
     'birth date 2030-01-01 is in the future',
   ]);
-  t.regex((checkIdNumber('12345', today) as { problems: string[] }).problems[0]!, /not 17 digits/);
+  t.regex(
+    (checkIdNumber('12345', today) as { problems: string[] }).problems[0]!,
+    /the ID number is not 17 digits/,
+  );
 });
 
 test('property: a valid number with any one digit changed fails the check digit (MOD 11-2 catches single errors)', (t) => {

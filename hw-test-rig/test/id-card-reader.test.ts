@@ -13,7 +13,7 @@ const card: CardText = {
   ethnicityCode: '01',
   birthDate: '19851203',
   address: '河南省开封市顺河回族区1号',
-  idNumber: '41020319851203002X',
+  idNumber: '410203198512030020',
   issuingOffice: '开封市公安局',
   validFrom: '20150101',
   validTo: '20350101',
@@ -57,7 +57,7 @@ test.serial(
       name: '李四',
       sex: 'F',
       birthDate: '1985-12-03',
-      idNumber: '41020319851203002X',
+      idNumber: '410203198512030020',
       validTo: '2035-01-01',
     });
     t.is(cards[0]!.photo.length, 1024);

@@ -37,7 +37,8 @@ export function checkIdNumber(raw: string, today = new Date()): IdNumberCheck {
   if (!/^\d{17}[\dX]$/.test(number)) {
     return {
       ok: false,
-      problems: [`"${raw}" is not 17 digits and a check digit or X (${number.length} characters)`],
+      // The number itself stays out of the message: problems reach logs and the NOC.
+      problems: [`the ID number is not 17 digits and a check digit or X (${number.length} characters)`],
     };
   }
   const problems: string[] = [];
