@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { EcgCart, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
+import { EcgCart, IdCardReader, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
 import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config } from './config/schema.ts';
@@ -12,6 +12,7 @@ import { Consultation, VideoError } from './media/consultation.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
 import { Recorder } from './media/recorder.ts';
+import { identityFromCard, type PatientIdentity } from './patient/patient-identity.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { RecordingRows } from './store/recordings.ts';
@@ -91,6 +92,34 @@ function describe(
             severity: 'warning',
           }
         : { notice: { level: 'info', code: 'camera-back', message: event.detail ?? '' }, severity: 'info' };
+    case 'patient':
+      return event.state === 'identified'
+        ? {
+            notice: {
+              level: 'info',
+              code: 'patient-identified',
+              message: `patient identified from the ID card on ${event.readerId} (unverified until the province confirms)`,
+            },
+            severity: 'info',
+          }
+        : {
+            notice: {
+              level: 'warning',
+              code: 'id-card-refused',
+              message: `ID card on ${event.readerId} refused: ${event.problems.join('; ')}`,
+            },
+            severity: 'warning',
+          };
+    case 'id-reader-problem':
+      return {
+        notice: {
+          level: 'warning',
+          code: 'id-reader-problem',
+          message: `${event.readerId}: ${event.message}`,
+        },
+        severity: 'warning',
+      };
+    case 'id-reader-state':
     case 'cart-state':
     case 'telemetry-state':
       // Shown as state on the kiosk; an alarm about the NOC link could not reach the NOC anyway.
@@ -104,6 +133,9 @@ export class Daemon {
   readonly bus: EventBus;
   readonly ingest: EcgIngest;
   readonly carts = new Map<string, EcgCart>();
+  readonly idReaders = new Map<string, IdCardReader>();
+  /** The patient last identified at this terminal, for the next study (kept in memory only). */
+  patient: PatientIdentity | null = null;
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
   readonly api: ApiServer;
@@ -222,6 +254,31 @@ export class Daemon {
         }),
       );
     }
+    for (const reader of config.idReaders) {
+      this.idReaders.set(
+        reader.id,
+        new IdCardReader({
+          id: reader.id,
+          identity: reader.identity,
+          baudRate: reader.baudRate,
+          opener,
+          onCard: (card) => {
+            const result = identityFromCard(card, now());
+            if (result.ok) this.patient = result.identity;
+            else log.warn({ reader: reader.id, problems: result.problems }, 'ID card refused');
+            this.bus.emit({
+              type: 'patient',
+              state: result.ok ? 'identified' : 'refused',
+              readerId: reader.id,
+              problems: result.ok ? [] : result.problems,
+            });
+          },
+          onState: (state, detail) =>
+            this.bus.emit({ type: 'id-reader-state', readerId: reader.id, state, detail }),
+          onProblem: (message) => this.bus.emit({ type: 'id-reader-problem', readerId: reader.id, message }),
+        }),
+      );
+    }
     this.telemetry = new MqttTelemetry({
       device: config.device,
       brokers: config.mqtt.brokers,
@@ -240,6 +297,8 @@ export class Daemon {
       dataDir: config.dataDir,
       store: this.store,
       carts: this.carts,
+      idReaders: this.idReaders,
+      patient: () => this.patient,
       uplink: this.uplink,
       ingest: this.ingest,
       telemetry: this.telemetry,
@@ -426,6 +485,7 @@ export class Daemon {
     this.ingest.resume();
     this.uplink.start();
     for (const cart of this.carts.values()) cart.start();
+    for (const reader of this.idReaders.values()) reader.start();
     this.startMedia();
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
@@ -453,6 +513,7 @@ export class Daemon {
     if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.all([...this.carts.values()].map((c) => c.stop()));
+    await Promise.all([...this.idReaders.values()].map((r) => r.stop()));
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();

@@ -1,4 +1,4 @@
-import type { CartLinkState } from '#device-drivers';
+import type { CartLinkState, IdReaderState } from '#device-drivers';
 import type { InstanceState } from './store/types.ts';
 import type { BrokerLinkState } from './telemetry/mqtt-telemetry.ts';
 import type { DataCentreId, DcLinkState } from './uplink/uplink.ts';
@@ -20,7 +20,14 @@ export type DaemonEvent =
       cause?: 'camera' | 'encoder' | 'worker';
     }
   /** A recording stopped by the terminal itself to protect the disk; what it made is kept. */
-  | { type: 'recording-stopped'; reason: string };
+  | { type: 'recording-stopped'; reason: string }
+  | { type: 'id-reader-state'; readerId: string; state: IdReaderState; detail: string | null }
+  | { type: 'id-reader-problem'; readerId: string; message: string }
+  /**
+   * A patient identified (the identity itself is in the daemon, never in an event: events reach
+   * the NOC), or a card refused with reasons that carry no personal data.
+   */
+  | { type: 'patient'; state: 'identified' | 'refused'; readerId: string; problems: string[] };
 
 export type Listener = (event: DaemonEvent) => void;
 

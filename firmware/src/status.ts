@@ -1,11 +1,20 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import type { EcgCart } from '#device-drivers';
-import type { CartItem, DisplayState, Notice, StatusResponse, StudyItem, VideoItem } from './api/types.ts';
+import type { EcgCart, IdCardReader } from '#device-drivers';
+import type {
+  CartItem,
+  DisplayState,
+  Notice,
+  PatientItem,
+  StatusResponse,
+  StudyItem,
+  VideoItem,
+} from './api/types.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
 import type { Consultation } from './media/consultation.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
 import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
+import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
 import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
@@ -36,6 +45,9 @@ export interface StatusSources {
   dataDir: string;
   store: StudyStore;
   carts: Map<string, EcgCart>;
+  idReaders: Map<string, IdCardReader>;
+  /** The patient identified at the terminal (local API only: never in health or events). */
+  patient(): PatientIdentity | null;
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
@@ -70,6 +82,19 @@ function cartItems(carts: Map<string, EcgCart>): CartItem[] {
   });
 }
 
+function patientItem(p: PatientIdentity | null): PatientItem | null {
+  if (!p) return null;
+  return {
+    name: p.name,
+    idNumberMasked: maskIdNumber(p.idNumber),
+    sex: p.sex,
+    birthDate: p.birthDate,
+    source: p.source,
+    verification: p.verification,
+    at: p.at,
+  };
+}
+
 /** What the kiosk shows: carts, today's studies with their delivery state, both data centres. */
 export function buildStatus(s: StatusSources): StatusResponse {
   const now = s.now();
@@ -93,6 +118,14 @@ export function buildStatus(s: StatusSources): StatusResponse {
     device: { id: s.deviceId, firmware: FIRMWARE_VERSION },
     at: now.toISOString(),
     carts: cartItems(s.carts),
+    idReaders: [...s.idReaders.entries()].map(([id, reader]) => ({
+      id,
+      state: reader.state,
+      port: reader.port,
+      problem: reader.lastProblem,
+      cardsRead: reader.counters.cardsRead,
+    })),
+    patient: patientItem(s.patient()),
     dataCentres: s.uplink.dataCentres().map((d) => ({
       id: d.id,
       name: d.name,
@@ -176,6 +209,13 @@ export function buildHealth(s: StatusSources): HealthPayload {
         port: cart.port,
         problem: cart.lastProblem,
         counters: { ...cart.counters },
+      })),
+      idReaders: [...s.idReaders.entries()].map(([id, reader]) => ({
+        id,
+        state: reader.state,
+        port: reader.port,
+        problem: reader.lastProblem,
+        counters: { ...reader.counters },
       })),
     },
     queue: {

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { CardText } from '#device-drivers';
 import { buildKiosk } from '../../kiosk-ui/build.ts';
 import { CartSimulator } from './cart/cart-simulator.ts';
 import { synthEcgRecord } from './cart/synth-ecg.ts';
@@ -32,7 +33,9 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
   still                                    take a still from the running camera (video or recording)
-  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, camera)
+  id-card --id NUMBER --name NAME --sex M|F --birth YYYY-MM-DD [--seconds S]
+                                           lay a resident ID card on the simulated reader (3 s)
+  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, id-reader-1, camera)
   camera-unplug | camera-plug              pull or replug the camera (live video and a recording
                                            stop cleanly, and resume when it is back)
   encoder-fault start|stream|none          make the board's (simulated) hardware encoder refuse to
@@ -272,6 +275,31 @@ function dcFault(args: string[], flags: Flags): DcFault {
   }
 }
 
+/**
+ * The card `id-card` lays on the reader. The number is taken as given (a wrong one is how the
+ * firmware's refusal is shown); the birth date must at least be a date, the sex M or F.
+ */
+function idCard(flags: Flags): CardText {
+  const { id, name, sex, birth } = flags;
+  if (!id || !name) throw new UsageError('id-card needs --id NUMBER and --name NAME');
+  if (sex !== 'M' && sex !== 'F') throw new UsageError(`--sex must be M or F (got ${sex ?? 'nothing'})`);
+  if (!birth || !/^\d{4}-\d{2}-\d{2}$/.test(birth))
+    throw new UsageError(`--birth must be YYYY-MM-DD (got ${birth ?? 'nothing'})`);
+  if (id.length > 18 || name.length > 15)
+    throw new UsageError('a card holds 18 characters of ID and 15 of name');
+  return {
+    name,
+    sexCode: sex === 'M' ? '1' : '2',
+    ethnicityCode: '01',
+    birthDate: birth.replace(/-/g, ''),
+    address: '河南省郑州市测试路1号',
+    idNumber: id,
+    issuingOffice: '郑州市公安局',
+    validFrom: '20200101',
+    validTo: '20400101',
+  };
+}
+
 /** Turns a fault command line into the command the `up` process carries out. */
 function controlCommand(command: string, args: string[], flags: Flags): ControlCommand {
   switch (command) {
@@ -295,6 +323,8 @@ function controlCommand(command: string, args: string[], flags: Flags): ControlC
       return { command };
     case 'kill-firmware':
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
+    case 'id-card':
+      return { command, card: idCard(flags), seconds: number(flags.seconds ?? '3', '--seconds') };
     case 'encoder-fault': {
       const fault = args[0];
       if (fault !== 'start' && fault !== 'stream' && fault !== 'none')
@@ -346,6 +376,10 @@ function parseOptions(args: string[]) {
       'cut-after': { type: 'string' },
       'bit-error-rate': { type: 'string' },
       'noise-before': { type: 'string' },
+      id: { type: 'string' },
+      name: { type: 'string' },
+      sex: { type: 'string' },
+      birth: { type: 'string' },
     },
   });
 }

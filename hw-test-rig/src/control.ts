@@ -4,7 +4,7 @@ import { rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { NodeSerialOpener } from '#device-drivers';
+import { type CardText, NodeSerialOpener } from '#device-drivers';
 import type { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import type { HwEncoderFault } from './services/rig-hw-encoder.ts';
@@ -30,14 +30,31 @@ export type ControlCommand =
   | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
   | { command: 'broker-down' | 'broker-up' }
   | { command: 'kill-firmware'; signal: NodeJS.Signals }
-  | { command: 'disk-full' | 'disk-ok' };
+  | { command: 'disk-full' | 'disk-ok' }
+  /** Lay a resident ID card on the simulated reader (for `seconds`, then it is lifted). */
+  | { command: 'id-card'; card: CardText; seconds: number };
+
+/** The ID card reader's cable: pulled and replugged like a cart's; its reader restarts with it. */
+async function idReaderCable(ctx: ControlContext, plug: boolean): Promise<string> {
+  const { idReaderCable: cable, idReader } = ctx.rig;
+  if (plug) {
+    if (cable.plugged) throw new ControlError('id-reader-1 is already plugged in');
+    await cable.plug();
+    await idReader.start();
+    return 'id-reader-1 plugged in';
+  }
+  if (!cable.plugged) throw new ControlError('id-reader-1 is already unplugged');
+  await idReader.stop();
+  await cable.unplug();
+  return 'id-reader-1 unplugged';
+}
 
 function cable(ctx: ControlContext, device: string) {
   const index = ctx.rig.cables.findIndex((_, i) => `cart-${i + 1}` === device);
   const found = ctx.rig.cables[index];
   if (!found) {
     const known = ctx.rig.cables.map((_, i) => `cart-${i + 1}`).join(', ');
-    throw new ControlError(`no device ${device}; the rig has: ${known}, camera`);
+    throw new ControlError(`no device ${device}; the rig has: ${known}, id-reader-1, camera`);
   }
   return found;
 }
@@ -47,12 +64,19 @@ const FILLER = 'rig-disk-filler.bin';
 /** Carries out one command; returns a line for the person who typed it. */
 export async function execute(ctx: ControlContext, c: ControlCommand): Promise<string> {
   switch (c.command) {
+    case 'id-card':
+      if (!ctx.rig.idReaderCable.plugged)
+        throw new ControlError('id-reader-1 is unplugged; plug it in first');
+      ctx.rig.idReader.present(c.card, c.seconds * 1000);
+      return `ID card of ${c.card.name} laid on id-reader-1 for ${c.seconds} s`;
     case 'unplug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-unplug' });
+      if (c.device === 'id-reader-1') return idReaderCable(ctx, false);
       await cable(ctx, c.device).unplug();
       return `${c.device} unplugged`;
     case 'plug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-plug' });
+      if (c.device === 'id-reader-1') return idReaderCable(ctx, true);
       await cable(ctx, c.device).plug();
       return `${c.device} plugged in`;
     case 'camera-unplug':

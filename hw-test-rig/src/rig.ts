@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtyCable } from './cart/pty-pair.ts';
+import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
 import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
@@ -35,6 +36,9 @@ export class Rig {
   readonly camera: RigCamera;
   /** The board's hardware encoder, simulated (used when the firmware gets `hwEncoder.env`). */
   readonly hwEncoder: RigHwEncoder;
+  /** The resident ID card reader's serial cable and the simulated SAM reader on its far end. */
+  readonly idReaderCable: PtyCable;
+  readonly idReader: IdReaderSimulator;
   readonly token = randomBytes(16).toString('hex');
 
   private constructor(
@@ -44,8 +48,11 @@ export class Rig {
     broker: MosquittoBroker,
     brokerLink: TcpProxy,
     cables: PtyCable[],
+    idReaderCable: PtyCable,
     readonly apiPort: number,
   ) {
+    this.idReaderCable = idReaderCable;
+    this.idReader = new IdReaderSimulator(idReaderCable.cartEnd);
     this.dcs = dcs;
     this.proxies = proxies;
     this.broker = broker;
@@ -74,6 +81,8 @@ export class Rig {
       (_, i) => new PtyCable(join(dir, 'serial'), `cart-${i + 1}`),
     );
     for (const cable of cables) await cable.plug();
+    const idReaderCable = new PtyCable(join(dir, 'serial'), 'id-reader-1');
+    await idReaderCable.plug();
     const rig = new Rig(
       options,
       { A: a, B: b },
@@ -81,8 +90,10 @@ export class Rig {
       broker,
       brokerLink,
       cables,
+      idReaderCable,
       options.apiPort ?? (await freePort()),
     );
+    await rig.idReader.start();
     if (options.camera ?? true) await rig.camera.plug();
     return rig;
   }
@@ -128,6 +139,9 @@ export class Rig {
         maxRetries: 3,
         vendorProfile: 'auto',
       })),
+      idReaders: [
+        { id: 'id-reader-1', identity: { path: this.idReaderCable.terminalEnd }, baudRate: 115200 },
+      ],
       dataCentres: {
         home: 'A',
         A: { name: '省数据中心 A', dicomWebUrl: `${this.proxies.A.url}/dicom-web` },
@@ -200,6 +214,7 @@ export class Rig {
       this.broker.stop(),
       this.brokerLink.stop(),
       ...this.cables.map((c) => c.unplug()),
+      this.idReader.stop().then(() => this.idReaderCable.unplug()),
       this.camera.unplug(),
     ]);
   }

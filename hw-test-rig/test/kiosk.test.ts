@@ -58,6 +58,33 @@ test.serial(
     await page.locator('#video[data-state="ready"]', { hasText: '软件编码 x264enc' }).waitFor();
     t.is(await page.getAttribute('html', 'lang'), 'zh-CN');
 
+    // The patient, from the ID card laid on the reader: name, sex, birth date, masked number.
+    await page.locator('#patient', { hasText: '请将患者身份证放在阅读器上' }).waitFor();
+    await page
+      .locator('#patient [data-reader="id-reader-1"][data-state="connected"]', {
+        hasText: '身份证阅读器就绪',
+      })
+      .waitFor();
+    w.rig.idReader.present(
+      {
+        name: '李四',
+        sexCode: '2',
+        ethnicityCode: '01',
+        birthDate: '19851203',
+        address: '河南省开封市测试路1号',
+        idNumber: '410203198512030020',
+        issuingOffice: '开封市公安局',
+        validFrom: '20150101',
+        validTo: '20350101',
+      },
+      2000,
+    );
+    await page
+      .locator('#patient-identity[data-verification="unverified"]', {
+        hasText: '李四 · 女 · 1985-12-03 · 4102**********0020 · 未核验',
+      })
+      .waitFor();
+
     const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
     await cart.send([{ name: 'ECG1.SCP', bytes: synthEcgRecord({ seed: 11 }) }]);
     const row = page.locator('#studies tbody tr[data-instance]').first();

@@ -126,6 +126,59 @@ test.serial(
     total++;
     await until('delivered through a noisy line', async () => (await delivered(s0)) === total, 30_000);
 
+    // A resident ID card on the simulated reader: the patient is identified (unverified), shown
+    // masked on the kiosk; a card whose number fails its check digit is refused with the reason.
+    const laid = await cmd(
+      'id-card',
+      '--id',
+      '410203198512030020',
+      '--name',
+      '李四',
+      '--sex',
+      'F',
+      '--birth',
+      '1985-12-03',
+    );
+    t.regex(laid.out, /ID card of 李四 laid on id-reader-1/);
+    await until('patient identified', async () => (await status(s0))?.patient?.name === '李四', 20_000);
+    t.like((await status(s0))?.patient, {
+      idNumberMasked: '4102**********0020',
+      sex: 'F',
+      birthDate: '1985-12-03',
+      source: 'id-card',
+      verification: 'unverified',
+    });
+    await new Promise((r) => setTimeout(r, 3500)); // the card is lifted after 3 s
+    t.is(
+      (
+        await cmd(
+          'id-card',
+          '--id',
+          '410203198512030021',
+          '--name',
+          '王五',
+          '--sex',
+          'M',
+          '--birth',
+          '1985-12-03',
+        )
+      ).code,
+      0,
+    );
+    await until('refused card on the kiosk', async () =>
+      (await status(s0))?.notices.some((n) => n.code === 'id-card-refused' && /check digit/.test(n.message)),
+    );
+    t.is((await status(s0))?.patient?.name, '李四', 'a refused card does not replace the patient');
+    t.not((await cmd('id-card', '--id', '1', '--name', 'x', '--sex', 'Q', '--birth', '1985-12-03')).code, 0);
+    t.is((await cmd('unplug', 'id-reader-1')).code, 0);
+    await until(
+      'reader searching',
+      async () => (await status(s0))?.idReaders[0]?.state === 'searching',
+      20_000,
+    );
+    t.is((await cmd('plug', 'id-reader-1')).code, 0);
+    await until('reader back', async () => (await status(s0))?.idReaders[0]?.state === 'connected', 30_000);
+
     const noCamera = await cmd('still');
     t.is(noCamera.code, 1);
     t.regex(noCamera.out, /start the consultation video first/);

@@ -32,6 +32,26 @@ export interface CartItem {
   errors: number;
 }
 
+export interface IdReaderItem {
+  id: string;
+  state: 'searching' | 'opening' | 'connected' | 'reading' | 'stopped';
+  port: string | null;
+  problem: string | null;
+  cardsRead: number;
+}
+
+export interface PatientItem {
+  name: string;
+  /** First and last four characters; the kiosk never gets the whole number. */
+  idNumberMasked: string;
+  sex: 'M' | 'F' | 'unknown';
+  birthDate: string;
+  source: 'id-card' | 'qr' | 'manual';
+  /** 'unverified' until the province confirms the identity. */
+  verification: 'unverified' | 'verified';
+  at: string;
+}
+
 export interface DataCentreItem {
   id: 'A' | 'B';
   name: string;
@@ -54,6 +74,9 @@ export interface StatusResponse {
   device: { id: string; firmware: string };
   at: string;
   carts: CartItem[];
+  idReaders: IdReaderItem[];
+  /** The patient identified at this terminal for the next study, or null. */
+  patient: PatientItem | null;
   dataCentres: DataCentreItem[];
   studiesToday: StudyItem[];
   queueDepth: number;

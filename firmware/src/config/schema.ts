@@ -28,6 +28,16 @@ const Cart = Type.Object(
   { additionalProperties: false },
 );
 
+/** A resident ID card reader (SAM module) on a serial line (GA 467 protocol, 115200 8N1). */
+const IdReader = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9-]{1,32}$' }),
+    identity: PortIdentity,
+    baudRate: Type.Integer({ default: 115200, minimum: 1200, maximum: 921600 }),
+  },
+  { additionalProperties: false },
+);
+
 const DataCentre = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
@@ -68,6 +78,7 @@ export const ConfigSchema = Type.Object(
     ),
     dataDir: Type.String({ minLength: 1 }),
     carts: Type.Array(Cart, { default: [] }),
+    idReaders: Type.Array(IdReader, { default: [] }),
     dataCentres: Type.Object(
       {
         home: Type.Union([Type.Literal('A'), Type.Literal('B')]),

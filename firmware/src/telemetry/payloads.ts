@@ -43,6 +43,15 @@ export const HealthPayload = Type.Object(
           counters: Counters,
         }),
       ),
+      idReaders: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          state: Type.String({ description: 'searching | opening | connected | reading | stopped' }),
+          port: Type.Union([Type.String(), Type.Null()]),
+          problem: Type.Union([Type.String(), Type.Null()]),
+          counters: Counters,
+        }),
+      ),
     }),
     queue: Type.Object({
       depth: Type.Integer(),

@@ -277,7 +277,31 @@ function render(): void {
     );
   }
   const consultation = status.video ? [consultationCard(status.video)] : [];
-  root.append(el('main', {}, carts, dcs, ...consultation, studies, notices));
+  const patient = el('section', { id: 'patient', class: 'card' }, el('h2', {}, t.patientCard));
+  const p = status.patient;
+  patient.append(
+    p
+      ? el(
+          'p',
+          { id: 'patient-identity', 'data-verification': p.verification },
+          el('strong', {}, p.name),
+          ` · ${t.sex[p.sex] ?? p.sex} · ${p.birthDate} · ${p.idNumberMasked} · ${t.verification[p.verification] ?? p.verification}`,
+        )
+      : el('p', { class: 'muted' }, t.noPatient),
+  );
+  for (const reader of status.idReaders) {
+    patient.append(
+      el(
+        'div',
+        { class: 'row', 'data-reader': reader.id, 'data-state': reader.state },
+        el('span', {
+          class: `dot ${reader.state === 'connected' || reader.state === 'reading' ? 'ok' : 'bad'}`,
+        }),
+        el('span', {}, t.idReaderState[reader.state] ?? reader.state),
+      ),
+    );
+  }
+  root.append(el('main', {}, patient, carts, dcs, ...consultation, studies, notices));
 }
 
 function connect(): void {
