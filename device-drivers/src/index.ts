@@ -10,3 +10,6 @@ export { NodeSerialOpener } from './serial/node-serial-link.ts';
 export * from './serial/serial-link.ts';
 export { Backoff, sleep } from './util/backoff.ts';
 export * from './ymodem/index.ts';
+export * from './hid-scanner/consts.ts';
+export * from './hid-scanner/keyboard.ts';
+export * from './hid-scanner/pos.ts';
