@@ -1,5 +1,8 @@
 export * from './ecg-cart/ecg-cart.ts';
 export { trimXmodemPadding } from './ecg-cart/record-bytes.ts';
+export * from './hid-scanner/consts.ts';
+export * from './hid-scanner/keyboard.ts';
+export * from './hid-scanner/pos.ts';
 export * from './id-card/consts.ts';
 export * from './id-card/frame.ts';
 export * from './id-card/id-card-reader.ts';
@@ -10,6 +13,3 @@ export { NodeSerialOpener } from './serial/node-serial-link.ts';
 export * from './serial/serial-link.ts';
 export { Backoff, sleep } from './util/backoff.ts';
 export * from './ymodem/index.ts';
-export * from './hid-scanner/consts.ts';
-export * from './hid-scanner/keyboard.ts';
-export * from './hid-scanner/pos.ts';
