@@ -1,6 +1,8 @@
 export * from './ecg-cart/ecg-cart.ts';
 export { trimXmodemPadding } from './ecg-cart/record-bytes.ts';
+export * from './hid-scanner/barcode-scanner.ts';
 export * from './hid-scanner/consts.ts';
+export * from './hid-scanner/hid-device.ts';
 export * from './hid-scanner/keyboard.ts';
 export * from './hid-scanner/pos.ts';
 export * from './id-card/consts.ts';
