@@ -258,7 +258,6 @@ export class Daemon {
       this.idReaders.set(
         reader.id,
         new IdCardReader({
-          id: reader.id,
           identity: reader.identity,
           baudRate: reader.baudRate,
           opener,

@@ -7,7 +7,6 @@ function driver(sim: SimHidScanner, mode: 'wedge' | 'pos') {
   const scans: Array<Scan & { symbology: string | null }> = [];
   const problems: string[] = [];
   const scanner = new BarcodeScanner({
-    id: 'scanner-1',
     identity: { vendorId: '0c2e', productId: '0b61' },
     mode,
     opener: sim,

@@ -28,7 +28,6 @@ async function rig(t: { teardown(fn: () => Promise<void>): void }) {
   const cards: IdCardRead[] = [];
   const problems: string[] = [];
   const reader = new IdCardReader({
-    id: 'id-reader-1',
     identity: { path: cable.terminalEnd },
     opener: new NodeSerialOpener(),
     onCard: (c) => cards.push(c),

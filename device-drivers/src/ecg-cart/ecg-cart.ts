@@ -1,4 +1,4 @@
-import { SerialDevice } from '../serial/serial-device.ts';
+import { SerialDevice, type SerialDeviceState } from '../serial/serial-device.ts';
 import type { PortIdentity, SerialLink, SerialOpener } from '../serial/serial-link.ts';
 import { Backoff } from '../util/backoff.ts';
 import { ByteQueue } from '../ymodem/byte-queue.ts';
@@ -8,7 +8,7 @@ import type { FileLinkProtocol, LinkCounters, ReceivedFile } from '../ymodem/typ
 import { trimXmodemPadding } from './record-bytes.ts';
 
 /** One field for the link's state (style habit 4); `switch`es over it are exhaustive. */
-export type CartLinkState = 'searching' | 'opening' | 'connected' | 'receiving' | 'stopped';
+export type CartLinkState = SerialDeviceState<'receiving'>;
 
 export interface CartRecord {
   cartId: string;

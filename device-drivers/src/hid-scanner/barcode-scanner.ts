@@ -13,7 +13,6 @@ export interface ScannerIdentity {
 }
 
 export interface BarcodeScannerOptions {
-  id: string;
   identity: ScannerIdentity;
   /** How the scanner is set up: typing like a keyboard, or HID POS (usage page 0x8C). */
   mode: 'wedge' | 'pos';

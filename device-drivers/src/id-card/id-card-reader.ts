@@ -1,4 +1,4 @@
-import { SerialDevice } from '../serial/serial-device.ts';
+import { SerialDevice, type SerialDeviceState } from '../serial/serial-device.ts';
 import type { PortIdentity, SerialLink, SerialOpener } from '../serial/serial-link.ts';
 import { Backoff, sleep } from '../util/backoff.ts';
 import { COMMAND, type CommandName, STATUS } from './consts.ts';
@@ -6,7 +6,7 @@ import { encodeCommand, IdCardFrameError, type Reply, scanReply } from './frame.
 import { type IdCardRead, parseCardData } from './parser.ts';
 
 /** One field for the reader's state (style habit 4). */
-export type IdReaderState = 'searching' | 'opening' | 'connected' | 'reading' | 'stopped';
+export type IdReaderState = SerialDeviceState<'reading'>;
 
 export interface IdReaderCounters {
   connects: number;
@@ -19,7 +19,6 @@ export interface IdReaderCounters {
 }
 
 export interface IdCardReaderOptions {
-  id: string;
   identity: PortIdentity;
   /** SAM modules talk 115200 8N1. */
   baudRate?: number;
@@ -44,7 +43,7 @@ class ReplyTimeout extends Error {}
  * exchange retried on the next poll; an unplugged reader is looked for again with back-off.
  *
  * INVARIANTS: one exchange at a time on the line (request → one reply or a timeout); bytes that
- * arrive are appended to one buffer that only `nextReply` consumes; a card is reported again only
+ * arrive are appended to one buffer that only `exchange` consumes; a card is reported again only
  * after the reader has said "no card" in between.
  */
 export class IdCardReader extends SerialDevice<'reading'> {
@@ -129,22 +128,17 @@ export class IdCardReader extends SerialDevice<'reading'> {
 
   /** Select and read; a refused step is a failed read (the card was lifted too soon). */
   private async readCard(link: SerialLink, closed: () => boolean): Promise<IdCardRead | null> {
-    const select = await this.exchange(link, 'selectCard', closed);
-    if (select.sw3 !== STATUS.success) {
+    const refused = (reply: Reply, step: string) => {
+      if (reply.sw3 === STATUS.success) return false;
       this.counters.readFailures++;
       this.options.onProblem?.(
-        `the card could not be selected (status ${select.sw3.toString(16)}): lay it flat and still`,
+        `the card could not be ${step} (status ${reply.sw3.toString(16)}): lay it flat and still`,
       );
-      return null;
-    }
+      return true;
+    };
+    if (refused(await this.exchange(link, 'selectCard', closed), 'selected')) return null;
     const read = await this.exchange(link, 'readCard', closed);
-    if (read.sw3 !== STATUS.success) {
-      this.counters.readFailures++;
-      this.options.onProblem?.(
-        `the card could not be read (status ${read.sw3.toString(16)}): lay it flat and still`,
-      );
-      return null;
-    }
+    if (refused(read, 'read')) return null;
     let card: IdCardRead;
     try {
       card = parseCardData(read.data);

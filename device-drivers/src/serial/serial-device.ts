@@ -66,6 +66,9 @@ export async function keepPortOpen(o: PortKeeperOptions): Promise<void> {
   }
 }
 
+/** A serial device's state: looking for or holding its port, busy with its protocol, or stopped. */
+export type SerialDeviceState<Busy extends string> = PortKeeperState | Busy | 'stopped';
+
 export interface SerialDeviceOptions {
   opener: SerialOpener;
   identity: PortIdentity;
@@ -82,7 +85,7 @@ export interface SerialDeviceOptions {
  * `keepPortOpen`; a subclass brings the protocol (`serve`) and its own busy states.
  */
 export abstract class SerialDevice<Busy extends string> {
-  private current: PortKeeperState | Busy | 'stopped' = 'stopped';
+  private current: SerialDeviceState<Busy> = 'stopped';
   private detail: string | null = null;
   protected readonly stopper = new AbortController();
   private loop: Promise<void> | null = null;
@@ -90,10 +93,10 @@ export abstract class SerialDevice<Busy extends string> {
 
   constructor(
     private readonly device: SerialDeviceOptions,
-    private readonly onState?: (state: PortKeeperState | Busy | 'stopped', detail: string | null) => void,
+    private readonly onState?: (state: SerialDeviceState<Busy>, detail: string | null) => void,
   ) {}
 
-  get state(): PortKeeperState | Busy | 'stopped' {
+  get state(): SerialDeviceState<Busy> {
     return this.current;
   }
 
@@ -125,7 +128,7 @@ export abstract class SerialDevice<Busy extends string> {
   /** Wakes whatever the protocol waits on, so a stop is not held up by it. */
   protected stopping(): void {}
 
-  protected setState(state: PortKeeperState | Busy | 'stopped', detail: string | null): void {
+  protected setState(state: SerialDeviceState<Busy>, detail: string | null): void {
     if (state === this.current && detail === this.detail) return;
     this.current = state;
     this.detail = detail;

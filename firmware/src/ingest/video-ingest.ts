@@ -33,8 +33,8 @@ const localIso = (d: Date) =>
 
 /**
  * A finished recording segment to a queued DICOM Video Photographic instance: the MP4 is made
- * durable in the store first (then the recorder's file is removed), remuxed to an H.264 byte stream
- * by the media worker, encoded, queued. A segment that cannot become DICOM is quarantined, kept.
+ * durable in the store first (then the recorder's file is removed), its video extracted as an
+ * H.264 byte stream by the media worker for checking, encoded with the MP4 itself, queued. A segment that cannot become DICOM is quarantined, kept.
  */
 export class VideoIngest {
   readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0 };
@@ -45,7 +45,7 @@ export class VideoIngest {
    */
   private readonly leftovers = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | null = null;
-  /** Instances being remuxed and encoded now: a resume never starts a second run of one. */
+  /** Instances being encoded now: a resume never starts a second run of one. */
   private readonly processing = new Set<number>();
 
   constructor(private readonly options: VideoIngestOptions) {
@@ -108,68 +108,83 @@ export class VideoIngest {
     if (row.state !== 'captured' || row.kind !== 'video' || row.recording_id === null) return;
     const recording = recordings.get(row.recording_id);
     const original = join(store.dataDir, row.original_path);
-    const annexB = join(this.options.scratchDir, `segment-${id}.h264`);
+    const scratch = {
+      annexB: join(this.options.scratchDir, `segment-${id}.h264`),
+      // Only when the recorded file must be cut (see below) is a copy written for the worker.
+      trimmed: join(this.options.scratchDir, `segment-${id}.mp4`),
+    };
     // The segment as the DICOM instance carries it: the recorder's fragmented MP4, cut to its last
     // complete fragment if a kill or power cut left a partial one.
     const recorded = new Uint8Array(readFileSync(original));
     const container = recorded.subarray(0, playableLength(recorded));
-    const whole = join(this.options.scratchDir, `segment-${id}.mp4`);
-    writeFileSync(whole, container);
+    let source = original;
+    if (container.length < recorded.length) {
+      writeFileSync(scratch.trimmed, container);
+      source = scratch.trimmed;
+    }
     let handlers: string[];
     try {
       handlers = mp4TrackHandlers(container);
     } catch (error) {
       if (!(error instanceof Mp4Error)) throw error;
-      handlers = [];
+      handlers = []; // the encoder refuses it below, with the reason
     }
-    let problem: string | null;
+    let reason: string | null;
     try {
-      const spec = annexBSpec(`remux-${id}`, whole, annexB, handlers.includes('soun'));
-      problem = await runToEos(this.options.worker, spec, 30_000);
-    } catch (error) {
-      rmSync(whole, { force: true });
-      if (!(error instanceof WorkerGone)) throw error;
-      // Not the segment's fault: it stays captured and is processed once the worker is back.
-      log.warn({ instance: id, reason: error.message }, 'video segment waits for the media worker');
-      return;
-    }
-    let reason: string | null = problem ? `cannot read the segment: ${problem}` : null;
-    if (!reason) {
+      let problem: string | null;
       try {
-        const stream = readFileSync(annexB);
-        const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
-        const dicom = encodeVideoPhotographic({
-          stream,
-          container,
-          width: recording.width,
-          height: recording.height,
-          fps: recording.fps,
-          uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
-          instanceNumber: (row.segment_index ?? 0) + 1,
-          seriesNumber: 100 + recording.id,
-          takenAt: localIso(new Date(row.received_at)),
-          patient: { id: null, name: null, birthDate: null, sex: null },
-          stationName: this.options.stationName,
-          institutionName: this.options.institutionName,
-          seriesDescription: `Consultation video (${recording.encoder})`,
-        });
-        store.attachEncoded(id, {
-          study: { uid: recording.study_uid, patientId: null, patientName: null, birthDate: null, sex: null },
-          seriesUid: recording.series_uid,
-          sopUid: uid,
-          dicom,
-          warnings: [],
-        });
-        store.enqueue(id);
-        this.counters.encoded++;
-        bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
-        this.options.onQueued();
+        const spec = annexBSpec(`annexb-${id}`, source, scratch.annexB, handlers.includes('soun'));
+        problem = await runToEos(this.options.worker, spec, 30_000);
       } catch (error) {
-        if (!(error instanceof DicomEncodeError)) throw error;
-        reason = `cannot make DICOM of the segment: ${error.message}`;
-      } finally {
-        for (const file of [annexB, whole]) rmSync(file, { force: true });
+        if (!(error instanceof WorkerGone)) throw error;
+        // Not the segment's fault: it stays captured and is processed once the worker is back.
+        log.warn({ instance: id, reason: error.message }, 'video segment waits for the media worker');
+        return;
       }
+      reason = problem ? `cannot read the segment: ${problem}` : null;
+      if (!reason) {
+        try {
+          const stream = readFileSync(scratch.annexB);
+          const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
+          const dicom = encodeVideoPhotographic({
+            stream,
+            container,
+            width: recording.width,
+            height: recording.height,
+            fps: recording.fps,
+            uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
+            instanceNumber: (row.segment_index ?? 0) + 1,
+            seriesNumber: 100 + recording.id,
+            takenAt: localIso(new Date(row.received_at)),
+            patient: { id: null, name: null, birthDate: null, sex: null },
+            stationName: this.options.stationName,
+            institutionName: this.options.institutionName,
+            seriesDescription: `Consultation video (${recording.encoder})`,
+          });
+          store.attachEncoded(id, {
+            study: {
+              uid: recording.study_uid,
+              patientId: null,
+              patientName: null,
+              birthDate: null,
+              sex: null,
+            },
+            seriesUid: recording.series_uid,
+            sopUid: uid,
+            dicom,
+            warnings: [],
+          });
+          store.enqueue(id);
+          this.counters.encoded++;
+          bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
+          this.options.onQueued();
+        } catch (error) {
+          if (!(error instanceof DicomEncodeError)) throw error;
+          reason = `cannot make DICOM of the segment: ${error.message}`;
+        }
+      }
+    } finally {
+      for (const file of Object.values(scratch)) rmSync(file, { force: true });
     }
     if (reason) {
       this.counters.failures++;

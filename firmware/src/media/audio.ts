@@ -41,7 +41,7 @@ export type MicrophoneConfig =
 
 /** The microphone to use, or null: the first real capture device (never a loopback monitor). */
 export function chooseMicrophone(found: readonly MicrophoneInfo[]): MicrophoneInfo | null {
-  return found.find((m) => m.deviceClass !== 'monitor' && /^[a-z0-9]+$/.test(m.factory)) ?? null;
+  return found.find((m) => m.deviceClass !== 'monitor') ?? null;
 }
 
 export interface AudioChain {

@@ -417,7 +417,11 @@ export class Consultation {
       case 'elements':
         return { name: 'rig test microphone', elements: mic.elements };
       case 'auto': {
-        const found = chooseMicrophone(await this.options.worker.microphones().catch(() => []));
+        const listed = await this.options.worker.microphones().catch((error: unknown) => {
+          this.options.log.warn({ err: (error as Error).message }, 'microphone discovery failed: no sound');
+          return [];
+        });
+        const found = chooseMicrophone(listed);
         return found ? { name: found.name, elements: microphoneElements(found) } : null;
       }
     }

@@ -1,6 +1,6 @@
 /**
  * Just enough of the ISO base media file format (ISO/IEC 14496-12 §4.2, §8.4.3) to list the
- * tracks of an MP4 file by handler type — `vide`, `soun` — before it is remuxed. Pure functions
+ * tracks of an MP4 file by handler type — `vide`, `soun` — and where a cut file stops being whole. Pure functions
  * over bytes; a malformed file is an Mp4Error naming where it broke.
  */
 
