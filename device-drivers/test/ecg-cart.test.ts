@@ -91,3 +91,48 @@ test('a cart on a real pty: records arrive, the cable is pulled and replugged, r
   t.is(cart.state, 'stopped');
   await pair.unplug();
 });
+
+test('a stop while the port is still opening ends the driver (it hung: serve waited for an abort already past)', async (t) => {
+  const pair = await ptyPair();
+  t.teardown(() => pair.unplug());
+  let release!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const closed: string[] = [];
+  // A port that takes its time to open (a USB-serial adapter enumerating): the stop arrives first.
+  const slowOpener = {
+    list: () => opener.list(),
+    open: async (path: string, options: { baudRate: number }) => {
+      await opened;
+      const link = await opener.open(path, options);
+      const watched: SerialLink = {
+        path: link.path,
+        onData: (listener) => link.onData(listener),
+        write: (bytes) => link.write(bytes),
+        closed: link.closed,
+        close: async () => {
+          closed.push(path);
+          await link.close();
+        },
+      };
+      return watched;
+    },
+  };
+  const cart = new EcgCart({
+    id: 'cart-1',
+    identity: { path: pair.a },
+    baudRate: 115200,
+    protocol: 'ymodem',
+    opener: slowOpener,
+    timing: FAST,
+    deliver: async () => {},
+  });
+  cart.start();
+  await until(() => cart.state === 'opening');
+  const stopped = cart.stop();
+  release();
+  await stopped;
+  t.is(cart.state, 'stopped');
+  t.deepEqual(closed, [pair.a], 'the port opened after the stop is closed again');
+});

@@ -91,3 +91,47 @@ test('fuzz: any report bytes give scans or a HidReportError, in both modes', (t)
   );
   t.pass();
 });
+
+test('HID relay frames: round trip, split anywhere, garbage refused with the reason', async (t) => {
+  const { encodeRelayFrame, RelayFrameReader, HidRelayError } = await import(
+    '../src/hid-scanner/hid-relay.ts'
+  );
+  const frames = [
+    {
+      type: 'info' as const,
+      device: { vendorId: 0x0c2e, productId: 0x0b61, serialNumber: 'S1', usagePage: 0x8c },
+    },
+    { type: 'report' as const, report: Uint8Array.from([2, 0, 0x04, 0, 0, 0, 0, 0]) },
+    { type: 'open' as const },
+    { type: 'info' as const, device: null },
+  ];
+  const bytes = Uint8Array.from(frames.flatMap((f) => [...encodeRelayFrame(f)]));
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: bytes.length }), { maxLength: 6 }), (cuts) => {
+      const reader = new RelayFrameReader();
+      const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+      const out = points.slice(1).flatMap((end, i) => reader.push(bytes.subarray(points[i], end)));
+      t.deepEqual(out, frames);
+    }),
+    { numRuns: 200 },
+  );
+  t.throws(() => new RelayFrameReader().push(Uint8Array.from([0x58, 0, 0])), {
+    instanceOf: HidRelayError,
+    message: /unknown relay frame type 0x58/,
+  });
+  const notJson = Uint8Array.from([0x49, 0, 2, 0x7b, 0x7b]);
+  t.throws(() => new RelayFrameReader().push(notJson), { message: /not JSON/ });
+  const badIds = new TextEncoder().encode('{"vendorId":"x","productId":2}');
+  const badInfo = Uint8Array.from([0x49, 0, badIds.length, ...badIds]);
+  t.throws(() => new RelayFrameReader().push(badInfo), { message: /without numeric vendorId\/productId/ });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 100 }), (junk) => {
+      try {
+        new RelayFrameReader().push(junk);
+      } catch (error) {
+        t.true(error instanceof HidRelayError, String(error));
+      }
+    }),
+    { numRuns: 500 },
+  );
+});

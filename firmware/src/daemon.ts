@@ -1,10 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { EcgCart, IdCardReader, NodeSerialOpener, type SerialOpener, TIMING } from '#device-drivers';
+import {
+  EcgCart,
+  type HidOpener,
+  NodeSerialOpener,
+  type ScannerBackend,
+  type SerialOpener,
+  TIMING,
+} from '#device-drivers';
 import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, HidScannerConfig } from './config/schema.ts';
+import { Documents } from './documents/documents.ts';
 import { type DaemonEvent, EventBus } from './events.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
 import { VideoIngest } from './ingest/video-ingest.ts';
@@ -12,11 +20,13 @@ import { Consultation, VideoError } from './media/consultation.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
 import { Recorder } from './media/recorder.ts';
-import { identityFromCard, type PatientIdentity } from './patient/patient-identity.ts';
+import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import { RecordingRows } from './store/recordings.ts';
+import { StudyRows } from './store/studies.ts';
 import { StudyStore } from './store/study-store.ts';
+import { ConsultationStudies } from './study/consultation-studies.ts';
 import { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
 import { stowInstance } from './uplink/stow-client.ts';
 import { type StowFn, Uplink } from './uplink/uplink.ts';
@@ -30,6 +40,10 @@ export interface DaemonDeps {
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
   now?: () => Date;
+  /** The HID transport for a barcode scanner (default: its relay socket if set, else node-hid). */
+  hidOpener?: (scanner: HidScannerConfig) => HidOpener;
+  /** The document scanner backend (default: scanimage as configured). */
+  scannerBackend?: ScannerBackend;
   /** systemd (or the rig's supervisor) to tell READY, WATCHDOG and STOPPING; none by default. */
   serviceManager?: ServiceManager;
 }
@@ -92,24 +106,46 @@ function describe(
             severity: 'warning',
           }
         : { notice: { level: 'info', code: 'camera-back', message: event.detail ?? '' }, severity: 'info' };
-    case 'patient':
+    case 'patient': {
+      const from = { 'id-card': 'the ID card on', qr: 'the code scanned by', manual: 'the entry on the' }[
+        event.source
+      ];
       return event.state === 'identified'
         ? {
             notice: {
               level: 'info',
               code: 'patient-identified',
-              message: `patient identified from the ID card on ${event.readerId} (unverified until the province confirms)`,
+              message: `patient identified from ${from} ${event.device}; their study is open (unverified until the province confirms)`,
             },
             severity: 'info',
           }
         : {
             notice: {
               level: 'warning',
-              code: 'id-card-refused',
-              message: `ID card on ${event.readerId} refused: ${event.problems.join('; ')}`,
+              code: event.source === 'id-card' ? 'id-card-refused' : 'patient-code-refused',
+              message: `${from} ${event.device} refused: ${event.problems.join('; ')}`,
             },
             severity: 'warning',
           };
+    }
+    case 'ecg-patient-mismatch':
+      return {
+        notice: {
+          level: 'warning',
+          code: 'ecg-patient-mismatch',
+          message: `instance ${event.instanceId}: the patient ID on the cart differs from the open study's patient; the ECG is kept in its own study`,
+        },
+        severity: 'warning',
+      };
+    case 'hid-scanner-problem':
+      return {
+        notice: {
+          level: 'warning',
+          code: 'hid-scanner-problem',
+          message: `${event.scannerId}: ${event.message}`,
+        },
+        severity: 'warning',
+      };
     case 'id-reader-problem':
       return {
         notice: {
@@ -119,6 +155,14 @@ function describe(
         },
         severity: 'warning',
       };
+    case 'scanner-problem':
+      return {
+        notice: { level: 'warning', code: 'scanner-problem', message: event.message },
+        severity: 'warning',
+      };
+    case 'study':
+    case 'hid-scanner-state':
+    case 'scanner-state':
     case 'id-reader-state':
     case 'cart-state':
     case 'telemetry-state':
@@ -133,11 +177,11 @@ export class Daemon {
   readonly bus: EventBus;
   readonly ingest: EcgIngest;
   readonly carts = new Map<string, EcgCart>();
-  readonly idReaders = new Map<string, IdCardReader>();
-  /** The patient last identified at this terminal, for the next study (kept in memory only). */
-  patient: PatientIdentity | null = null;
+  readonly desk: PatientDesk;
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
+  readonly studies: ConsultationStudies;
+  readonly documents: Documents;
   readonly api: ApiServer;
   readonly media: {
     worker: MediaWorker;
@@ -234,6 +278,7 @@ export class Daemon {
       stationName: config.device.id,
       institutionName: config.device.institutionName,
       profileFor: (cartId) => profiles.get(cartId) ?? 'auto',
+      openStudy: () => this.studies.open(),
       onQueued: () => this.uplink.kick(),
       now,
     });
@@ -254,30 +299,6 @@ export class Daemon {
         }),
       );
     }
-    for (const reader of config.idReaders) {
-      this.idReaders.set(
-        reader.id,
-        new IdCardReader({
-          identity: reader.identity,
-          baudRate: reader.baudRate,
-          opener,
-          onCard: (card) => {
-            const result = identityFromCard(card, now());
-            if (result.ok) this.patient = result.identity;
-            else log.warn({ reader: reader.id, problems: result.problems }, 'ID card refused');
-            this.bus.emit({
-              type: 'patient',
-              state: result.ok ? 'identified' : 'refused',
-              readerId: reader.id,
-              problems: result.ok ? [] : result.problems,
-            });
-          },
-          onState: (state, detail) =>
-            this.bus.emit({ type: 'id-reader-state', readerId: reader.id, state, detail }),
-          onProblem: (message) => this.bus.emit({ type: 'id-reader-problem', readerId: reader.id, message }),
-        }),
-      );
-    }
     this.telemetry = new MqttTelemetry({
       device: config.device,
       brokers: config.mqtt.brokers,
@@ -290,18 +311,46 @@ export class Daemon {
       ...(config.mqtt.certFile ? { certFile: config.mqtt.certFile } : {}),
       ...(config.mqtt.keyFile ? { keyFile: config.mqtt.keyFile } : {}),
     });
+    this.studies = new ConsultationStudies({
+      rows: new StudyRows(this.store.db, () => now().toISOString()),
+      uidRoot: config.device.uidRoot,
+      bus: this.bus,
+      log: log.child({ module: 'study' }),
+      onChange: () => this.api.notify(),
+    });
+    this.desk = new PatientDesk({
+      config,
+      serialOpener: opener,
+      ...(deps.hidOpener ? { hidOpener: deps.hidOpener } : {}),
+      studies: this.studies,
+      bus: this.bus,
+      log: log.child({ module: 'patient' }),
+      now,
+    });
+    this.documents = new Documents({
+      config,
+      store: this.store,
+      studies: this.studies,
+      bus: this.bus,
+      log: log.child({ module: 'documents' }),
+      onQueued: () => this.uplink.kick(),
+      onChange: () => this.api.notify(),
+      ...(deps.scannerBackend ? { backend: deps.scannerBackend } : {}),
+      now,
+    });
     this.media = config.media.enabled ? this.buildMedia(config, log) : null;
     this.sources = {
       deviceId: config.device.id,
       dataDir: config.dataDir,
       store: this.store,
       carts: this.carts,
-      idReaders: this.idReaders,
-      patient: () => this.patient,
+      desk: this.desk,
       uplink: this.uplink,
       ingest: this.ingest,
       telemetry: this.telemetry,
       media: this.media,
+      studies: this.studies,
+      documents: this.documents,
       notices: this.notices,
       startedAt: now().getTime(),
       now,
@@ -313,6 +362,7 @@ export class Daemon {
       kioskDir: config.api.kioskDir ?? null,
       status: () => buildStatus(this.sources),
       ...(this.media ? { actions: this.recordingActions(this.media) } : {}),
+      routes: [...this.documents.routes(), ...this.desk.routes()],
       log: log.child({ module: 'api' }),
     });
     this.bus.on((event) => {
@@ -370,6 +420,7 @@ export class Daemon {
     const ingest = new VideoIngest({
       store: this.store,
       recordings,
+      patientFor: (studyUid) => this.studies.patientFor(studyUid),
       worker,
       bus: this.bus,
       log: log.child({ module: 'video-ingest' }),
@@ -382,7 +433,7 @@ export class Daemon {
     const consultation = new Consultation({
       worker,
       encoders,
-      recordings,
+      studies: this.studies,
       ingest,
       camera: config.media.camera,
       microphone: config.media.microphone,
@@ -392,7 +443,6 @@ export class Daemon {
         bitrateKbps: config.media.bitrateKbps,
         keyFrameIntervalS: Math.min(2, config.media.record.segmentS),
       },
-      uidRoot: config.device.uidRoot,
       log: mediaLog,
       onLost: (reason, cause) => this.bus.emit({ type: 'camera', state: 'lost', detail: reason, cause }),
       onBack: (camera) => {
@@ -484,7 +534,8 @@ export class Daemon {
     this.ingest.resume();
     this.uplink.start();
     for (const cart of this.carts.values()) cart.start();
-    for (const reader of this.idReaders.values()) reader.start();
+    this.desk.start();
+    this.documents.start();
     this.startMedia();
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
@@ -512,7 +563,8 @@ export class Daemon {
     if (this.watchdogTimer) clearInterval(this.watchdogTimer);
     if (this.healthTimer) clearInterval(this.healthTimer);
     await Promise.all([...this.carts.values()].map((c) => c.stop()));
-    await Promise.all([...this.idReaders.values()].map((r) => r.stop()));
+    await this.desk.stop();
+    await this.documents.stop();
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();

@@ -1,4 +1,5 @@
-import type { CartLinkState, IdReaderState } from '#device-drivers';
+import type { CartLinkState, IdReaderState, ScannerState } from '#device-drivers';
+import type { ScannerDeviceState } from './documents/document-scanner.ts';
 import type { InstanceState } from './store/types.ts';
 import type { BrokerLinkState } from './telemetry/mqtt-telemetry.ts';
 import type { DataCentreId, DcLinkState } from './uplink/uplink.ts';
@@ -27,7 +28,22 @@ export type DaemonEvent =
    * A patient identified (the identity itself is in the daemon, never in an event: events reach
    * the NOC), or a card refused with reasons that carry no personal data.
    */
-  | { type: 'patient'; state: 'identified' | 'refused'; readerId: string; problems: string[] };
+  | {
+      type: 'patient';
+      state: 'identified' | 'refused';
+      source: 'id-card' | 'qr' | 'manual';
+      /** The reader or scanner it came from, or 'kiosk'. */
+      device: string;
+      problems: string[];
+    }
+  /** An ECG whose cart names another patient than the open study's: kept apart, to be checked. */
+  | { type: 'ecg-patient-mismatch'; instanceId: number }
+  | { type: 'hid-scanner-state'; scannerId: string; state: ScannerState; detail: string | null }
+  | { type: 'hid-scanner-problem'; scannerId: string; message: string }
+  /** The consultation study opened or closed; whether it has a patient, never who. */
+  | { type: 'study'; state: 'opened' | 'closed'; withPatient: boolean }
+  | { type: 'scanner-state'; state: ScannerDeviceState; device: string | null; detail: string | null }
+  | { type: 'scanner-problem'; message: string };
 
 export type Listener = (event: DaemonEvent) => void;
 

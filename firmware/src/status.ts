@@ -1,5 +1,5 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import type { EcgCart, IdCardReader } from '#device-drivers';
+import type { EcgCart } from '#device-drivers';
 import type {
   CartItem,
   DisplayState,
@@ -9,14 +9,18 @@ import type {
   StudyItem,
   VideoItem,
 } from './api/types.ts';
+import type { Documents } from './documents/documents.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
 import type { Consultation } from './media/consultation.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
 import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
+import type { PatientDesk } from './patient/patient-desk.ts';
 import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
+import type { StudyPatient } from './store/studies.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
+import type { ConsultationStudies } from './study/consultation-studies.ts';
 import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
 import type { HealthPayload } from './telemetry/payloads.ts';
 import type { Uplink } from './uplink/uplink.ts';
@@ -45,9 +49,8 @@ export interface StatusSources {
   dataDir: string;
   store: StudyStore;
   carts: Map<string, EcgCart>;
-  idReaders: Map<string, IdCardReader>;
-  /** The patient identified at the terminal (local API only: never in health or events). */
-  patient(): PatientIdentity | null;
+  /** ID readers, barcode scanners and the patient identified (local API only: never in health). */
+  desk: PatientDesk;
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
@@ -57,6 +60,8 @@ export interface StatusSources {
     consultation: Consultation;
     recorder: Recorder;
   } | null;
+  studies: ConsultationStudies;
+  documents: Documents;
   notices: Notice[];
   startedAt: number;
   now(): Date;
@@ -103,7 +108,11 @@ export function buildStatus(s: StatusSources): StatusResponse {
     kind: row.kind,
     receivedAt: row.received_at,
     patientName: row.patient_name,
-    patientId: row.patient_id,
+    // Masked like the patient card: the kiosk never gets a whole resident ID number.
+    patientId:
+      row.patient_id !== null && /^\d{17}[\dX]$/i.test(row.patient_id)
+        ? maskIdNumber(row.patient_id)
+        : row.patient_id,
     state: row.state,
     display: displayState(row.state),
     segment: row.segment_index === null ? null : row.segment_index + 1,
@@ -118,14 +127,21 @@ export function buildStatus(s: StatusSources): StatusResponse {
     device: { id: s.deviceId, firmware: FIRMWARE_VERSION },
     at: now.toISOString(),
     carts: cartItems(s.carts),
-    idReaders: [...s.idReaders.entries()].map(([id, reader]) => ({
+    idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
       id,
       state: reader.state,
       port: reader.port,
       problem: reader.lastProblem,
       cardsRead: reader.counters.cardsRead,
     })),
-    patient: patientItem(s.patient()),
+    hidScanners: [...s.desk.scanners.entries()].map(([id, scanner]) => ({
+      id,
+      state: scanner.state,
+      mode: scanner.mode,
+      problem: scanner.lastProblem,
+      scans: scanner.counters.scans,
+    })),
+    patient: patientItem(s.desk.patient),
     dataCentres: s.uplink.dataCentres().map((d) => ({
       id: d.id,
       name: d.name,
@@ -140,6 +156,27 @@ export function buildStatus(s: StatusSources): StatusResponse {
     notices: s.notices.slice(-20),
     telemetry: s.telemetry.state,
     video: s.media ? videoItem(s.media) : null,
+    study: openStudyItem(s.studies),
+    scanner: s.documents.status(),
+  };
+}
+
+function openStudyItem(studies: ConsultationStudies): StatusResponse['study'] {
+  const open = studies.open();
+  if (!open) return null;
+  return { uid: open.uid, openedAt: open.openedAt, patient: studyPatientItem(open.patient, open.openedAt) };
+}
+
+function studyPatientItem(p: StudyPatient | null, at: string): PatientItem | null {
+  if (!p) return null;
+  return {
+    name: p.name,
+    idNumberMasked: maskIdNumber(p.id),
+    sex: p.sex === 'M' || p.sex === 'F' ? p.sex : 'unknown',
+    birthDate: p.birthDate ?? '',
+    source: p.source,
+    verification: p.verification,
+    at,
   };
 }
 
@@ -210,13 +247,21 @@ export function buildHealth(s: StatusSources): HealthPayload {
         problem: cart.lastProblem,
         counters: { ...cart.counters },
       })),
-      idReaders: [...s.idReaders.entries()].map(([id, reader]) => ({
+      idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
         id,
         state: reader.state,
         port: reader.port,
         problem: reader.lastProblem,
         counters: { ...reader.counters },
       })),
+      hidScanners: [...s.desk.scanners.entries()].map(([id, scanner]) => ({
+        id,
+        state: scanner.state,
+        mode: scanner.mode,
+        problem: scanner.lastProblem,
+        counters: { ...scanner.counters },
+      })),
+      scanner: scannerHealth(s.documents),
     },
     queue: {
       depth: queue.reduce((n, q) => n + q.depth, 0),
@@ -268,5 +313,17 @@ export function buildHealth(s: StatusSources): HealthPayload {
           recording: { state: s.media.recorder.state, segments: s.media.recorder.segments },
         }
       : null,
+  };
+}
+
+function scannerHealth(documents: Documents): HealthPayload['devices']['scanner'] {
+  const status = documents.status();
+  if (!status.enabled) return null;
+  return {
+    state: status.state,
+    device: status.device ? `${status.device.vendor} ${status.device.model}` : null,
+    problem: status.problem,
+    job: status.job,
+    counters: { ...status.counters },
   };
 }

@@ -35,7 +35,15 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   still                                    take a still from the running camera (video or recording)
   id-card --id NUMBER --name NAME --sex M|F --birth YYYY-MM-DD [--seconds S]
                                            lay a resident ID card on the simulated reader (3 s)
-  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, id-reader-1, camera)
+  qr TEXT [--pos]                          scan TEXT on the barcode/QR scanner (keyboard wedge, or
+                                           HID POS with --pos); a patient label is
+                                           TMP1|ID NUMBER|NAME|M or F|YYYY-MM-DD
+  scan --pages N [--source feeder|flatbed] [--send]
+                                           put N pages in the scanner's feeder and scan them through
+                                           the local API; --send then sends the document (PDF → DICOM)
+  scanner-fault io-error|slow|none         make the scanner fail each page, crawl, or behave
+  unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, id-reader-1,
+                                           hid-scanner-1, camera, scanner)
   camera-unplug | camera-plug              pull or replug the camera (live video and a recording
                                            stop cleanly, and resume when it is back)
   encoder-fault start|stream|none          make the board's (simulated) hardware encoder refuse to
@@ -94,6 +102,16 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     state.broker = { running: rig.broker.running };
     state.camera = { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath };
     state.hwEncoder = { element: 'vpuenc_h264', fault: rig.hwEncoder.fault };
+    state.hidScanner = {
+      plugged: rig.hidScanner.plugged,
+      mode: rig.hidScanner.currentMode,
+      relaySocket: rig.hidRelay?.path ?? '',
+    };
+    state.scanner = {
+      plugged: rig.scanner.plugged,
+      fault: rig.scanner.fault,
+      saneConfigDir: rig.scanner.configDir,
+    };
     if (state.disk && disk) state.disk.filled = disk.filled;
     writeState(stateFile, state);
   };
@@ -131,6 +149,8 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     broker: { running: true },
     camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath },
     hwEncoder: { element: 'vpuenc_h264', fault: null },
+    hidScanner: { plugged: true, mode: 'wedge', relaySocket: rig.hidRelay?.path ?? '' },
+    scanner: { plugged: true, fault: null, saneConfigDir: rig.scanner.configDir },
     controlUrl: control.url,
     configFile,
     logFile,
@@ -238,6 +258,47 @@ async function still(stateFile: string): Promise<void> {
   console.log(`still saved as instance ${body.instanceId} and queued for the data centre`);
 }
 
+/**
+ * Pages into the scanner's feeder and a scan through the local API, as the kiosk's 扫描 button does;
+ * waits for the scan to end and reports the pages (and, with --send, the document's instance).
+ */
+async function scan(stateFile: string, o: { pages: number; source: string; send: boolean }): Promise<void> {
+  const state = readState(stateFile);
+  const api = new URL(state.kioskUrl).origin;
+  const headers = { authorization: `Bearer ${state.apiToken}`, 'content-type': 'application/json' };
+  const started = await fetch(`${api}/api/v1/scans`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ pages: o.pages, source: o.source }),
+  });
+  if (!started.ok)
+    throw new Error(
+      `the terminal refused: ${((await started.json()) as { error?: string }).error ?? started.status}`,
+    );
+  type Scanner = {
+    job: string;
+    pages: unknown[];
+    lastError: string | null;
+    progress: { page: number } | null;
+  };
+  let scanner: Scanner;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    scanner = ((await (await fetch(`${api}/api/v1/status`, { headers })).json()) as { scanner: Scanner })
+      .scanner;
+    if (scanner.job === 'idle') break;
+  }
+  if (scanner.lastError) throw new Error(`scan ended with an error: ${scanner.lastError}`);
+  console.log(`scanned; the document has ${scanner.pages.length} page(s)`);
+  if (!o.send) return;
+  const sent = await fetch(`${api}/api/v1/document/send`, { method: 'POST', headers });
+  const body = (await sent.json()) as { instanceId?: number; pages?: number; bytes?: number; error?: string };
+  if (!sent.ok) throw new Error(`the terminal refused to send: ${body.error ?? sent.status}`);
+  console.log(
+    `document of ${body.pages} page(s) (${body.bytes} bytes PDF) saved as instance ${body.instanceId} and queued for the data centre`,
+  );
+}
+
 type Flags = Record<string, string | undefined>;
 
 function dcArg(value: string | undefined): 'A' | 'B' {
@@ -301,7 +362,7 @@ function idCard(flags: Flags): CardText {
 }
 
 /** Turns a fault command line into the command the `up` process carries out. */
-function controlCommand(command: string, args: string[], flags: Flags): ControlCommand {
+function controlCommand(command: string, args: string[], flags: Flags, pos?: boolean): ControlCommand {
   switch (command) {
     case 'unplug':
     case 'plug':
@@ -325,6 +386,15 @@ function controlCommand(command: string, args: string[], flags: Flags): ControlC
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
     case 'id-card':
       return { command, card: idCard(flags), seconds: number(flags.seconds ?? '3', '--seconds') };
+    case 'qr':
+      if (!args[0]) throw new UsageError('qr needs the TEXT to scan');
+      return { command, text: args[0], pos: pos === true };
+    case 'scanner-fault': {
+      const fault = args[0];
+      if (fault !== 'io-error' && fault !== 'slow' && fault !== 'none')
+        throw new UsageError('scanner-fault io-error|slow|none');
+      return { command, fault: fault === 'none' ? null : fault };
+    }
     case 'encoder-fault': {
       const fault = args[0];
       if (fault !== 'start' && fault !== 'stream' && fault !== 'none')
@@ -344,14 +414,21 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { values, positionals } = parsed;
+  const { send, pos, ...values } = parsed.values;
+  const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
   if (command === 'up') return up(stateFile, values);
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
-  const control = controlCommand(command, positionals, values);
+  if (command === 'scan')
+    return scan(stateFile, {
+      pages: number(values.pages, '--pages'),
+      source: values.source ?? 'feeder',
+      send: send === true,
+    });
+  const control = controlCommand(command, positionals, values, pos);
   console.log(await sendControl(readState(stateFile).controlUrl, control));
 }
 
@@ -380,6 +457,10 @@ function parseOptions(args: string[]) {
       name: { type: 'string' },
       sex: { type: 'string' },
       birth: { type: 'string' },
+      pages: { type: 'string' },
+      source: { type: 'string' },
+      send: { type: 'boolean' },
+      pos: { type: 'boolean' },
     },
   });
 }

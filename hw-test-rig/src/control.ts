@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type CardText, NodeSerialOpener } from '#device-drivers';
 import type { Rig } from './rig.ts';
+import type { ScannerFault } from './scanner/rig-scanner.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import type { HwEncoderFault } from './services/rig-hw-encoder.ts';
 import type { FirmwareSupervisor } from './supervisor.ts';
@@ -32,7 +33,11 @@ export type ControlCommand =
   | { command: 'kill-firmware'; signal: NodeJS.Signals }
   | { command: 'disk-full' | 'disk-ok' }
   /** Lay a resident ID card on the simulated reader (for `seconds`, then it is lifted). */
-  | { command: 'id-card'; card: CardText; seconds: number };
+  | { command: 'id-card'; card: CardText; seconds: number }
+  /** Make the document scanner fail every page read, crawl (one byte per read), or behave. */
+  | { command: 'scanner-fault'; fault: ScannerFault }
+  /** A scan through the barcode/QR scanner, typed in keyboard-wedge mode or sent as HID POS. */
+  | { command: 'qr'; text: string; pos: boolean };
 
 /** The ID card reader's cable: pulled and replugged like a cart's; its reader restarts with it. */
 async function idReaderCable(ctx: ControlContext, plug: boolean): Promise<string> {
@@ -54,12 +59,31 @@ function cable(ctx: ControlContext, device: string) {
   const found = ctx.rig.cables[index];
   if (!found) {
     const known = ctx.rig.cables.map((_, i) => `cart-${i + 1}`).join(', ');
-    throw new ControlError(`no device ${device}; the rig has: ${known}, id-reader-1, camera`);
+    throw new ControlError(
+      `no device ${device}; the rig has: ${known}, id-reader-1, hid-scanner-1, camera, scanner`,
+    );
   }
   return found;
 }
 
 const FILLER = 'rig-disk-filler.bin';
+
+/**
+ * A scan on hid-scanner-1. Switching between keyboard and POS mode re-enumerates the scanner (as
+ * scanning its setup code does); the scan waits until the firmware has it open again.
+ */
+async function qrScan(ctx: ControlContext, text: string, pos: boolean): Promise<string> {
+  const scanner = ctx.rig.hidScanner;
+  if (!scanner.plugged) throw new ControlError('hid-scanner-1 is unplugged; plug it in first');
+  const mode = pos ? 'pos' : 'wedge';
+  if (scanner.currentMode !== mode) scanner.setMode(mode);
+  const deadline = Date.now() + 15_000;
+  while (!scanner.scan(text)) {
+    if (Date.now() > deadline) throw new ControlError('the terminal did not open hid-scanner-1 within 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return `scanned ${JSON.stringify(text)} on hid-scanner-1 (${pos ? 'HID POS' : 'keyboard wedge'})`;
+}
 
 /** Carries out one command; returns a line for the person who typed it. */
 export async function execute(ctx: ControlContext, c: ControlCommand): Promise<string> {
@@ -69,13 +93,42 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
         throw new ControlError('id-reader-1 is unplugged; plug it in first');
       ctx.rig.idReader.present(c.card, c.seconds * 1000);
       return `ID card of ${c.card.name} laid on id-reader-1 for ${c.seconds} s`;
+    case 'qr':
+      return qrScan(ctx, c.text, c.pos);
+    case 'scanner-fault':
+      ctx.rig.scanner.setFault(c.fault);
+      return c.fault === null
+        ? 'scanner healthy again'
+        : c.fault === 'io-error'
+          ? 'scanner will fail every page with an I/O error'
+          : 'scanner will crawl (a page takes seconds)';
     case 'unplug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-unplug' });
+      if (c.device === 'hid-scanner-1') {
+        if (!ctx.rig.hidScanner.plugged) throw new ControlError('hid-scanner-1 is already unplugged');
+        ctx.rig.hidScanner.unplug();
+        return 'hid-scanner-1 unplugged';
+      }
+      if (c.device === 'scanner') {
+        if (!ctx.rig.scanner.plugged) throw new ControlError('the scanner is already unplugged');
+        ctx.rig.scanner.unplug();
+        return 'scanner unplugged';
+      }
       if (c.device === 'id-reader-1') return idReaderCable(ctx, false);
       await cable(ctx, c.device).unplug();
       return `${c.device} unplugged`;
     case 'plug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-plug' });
+      if (c.device === 'hid-scanner-1') {
+        if (ctx.rig.hidScanner.plugged) throw new ControlError('hid-scanner-1 is already plugged in');
+        ctx.rig.hidScanner.plug();
+        return 'hid-scanner-1 plugged in';
+      }
+      if (c.device === 'scanner') {
+        if (ctx.rig.scanner.plugged) throw new ControlError('the scanner is already plugged in');
+        ctx.rig.scanner.plug();
+        return 'scanner plugged in';
+      }
       if (c.device === 'id-reader-1') return idReaderCable(ctx, true);
       await cable(ctx, c.device).plug();
       return `${c.device} plugged in`;

@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtyCable } from './cart/pty-pair.ts';
+import { HidRelayServer } from './hid/hid-relay-server.ts';
+import { SimHidScanner } from './hid/sim-hid-scanner.ts';
 import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
+import { RigScanner } from './scanner/rig-scanner.ts';
 import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
@@ -39,6 +42,11 @@ export class Rig {
   /** The resident ID card reader's serial cable and the simulated SAM reader on its far end. */
   readonly idReaderCable: PtyCable;
   readonly idReader: IdReaderSimulator;
+  /** The document scanner: SANE's test backend behind the rig's SANE configuration. */
+  readonly scanner: RigScanner;
+  /** The barcode/QR scanner (simulated HID), reached by the firmware through a relay socket. */
+  readonly hidScanner = new SimHidScanner();
+  hidRelay: HidRelayServer | null = null;
   readonly token = randomBytes(16).toString('hex');
 
   private constructor(
@@ -60,6 +68,7 @@ export class Rig {
     this.cables = cables;
     this.camera = new RigCamera(join(options.dir, 'camera'));
     this.hwEncoder = new RigHwEncoder(join(options.dir, 'camera'));
+    this.scanner = new RigScanner(join(options.dir, 'scanner'));
   }
 
   static async start(options: RigOptions): Promise<Rig> {
@@ -94,6 +103,7 @@ export class Rig {
       options.apiPort ?? (await freePort()),
     );
     await rig.idReader.start();
+    rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
     if (options.camera ?? true) await rig.camera.plug();
     return rig;
   }
@@ -161,6 +171,15 @@ export class Rig {
         token: this.token,
         ...(this.options.kioskDir ? { kioskDir: this.options.kioskDir } : {}),
       },
+      hidScanners: [
+        {
+          id: 'hid-scanner-1',
+          identity: { vendorId: '0c2e', productId: '0b61', serialNumber: 'RIG-SCANNER-1' },
+          mode: 'auto',
+          relaySocket: join(this.options.dir, 'hid-scanner-1.sock'),
+        },
+      ],
+      scanner: { device: 'auto', resolution: 200, saneConfigDir: this.scanner.configDir },
       storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
       media: {
         enabled: overrides.media ?? true,
@@ -216,6 +235,7 @@ export class Rig {
       ...this.cables.map((c) => c.unplug()),
       this.idReader.stop().then(() => this.idReaderCable.unplug()),
       this.camera.unplug(),
+      this.hidRelay?.stop(),
     ]);
   }
 }

@@ -19,6 +19,10 @@ export interface RigState {
   broker: { running: boolean };
   /** The rig camera: plugged or not, and the socket its frames come from (its "device node"). */
   camera: { plugged: boolean; socketPath: string };
+  /** The document scanner (SANE's test backend): plugged or not, its fault, its SANE config. */
+  scanner: { plugged: boolean; fault: 'io-error' | 'slow' | null; saneConfigDir: string };
+  /** The barcode/QR scanner (simulated HID behind the relay socket): plugged or not, its mode. */
+  hidScanner: { plugged: boolean; mode: 'wedge' | 'pos'; relaySocket: string };
   /** The board's hardware encoder as the rig simulates it, and the fault it is set to. */
   hwEncoder: { element: string; fault: 'start' | 'stream' | null };
   /** `telemed-rig` fault commands are sent here (loopback HTTP, served by the `up` process). */

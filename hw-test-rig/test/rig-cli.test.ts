@@ -179,6 +179,45 @@ test.serial(
     t.is((await cmd('plug', 'id-reader-1')).code, 0);
     await until('reader back', async () => (await status(s0))?.idReaders[0]?.state === 'connected', 30_000);
 
+    // A patient label through the barcode scanner (HID POS for the Chinese name): a study opens
+    // for that patient.
+    const qr = await cmd('qr', '--pos', 'TMP1|410105197001020018|赵六|M|1970-01-02');
+    t.regex(qr.out, /scanned .* on hid-scanner-1 \(HID POS\)/);
+    await until(
+      'study for the label',
+      async () => (await status(s0))?.study?.patient?.name === '赵六',
+      20_000,
+    );
+    t.is(state().hidScanner.mode, 'pos');
+    t.regex((await cmd('qr', '410203198512030020')).out, /keyboard wedge/);
+    await until(
+      'study for the typed number',
+      async () => (await status(s0))?.study?.patient?.idNumberMasked === '4102**********0020',
+      20_000,
+    );
+    t.regex((await cmd('unplug', 'hid-scanner-1')).out, /hid-scanner-1 unplugged/);
+    t.not((await cmd('qr', 'x')).code, 0);
+    t.is((await cmd('plug', 'hid-scanner-1')).code, 0);
+
+    // Two pages through the scanner's feeder, sent as one Encapsulated PDF; the scanner pulled
+    // and replugged.
+    const scanned = await cmd('scan', '--pages', '2', '--send');
+    t.is(scanned.code, 0, scanned.out);
+    t.regex(scanned.out, /the document has 2 page\(s\)/);
+    t.regex(scanned.out, /document of 2 page\(s\) \(\d+ bytes PDF\) saved as instance \d+/);
+    total++;
+    await until('the document delivered', async () => (await delivered(s0)) === total, 30_000);
+    t.regex((await cmd('unplug', 'scanner')).out, /scanner unplugged/);
+    t.false(state().scanner.plugged);
+    const noScanner = await cmd('scan', '--pages', '1');
+    t.not(noScanner.code, 0);
+    t.regex(noScanner.out, /no document scanner found/);
+    t.is((await cmd('plug', 'scanner')).code, 0);
+    t.regex((await cmd('scanner-fault', 'io-error')).out, /I\/O error/);
+    t.regex((await cmd('scan', '--pages', '1')).out, /scan ended with an error: the scan failed/);
+    t.is((await cmd('scanner-fault', 'none')).code, 0);
+    t.is((await cmd('scan', '--pages', '1')).code, 0);
+
     const noCamera = await cmd('still');
     t.is(noCamera.code, 1);
     t.regex(noCamera.out, /start the consultation video first/);

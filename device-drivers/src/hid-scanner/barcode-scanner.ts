@@ -14,8 +14,11 @@ export interface ScannerIdentity {
 
 export interface BarcodeScannerOptions {
   identity: ScannerIdentity;
-  /** How the scanner is set up: typing like a keyboard, or HID POS (usage page 0x8C). */
-  mode: 'wedge' | 'pos';
+  /**
+   * How the scanner is set up: typing like a keyboard, or HID POS (usage page 0x8C); 'auto' takes
+   * whichever interface the scanner offers (POS first: it carries the symbology and UTF-8).
+   */
+  mode: 'wedge' | 'pos' | 'auto';
   opener: HidOpener;
   onScan(scan: Scan & { symbology: string | null }): void;
   onState?(state: ScannerState, detail: string | null): void;
@@ -38,6 +41,11 @@ export function pickScanner(
       (!o.identity.serialNumber || d.serialNumber === o.identity.serialNumber),
   );
   if (mine.length === 0) return `no scanner ${o.identity.vendorId}:${o.identity.productId} is plugged in`;
+  if (o.mode === 'auto') {
+    const pos = mine.find((d) => d.usagePage === 0x8c);
+    const keyboard = mine.find((d) => d.usagePage === undefined || d.usagePage === 0x01);
+    return pos ?? keyboard ?? `the scanner offers neither a keyboard nor a HID POS interface`;
+  }
   const page = o.mode === 'pos' ? 0x8c : 0x01;
   const fitting = mine.filter((d) => d.usagePage === undefined || d.usagePage === page);
   if (fitting.length === 0)
@@ -60,6 +68,8 @@ export class BarcodeScanner {
   private device: HidReportSource | null = null;
   private readonly backoff: Backoff;
   readonly counters = { connects: 0, disconnects: 0, scans: 0, badReports: 0 };
+  /** The mode of the interface open now (or last open), or null before the first. */
+  mode: 'wedge' | 'pos' | null = null;
 
   constructor(private readonly options: BarcodeScannerOptions) {
     this.backoff = options.backoff ?? new Backoff({ initialMs: 500, maxMs: 10_000 });
@@ -111,11 +121,18 @@ export class BarcodeScanner {
         await sleep(this.backoff.next(), signal).catch(() => undefined);
         continue;
       }
+      if (signal.aborted) {
+        // Stopped while it was opening: the stop has passed the point where it closes the device.
+        await device.close();
+        break;
+      }
       this.device = device;
       this.backoff.reset();
       this.counters.connects++;
       this.setState('connected', null);
-      const decoder = this.options.mode === 'pos' ? new HidPosDecoder() : new KeyboardWedgeDecoder();
+      this.mode =
+        this.options.mode !== 'auto' ? this.options.mode : found.usagePage === 0x8c ? 'pos' : 'wedge';
+      const decoder = this.mode === 'pos' ? new HidPosDecoder() : new KeyboardWedgeDecoder();
       const unsubscribe = device.onReport((report) => {
         try {
           for (const scan of decoder.push(report)) {

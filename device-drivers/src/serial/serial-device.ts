@@ -52,6 +52,12 @@ export async function keepPortOpen(o: PortKeeperOptions): Promise<void> {
       await sleep(o.backoff.next(), o.signal).catch(() => undefined);
       continue;
     }
+    if (o.signal.aborted) {
+      // Stopped while the port was opening: the stop has already passed the point where it
+      // closes the link, and `serve` would wait for an abort that has already happened.
+      await link.close();
+      return;
+    }
     o.onLink(link);
     o.backoff.reset();
     o.counters.connects++;

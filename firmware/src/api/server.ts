@@ -27,6 +27,39 @@ export interface ApiActions {
   previewFrame(): Promise<Uint8Array>;
 }
 
+/** What a route answers: JSON (status 200 unless given), or bytes of a content type. */
+export type ApiReply = { json: object; status?: number } | { bytes: Uint8Array; contentType: string };
+
+/**
+ * A route a daemon part adds to the API (documents, patient identification): `path` may hold
+ * `:name` segments, given to `handle` as params; a JSON body is parsed before `handle` runs.
+ * Refusals are {@link ApiActionError}s.
+ */
+export interface ApiRoute {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  handle(request: { params: Record<string, string>; body: unknown }): Promise<ApiReply>;
+}
+
+/** Bodies of route requests are small JSON objects (page orders, scan settings). */
+const MAX_BODY = 64 * 1024;
+
+function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const g = got[i] as string;
+    if (w.startsWith(':')) {
+      if (!g) return null;
+      params[w.slice(1)] = decodeURIComponent(g);
+    } else if (w !== g) return null;
+  }
+  return params;
+}
+
 export interface ApiServerOptions {
   host: string;
   port: number;
@@ -34,6 +67,8 @@ export interface ApiServerOptions {
   kioskDir: string | null;
   /** Actions the kiosk (and `telemed-rig`) may ask for; absent when the terminal has no video. */
   actions?: ApiActions;
+  /** Routes other daemon parts add. */
+  routes?: readonly ApiRoute[];
   status(): StatusResponse;
   log: Logger;
 }
@@ -154,12 +189,67 @@ export class ApiServer {
         this.recordingAction(req, res, url.pathname);
         return;
       }
+      for (const route of this.options.routes ?? []) {
+        if (route.method !== req.method) continue;
+        const params = matchPath(route.path, url.pathname);
+        if (params) {
+          this.routeRequest(route, params, req, res);
+          return;
+        }
+      }
       res
         .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: `no route ${url.pathname}` }));
+        .end(JSON.stringify({ error: `no route ${req.method} ${url.pathname}` }));
       return;
     }
     this.serveStatic(url.pathname, res);
+  }
+
+  private routeRequest(
+    route: ApiRoute,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const json = (status: number, body: object) =>
+      res
+        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(JSON.stringify(body));
+    let text = '';
+    let tooLarge = false;
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.length > MAX_BODY) {
+        tooLarge = true;
+        text = '';
+      }
+    });
+    req.on('end', () => {
+      if (tooLarge) return json(413, { error: `the request body is larger than ${MAX_BODY} bytes` });
+      let body: unknown = null;
+      if (text.trim()) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          return json(400, { error: 'the body is not JSON' });
+        }
+      }
+      route.handle({ params, body }).then(
+        (reply) => {
+          if ('json' in reply) json(reply.status ?? 200, reply.json);
+          else
+            res
+              .writeHead(200, { 'content-type': reply.contentType, 'cache-control': 'no-store' })
+              .end(reply.bytes);
+        },
+        (error: Error) => {
+          if (!(error instanceof ApiActionError))
+            this.options.log.error({ err: error, path: route.path }, 'API route failed');
+          json(error instanceof ApiActionError ? error.status : 500, { error: error.message });
+        },
+      );
+    });
   }
 
   /** GET /api/v1/video/preview.jpg: the kiosk polls it a few times a second while video runs. */

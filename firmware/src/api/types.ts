@@ -7,7 +7,7 @@ export type DisplayState = 'saved' | 'sending' | 'delivered' | 'attention';
 
 export interface StudyItem {
   instanceId: number;
-  kind: 'ecg' | 'video' | 'still';
+  kind: 'ecg' | 'video' | 'still' | 'document';
   /** Video: the segment's number in its recording (1-based); null otherwise. */
   segment: number | null;
   receivedAt: string;
@@ -38,6 +38,15 @@ export interface IdReaderItem {
   port: string | null;
   problem: string | null;
   cardsRead: number;
+}
+
+export interface HidScannerItem {
+  id: string;
+  state: 'searching' | 'connected' | 'stopped';
+  /** The mode of the interface in use: keyboard wedge or HID POS. */
+  mode: 'wedge' | 'pos' | null;
+  problem: string | null;
+  scans: number;
 }
 
 export interface PatientItem {
@@ -75,6 +84,7 @@ export interface StatusResponse {
   at: string;
   carts: CartItem[];
   idReaders: IdReaderItem[];
+  hidScanners: HidScannerItem[];
   /** The patient identified at this terminal for the next study, or null. */
   patient: PatientItem | null;
   dataCentres: DataCentreItem[];
@@ -84,6 +94,41 @@ export interface StatusResponse {
   telemetry: 'connecting' | 'online' | 'offline' | 'stopped';
   /** Null when the terminal runs without video (media.enabled false). */
   video: VideoItem | null;
+  /** The consultation study open now (captures go into it), or null. */
+  study: OpenStudyItem | null;
+  scanner: ScannerItem;
+}
+
+export interface OpenStudyItem {
+  uid: string;
+  openedAt: string;
+  /** The study's patient as the kiosk shows it (masked ID), or null: no patient identified. */
+  patient: PatientItem | null;
+}
+
+/** The document scanner and the document being scanned (the draft, before it is sent). */
+export interface ScannerItem {
+  enabled: boolean;
+  /** 'absent': SANE lists no scanner; 'failed': SANE itself could not be asked. */
+  state: 'unknown' | 'absent' | 'ready' | 'failed';
+  device: { name: string; vendor: string; model: string } | null;
+  problem: string | null;
+  /** The scanner has a document feeder (a stack of pages in one scan). */
+  feeder: boolean;
+  job: 'idle' | 'scanning' | 'cancelling' | 'sending';
+  /** While scanning: the page being scanned (1-based), its progress 0..1, pages finished. */
+  progress: { page: number; fraction: number; pagesDone: number } | null;
+  /** The draft document's pages, in order. */
+  pages: Array<{ id: string; number: number; width: number; height: number; dpi: number; preview: string }>;
+  lastError: string | null;
+  counters: {
+    scans: number;
+    pages: number;
+    failures: number;
+    cancelled: number;
+    rejectedPages: number;
+    documentsSent: number;
+  };
 }
 
 export interface VideoItem {

@@ -38,6 +38,27 @@ const IdReader = Type.Object(
   { additionalProperties: false },
 );
 
+const HexId = Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,4}$' });
+
+/** A barcode/QR scanner on USB HID (keyboard-wedge or HID POS mode). */
+const HidScanner = Type.Object(
+  {
+    id: Type.String({ pattern: '^[a-z0-9-]{1,32}$' }),
+    identity: Type.Object(
+      { vendorId: HexId, productId: HexId, serialNumber: Type.Optional(Type.String({ minLength: 1 })) },
+      { additionalProperties: false },
+    ),
+    /** 'auto' uses the interface the scanner offers (HID POS when it has one). */
+    mode: Type.Union([Type.Literal('auto'), Type.Literal('wedge'), Type.Literal('pos')], { default: 'auto' }),
+    /**
+     * Reports from a HID relay socket instead of this machine's USB: the rig's simulated scanner
+     * (the firmware runs as its own process there), or a scanner behind a USB-over-IP hub.
+     */
+    relaySocket: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 const DataCentre = Type.Object(
   {
     name: Type.String({ minLength: 1 }),
@@ -79,6 +100,7 @@ export const ConfigSchema = Type.Object(
     dataDir: Type.String({ minLength: 1 }),
     carts: Type.Array(Cart, { default: [] }),
     idReaders: Type.Array(IdReader, { default: [] }),
+    hidScanners: Type.Array(HidScanner, { default: [] }),
     dataCentres: Type.Object(
       {
         home: Type.Union([Type.Literal('A'), Type.Literal('B')]),
@@ -113,6 +135,25 @@ export const ConfigSchema = Type.Object(
         kioskDir: Type.Optional(Type.String()),
       },
       { additionalProperties: false },
+    ),
+    scanner: Type.Object(
+      {
+        /** Look for a document scanner (SANE). Off on terminals without one. */
+        enabled: Type.Boolean({ default: true }),
+        /** 'auto': the first scanner SANE lists; or a SANE device name (`genesys:libusb:001:004`). */
+        device: Type.String({ default: 'auto', minLength: 1 }),
+        /** 200 dpi greyscale keeps text and handwriting legible at ~100–300 KB an A4 page. */
+        resolution: Type.Integer({ default: 200, minimum: 50, maximum: 1200 }),
+        colour: Type.Boolean({ default: false }),
+        paper: Type.Union([Type.Literal('A4'), Type.Literal('A5'), Type.Literal('letter')], {
+          default: 'A4',
+        }),
+        /** scanimage to run (default: the one on PATH). */
+        command: Type.Optional(Type.String({ minLength: 1 })),
+        /** SANE_CONFIG_DIR for scanimage: which backends SANE loads (the rig enables `test`). */
+        saneConfigDir: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false, default: {} },
     ),
     storage: Type.Object(
       {
@@ -219,6 +260,7 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type CartConfig = Static<typeof Cart>;
+export type HidScannerConfig = Static<typeof HidScanner>;
 export type DataCentreId = 'A' | 'B';
 
 export class ConfigError extends Error {

@@ -3,8 +3,11 @@ import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './sop-classes.
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
-/** What every camera-made instance (video segment, still) says about itself and its study. */
-export interface CameraImageCommon {
+const date = (iso: string) => iso.slice(0, 10).replaceAll('-', '');
+const time = (iso: string) => iso.slice(11, 19).replaceAll(':', '');
+
+/** What every instance the terminal makes of a capture says about its patient, study and series. */
+export interface CaptureCommon {
   sopClassUid: string;
   uids: { study: string; series: string; sop: string };
   /** Local time of capture, YYYY-MM-DDTHH:MM:SS. */
@@ -17,18 +20,14 @@ export interface CameraImageCommon {
   institutionName: string;
 }
 
-const date = (iso: string) => iso.slice(0, 10).replaceAll('-', '');
-const time = (iso: string) => iso.slice(11, 19).replaceAll(':', '');
-
 /**
- * The modules a VL Photographic or Video Photographic instance shares (PS3.3 A.32.4 / A.32.7):
- * patient, general study, series, equipment, general image, VL image basics. Modality XC
- * (external-camera photography).
+ * Patient, General Study, General Series, General Equipment and the SOP Common UIDs, as every
+ * capture made on the terminal fills them (camera images, scanned documents); `modality` is the
+ * series' (XC, DOC).
  */
-export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown> {
+export function captureDataset(c: CaptureCommon, modality: string): Record<string, unknown> {
   return {
     SpecificCharacterSet: 'ISO_IR 192',
-    ImageType: ['ORIGINAL', 'PRIMARY'],
     SOPClassUID: c.sopClassUid,
     SOPInstanceUID: c.uids.sop,
     StudyDate: date(c.takenAt),
@@ -37,7 +36,7 @@ export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown
     ContentTime: time(c.takenAt),
     AcquisitionDateTime: `${date(c.takenAt)}${time(c.takenAt)}`,
     AccessionNumber: '',
-    Modality: 'XC',
+    Modality: modality,
     Manufacturer: 'Telemed Terminal',
     InstitutionName: c.institutionName,
     ReferringPhysicianName: '',
@@ -53,6 +52,21 @@ export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown
     StudyID: '',
     SeriesNumber: String(c.seriesNumber),
     InstanceNumber: String(c.instanceNumber),
+  };
+}
+
+/** What every camera-made instance (video segment, still) says about itself and its study. */
+export type CameraImageCommon = CaptureCommon;
+
+/**
+ * The modules a VL Photographic or Video Photographic instance shares (PS3.3 A.32.4 / A.32.7):
+ * patient, general study, series, equipment, general image, VL image basics. Modality XC
+ * (external-camera photography).
+ */
+export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown> {
+  return {
+    ...captureDataset(c, 'XC'),
+    ImageType: ['ORIGINAL', 'PRIMARY'],
     PatientOrientation: '',
     LossyImageCompression: '01',
     BitsAllocated: 8,
@@ -63,13 +77,13 @@ export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown
   };
 }
 
-/** Writes a Part 10 file whose Pixel Data is `payload` as one encapsulated fragment. */
-export function writeEncapsulated(
-  dataset: Record<string, unknown>,
+/** A Part 10 file: file meta for the SOP instance and transfer syntax, then the dataset's elements. */
+export function writePart10(
+  elements: ReturnType<typeof DicomMetaDictionary.denaturalizeDataset>,
   sopClassUid: string,
   sopUid: string,
   transferSyntaxUid: string,
-  payload: Uint8Array,
+  options: { fragmentMultiframe?: boolean } = {},
 ): Uint8Array {
   const meta = {
     FileMetaInformationVersion: Uint8Array.from([0, 1]).buffer,
@@ -80,11 +94,22 @@ export function writeEncapsulated(
     ImplementationVersionName: IMPLEMENTATION_VERSION,
   };
   const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+  dict.dict = elements;
+  return new Uint8Array(dict.write(options));
+}
+
+/** Writes a Part 10 file whose Pixel Data is `payload` as one encapsulated fragment. */
+export function writeEncapsulated(
+  dataset: Record<string, unknown>,
+  sopClassUid: string,
+  sopUid: string,
+  transferSyntaxUid: string,
+  payload: Uint8Array,
+): Uint8Array {
   const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
   elements['7FE00010'] = {
     vr: 'OB',
     Value: [payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength)],
   };
-  dict.dict = elements;
-  return new Uint8Array(dict.write({ fragmentMultiframe: false }));
+  return writePart10(elements, sopClassUid, sopUid, transferSyntaxUid, { fragmentMultiframe: false });
 }

@@ -4,6 +4,7 @@ export const SOP_CLASS = {
   ambulatoryEcg: '1.2.840.10008.5.1.4.1.1.9.1.3',
   videoPhotographic: '1.2.840.10008.5.1.4.1.1.77.1.4.1',
   vlPhotographic: '1.2.840.10008.5.1.4.1.1.77.1.4',
+  encapsulatedPdf: '1.2.840.10008.5.1.4.1.1.104.1',
 } as const;
 
 /**

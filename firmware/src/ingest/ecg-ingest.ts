@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
-import { type CartRecord, decodeScp, isScpDecodeError, type VendorProfile } from '#device-drivers';
+import {
+  type CartRecord,
+  decodeScp,
+  isScpDecodeError,
+  type ScpPatient,
+  type VendorProfile,
+} from '#device-drivers';
 import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
+import type { OpenStudy } from '../store/studies.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 
@@ -23,6 +30,8 @@ export interface EcgIngestOptions {
   stationName: string;
   institutionName: string;
   profileFor(cartId: string): 'auto' | VendorProfile;
+  /** The consultation study open now: an ECG goes into it (null: each ECG is its own study). */
+  openStudy?(): OpenStudy | null;
   onQueued(): void;
   now?: () => Date;
 }
@@ -96,13 +105,16 @@ export class EcgIngest {
       }
       const epoch = this.now().getTime();
       const root = this.options.uidRoot;
+      const placed = this.place(id, record.patient, makeUid(root, 'study', id, epoch));
+      const warnings = placed.warning ? [...record.warnings, placed.warning] : record.warnings;
       const uids = {
-        study: makeUid(root, 'study', id, epoch),
+        study: placed.studyUid,
         series: makeUid(root, 'series', id, epoch),
         sop: makeUid(root, 'instance', id, epoch),
       };
+      const patient = placed.patient;
       const encoded = encodeEcgWaveform({
-        record,
+        record: { ...record, patient },
         original,
         originalName: row.original_name,
         uids,
@@ -112,20 +124,21 @@ export class EcgIngest {
         institutionName: this.options.institutionName,
         receivedAt: new Date(row.received_at),
       });
-      const name = [record.patient.lastName, record.patient.firstName].filter(Boolean).join(' ') || null;
+      const name = [patient.lastName, patient.firstName].filter(Boolean).join(' ') || null;
       store.attachEncoded(id, {
         study: {
           uid: uids.study,
-          patientId: record.patient.id,
+          patientId: patient.id,
           patientName: name,
-          birthDate: record.patient.birthDate,
-          sex: record.patient.sex,
+          birthDate: patient.birthDate,
+          sex: patient.sex,
         },
         seriesUid: uids.series,
         sopUid: uids.sop,
         dicom: encoded.bytes,
-        warnings: record.warnings,
+        warnings,
       });
+      if (placed.warning) bus.emit({ type: 'ecg-patient-mismatch', instanceId: id });
       bus.emit({ type: 'instance', instanceId: id, state: 'encoded', reason: null });
       store.enqueue(id);
       this.counters.encoded++;
@@ -145,6 +158,47 @@ export class EcgIngest {
       log.warn({ instance: id, reason }, 'ECG quarantined');
       bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
     }
+  }
+
+  /**
+   * Which study an ECG goes into, under which patient: the open consultation study, with its
+   * patient, unless the cart names a different patient ID (Section 1) — then the ECG keeps its own
+   * study and the cart's patient, flagged for staff to check. No open study: its own study.
+   */
+  private place(
+    id: number,
+    cart: ScpPatient,
+    ownStudyUid: string,
+  ): { studyUid: string; patient: ScpPatient; warning: string | null } {
+    const open = this.options.openStudy?.() ?? null;
+    if (!open) return { studyUid: ownStudyUid, patient: cart, warning: null };
+    const cartId = cart.id?.trim().toUpperCase() || null;
+    const studyId = open.patient?.id.toUpperCase() ?? null;
+    if (cartId && studyId && cartId !== studyId) {
+      this.options.log.warn(
+        { instance: id },
+        'ECG patient ID differs from the open study: kept in its own study',
+      );
+      return {
+        studyUid: ownStudyUid,
+        patient: cart,
+        warning:
+          "the patient ID entered on the cart is not the open study's patient: the ECG is kept in a study of its own; check which patient it belongs to",
+      };
+    }
+    if (!open.patient) return { studyUid: open.uid, patient: cart, warning: null };
+    const p = open.patient;
+    return {
+      studyUid: open.uid,
+      patient: {
+        id: p.id,
+        lastName: p.name || null,
+        firstName: null,
+        birthDate: p.birthDate,
+        sex: p.sex === 'M' || p.sex === 'F' ? p.sex : p.sex === 'O' ? 'U' : null,
+      },
+      warning: null,
+    };
   }
 
   /** After a restart: finish every unfinished item. */

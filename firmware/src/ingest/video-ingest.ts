@@ -11,10 +11,13 @@ import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/
 import type { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
+import { type DicomPatient, storedStudy } from '../study/consultation-studies.ts';
 
 export interface VideoIngestOptions {
   store: StudyStore;
   recordings: RecordingRows;
+  /** The patient of a study, for the instances made in it. */
+  patientFor(studyUid: string): DicomPatient;
   worker: PipelineRunner;
   bus: EventBus;
   log: Logger;
@@ -146,6 +149,7 @@ export class VideoIngest {
         try {
           const stream = readFileSync(scratch.annexB);
           const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
+          const patient = this.options.patientFor(recording.study_uid);
           const dicom = encodeVideoPhotographic({
             stream,
             container,
@@ -156,19 +160,13 @@ export class VideoIngest {
             instanceNumber: (row.segment_index ?? 0) + 1,
             seriesNumber: 100 + recording.id,
             takenAt: localIso(new Date(row.received_at)),
-            patient: { id: null, name: null, birthDate: null, sex: null },
+            patient,
             stationName: this.options.stationName,
             institutionName: this.options.institutionName,
             seriesDescription: `Consultation video (${recording.encoder})`,
           });
           store.attachEncoded(id, {
-            study: {
-              uid: recording.study_uid,
-              patientId: null,
-              patientName: null,
-              birthDate: null,
-              sex: null,
-            },
+            study: storedStudy(recording.study_uid, patient),
             seriesUid: recording.series_uid,
             sopUid: uid,
             dicom,
@@ -210,6 +208,7 @@ export class VideoIngest {
     });
     bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
     const epoch = this.now().getTime();
+    const patient = this.options.patientFor(studyUid);
     try {
       const uids = {
         study: studyUid,
@@ -223,10 +222,10 @@ export class VideoIngest {
         stationName: this.options.stationName,
         institutionName: this.options.institutionName,
         seriesNumber: 500 + result.id,
-        patient: { id: null, name: null, birthDate: null, sex: null },
+        patient,
       });
       store.attachEncoded(result.id, {
-        study: { uid: studyUid, patientId: null, patientName: null, birthDate: null, sex: null },
+        study: storedStudy(studyUid, patient),
         seriesUid: uids.series,
         sopUid: uids.sop,
         dicom,

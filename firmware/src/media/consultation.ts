@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { makeUid } from '../dicom/uid.ts';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
-import type { RecordingRows } from '../store/recordings.ts';
+import type { ConsultationStudies } from '../study/consultation-studies.ts';
 import {
   audioChain,
   chooseMicrophone,
@@ -74,14 +73,14 @@ export type ConsultationState = 'off' | 'starting' | 'live' | 'stopping' | 'wait
 export interface ConsultationOptions {
   worker: VideoWorker;
   encoders: EncoderSelector;
-  recordings: RecordingRows;
+  /** The open study: stills and recordings go into whichever study is open when they are taken. */
+  studies: Pick<ConsultationStudies, 'current'>;
   ingest: VideoIngest;
   camera: CameraConfig;
   /** Sound for live out and recordings; absent means none. */
   microphone?: MicrophoneConfig;
   live: LiveOutConfig;
   target: ConsultationTarget;
-  uidRoot: string;
   log: Logger;
   /**
    * The pipeline failed on its own (not a stop we asked for): the camera went away, the encoder
@@ -106,7 +105,6 @@ export const CONSULTATION_PIPELINE = 'consultation';
  */
 export class Consultation {
   state: ConsultationState = 'off';
-  studyUid: string | null = null;
   lastError: string | null = null;
   /** The camera in use: the discovered device's name, or 'rig test camera'. */
   camera: string | null = null;
@@ -181,7 +179,7 @@ export class Consultation {
   /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
   async start(retried = false): Promise<{ studyUid: string }> {
     const o = this.options;
-    if (this.state === 'live' && this.studyUid) return { studyUid: this.studyUid };
+    if (this.state === 'live') return { studyUid: this.options.studies.current().uid };
     if (this.state === 'waiting') {
       throw new VideoError('NO_CAMERA', 'the camera is disconnected: plug it in again and the video resumes');
     }
@@ -196,8 +194,6 @@ export class Consultation {
       // A new pipeline is built at the target size; the link's rate steps it down again if needed.
       this.rung = 0;
       const audioEncoder = o.encoders.audioEncoder;
-      const epoch = Date.now();
-      const { studyUid } = o.recordings.openStudy((row) => makeUid(o.uidRoot, 'study', row, epoch));
       await o.worker.startPipeline(
         consultationSpec({
           name: CONSULTATION_PIPELINE,
@@ -209,7 +205,6 @@ export class Consultation {
       );
       if (mic && !audioEncoder)
         o.log.warn({ microphone: mic.name }, 'no AAC encoder: video goes without sound');
-      this.studyUid = studyUid;
       this.camera = source.name;
       this.microphone = mic && audioEncoder ? mic.name : null;
       this.lastError = null;
@@ -221,7 +216,7 @@ export class Consultation {
         'consultation video started',
       );
       o.onChange();
-      return { studyUid };
+      return { studyUid: o.studies.current().uid };
     } catch (error) {
       this.state = 'off';
       this.lastError = (error as Error).message;
@@ -307,10 +302,10 @@ export class Consultation {
   }
 
   private requireLive(): string {
-    if (this.state !== 'live' || !this.studyUid) {
+    if (this.state !== 'live') {
       throw new VideoError('NOT_RUNNING', 'the camera is not running: start the consultation video first');
     }
-    return this.studyUid;
+    return this.options.studies.current().uid;
   }
 
   private onBus(event: BusEvent): void {

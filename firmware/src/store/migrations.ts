@@ -89,6 +89,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE instances ADD COLUMN segment_index INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: 'where the patient identity of a study came from, and whether the province confirmed it',
+    sql: `
+      ALTER TABLE studies ADD COLUMN patient_source TEXT;
+      ALTER TABLE studies ADD COLUMN patient_verification TEXT;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -14,7 +14,7 @@ export interface RecordingRow {
 }
 
 /**
- * Consultation studies opened on the terminal, and recordings (one series each) with their
+ * Recordings (one series each) with their
  * segments. Same database as the study store; every write is one transaction.
  */
 export class RecordingRows {
@@ -24,27 +24,9 @@ export class RecordingRows {
   ) {}
 
   /** The next row id of a table; only inside a transaction (one writer: the daemon). */
-  private nextId(table: 'studies' | 'recordings'): number {
+  private nextId(table: 'recordings'): number {
     return (this.db.prepare(`SELECT COALESCE(MAX(id), 0) + 1 AS id FROM ${table}`).get() as { id: number })
       .id;
-  }
-
-  /** The consultation study open now, opening one when none is; its UID is made from its row id. */
-  openStudy(newUid: (studyRowId: number) => string): { studyUid: string } {
-    return this.db.transaction(() => {
-      const open = this.db
-        .prepare(
-          'SELECT study_uid FROM studies WHERE opened_at IS NOT NULL AND closed_at IS NULL ORDER BY id DESC LIMIT 1',
-        )
-        .get() as { study_uid: string } | undefined;
-      if (open) return { studyUid: open.study_uid };
-      const id = this.nextId('studies');
-      const uid = newUid(id);
-      this.db
-        .prepare('INSERT INTO studies (id, study_uid, opened_at, created_at) VALUES (?, ?, ?, ?)')
-        .run(id, uid, this.now(), this.now());
-      return { studyUid: uid };
-    })();
   }
 
   /** A new recording, one series: its series UID is made from the recording's row id. */

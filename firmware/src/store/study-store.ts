@@ -115,7 +115,7 @@ export class StudyStore {
       | undefined;
     if (existing) return { id: existing.id, duplicate: true };
     this.ensureSpace(input.bytes.length);
-    const extension = { ecg: 'scp', video: 'mp4', still: 'jpg' }[input.kind];
+    const extension = { ecg: 'scp', video: 'mp4', still: 'jpg', document: 'pdf' }[input.kind];
     const relative = join('originals', `${sha}.${extension}`);
     try {
       writeFileDurable(join(this.options.dataDir, relative), input.bytes);

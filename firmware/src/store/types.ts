@@ -7,7 +7,7 @@ export type InstanceState =
   | 'purgeable'
   | 'quarantined';
 
-export type InstanceKind = 'ecg' | 'video' | 'still';
+export type InstanceKind = 'ecg' | 'video' | 'still' | 'document';
 
 /**
  * Why an instance was set aside. The kiosk tells staff what to do from this; the reason text

@@ -52,6 +52,28 @@ export const HealthPayload = Type.Object(
           counters: Counters,
         }),
       ),
+      hidScanners: Type.Array(
+        Type.Object({
+          id: Type.String(),
+          state: Type.String({ description: 'searching | connected | stopped' }),
+          mode: Type.Union([Type.Literal('wedge'), Type.Literal('pos'), Type.Null()]),
+          problem: Type.Union([Type.String(), Type.Null()]),
+          counters: Counters,
+        }),
+      ),
+      scanner: Type.Union([
+        Type.Null(),
+        Type.Object({
+          state: Type.String({ description: 'unknown | absent | ready | failed' }),
+          device: Type.Union([
+            Type.String({ description: 'vendor and model, never a document' }),
+            Type.Null(),
+          ]),
+          problem: Type.Union([Type.String(), Type.Null()]),
+          job: Type.String({ description: 'idle | scanning | cancelling | sending' }),
+          counters: Counters,
+        }),
+      ]),
     }),
     queue: Type.Object({
       depth: Type.Integer(),

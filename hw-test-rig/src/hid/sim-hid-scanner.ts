@@ -79,6 +79,10 @@ export class SimHidScanner implements HidOpener {
     return this.source;
   }
 
+  get currentMode(): 'wedge' | 'pos' {
+    return this.mode;
+  }
+
   /** Switches the scanner's mode (as scanning a setup barcode does); it re-enumerates. */
   setMode(mode: 'wedge' | 'pos'): void {
     this.mode = mode;

@@ -1,5 +1,7 @@
 import type { ServerMessage, StatusResponse, StudyItem, VideoItem } from '../../../firmware/src/api/types.ts';
+import { documentCard } from './document-card.ts';
 import { type Lang, STRINGS } from './i18n.ts';
+import { patientCard } from './patient-card.ts';
 
 declare global {
   interface Window {
@@ -91,6 +93,55 @@ function updatePreview(live: boolean): void {
   }, 200);
 }
 
+let documentError = '';
+/** Page previews fetched with the token, as object URLs, by page id (pages never change in place). */
+const previews = new Map<string, string | null>();
+
+function previewUrl(pageId: string, path: string): string | null {
+  if (previews.has(pageId)) return previews.get(pageId) ?? null;
+  previews.set(pageId, null);
+  void fetch(path, { headers: { authorization: `Bearer ${token}` } })
+    .then(async (res) => {
+      if (!res.ok) return previews.delete(pageId);
+      previews.set(pageId, URL.createObjectURL(await res.blob()));
+      render();
+    })
+    .catch(() => previews.delete(pageId));
+  return null;
+}
+
+function forgetPreviews(current: ReadonlySet<string>): void {
+  for (const [id, url] of previews) {
+    if (current.has(id)) continue;
+    if (url) URL.revokeObjectURL(url);
+    previews.delete(id);
+  }
+}
+
+let patientError = '';
+const entryDraft = { idNumber: '', name: '' };
+
+/** A request to the local API; resolves with the error text ('' when it succeeded). */
+async function apiRequest(method: string, path: string, body?: object): Promise<string> {
+  const res = await fetch(path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((error: Error) => ({ ok: false, json: async () => ({ error: error.message }) }));
+  return res.ok ? '' : (((await res.json()) as { error?: string }).error ?? '');
+}
+
+async function documentAction(method: string, path: string, body?: object): Promise<void> {
+  documentError = await apiRequest(method, path, body);
+  render();
+}
+
+async function patientAction(method: string, path: string, body?: object): Promise<void> {
+  patientError = await apiRequest(method, path, body);
+  if (!patientError && path === '/api/v1/patient') Object.assign(entryDraft, { idNumber: '', name: '' });
+  render();
+}
+
 async function videoAction(path: string): Promise<void> {
   const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(
     (error: Error) => ({ ok: false, json: async () => ({ error: error.message }) }),
@@ -166,6 +217,20 @@ function consultationCard(v: VideoItem): HTMLElement {
 }
 
 function render(): void {
+  // The page is rebuilt; the field staff are typing in keeps its focus and caret.
+  const active = document.activeElement instanceof HTMLInputElement ? document.activeElement : null;
+  const caret = active ? { id: active.id, at: active.selectionStart } : null;
+  build();
+  if (caret?.id) {
+    const again = document.getElementById(caret.id);
+    if (again instanceof HTMLInputElement) {
+      again.focus();
+      if (caret.at !== null) again.setSelectionRange(caret.at, caret.at);
+    }
+  }
+}
+
+function build(): void {
   const t = STRINGS[lang];
   document.documentElement.lang = lang === 'zh' ? 'zh-CN' : 'en';
   document.title = t.title;
@@ -244,7 +309,17 @@ function render(): void {
         { 'data-instance': String(s.instanceId), 'data-display': s.display },
         el('td', {}, time(s.receivedAt)),
         el('td', {}, s.patientName ?? s.patientId ?? '—'),
-        el('td', {}, s.kind === 'video' ? t.videoSegment(s.segment) : s.kind === 'still' ? t.still : t.ecg),
+        el(
+          'td',
+          {},
+          s.kind === 'video'
+            ? t.videoSegment(s.segment)
+            : s.kind === 'still'
+              ? t.still
+              : s.kind === 'document'
+                ? t.document
+                : t.ecg,
+        ),
         el('td', {}, el('span', { class: `badge ${s.display}` }, t.display[s.display])),
         el('td', { class: 'detail' }, ...studyDetail(s)),
       ),
@@ -277,31 +352,26 @@ function render(): void {
     );
   }
   const consultation = status.video ? [consultationCard(status.video)] : [];
-  const patient = el('section', { id: 'patient', class: 'card' }, el('h2', {}, t.patientCard));
-  const p = status.patient;
-  patient.append(
-    p
-      ? el(
-          'p',
-          { id: 'patient-identity', 'data-verification': p.verification },
-          el('strong', {}, p.name),
-          ` · ${t.sex[p.sex] ?? p.sex} · ${p.birthDate} · ${p.idNumberMasked} · ${t.verification[p.verification] ?? p.verification}`,
-        )
-      : el('p', { class: 'muted' }, t.noPatient),
-  );
-  for (const reader of status.idReaders) {
-    patient.append(
-      el(
-        'div',
-        { class: 'row', 'data-reader': reader.id, 'data-state': reader.state },
-        el('span', {
-          class: `dot ${reader.state === 'connected' || reader.state === 'reading' ? 'ok' : 'bad'}`,
+  const patient = patientCard(status, {
+    lang,
+    el,
+    act: (method, path, body) => void patientAction(method, path, body),
+    error: patientError,
+    draft: entryDraft,
+  });
+  forgetPreviews(new Set(status.scanner.pages.map((page) => page.id)));
+  const scanner = status.scanner.enabled
+    ? [
+        documentCard(status.scanner, {
+          lang,
+          el,
+          act: (method, path, body) => void documentAction(method, path, body),
+          error: documentError,
+          previewUrl,
         }),
-        el('span', {}, t.idReaderState[reader.state] ?? reader.state),
-      ),
-    );
-  }
-  root.append(el('main', {}, patient, carts, dcs, ...consultation, studies, notices));
+      ]
+    : [];
+  root.append(el('main', {}, patient, carts, dcs, ...consultation, ...scanner, studies, notices));
 }
 
 function connect(): void {

@@ -1,0 +1,270 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ScanimageBackend, type ScannerBackend } from '#device-drivers';
+import { ApiActionError, type ApiRoute } from '../api/server.ts';
+import type { ScannerItem } from '../api/types.ts';
+import type { Config } from '../config/schema.ts';
+import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
+import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
+import { makeUid } from '../dicom/uid.ts';
+import type { EventBus } from '../events.ts';
+import type { StudyStore } from '../store/study-store.ts';
+import { PRIORITY, StoreError } from '../store/types.ts';
+import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
+import { DocumentScanner, ScanError, type ScanRequest } from './document-scanner.ts';
+import { buildPdf } from './pdf.ts';
+
+export interface DocumentsOptions {
+  config: Config;
+  store: StudyStore;
+  studies: Pick<ConsultationStudies, 'current' | 'patientFor'>;
+  bus: EventBus;
+  log: Logger;
+  onQueued(): void;
+  onChange(): void;
+  /** Default: scanimage, with the configured command and SANE_CONFIG_DIR. */
+  backend?: ScannerBackend;
+  now?: () => Date;
+}
+
+const localIso = (d: Date) =>
+  new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+
+const STATUS_OF: Record<ScanError['code'], number> = {
+  NO_SCANNER: 503,
+  BUSY: 409,
+  BAD_REQUEST: 400,
+  NO_PAGES: 409,
+  NOT_FOUND: 404,
+  DISABLED: 409,
+};
+
+/**
+ * Scanned documents, from the scanner to the queue: the draft at the scanner
+ * ({@link DocumentScanner}), then one PDF of its pages saved durably and made a DICOM Encapsulated
+ * PDF instance in the open consultation study. Adds its routes to the local API.
+ */
+export class Documents {
+  readonly scanner: DocumentScanner;
+  readonly counters = { sent: 0, refused: 0, failures: 0 };
+  private readonly now: () => Date;
+
+  constructor(private readonly options: DocumentsOptions) {
+    const { config } = options;
+    this.now = options.now ?? (() => new Date());
+    const backend =
+      options.backend ??
+      new ScanimageBackend({
+        ...(config.scanner.command ? { command: config.scanner.command } : {}),
+        ...(config.scanner.saneConfigDir ? { env: { SANE_CONFIG_DIR: config.scanner.saneConfigDir } } : {}),
+      });
+    this.scanner = new DocumentScanner({
+      backend,
+      config: config.scanner,
+      dir: join(config.dataDir, 'scans'),
+      bus: options.bus,
+      log: options.log,
+      onChange: options.onChange,
+    });
+  }
+
+  start(): void {
+    void this.scanner.refresh();
+  }
+
+  async stop(): Promise<void> {
+    await this.scanner.stop();
+  }
+
+  /**
+   * The draft's pages as one PDF, saved (the acknowledgement staff get), then encoded and queued.
+   * The draft is cleared only once the PDF is durable; a refusal (disk low) leaves it as it was.
+   */
+  async send(): Promise<{ instanceId: number; pages: number; bytes: number }> {
+    const { store, studies, bus, log, config } = this.options;
+    return this.scanner.sendDraft(async (pages, saved) => {
+      const at = this.now();
+      const title = `扫描文件 ${pages.length} 页`;
+      const pdf = await buildPdf(pages, { title, createdAt: at });
+      let received: { id: number; duplicate: boolean };
+      try {
+        received = store.receive({
+          kind: 'document',
+          source: 'scanner',
+          bytes: pdf,
+          originalName: null,
+          priority: PRIORITY.document,
+          incomplete: null,
+        });
+      } catch (error) {
+        this.counters.refused++;
+        const reason = error instanceof StoreError ? error.message : String(error);
+        bus.emit({ type: 'capture-refused', source: 'scanner', reason });
+        throw error;
+      }
+      saved();
+      const id = received.id;
+      bus.emit({ type: 'instance', instanceId: id, state: 'captured', reason: null });
+      const study = studies.current();
+      const patient = studies.patientFor(study.uid);
+      const epoch = at.getTime();
+      const uids = {
+        study: study.uid,
+        series: makeUid(config.device.uidRoot, 'series', id, epoch),
+        sop: makeUid(config.device.uidRoot, 'instance', id, epoch),
+      };
+      try {
+        const dicom = encodeEncapsulatedPdf({
+          pdf,
+          title,
+          pages: pages.length,
+          uids,
+          takenAt: localIso(at),
+          seriesNumber: 700 + id,
+          patient,
+          stationName: config.device.id,
+          institutionName: config.device.institutionName,
+        });
+        store.attachEncoded(id, {
+          study: storedStudy(study.uid, patient),
+          seriesUid: uids.series,
+          sopUid: uids.sop,
+          dicom,
+          warnings: [],
+        });
+        store.enqueue(id);
+        this.counters.sent++;
+        bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
+        this.options.onQueued();
+      } catch (error) {
+        if (!(error instanceof DicomEncodeError)) throw error;
+        this.counters.failures++;
+        const reason = `cannot make DICOM of the document: ${error.message}`;
+        store.quarantine(id, 'undecodable', reason);
+        log.warn({ instance: id, reason }, 'document quarantined');
+        bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
+      }
+      log.info({ instance: id, pages: pages.length, bytes: pdf.length }, 'document saved');
+      return { instanceId: id, pages: pages.length, bytes: pdf.length };
+    });
+  }
+
+  status(): ScannerItem {
+    const s = this.scanner;
+    return {
+      enabled: this.options.config.scanner.enabled,
+      state: s.deviceState,
+      device: s.device ? { name: s.device.name, vendor: s.device.vendor, model: s.device.model } : null,
+      problem: s.deviceProblem,
+      feeder: Boolean(s.capabilities?.feeder),
+      job: s.job,
+      progress: s.progress,
+      pages: s.draft.map((p, i) => ({
+        id: p.id,
+        number: i + 1,
+        width: p.width,
+        height: p.height,
+        dpi: p.dpi,
+        preview: `/api/v1/document/pages/${encodeURIComponent(p.id)}/preview.jpg`,
+      })),
+      lastError: s.lastError,
+      counters: { ...s.counters, documentsSent: this.counters.sent },
+    };
+  }
+
+  routes(): ApiRoute[] {
+    const refuse = (error: unknown): never => {
+      if (error instanceof ScanError) throw new ApiActionError(STATUS_OF[error.code], error.message);
+      if (error instanceof StoreError)
+        throw new ApiActionError(error.code === 'DISK_LOW' ? 507 : 500, error.message);
+      throw error;
+    };
+    const s = this.scanner;
+    const ok = async (work: () => unknown) => {
+      try {
+        await work();
+      } catch (error) {
+        refuse(error);
+      }
+      return { json: this.status() };
+    };
+    return [
+      {
+        method: 'GET',
+        path: '/api/v1/scanner',
+        handle: async () => {
+          await s.refresh();
+          return { json: this.status() };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/api/v1/scans',
+        handle: ({ body }) => ok(() => s.scan(scanRequest(body, null))),
+      },
+      { method: 'POST', path: '/api/v1/scans/cancel', handle: () => ok(() => s.cancel()) },
+      {
+        method: 'POST',
+        path: '/api/v1/document/pages/:id/rescan',
+        handle: ({ params, body }) => ok(() => s.scan(scanRequest(body, params['id'] as string))),
+      },
+      {
+        method: 'DELETE',
+        path: '/api/v1/document/pages/:id',
+        handle: ({ params }) => ok(() => s.deletePage(params['id'] as string)),
+      },
+      {
+        method: 'PUT',
+        path: '/api/v1/document/order',
+        handle: ({ body }) =>
+          ok(() => {
+            const order = (body as { order?: unknown } | null)?.order;
+            if (!Array.isArray(order) || !order.every((id) => typeof id === 'string'))
+              throw new ScanError('BAD_REQUEST', 'order must be an array of page ids');
+            s.reorder(order);
+          }),
+      },
+      { method: 'POST', path: '/api/v1/document/discard', handle: () => ok(() => s.discard()) },
+      {
+        method: 'POST',
+        path: '/api/v1/document/send',
+        handle: async () => {
+          try {
+            return { json: await this.send() };
+          } catch (error) {
+            return refuse(error);
+          }
+        },
+      },
+      {
+        method: 'GET',
+        path: '/api/v1/document/pages/:id/preview.jpg',
+        handle: async ({ params }) => {
+          try {
+            return { bytes: s.preview(params['id'] as string), contentType: 'image/jpeg' };
+          } catch (error) {
+            return refuse(error);
+          }
+        },
+      },
+    ];
+  }
+}
+
+/** A scan request from an HTTP body: `{ pages?: N, source?: 'feeder' | 'flatbed' }`. */
+function scanRequest(body: unknown, replacePage: string | null): ScanRequest {
+  if (body !== null && (typeof body !== 'object' || Array.isArray(body)))
+    throw new ScanError('BAD_REQUEST', 'the body must be a JSON object');
+  const b = (body ?? {}) as { pages?: unknown; source?: unknown };
+  const problems: string[] = [];
+  if (b.pages !== undefined && b.pages !== null && typeof b.pages !== 'number')
+    problems.push('pages must be a number');
+  if (b.source !== undefined && b.source !== null && b.source !== 'feeder' && b.source !== 'flatbed')
+    problems.push("source must be 'feeder' or 'flatbed'");
+  if (problems.length) throw new ScanError('BAD_REQUEST', problems.join('; '));
+  return {
+    pages: typeof b.pages === 'number' ? b.pages : null,
+    source: b.source === 'feeder' || b.source === 'flatbed' ? b.source : null,
+    replacePage,
+  };
+}

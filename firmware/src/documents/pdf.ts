@@ -1,0 +1,34 @@
+import { PDFDocument } from 'pdf-lib';
+
+export interface PdfPage {
+  jpeg: Uint8Array;
+  width: number;
+  height: number;
+  /** Scan resolution: the page's printed size is pixels ÷ dpi. */
+  dpi: number;
+}
+
+/**
+ * One PDF of the scanned pages, in order, each page the size of the paper scanned (1 pt = 1/72 in)
+ * with its JPEG drawn over the whole page: the JPEG bytes go in unchanged (DCTDecode), so the PDF
+ * is barely larger than its pages.
+ */
+export async function buildPdf(
+  pages: readonly PdfPage[],
+  meta: { title: string; createdAt: Date },
+): Promise<Uint8Array> {
+  if (pages.length === 0) throw new Error('a document needs at least one page');
+  const pdf = await PDFDocument.create();
+  pdf.setTitle(meta.title);
+  pdf.setCreator('Telemed Terminal');
+  pdf.setProducer('Telemed Terminal (pdf-lib)');
+  pdf.setCreationDate(meta.createdAt);
+  pdf.setModificationDate(meta.createdAt);
+  for (const page of pages) {
+    const image = await pdf.embedJpg(page.jpeg);
+    const width = (page.width / page.dpi) * 72;
+    const height = (page.height / page.dpi) * 72;
+    pdf.addPage([width, height]).drawImage(image, { x: 0, y: 0, width, height });
+  }
+  return pdf.save({ useObjectStreams: false });
+}
