@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
 import { benchScpDecode, type Row } from './scp-decode.ts';
 import { machine } from './stats.ts';
@@ -25,6 +26,8 @@ try {
   const decode = benchScpDecode();
   console.error('store commits…');
   const commits = benchStoreCommits(work);
+  console.error('documents…');
+  const documents = await benchDocuments(join(work, 'documents'));
   console.error('end to end (telemed-rig up, ~2 min)…');
   const e2e = await benchEndToEnd(join(work, 'rig'));
   console.error('video (software encoder, ~3.5 min)…');
@@ -62,6 +65,12 @@ try {
     table('(MiB)', e2e.memory),
     '',
     ...e2e.notes.map((n) => `- ${n}`),
+    '',
+    '## Scan to PDF, per A4 page at 200 dpi greyscale',
+    '',
+    table('(ms)', documents.rows),
+    '',
+    ...documents.notes.map((n) => `- ${n}`),
     '',
     '## Video with the software encoder (x264enc, ultrafast, zerolatency, 4 Mbit/s CBR)',
     '',
