@@ -1,5 +1,9 @@
 export * from './ecg-cart/ecg-cart.ts';
 export { trimXmodemPadding } from './ecg-cart/record-bytes.ts';
+export * from './gpio/button.ts';
+export * from './gpio/gpio-line.ts';
+export * from './gpio/gpio-relay.ts';
+export * from './gpio/led.ts';
 export * from './hid-scanner/barcode-scanner.ts';
 export * from './hid-scanner/consts.ts';
 export * from './hid-scanner/hid-device.ts';

@@ -3,8 +3,12 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   EcgCart,
+  type GpioOpener,
+  GpioRelayOpener,
   type HidOpener,
+  type LedPattern,
   NodeSerialOpener,
+  OnoffGpioOpener,
   type ScannerBackend,
   type SerialOpener,
   TIMING,
@@ -13,13 +17,16 @@ import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config, HidScannerConfig } from './config/schema.ts';
 import { Documents } from './documents/documents.ts';
-import { type DaemonEvent, EventBus } from './events.ts';
+import { EventBus } from './events.ts';
+import { GpioPanel } from './gpio/panel.ts';
+import { PowerFailHandler } from './gpio/power.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
 import { VideoIngest } from './ingest/video-ingest.ts';
 import { Consultation, VideoError } from './media/consultation.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
 import { Recorder } from './media/recorder.ts';
+import { describe } from './notices.ts';
 import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
@@ -40,135 +47,14 @@ export interface DaemonDeps {
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
   now?: () => Date;
+  /** The GPIO lines (default: the relay socket if configured, else sysfs through onoff). */
+  gpioOpener?: GpioOpener;
   /** The HID transport for a barcode scanner (default: its relay socket if set, else node-hid). */
   hidOpener?: (scanner: HidScannerConfig) => HidOpener;
   /** The document scanner backend (default: scanimage as configured). */
   scannerBackend?: ScannerBackend;
   /** systemd (or the rig's supervisor) to tell READY, WATCHDOG and STOPPING; none by default. */
   serviceManager?: ServiceManager;
-}
-
-/** Turns daemon events into kiosk notices and NOC events (codes stable; text for technicians). */
-function describe(
-  event: DaemonEvent,
-): { notice: Omit<Notice, 'at'>; severity: 'info' | 'warning' | 'alarm' } | null {
-  switch (event.type) {
-    case 'cart-problem':
-      return {
-        notice: { level: 'warning', code: 'cart-problem', message: `${event.cartId}: ${event.message}` },
-        severity: 'warning',
-      };
-    case 'capture-refused':
-      return {
-        notice: { level: 'error', code: 'capture-refused', message: event.reason },
-        severity: 'alarm',
-      };
-    case 'instance':
-      return event.state === 'quarantined'
-        ? {
-            notice: {
-              level: 'error',
-              code: 'quarantined',
-              message: `instance ${event.instanceId}: ${event.reason ?? ''}`,
-            },
-            severity: 'warning',
-          }
-        : null;
-    case 'dc-state':
-      return event.state === 'down'
-        ? {
-            notice: { level: 'warning', code: 'dc-down', message: `DC-${event.dc}: ${event.reason ?? ''}` },
-            severity: 'warning',
-          }
-        : event.state === 'up'
-          ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
-          : null;
-    case 'recording-stopped':
-      return {
-        notice: { level: 'error', code: 'recording-stopped', message: event.reason },
-        severity: 'alarm',
-      };
-    case 'camera':
-      return event.state === 'lost'
-        ? {
-            notice:
-              (event.cause ?? 'camera') === 'camera'
-                ? {
-                    level: 'warning',
-                    code: 'camera-lost',
-                    message: `the camera stopped: ${event.detail ?? ''}; check its cable — video resumes when it is back`,
-                  }
-                : {
-                    level: 'warning',
-                    code: 'video-interrupted',
-                    message: `video stopped: ${event.detail ?? ''}; it resumes by itself`,
-                  },
-            severity: 'warning',
-          }
-        : { notice: { level: 'info', code: 'camera-back', message: event.detail ?? '' }, severity: 'info' };
-    case 'patient': {
-      const from = { 'id-card': 'the ID card on', qr: 'the code scanned by', manual: 'the entry on the' }[
-        event.source
-      ];
-      return event.state === 'identified'
-        ? {
-            notice: {
-              level: 'info',
-              code: 'patient-identified',
-              message: `patient identified from ${from} ${event.device}; their study is open (unverified until the province confirms)`,
-            },
-            severity: 'info',
-          }
-        : {
-            notice: {
-              level: 'warning',
-              code: event.source === 'id-card' ? 'id-card-refused' : 'patient-code-refused',
-              message: `${from} ${event.device} refused: ${event.problems.join('; ')}`,
-            },
-            severity: 'warning',
-          };
-    }
-    case 'ecg-patient-mismatch':
-      return {
-        notice: {
-          level: 'warning',
-          code: 'ecg-patient-mismatch',
-          message: `instance ${event.instanceId}: the patient ID on the cart differs from the open study's patient; the ECG is kept in its own study`,
-        },
-        severity: 'warning',
-      };
-    case 'hid-scanner-problem':
-      return {
-        notice: {
-          level: 'warning',
-          code: 'hid-scanner-problem',
-          message: `${event.scannerId}: ${event.message}`,
-        },
-        severity: 'warning',
-      };
-    case 'id-reader-problem':
-      return {
-        notice: {
-          level: 'warning',
-          code: 'id-reader-problem',
-          message: `${event.readerId}: ${event.message}`,
-        },
-        severity: 'warning',
-      };
-    case 'scanner-problem':
-      return {
-        notice: { level: 'warning', code: 'scanner-problem', message: event.message },
-        severity: 'warning',
-      };
-    case 'study':
-    case 'hid-scanner-state':
-    case 'scanner-state':
-    case 'id-reader-state':
-    case 'cart-state':
-    case 'telemetry-state':
-      // Shown as state on the kiosk; an alarm about the NOC link could not reach the NOC anyway.
-      return null;
-  }
 }
 
 /** main.ts builds one of these; tests build their own with injected transports. */
@@ -178,6 +64,8 @@ export class Daemon {
   readonly ingest: EcgIngest;
   readonly carts = new Map<string, EcgCart>();
   readonly desk: PatientDesk;
+  readonly panel: GpioPanel;
+  readonly power: PowerFailHandler;
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
   readonly studies: ConsultationStudies;
@@ -339,12 +227,41 @@ export class Daemon {
       now,
     });
     this.media = config.media.enabled ? this.buildMedia(config, log) : null;
+    this.power = new PowerFailHandler({
+      bus: this.bus,
+      log: log.child({ module: 'power' }),
+      budgetMs: config.gpio.powerFailBudgetMs,
+      finishWork: async () => {
+        const recorder = this.media?.recorder;
+        const scanner = this.documents.scanner;
+        await Promise.all([
+          recorder?.state === 'recording' ? recorder.stop('stopped: mains power failed') : undefined,
+          scanner.job === 'scanning' ? scanner.cancel() : undefined,
+        ]);
+      },
+      refuseCaptures: (reason) => this.store.refuseCaptures(reason),
+      acceptCaptures: () => this.store.acceptCaptures(),
+      flush: () => this.store.flush(),
+    });
+    this.panel = new GpioPanel({
+      config: config.gpio,
+      opener:
+        deps.gpioOpener ??
+        (config.gpio.relaySocket ? new GpioRelayOpener(config.gpio.relaySocket) : new OnoffGpioOpener()),
+      bus: this.bus,
+      log: log.child({ module: 'gpio' }),
+      ledPattern: () => this.ledPattern(),
+      onPowerFail: () => void this.power.failed(),
+      onPowerRestored: () => this.power.restored(),
+    });
     this.sources = {
       deviceId: config.device.id,
       dataDir: config.dataDir,
       store: this.store,
       carts: this.carts,
       desk: this.desk,
+      panel: this.panel,
+      power: this.power,
       uplink: this.uplink,
       ingest: this.ingest,
       telemetry: this.telemetry,
@@ -516,6 +433,22 @@ export class Daemon {
     };
   }
 
+  /** The status LED: power failing, then faults a technician must see, recording, backlog, ready. */
+  private ledPattern(): LedPattern {
+    if (this.power.state !== 'normal') return 'power-fail';
+    const dcs = this.uplink.dataCentres();
+    const fault =
+      dcs.every((d) => d.state === 'down') ||
+      this.media?.encoders.status().state === 'none' ||
+      [...this.panel.lines.values()].some((l) => l.state === 'failed') ||
+      this.documents.scanner.deviceState === 'failed';
+    if (fault) return 'fault';
+    if (this.media?.recorder.state === 'recording') return 'recording';
+    const counts = this.store.countByState();
+    if (counts.queued + counts.delivering > 0) return 'uploading';
+    return 'ready';
+  }
+
   status() {
     return buildStatus(this.sources);
   }
@@ -536,6 +469,7 @@ export class Daemon {
     for (const cart of this.carts.values()) cart.start();
     this.desk.start();
     this.documents.start();
+    await this.panel.start();
     this.startMedia();
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
@@ -565,6 +499,7 @@ export class Daemon {
     await Promise.all([...this.carts.values()].map((c) => c.stop()));
     await this.desk.stop();
     await this.documents.stop();
+    await this.panel.stop();
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();

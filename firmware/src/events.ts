@@ -38,6 +38,12 @@ export type DaemonEvent =
     }
   /** An ECG whose cart names another patient than the open study's: kept apart, to be checked. */
   | { type: 'ecg-patient-mismatch'; instanceId: number }
+  /** The call-for-help button: a press calls the province, a long press cancels the call. */
+  | { type: 'call-button'; kind: 'call' | 'cancel' }
+  | { type: 'tamper'; state: 'opened' | 'closed' }
+  /** Mains power (from the UPS input): failing at once, flushed when writes are done, restored. */
+  | { type: 'power'; state: 'failing' | 'flushed' | 'restored'; flushedMs: number | null }
+  | { type: 'gpio-problem'; line: string; message: string }
   | { type: 'hid-scanner-state'; scannerId: string; state: ScannerState; detail: string | null }
   | { type: 'hid-scanner-problem'; scannerId: string; message: string }
   /** The consultation study opened or closed; whether it has a patient, never who. */

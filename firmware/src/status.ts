@@ -10,6 +10,8 @@ import type {
   VideoItem,
 } from './api/types.ts';
 import type { Documents } from './documents/documents.ts';
+import type { GpioPanel } from './gpio/panel.ts';
+import type { PowerFailHandler } from './gpio/power.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
 import type { Consultation } from './media/consultation.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
@@ -51,6 +53,8 @@ export interface StatusSources {
   carts: Map<string, EcgCart>;
   /** ID readers, barcode scanners and the patient identified (local API only: never in health). */
   desk: PatientDesk;
+  panel: GpioPanel;
+  power: PowerFailHandler;
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
@@ -157,6 +161,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     telemetry: s.telemetry.state,
     video: s.media ? videoItem(s.media) : null,
     study: openStudyItem(s.studies),
+    panel: panelItem(s.panel, s.power),
     scanner: s.documents.status(),
   };
 }
@@ -262,6 +267,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
         counters: { ...scanner.counters },
       })),
       scanner: scannerHealth(s.documents),
+      gpio: panelItem(s.panel, s.power),
     },
     queue: {
       depth: queue.reduce((n, q) => n + q.depth, 0),
@@ -325,5 +331,22 @@ function scannerHealth(documents: Documents): HealthPayload['devices']['scanner'
     problem: status.problem,
     job: status.job,
     counters: { ...status.counters },
+  };
+}
+
+/** GPIO lines, what the LED shows, the door and the mains power (kiosk and health alike: no patient data). */
+function panelItem(panel: GpioPanel, power: PowerFailHandler): StatusResponse['panel'] {
+  return {
+    lines: [...panel.lines.entries()].map(([name, l]) => ({
+      name,
+      state: l.state,
+      line: l.line,
+      problem: l.problem,
+    })),
+    led: panel.ledPattern,
+    doorOpen: panel.doorOpen,
+    power: power.state,
+    lastPowerFailFlushedMs: power.lastFlushedMs,
+    counters: { ...panel.counters },
   };
 }

@@ -15,6 +15,7 @@ import {
   sendControl,
   startControlServer,
 } from './control.ts';
+import { RIG_GPIO } from './gpio/sim-gpio.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import { SrtListener } from './services/srt-listener.ts';
@@ -38,6 +39,9 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   qr TEXT [--pos]                          scan TEXT on the barcode/QR scanner (keyboard wedge, or
                                            HID POS with --pos); a patient label is
                                            TMP1|ID NUMBER|NAME|M or F|YYYY-MM-DD
+  gpio call-button [--long] | power-fail | power-ok | tamper | tamper-closed
+                                           the board's inputs: press (or hold) the call button, the
+                                           UPS reports mains power lost / back, the cabinet door
   scan --pages N [--source feeder|flatbed] [--send]
                                            put N pages in the scanner's feeder and scan them through
                                            the local API; --send then sends the document (PDF → DICOM)
@@ -102,6 +106,12 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     state.broker = { running: rig.broker.running };
     state.camera = { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath };
     state.hwEncoder = { element: 'vpuenc_h264', fault: rig.hwEncoder.fault };
+    state.gpio = {
+      ledOn: rig.gpio.ledOn,
+      doorOpen: rig.gpio.level(RIG_GPIO.tamper.line) === 1,
+      powerFailing: rig.gpio.level(RIG_GPIO.powerFail.line) === 0,
+      relaySocket: rig.gpio.socketPath,
+    };
     state.hidScanner = {
       plugged: rig.hidScanner.plugged,
       mode: rig.hidScanner.currentMode,
@@ -150,6 +160,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath },
     hwEncoder: { element: 'vpuenc_h264', fault: null },
     hidScanner: { plugged: true, mode: 'wedge', relaySocket: rig.hidRelay?.path ?? '' },
+    gpio: { ledOn: false, doorOpen: false, powerFailing: false, relaySocket: rig.gpio.socketPath },
     scanner: { plugged: true, fault: null, saneConfigDir: rig.scanner.configDir },
     controlUrl: control.url,
     configFile,
@@ -362,7 +373,13 @@ function idCard(flags: Flags): CardText {
 }
 
 /** Turns a fault command line into the command the `up` process carries out. */
-function controlCommand(command: string, args: string[], flags: Flags, pos?: boolean): ControlCommand {
+function controlCommand(
+  command: string,
+  args: string[],
+  flags: Flags,
+  pos?: boolean,
+  long?: boolean,
+): ControlCommand {
   switch (command) {
     case 'unplug':
     case 'plug':
@@ -386,6 +403,18 @@ function controlCommand(command: string, args: string[], flags: Flags, pos?: boo
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
     case 'id-card':
       return { command, card: idCard(flags), seconds: number(flags.seconds ?? '3', '--seconds') };
+    case 'gpio': {
+      const input = args[0];
+      if (
+        input !== 'call-button' &&
+        input !== 'power-fail' &&
+        input !== 'power-ok' &&
+        input !== 'tamper' &&
+        input !== 'tamper-closed'
+      )
+        throw new UsageError('gpio call-button [--long] | power-fail | power-ok | tamper | tamper-closed');
+      return { command, input, long: long === true };
+    }
     case 'qr':
       if (!args[0]) throw new UsageError('qr needs the TEXT to scan');
       return { command, text: args[0], pos: pos === true };
@@ -414,7 +443,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { send, pos, ...values } = parsed.values;
+  const { send, pos, long, ...values } = parsed.values;
   const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
@@ -428,7 +457,7 @@ async function main(argv: string[]): Promise<void> {
       source: values.source ?? 'feeder',
       send: send === true,
     });
-  const control = controlCommand(command, positionals, values, pos);
+  const control = controlCommand(command, positionals, values, pos, long);
   console.log(await sendControl(readState(stateFile).controlUrl, control));
 }
 
@@ -461,6 +490,7 @@ function parseOptions(args: string[]) {
       source: { type: 'string' },
       send: { type: 'boolean' },
       pos: { type: 'boolean' },
+      long: { type: 'boolean' },
     },
   });
 }

@@ -37,7 +37,13 @@ export type ControlCommand =
   /** Make the document scanner fail every page read, crawl (one byte per read), or behave. */
   | { command: 'scanner-fault'; fault: ScannerFault }
   /** A scan through the barcode/QR scanner, typed in keyboard-wedge mode or sent as HID POS. */
-  | { command: 'qr'; text: string; pos: boolean };
+  | { command: 'qr'; text: string; pos: boolean }
+  /** The board's inputs: the call button (pressed, or held for a long press), the door, the UPS. */
+  | {
+      command: 'gpio';
+      input: 'call-button' | 'power-fail' | 'power-ok' | 'tamper' | 'tamper-closed';
+      long: boolean;
+    };
 
 /** The ID card reader's cable: pulled and replugged like a cart's; its reader restarts with it. */
 async function idReaderCable(ctx: ControlContext, plug: boolean): Promise<string> {
@@ -95,6 +101,25 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       return `ID card of ${c.card.name} laid on id-reader-1 for ${c.seconds} s`;
     case 'qr':
       return qrScan(ctx, c.text, c.pos);
+    case 'gpio':
+      switch (c.input) {
+        case 'call-button':
+          await ctx.rig.gpio.press(c.long ? 2500 : 150);
+          return c.long ? 'call button held 2.5 s (a long press)' : 'call button pressed';
+        case 'power-fail':
+          ctx.rig.gpio.setPowerFailing(true);
+          return 'UPS: mains power failed (running on battery)';
+        case 'power-ok':
+          ctx.rig.gpio.setPowerFailing(false);
+          return 'UPS: mains power back';
+        case 'tamper':
+          ctx.rig.gpio.setDoorOpen(true);
+          return 'cabinet door opened';
+        case 'tamper-closed':
+          ctx.rig.gpio.setDoorOpen(false);
+          return 'cabinet door closed';
+      }
+      break;
     case 'scanner-fault':
       ctx.rig.scanner.setFault(c.fault);
       return c.fault === null

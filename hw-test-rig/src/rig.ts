@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PtyCable } from './cart/pty-pair.ts';
+import { RIG_GPIO, SimGpioChip } from './gpio/sim-gpio.ts';
 import { HidRelayServer } from './hid/hid-relay-server.ts';
 import { SimHidScanner } from './hid/sim-hid-scanner.ts';
 import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
@@ -47,6 +48,8 @@ export class Rig {
   /** The barcode/QR scanner (simulated HID), reached by the firmware through a relay socket. */
   readonly hidScanner = new SimHidScanner();
   hidRelay: HidRelayServer | null = null;
+  /** The board's GPIO lines (call button, LED, tamper, UPS), served over a relay socket. */
+  readonly gpio: SimGpioChip;
   readonly token = randomBytes(16).toString('hex');
 
   private constructor(
@@ -69,6 +72,7 @@ export class Rig {
     this.camera = new RigCamera(join(options.dir, 'camera'));
     this.hwEncoder = new RigHwEncoder(join(options.dir, 'camera'));
     this.scanner = new RigScanner(join(options.dir, 'scanner'));
+    this.gpio = new SimGpioChip(join(options.dir, 'gpio.sock'));
   }
 
   static async start(options: RigOptions): Promise<Rig> {
@@ -103,6 +107,7 @@ export class Rig {
       options.apiPort ?? (await freePort()),
     );
     await rig.idReader.start();
+    await rig.gpio.start();
     rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
     if (options.camera ?? true) await rig.camera.plug();
     return rig;
@@ -180,6 +185,7 @@ export class Rig {
         },
       ],
       scanner: { device: 'auto', resolution: 200, saneConfigDir: this.scanner.configDir },
+      gpio: { ...RIG_GPIO, relaySocket: this.gpio.socketPath },
       storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
       media: {
         enabled: overrides.media ?? true,
@@ -236,6 +242,7 @@ export class Rig {
       this.idReader.stop().then(() => this.idReaderCable.unplug()),
       this.camera.unplug(),
       this.hidRelay?.stop(),
+      this.gpio.stop(),
     ]);
   }
 }

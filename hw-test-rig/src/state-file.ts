@@ -21,6 +21,8 @@ export interface RigState {
   camera: { plugged: boolean; socketPath: string };
   /** The document scanner (SANE's test backend): plugged or not, its fault, its SANE config. */
   scanner: { plugged: boolean; fault: 'io-error' | 'slow' | null; saneConfigDir: string };
+  /** The board's GPIO as the rig drives it: the status LED now, the door, the UPS input; the relay socket. */
+  gpio: { ledOn: boolean; doorOpen: boolean; powerFailing: boolean; relaySocket: string };
   /** The barcode/QR scanner (simulated HID behind the relay socket): plugged or not, its mode. */
   hidScanner: { plugged: boolean; mode: 'wedge' | 'pos'; relaySocket: string };
   /** The board's hardware encoder as the rig simulates it, and the fault it is set to. */

@@ -179,6 +179,22 @@ test.serial(
     t.is((await cmd('plug', 'id-reader-1')).code, 0);
     await until('reader back', async () => (await status(s0))?.idReaders[0]?.state === 'connected', 30_000);
 
+    // The board's inputs: the call button reaches the kiosk and the NOC; the UPS input stops
+    // captures and flushes; the door.
+    t.regex((await cmd('gpio', 'call-button')).out, /call button pressed/);
+    await until('call on the kiosk', async () =>
+      (await status(s0))?.notices.some((n) => n.code === 'call-for-help'),
+    );
+    t.regex((await cmd('gpio', 'power-fail')).out, /mains power failed/);
+    await until('flushed', async () => (await status(s0))?.panel.power === 'flushed', 20_000);
+    t.true(state().gpio.powerFailing);
+    t.is((await cmd('gpio', 'power-ok')).code, 0);
+    await until('power back', async () => (await status(s0))?.panel.power === 'normal');
+    t.is((await cmd('gpio', 'tamper')).code, 0);
+    await until('door open', async () => (await status(s0))?.panel.doorOpen === true);
+    t.is((await cmd('gpio', 'tamper-closed')).code, 0);
+    t.not((await cmd('gpio', 'doorbell')).code, 0);
+
     // A patient label through the barcode scanner (HID POS for the Chinese name): a study opens
     // for that patient.
     const qr = await cmd('qr', '--pos', 'TMP1|410105197001020018|赵六|M|1970-01-02');

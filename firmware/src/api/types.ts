@@ -97,6 +97,30 @@ export interface StatusResponse {
   /** The consultation study open now (captures go into it), or null. */
   study: OpenStudyItem | null;
   scanner: ScannerItem;
+  panel: PanelItem;
+}
+
+/** The front panel: GPIO lines, the status LED's pattern, the cabinet door, mains power. */
+export interface PanelItem {
+  lines: Array<{
+    name: 'callButton' | 'statusLed' | 'tamper' | 'powerFail';
+    /** 'absent': not configured on this board; 'failed': configured but could not be opened. */
+    state: 'absent' | 'ready' | 'failed';
+    line: number | null;
+    problem: string | null;
+  }>;
+  led: 'off' | 'ready' | 'recording' | 'uploading' | 'fault' | 'power-fail';
+  doorOpen: boolean | null;
+  /** 'failing' while writes finish, 'flushed' once the store is safe, until power returns. */
+  power: 'normal' | 'failing' | 'flushed';
+  lastPowerFailFlushedMs: number | null;
+  counters: {
+    presses: number;
+    longPresses: number;
+    tamperOpened: number;
+    powerFails: number;
+    ioErrors: number;
+  };
 }
 
 export interface OpenStudyItem {

@@ -38,6 +38,12 @@ const IdReader = Type.Object(
   { additionalProperties: false },
 );
 
+/** One GPIO line: its number on the board's GPIO chip, and whether active is low (pull-up wiring). */
+const GpioLine = Type.Object(
+  { line: Type.Integer({ minimum: 0, maximum: 1023 }), activeLow: Type.Boolean({ default: false }) },
+  { additionalProperties: false },
+);
+
 const HexId = Type.String({ pattern: '^(0x)?[0-9a-fA-F]{1,4}$' });
 
 /** A barcode/QR scanner on USB HID (keyboard-wedge or HID POS mode). */
@@ -135,6 +141,24 @@ export const ConfigSchema = Type.Object(
         kioskDir: Type.Optional(Type.String()),
       },
       { additionalProperties: false },
+    ),
+    gpio: Type.Object(
+      {
+        /** Board line numbers and polarity differ: each input/output is named by line and polarity. */
+        callButton: Type.Optional(GpioLine),
+        statusLed: Type.Optional(GpioLine),
+        tamper: Type.Optional(GpioLine),
+        powerFail: Type.Optional(GpioLine),
+        /** A level counts once it has held this long (contact bounce is a few ms). */
+        debounceMs: Type.Integer({ default: 30, minimum: 1, maximum: 1000 }),
+        /** A call-button press held this long cancels a call instead. */
+        longPressMs: Type.Integer({ default: 2000, minimum: 200, maximum: 10_000 }),
+        /** Power failed: how long recordings and scans in flight get to finish before the flush. */
+        powerFailBudgetMs: Type.Integer({ default: 3000, minimum: 100, maximum: 60_000 }),
+        /** Lines from a GPIO relay socket instead of this board's sysfs GPIO (the rig). */
+        relaySocket: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { additionalProperties: false, default: {} },
     ),
     scanner: Type.Object(
       {

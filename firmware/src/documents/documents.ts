@@ -176,7 +176,10 @@ export class Documents {
     const refuse = (error: unknown): never => {
       if (error instanceof ScanError) throw new ApiActionError(STATUS_OF[error.code], error.message);
       if (error instanceof StoreError)
-        throw new ApiActionError(error.code === 'DISK_LOW' ? 507 : 500, error.message);
+        throw new ApiActionError(
+          error.code === 'DISK_LOW' ? 507 : error.code === 'REFUSED' ? 503 : 500,
+          error.message,
+        );
       throw error;
     };
     const s = this.scanner;

@@ -93,7 +93,29 @@ export class StudyStore {
     return this.freeBytes(this.options.dataDir) - this.options.minFreeBytes;
   }
 
+  /** Why new captures are refused regardless of space (mains power failed), or null. */
+  private refusal: string | null = null;
+
+  /** Refuses every new capture with `reason` until {@link acceptCaptures} (power failing). */
+  refuseCaptures(reason: string): void {
+    this.refusal = reason;
+  }
+
+  acceptCaptures(): void {
+    this.refusal = null;
+  }
+
+  /**
+   * Everything committed is in the main database file and on the disk: the WAL is checkpointed
+   * into it (TRUNCATE) — with synchronous=FULL each commit was already durable; this makes a
+   * restart after the power cut skip WAL recovery.
+   */
+  flush(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
   private ensureSpace(bytes: number): void {
+    if (this.refusal) throw new StoreError('REFUSED', this.refusal, true);
     const free = this.freeBytes(this.options.dataDir);
     if (free - bytes < this.options.minFreeBytes) {
       throw new StoreError(

@@ -58,7 +58,7 @@ export interface StudyRow {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND',
+    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND' | 'REFUSED',
     message: string,
     readonly retryable: boolean,
   ) {

@@ -61,6 +61,21 @@ export const HealthPayload = Type.Object(
           counters: Counters,
         }),
       ),
+      gpio: Type.Object({
+        lines: Type.Array(
+          Type.Object({
+            name: Type.String({ description: 'callButton | statusLed | tamper | powerFail' }),
+            state: Type.String({ description: 'absent | ready | failed' }),
+            line: Type.Union([Type.Integer(), Type.Null()]),
+            problem: Type.Union([Type.String(), Type.Null()]),
+          }),
+        ),
+        led: Type.String({ description: 'off | ready | recording | uploading | fault | power-fail' }),
+        doorOpen: Type.Union([Type.Boolean(), Type.Null()]),
+        power: Type.String({ description: 'normal | failing | flushed' }),
+        lastPowerFailFlushedMs: Type.Union([Type.Integer(), Type.Null()]),
+        counters: Counters,
+      }),
       scanner: Type.Union([
         Type.Null(),
         Type.Object({

@@ -252,6 +252,8 @@ function build(): void {
   if (!connected)
     root.append(el('div', { class: 'banner error', role: 'alert', id: 'disconnected' }, t.disconnected));
   if (!status) return;
+  if (status.panel.power !== 'normal')
+    root.append(el('div', { class: 'banner error', role: 'alert', id: 'power' }, t.powerBanner));
 
   const carts = el('section', { id: 'carts', class: 'card' }, el('h2', {}, t.carts));
   for (const cart of status.carts) {

@@ -103,6 +103,13 @@ const zh = {
     'id-card-refused': '身份证信息校验未通过，请重新放置或手工录入',
     'id-reader-problem': '身份证阅读器出现问题',
     'scanner-problem': '扫描出现问题，已扫描的页面已保留，请重扫其余页面',
+    'call-for-help': '已按下呼叫按钮，省中心已收到呼叫',
+    'call-cancelled': '呼叫已取消',
+    tamper: '终端机箱门已打开，已通知省监控中心',
+    'power-fail': '市电已断开，终端正在使用备用电源：新的检查暂不能保存，已保存的数据安全',
+    'power-fail-flushed': '数据已全部写入存储',
+    'power-restored': '市电已恢复',
+    'gpio-problem': '终端面板线路故障，请联系技术人员',
     'ecg-patient-mismatch': '心电图机上录入的患者编号与当前患者不一致，已单独保存，请核对是哪位患者的心电图',
     'patient-code-refused': '扫描的条码不是患者标签或身份证号，请改用身份证或手工录入',
     'hid-scanner-problem': '扫码枪出现问题，请检查连接',
@@ -141,6 +148,7 @@ const zh = {
   } as Record<string, string>,
   entry: { idNumber: '身份证号', name: '姓名', submit: '手工录入', close: '结束就诊' },
   noPatient: '请将患者身份证放在阅读器上',
+  powerBanner: '市电已断开：终端正在使用备用电源，暂不能保存新的检查',
   sex: { M: '男', F: '女', unknown: '未知' } as Record<string, string>,
   verification: { unverified: '未核验（待省平台确认）', verified: '已核验' } as Record<string, string>,
   idReaderState: {
@@ -257,6 +265,14 @@ const en: typeof zh = {
     'id-card-refused': 'The ID card did not pass its checks: lay it again, or enter the patient by hand',
     'id-reader-problem': 'Problem on the ID card reader',
     'scanner-problem': 'A scan went wrong: the pages already scanned are kept; scan the rest again',
+    'call-for-help': 'Call button pressed: the province centre has the call',
+    'call-cancelled': 'Call cancelled',
+    tamper: 'The terminal cabinet was opened; the NOC has been told',
+    'power-fail':
+      'Mains power lost, running on the UPS: new captures cannot be saved now; what is saved is safe',
+    'power-fail-flushed': 'Everything is written to storage',
+    'power-restored': 'Mains power is back',
+    'gpio-problem': 'A panel line of the terminal failed: call a technician',
     'ecg-patient-mismatch':
       "The patient ID entered on the ECG cart is not the current patient's: the ECG is kept apart; check whose it is",
     'patient-code-refused':
@@ -298,6 +314,7 @@ const en: typeof zh = {
   },
   entry: { idNumber: 'ID number', name: 'Name', submit: 'Enter by hand', close: 'Patient leaves' },
   noPatient: "Lay the patient's ID card on the reader",
+  powerBanner: 'Mains power lost: running on the UPS; new captures cannot be saved now',
   sex: { M: 'male', F: 'female', unknown: 'unknown' },
   verification: { unverified: 'not verified yet (awaiting the province)', verified: 'verified' },
   idReaderState: {
