@@ -77,13 +77,14 @@ export async function benchDocuments(dir: string): Promise<{ rows: Row[]; notes:
         buildPdf([{ jpeg: images.jpeg, width: images.width, height: images.height, dpi: 200 }], {
           title: 'x',
           createdAt: new Date(),
+          documentId: 'bench',
         }),
       10,
     ),
   );
   const pdf = await buildPdf(
     [1, 2].map(() => ({ jpeg: images.jpeg, width: images.width, height: images.height, dpi: 200 })),
-    { title: 'x', createdAt: new Date() },
+    { title: 'x', createdAt: new Date(), documentId: 'bench' },
   );
   const dicom = median(
     await timeAsync(async () => {

@@ -22,11 +22,16 @@ interface RigState {
   apiToken: string;
   firmwarePid: number | null;
   cartPty: string;
+  controlUrl: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms: number): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms: number,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe().catch(() => undefined);
@@ -43,7 +48,7 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-class RigUnderTest {
+export class RigUnderTest {
   private constructor(
     private readonly child: ChildProcess,
     readonly state: RigState,
@@ -82,6 +87,21 @@ class RigUnderTest {
       60_000,
     );
     return rig;
+  }
+
+  /**
+   * A rig fault command, as `telemed-rig` sends it (the control endpoint's JSON; see
+   * hw-test-rig/src/control.ts — the bench does not import the rig).
+   */
+  async control(command: Record<string, unknown>): Promise<string> {
+    const response = await fetch(`${this.state.controlUrl}/control`, {
+      method: 'POST',
+      body: JSON.stringify(command),
+    });
+    const payload = (await response.json()) as { message?: string; error?: string };
+    if (!response.ok)
+      throw new Error(`rig control ${String(command['command'])}: ${payload.error ?? response.status}`);
+    return payload.message ?? '';
   }
 
   get pid(): number {

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
+import { benchPeripherals } from './peripherals.ts';
 import { benchScpDecode, type Row } from './scp-decode.ts';
 import { machine } from './stats.ts';
 import { benchStoreCommits } from './store-commits.ts';
@@ -28,6 +29,8 @@ try {
   const commits = benchStoreCommits(work);
   console.error('documents…');
   const documents = await benchDocuments(join(work, 'documents'));
+  console.error('peripherals (telemed-rig up, ~2 min)…');
+  const peripherals = await benchPeripherals(join(work, 'peripherals'));
   console.error('end to end (telemed-rig up, ~2 min)…');
   const e2e = await benchEndToEnd(join(work, 'rig'));
   console.error('video (software encoder, ~3.5 min)…');
@@ -71,6 +74,18 @@ try {
     table('(ms)', documents.rows),
     '',
     ...documents.notes.map((n) => `- ${n}`),
+    '',
+    '## ID card on the reader to the patient on the kiosk',
+    '',
+    '| what | median (ms) | share of the total |',
+    '| --- | ---: | ---: |',
+    ...peripherals.card.map((r) => `| ${r.what} | ${r.median} | ${r.ratio} |`),
+    '',
+    '## Power failure to "store flushed"',
+    '',
+    table('(ms)', peripherals.power),
+    '',
+    ...peripherals.notes.map((n) => `- ${n}`),
     '',
     '## Video with the software encoder (x264enc, ultrafast, zerolatency, 4 Mbit/s CBR)',
     '',

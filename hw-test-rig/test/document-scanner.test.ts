@@ -124,6 +124,12 @@ test.serial(
     t.is(Math.round(w1), Math.round((200 / 25.4) * 72), 'page size is the paper scanned');
     // A4's 297 mm is clamped to the test backend's 200 mm too.
     t.is(Math.round(h1), Math.round((200 / 25.4) * 72));
+    // The same paper scanned and sent again is a second document, not the first one received twice.
+    await scanAndWait(api, { pages: 1, source: 'flatbed' });
+    const first = (await (await api.post('/api/v1/document/send')).json()) as { instanceId: number };
+    await scanAndWait(api, { pages: 1, source: 'flatbed' });
+    const again = (await (await api.post('/api/v1/document/send')).json()) as { instanceId: number };
+    t.not(again.instanceId, first.instanceId);
     // dcmtk agrees it is a well-formed Encapsulated PDF, and gives the PDF back unchanged.
     const file = join(w.dir, 'document.dcm');
     writeFileSync(file, stored);

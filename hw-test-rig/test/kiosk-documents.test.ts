@@ -30,11 +30,25 @@ test.serial(
     t.true(await page.locator('#document-send').isDisabled(), 'nothing to send yet');
 
     // The feeder holds ten sheets: the card shows the page being scanned while it runs.
+    // Every state the card shows is recorded as it is rendered (the test backend scans ten pages in
+    // well under a second: polling the page could miss the progress).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { seen: string[] }).seen = seen;
+      new MutationObserver(() => {
+        const job = document.querySelector('#scan-job')?.textContent;
+        if (job) seen.push(job);
+      }).observe(document.body, { childList: true, subtree: true });
+    });
     await page.click('#scan-feeder');
-    await page.locator('#scanner[data-job="scanning"] #scan-job', { hasText: /正在扫描第 \d+ 页/ }).waitFor();
     await page
       .locator('#scanner[data-job="idle"] #scan-job', { hasText: '已扫描 10 页' })
       .waitFor({ timeout: 60_000 });
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    t.true(
+      seen.some((text) => /正在扫描第 \d+ 页… \d+%/.test(text)),
+      `progress shown while scanning (saw: ${[...new Set(seen)].join(' | ')})`,
+    );
     await until('previews shown', () =>
       page
         .locator('#scan-pages img')
@@ -105,7 +119,15 @@ test.serial(
     await page.fill('#entry-name', '钱七');
     await page.click('#entry-submit');
     await page.locator('#patient-error', { hasText: 'check digit' }).waitFor();
-    await page.click('#study-close');
+    // A tap while a status push arrives: the button under the finger is not replaced mid-tap.
+    await new Promise((r) => setTimeout(r, 500)); // the refusal's own push has landed
+    const button = (await page.$('#study-close'))!;
+    await button.dispatchEvent('pointerdown');
+    await until('a push while the finger is down', () => w.rig.hidScanner.scan('410203198512030020'));
+    await new Promise((r) => setTimeout(r, 400));
+    t.true(await button.evaluate((b) => b.isConnected), 'the page was not rebuilt under the finger');
+    await button.dispatchEvent('pointerup');
+    await button.dispatchEvent('click');
     await page.locator('#patient .muted', { hasText: '请将患者身份证放在阅读器上' }).waitFor();
   },
 );

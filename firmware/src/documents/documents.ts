@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ScanimageBackend, type ScannerBackend } from '#device-drivers';
@@ -85,7 +86,7 @@ export class Documents {
     return this.scanner.sendDraft(async (pages, saved) => {
       const at = this.now();
       const title = `扫描文件 ${pages.length} 页`;
-      const pdf = await buildPdf(pages, { title, createdAt: at });
+      const pdf = await buildPdf(pages, { title, createdAt: at, documentId: randomUUID() });
       let received: { id: number; duplicate: boolean };
       try {
         received = store.receive({

@@ -15,12 +15,21 @@ export interface PdfPage {
  */
 export async function buildPdf(
   pages: readonly PdfPage[],
-  meta: { title: string; createdAt: Date },
+  meta: {
+    title: string;
+    createdAt: Date;
+    /**
+     * Unique per document made: the same paper scanned twice (for two patients) must be two
+     * documents, and the store treats identical bytes as the same capture received again.
+     */
+    documentId: string;
+  },
 ): Promise<Uint8Array> {
   if (pages.length === 0) throw new Error('a document needs at least one page');
   const pdf = await PDFDocument.create();
   pdf.setTitle(meta.title);
   pdf.setCreator('Telemed Terminal');
+  pdf.setKeywords([`telemed-document:${meta.documentId}`]);
   pdf.setProducer('Telemed Terminal (pdf-lib)');
   pdf.setCreationDate(meta.createdAt);
   pdf.setModificationDate(meta.createdAt);

@@ -37,6 +37,11 @@ export class IdReaderSimulator {
   constructor(
     private readonly readerEnd: string,
     private readonly baudRate = 115200,
+    /**
+     * Replies take the time the real UART takes (10 bits a byte at `baudRate`): a pty delivers at
+     * memory speed, and the 1.3 KB read reply is ~113 ms on a real reader's line.
+     */
+    private readonly paced = true,
   ) {}
 
   async start(): Promise<void> {
@@ -108,6 +113,8 @@ export class IdReaderSimulator {
       frame[frame.length - 1]! ^= 0x55;
     }
     const noise = this.faults.noiseBeforeReplies;
-    await this.link?.write(noise ? Uint8Array.from([...noise, ...frame]) : frame).catch(() => {});
+    const bytes = noise ? Uint8Array.from([...noise, ...frame]) : frame;
+    if (this.paced) await new Promise((r) => setTimeout(r, (bytes.length * 10 * 1000) / this.baudRate));
+    await this.link?.write(bytes).catch(() => {});
   }
 }

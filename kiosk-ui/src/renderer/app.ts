@@ -216,7 +216,38 @@ function consultationCard(v: VideoItem): HTMLElement {
   );
 }
 
+/**
+ * The page is rebuilt on every status push. A push landing between a finger going down and coming
+ * up would replace the button under it and the tap would be lost (seen in CI: a scan that never
+ * started), so rebuilding waits while a pointer is down and runs once right after the click.
+ */
+let pointerDown = false;
+let renderDeferred = false;
+document.addEventListener(
+  'pointerdown',
+  () => {
+    pointerDown = true;
+  },
+  true,
+);
+for (const type of ['pointerup', 'pointercancel'] as const)
+  document.addEventListener(
+    type,
+    () => {
+      pointerDown = false;
+      if (renderDeferred) {
+        renderDeferred = false;
+        setTimeout(render, 0); // after the click this pointerup belongs to
+      }
+    },
+    true,
+  );
+
 function render(): void {
+  if (pointerDown) {
+    renderDeferred = true;
+    return;
+  }
   // The page is rebuilt; the field staff are typing in keeps its focus and caret.
   const active = document.activeElement instanceof HTMLInputElement ? document.activeElement : null;
   const caret = active ? { id: active.id, at: active.selectionStart } : null;
