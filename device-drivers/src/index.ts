@@ -24,6 +24,8 @@ export * from './serial/serial-link.ts';
 export * from './serial/stale-lock.ts';
 export * from './usb/known-devices.ts';
 export * from './usb/udev-events.ts';
+export * from './usb/udev-monitor.ts';
 export * from './usb/udev-rules.ts';
 export { Backoff, sleep } from './util/backoff.ts';
+export { Waker } from './util/waker.ts';
 export * from './ymodem/index.ts';

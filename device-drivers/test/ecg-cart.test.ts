@@ -136,3 +136,30 @@ test('a stop while the port is still opening ends the driver (it hung: serve wai
   t.is(cart.state, 'stopped');
   t.deepEqual(closed, [pair.a], 'the port opened after the stop is closed again');
 });
+
+test('a replugged cart is found at once when the device manager kicks it, not after its back-off', async (t) => {
+  const pair = await ptyPair();
+  t.teardown(() => pair.unplug());
+  const cart = new EcgCart({
+    id: 'cart-1',
+    identity: { path: pair.a },
+    baudRate: 115200,
+    protocol: 'ymodem',
+    opener,
+    timing: FAST,
+    // A long back-off: without the kick the cart would look again only after 30 s.
+    backoff: new Backoff({ initialMs: 30_000, maxMs: 30_000, floorMs: 30_000 }),
+    deliver: async () => {},
+  });
+  t.teardown(() => cart.stop());
+  cart.start();
+  await until(() => cart.state === 'connected');
+  await pair.unplug();
+  await until(() => cart.state === 'searching');
+  await new Promise((r) => setTimeout(r, 200)); // it is now waiting out its back-off
+  await pair.plug();
+  const kickedAt = Date.now();
+  cart.kick();
+  await until(() => cart.state === 'connected', 5000);
+  t.true(Date.now() - kickedAt < 5000);
+});

@@ -12,10 +12,13 @@ import {
   type ScannerBackend,
   type SerialOpener,
   TIMING,
+  UdevadmMonitor,
+  type UsbEventSource,
 } from '#device-drivers';
 import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config, HidScannerConfig } from './config/schema.ts';
+import { DeviceManager } from './devices/device-manager.ts';
 import { Documents } from './documents/documents.ts';
 import { EventBus } from './events.ts';
 import { GpioPanel } from './gpio/panel.ts';
@@ -47,6 +50,8 @@ export interface DaemonDeps {
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
   now?: () => Date;
+  /** USB arrivals and departures (default: udev, or none as configured). */
+  usbEvents?: UsbEventSource;
   /** The GPIO lines (default: the relay socket if configured, else sysfs through onoff). */
   gpioOpener?: GpioOpener;
   /** The HID transport for a barcode scanner (default: its relay socket if set, else node-hid). */
@@ -65,6 +70,7 @@ export class Daemon {
   readonly carts = new Map<string, EcgCart>();
   readonly desk: PatientDesk;
   readonly panel: GpioPanel;
+  readonly devices: DeviceManager;
   readonly power: PowerFailHandler;
   readonly uplink: Uplink;
   readonly telemetry: MqttTelemetry;
@@ -243,6 +249,22 @@ export class Daemon {
       acceptCaptures: () => this.store.acceptCaptures(),
       flush: () => this.store.flush(),
     });
+    const noEvents: UsbEventSource = { start: () => {}, stop: async () => {} };
+    this.devices = new DeviceManager({
+      source: deps.usbEvents ?? (config.usbEvents === 'udev' ? new UdevadmMonitor() : noEvents),
+      log: log.child({ module: 'devices' }),
+      onArrival: (kind) => {
+        // Whoever is still looking for its device looks now (each finds its own by identity).
+        if (kind === 'tty') {
+          for (const cart of this.carts.values()) if (cart.state === 'searching') cart.kick();
+          for (const reader of this.desk.idReaders.values()) if (reader.state === 'searching') reader.kick();
+        } else if (kind === 'hidraw') {
+          for (const scanner of this.desk.scanners.values())
+            if (scanner.state === 'searching') scanner.kick();
+        } else void this.documents.scanner.refresh();
+      },
+      onChange: () => this.api.notify(),
+    });
     this.panel = new GpioPanel({
       config: config.gpio,
       opener:
@@ -262,6 +284,7 @@ export class Daemon {
       desk: this.desk,
       panel: this.panel,
       power: this.power,
+      devices: this.devices,
       uplink: this.uplink,
       ingest: this.ingest,
       telemetry: this.telemetry,
@@ -470,6 +493,7 @@ export class Daemon {
     this.desk.start();
     this.documents.start();
     await this.panel.start();
+    this.devices.start();
     this.startMedia();
     const publish = () => this.telemetry.publishHealth(this.health());
     publish();
@@ -500,6 +524,7 @@ export class Daemon {
     await this.desk.stop();
     await this.documents.stop();
     await this.panel.stop();
+    await this.devices.stop();
     await this.uplink.stop();
     await this.api.stop();
     await this.telemetry.stop();

@@ -9,6 +9,7 @@ import type {
   StudyItem,
   VideoItem,
 } from './api/types.ts';
+import type { DeviceManager, SeenDevice } from './devices/device-manager.ts';
 import type { Documents } from './documents/documents.ts';
 import type { GpioPanel } from './gpio/panel.ts';
 import type { PowerFailHandler } from './gpio/power.ts';
@@ -55,6 +56,7 @@ export interface StatusSources {
   desk: PatientDesk;
   panel: GpioPanel;
   power: PowerFailHandler;
+  devices: DeviceManager;
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
@@ -162,6 +164,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     video: s.media ? videoItem(s.media) : null,
     study: openStudyItem(s.studies),
     panel: panelItem(s.panel, s.power),
+    usbDevices: s.devices.list().map(usbDeviceItem),
     scanner: s.documents.status(),
   };
 }
@@ -268,6 +271,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
       })),
       scanner: scannerHealth(s.documents),
       gpio: panelItem(s.panel, s.power),
+      usb: s.devices.list().map(usbDeviceItem),
     },
     queue: {
       depth: queue.reduce((n, q) => n + q.depth, 0),
@@ -348,5 +352,21 @@ function panelItem(panel: GpioPanel, power: PowerFailHandler): StatusResponse['p
     power: power.state,
     lastPowerFailFlushedMs: power.lastFlushedMs,
     counters: { ...panel.counters },
+  };
+}
+
+/** A USB device as the kiosk and the NOC see it (model, presence, counters; no patient data). */
+function usbDeviceItem(d: SeenDevice): StatusResponse['usbDevices'][number] {
+  return {
+    kind: d.kind,
+    name: d.name,
+    vendorId: d.vendorId,
+    productId: d.productId,
+    serialNumber: d.serialNumber,
+    nodes: d.nodes,
+    present: d.present,
+    lastSeen: d.lastSeen,
+    arrivals: d.arrivals,
+    departures: d.departures,
   };
 }

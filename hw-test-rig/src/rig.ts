@@ -186,6 +186,8 @@ export class Rig {
       ],
       scanner: { device: 'auto', resolution: 200, saneConfigDir: this.scanner.configDir },
       gpio: { ...RIG_GPIO, relaySocket: this.gpio.socketPath },
+      // The rig's devices are ptys and sockets: no udev events for them (tests inject a USB bus).
+      usbEvents: 'none',
       storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
       media: {
         enabled: overrides.media ?? true,

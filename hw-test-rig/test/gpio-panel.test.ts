@@ -59,9 +59,10 @@ test.serial(
       const p = (await api.status()).panel;
       return p.power === 'flushed' ? p : false;
     });
+    // The slow scan is stopped (its backend killed after the 1 s cancel grace), well inside the 3 s budget.
     t.true(
-      flushed.lastPowerFailFlushedMs !== null &&
-        flushed.lastPowerFailFlushedMs < w.config.gpio.powerFailBudgetMs + 500,
+      flushed.lastPowerFailFlushedMs !== null && flushed.lastPowerFailFlushedMs < 2000,
+      `flushed after ${flushed.lastPowerFailFlushedMs} ms`,
     );
     const status = await api.status();
     t.is(status.scanner.job, 'idle', 'the scan was stopped');

@@ -1,4 +1,5 @@
-import { Backoff, sleep } from '../util/backoff.ts';
+import { Backoff } from '../util/backoff.ts';
+import { Waker } from '../util/waker.ts';
 import type { HidDeviceInfo, HidOpener, HidReportSource } from './hid-device.ts';
 import { HidReportError, KeyboardWedgeDecoder, type Scan } from './keyboard.ts';
 import { HidPosDecoder, symbologyName } from './pos.ts';
@@ -67,6 +68,7 @@ export class BarcodeScanner {
   private loop: Promise<void> | null = null;
   private device: HidReportSource | null = null;
   private readonly backoff: Backoff;
+  private readonly waker = new Waker();
   readonly counters = { connects: 0, disconnects: 0, scans: 0, badReports: 0 };
   /** The mode of the interface open now (or last open), or null before the first. */
   mode: 'wedge' | 'pos' | null = null;
@@ -90,6 +92,11 @@ export class BarcodeScanner {
     });
   }
 
+  /** A HID device arrived (the device manager saw it): look now instead of after the back-off. */
+  kick(): void {
+    this.waker.wake();
+  }
+
   async stop(): Promise<void> {
     this.stopper.abort(new Error('scanner stopped'));
     await this.device?.close();
@@ -110,7 +117,7 @@ export class BarcodeScanner {
       const found = pickScanner(await this.options.opener.list(), this.options);
       if (typeof found === 'string') {
         this.setState('searching', found);
-        await sleep(this.backoff.next(), signal).catch(() => undefined);
+        await this.waker.sleep(this.backoff.next(), signal).catch(() => undefined);
         continue;
       }
       let device: HidReportSource;
@@ -118,7 +125,7 @@ export class BarcodeScanner {
         device = await this.options.opener.open(found.path);
       } catch (error) {
         this.setState('searching', `cannot open the scanner: ${(error as Error).message}`);
-        await sleep(this.backoff.next(), signal).catch(() => undefined);
+        await this.waker.sleep(this.backoff.next(), signal).catch(() => undefined);
         continue;
       }
       if (signal.aborted) {

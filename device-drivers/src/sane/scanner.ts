@@ -22,7 +22,7 @@ import {
  *   its 1-based number in this scan; a page that did not finish is never reported, and its partial
  *   file is removed.
  * - Cancelling (`signal`) asks the backend to stop (SIGINT: scanimage calls sane_cancel), then
- *   kills it after `cancelGraceMs`; `scan()` then resolves with `ended: 'cancelled'`, pages finished
+ *   kills it after `cancelGraceMs` (1 s); `scan()` then resolves with `ended: 'cancelled'`, pages finished
  *   before the cancel kept.
  * - `scan()` never rejects for a scanner fault: a backend error, an unplugged scanner or a killed
  *   backend resolve with `ended: 'failed'` and the backend's own words. It rejects only for
@@ -87,7 +87,7 @@ export interface ScanimageOptions {
   /** Environment for scanimage: the rig sets SANE_CONFIG_DIR to enable SANE's test backend. */
   env?: NodeJS.ProcessEnv;
   spawn?: Spawn;
-  /** How long a cancelled backend gets to stop before it is killed (default 3 s). */
+  /** How long a cancelled backend gets to stop before it is killed (default 1 s). */
   cancelGraceMs?: number;
   /** Longest a device list or option query may take (default 20 s: `net` backends time out slowly). */
   queryTimeoutMs?: number;
@@ -155,8 +155,12 @@ export class ScanimageBackend implements ScannerBackend {
       const reported = new Set<string>();
       const onAbort = () => {
         cancelled = true;
+        // scanimage's SIGINT handler calls sane_cancel, which some backends only honour at the
+        // end of the page — and while it runs, further signals wait (SANE's test backend in its
+        // one-byte-read mode takes seconds). The page is lost either way: after a short grace the
+        // backend is killed, and the device is released with its process.
         child.kill('SIGINT');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), this.options.cancelGraceMs ?? 3_000);
+        killTimer = setTimeout(() => child.kill('SIGKILL'), this.options.cancelGraceMs ?? 1_000);
       };
       if (callbacks.signal?.aborted) onAbort();
       else callbacks.signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,5 @@
 import type { Backoff } from '../util/backoff.ts';
-import { sleep } from '../util/backoff.ts';
+import { Waker } from '../util/waker.ts';
 import {
   isSerialError,
   type PortIdentity,
@@ -15,6 +15,8 @@ export interface PortKeeperOptions {
   identity: PortIdentity;
   baudRate: number;
   backoff: Backoff;
+  /** The back-off wait, cut short when the device manager sees a port arrive. */
+  waker: Waker;
   signal: AbortSignal;
   counters: { connects: number; disconnects: number; openFailures: number };
   setState(state: PortKeeperState, detail: string | null): void;
@@ -39,7 +41,7 @@ export async function keepPortOpen(o: PortKeeperOptions): Promise<void> {
     const found = selectPort(await o.opener.list(), o.identity);
     if (isSerialError(found)) {
       o.setState('searching', found.message);
-      await sleep(o.backoff.next(), o.signal).catch(() => undefined);
+      await o.waker.sleep(o.backoff.next(), o.signal).catch(() => undefined);
       continue;
     }
     o.setState('opening', null);
@@ -49,7 +51,7 @@ export async function keepPortOpen(o: PortKeeperOptions): Promise<void> {
     } catch (error) {
       o.counters.openFailures++;
       o.setState('searching', isSerialError(error) ? error.message : String(error));
-      await sleep(o.backoff.next(), o.signal).catch(() => undefined);
+      await o.waker.sleep(o.backoff.next(), o.signal).catch(() => undefined);
       continue;
     }
     if (o.signal.aborted) {
@@ -96,6 +98,7 @@ export abstract class SerialDevice<Busy extends string> {
   protected readonly stopper = new AbortController();
   private loop: Promise<void> | null = null;
   private link: SerialLink | null = null;
+  private readonly waker = new Waker();
 
   constructor(
     private readonly device: SerialDeviceOptions,
@@ -131,6 +134,11 @@ export abstract class SerialDevice<Busy extends string> {
     this.setState('stopped', null);
   }
 
+  /** A port arrived (the device manager saw it): stop waiting out the back-off and look now. */
+  kick(): void {
+    this.waker.wake();
+  }
+
   /** Wakes whatever the protocol waits on, so a stop is not held up by it. */
   protected stopping(): void {}
 
@@ -151,6 +159,7 @@ export abstract class SerialDevice<Busy extends string> {
       identity: d.identity,
       baudRate: d.baudRate,
       backoff: d.backoff,
+      waker: this.waker,
       signal: this.stopper.signal,
       counters: d.counters,
       setState: (state, detail) => this.setState(state, detail),

@@ -98,6 +98,22 @@ export interface StatusResponse {
   study: OpenStudyItem | null;
   scanner: ScannerItem;
   panel: PanelItem;
+  /** USB devices seen since start (udev), present or gone. */
+  usbDevices: UsbDeviceItem[];
+}
+
+export interface UsbDeviceItem {
+  kind: 'usb-serial' | 'barcode-scanner' | 'document-scanner' | 'camera' | 'id-reader' | 'unknown';
+  name: string;
+  vendorId: string | null;
+  productId: string | null;
+  serialNumber: string | null;
+  /** Its ports now (/dev/ttyUSB1 after a renumbering). */
+  nodes: string[];
+  present: boolean;
+  lastSeen: string;
+  arrivals: number;
+  departures: number;
 }
 
 /** The front panel: GPIO lines, the status LED's pattern, the cabinet door, mains power. */

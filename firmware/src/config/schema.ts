@@ -142,6 +142,11 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    /**
+     * Where USB arrivals and departures come from: udev (`udevadm monitor`) on the board; 'none'
+     * where there is no udev (drivers then find replugged devices by polling, seconds later).
+     */
+    usbEvents: Type.Union([Type.Literal('udev'), Type.Literal('none')], { default: 'udev' }),
     gpio: Type.Object(
       {
         /** Board line numbers and polarity differ: each input/output is named by line and polarity. */

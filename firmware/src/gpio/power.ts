@@ -82,7 +82,7 @@ export class PowerFailHandler {
       o.log.error({ budgetMs: o.budgetMs }, 'work in flight did not finish within the power-fail budget');
     o.refuseCaptures(POWER_FAIL_REASON);
     o.flush();
-    this.lastFlushedMs = Math.round(this.now() - started);
+    this.lastFlushedMs = Math.round((this.now() - started) * 10) / 10;
     this.state = 'flushed';
     o.log.warn({ flushedMs: this.lastFlushedMs }, 'power-fail: store flushed');
     o.bus.emit({ type: 'power', state: 'flushed', flushedMs: this.lastFlushedMs });

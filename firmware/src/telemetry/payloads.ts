@@ -61,6 +61,22 @@ export const HealthPayload = Type.Object(
           counters: Counters,
         }),
       ),
+      usb: Type.Array(
+        Type.Object({
+          kind: Type.String({
+            description: 'usb-serial | barcode-scanner | document-scanner | camera | id-reader | unknown',
+          }),
+          name: Type.String(),
+          vendorId: Type.Union([Type.String(), Type.Null()]),
+          productId: Type.Union([Type.String(), Type.Null()]),
+          serialNumber: Type.Union([Type.String(), Type.Null()]),
+          nodes: Type.Array(Type.String()),
+          present: Type.Boolean(),
+          lastSeen: Type.String(),
+          arrivals: Type.Integer(),
+          departures: Type.Integer(),
+        }),
+      ),
       gpio: Type.Object({
         lines: Type.Array(
           Type.Object({

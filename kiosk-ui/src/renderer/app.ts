@@ -301,6 +301,21 @@ function build(): void {
     );
   }
   if (status.video) carts.append(videoRow(status.video));
+  for (const usb of status.usbDevices) {
+    carts.append(
+      el(
+        'div',
+        {
+          class: 'row usb',
+          'data-usb': `${usb.vendorId}:${usb.productId}`,
+          'data-present': String(usb.present),
+        },
+        el('span', { class: `dot ${usb.present ? 'ok' : 'bad'}` }),
+        el('span', {}, `${usb.name}${usb.nodes.length ? ` (${usb.nodes.join(', ')})` : ''}`),
+        el('span', { class: 'muted' }, usb.present ? t.usbPresent : t.usbGone(time(usb.lastSeen))),
+      ),
+    );
+  }
   const dcs = el('section', { id: 'dcs', class: 'card' }, el('h2', {}, t.dataCentres));
   for (const dc of status.dataCentres) {
     dcs.append(

@@ -139,6 +139,8 @@ const zh = {
     },
     page: (n: number) => `第 ${n} 页`,
   },
+  usbPresent: '已连接',
+  usbGone: (at: string) => `已拔出（最后一次 ${at}）`,
   patientCard: '当前患者',
   nameUnknown: '姓名未录入',
   hidScannerState: {
@@ -305,6 +307,8 @@ const en: typeof zh = {
     },
     page: (n: number) => `Page ${n}`,
   },
+  usbPresent: 'connected',
+  usbGone: (at: string) => `unplugged (last seen ${at})`,
   patientCard: 'Patient',
   nameUnknown: 'name not entered',
   hidScannerState: {
