@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import test from 'ava';
 import { type CartLinkState, type CartRecord, EcgCart } from '../src/ecg-cart/ecg-cart.ts';
 import { trimXmodemPadding } from '../src/ecg-cart/record-bytes.ts';
@@ -162,4 +163,32 @@ test('a replugged cart is found at once when the device manager kicks it, not af
   cart.kick();
   await until(() => cart.state === 'connected', 5000);
   t.true(Date.now() - kickedAt < 5000);
+});
+
+test('a port held by another program: the cart says who holds it, and takes the port once it is free', async (t) => {
+  const pair = await ptyPair();
+  t.teardown(() => pair.unplug());
+  // flock(1) holds an exclusive lock on the port, as a serial tool left running would.
+  const holder = spawn('flock', ['-x', '-o', pair.a, 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => holder.kill());
+  await new Promise((r) => setTimeout(r, 300));
+  const states: Array<string | null> = [];
+  const cart = new EcgCart({
+    id: 'cart-1',
+    identity: { path: pair.a },
+    baudRate: 115200,
+    protocol: 'ymodem',
+    opener,
+    timing: FAST,
+    backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
+    deliver: async () => {},
+    onState: (_, detail) => states.push(detail),
+  });
+  t.teardown(() => cart.stop());
+  cart.start();
+  // (socat, which makes the pty pair, has it open too and is named beside flock.)
+  await until(() => states.some((d) => d !== null && /held by .*flock \(PID \d+\)/.test(d)));
+  holder.kill();
+  await until(() => cart.state === 'connected');
+  t.pass();
 });

@@ -7,6 +7,7 @@ import {
   type SerialOpener,
   selectPort,
 } from './serial-link.ts';
+import { explainBusyPort } from './stale-lock.ts';
 
 export type PortKeeperState = 'searching' | 'opening' | 'connected';
 
@@ -50,7 +51,10 @@ export async function keepPortOpen(o: PortKeeperOptions): Promise<void> {
       link = await o.opener.open(found.path, { baudRate: o.baudRate });
     } catch (error) {
       o.counters.openFailures++;
-      o.setState('searching', isSerialError(error) ? error.message : String(error));
+      const why = isSerialError(error) ? error.message : String(error);
+      // A busy port: name who holds it (and clear a crashed tool's stale lock on the way).
+      const busy = explainBusyPort(found.path);
+      o.setState('searching', busy ? `${why} — ${busy}` : why);
       await o.waker.sleep(o.backoff.next(), o.signal).catch(() => undefined);
       continue;
     }

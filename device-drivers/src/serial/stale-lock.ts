@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
 /**
@@ -82,4 +82,56 @@ export function recoverStaleLock(
     }
   }
   return removed;
+}
+
+/**
+ * Processes that have the port open now (from /proc/PID/fd), by PID and name: when an open fails
+ * because the port is busy, the technician is told who holds it — on Linux boards most often
+ * ModemManager probing a new CDC-ACM device (the shipped udev rules tell it to keep away).
+ */
+export function portHolders(devicePath: string, proc = '/proc'): Array<{ pid: number; name: string | null }> {
+  let target: string;
+  try {
+    target = realpathSync(devicePath);
+  } catch {
+    return [];
+  }
+  const holders: Array<{ pid: number; name: string | null }> = [];
+  for (const entry of readdirSync(proc)) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(join(proc, entry, 'fd'));
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(join(proc, entry, 'fd', fd));
+      } catch {
+        continue;
+      }
+      if (link === target) {
+        holders.push({ pid: Number(entry), name: processName(Number(entry)) });
+        break;
+      }
+    }
+  }
+  return holders;
+}
+
+/** Why a port could not be opened, with who holds it when someone does; removes a stale lock. */
+export function explainBusyPort(devicePath: string): string | null {
+  const lock = recoverStaleLock(devicePath);
+  const holders = portHolders(devicePath);
+  const parts: string[] = [];
+  if (holders.length > 0)
+    parts.push(
+      `held by ${holders.map((h) => `${h.name ?? 'a process'} (PID ${h.pid})`).join(', ')}: stop it or keep it off this port`,
+    );
+  else if (lock.state === 'held')
+    parts.push(`locked by ${lock.holder ?? 'a process'} (PID ${lock.pid}, ${lock.file})`);
+  if (lock.state === 'removed') parts.push(`a stale lock of a crashed program was removed (${lock.file})`);
+  return parts.length > 0 ? parts.join('; ') : null;
 }

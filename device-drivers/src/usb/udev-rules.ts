@@ -13,6 +13,7 @@ export function udevRules(): string {
     '# - Serial ports get a stable name by USB identity (/dev/telemed/tty-VID-PID-SERIAL); the firmware',
     '#   itself finds ports by serial number / VID:PID, never by ttyACMn, which renumbers.',
     '# - hidraw nodes of barcode scanners readable by the telemed service user.',
+    '# - ModemManager keeps off the USB-serial bridges (it would probe them with AT commands).',
     '# Made by `npm run udev-rules` from device-drivers/src/usb/known-devices.ts; a test keeps them equal.',
     '',
   ];
@@ -22,6 +23,12 @@ export function udevRules(): string {
     lines.push(
       `ACTION=="add", SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTR{idVendor}=="${d.vendorId}"${product}, TEST=="power/control", ATTR{power/control}="on"`,
     );
+    if (d.kind === 'usb-serial' || d.kind === 'id-reader')
+      // ModemManager probes new serial devices with AT commands for seconds after plug-in,
+      // holding the port and sending bytes a cart or reader does not expect.
+      lines.push(
+        `ACTION=="add", SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTR{idVendor}=="${d.vendorId}"${product}, ENV{ID_MM_DEVICE_IGNORE}="1"`,
+      );
     if (d.kind === 'barcode-scanner')
       lines.push(
         `SUBSYSTEM=="hidraw", ATTRS{idVendor}=="${d.vendorId}"${d.productId === null ? '' : `, ATTRS{idProduct}=="${d.productId}"`}, GROUP="telemed", MODE="0660"`,
