@@ -130,3 +130,26 @@ test('fuzz: scanning any bytes makes progress or asks for more, never throws; a 
   );
   t.pass();
 });
+
+test('a text block with malformed UCS-2 (an unpaired surrogate) is refused, naming the field', (t) => {
+  const data = encodeCardData(
+    {
+      name: '李四',
+      sexCode: '2',
+      ethnicityCode: '01',
+      birthDate: '19851203',
+      address: '河南省',
+      idNumber: '410203198512030020',
+      issuingOffice: '开封市公安局',
+      validFrom: '20150101',
+      validTo: '20350101',
+    },
+    new Uint8Array(1024),
+  );
+  // The name field starts right after the two length fields: a lone high surrogate (D800).
+  data[4] = 0x00;
+  data[5] = 0xd8;
+  data[6] = 0x41;
+  data[7] = 0x00;
+  t.throws(() => parseCardData(data), { message: /the card's name field is not valid UCS-2 text/ });
+});

@@ -95,3 +95,30 @@ test.serial(
     await until('read after replug', () => cards.length === 2, 8000);
   },
 );
+
+test.serial(
+  'an unknown status, and a card lifted mid-read: each refused with what to do; the card read when it is there',
+  async (t) => {
+    const { sim, cards, problems } = await rig(t);
+    // A status the protocol does not know: refused with it named; the card, still there, is read on
+    // the next try.
+    sim.faults = { readStatus: 0x41 };
+    sim.present(card, 1500);
+    await until('unknown status told', () => problems.some((p) => /status 41/.test(p)), 5000);
+    await until('read on the next try', () => cards.length === 1, 5000);
+    await new Promise((r) => setTimeout(r, 1700)); // lifted
+    // Lifted between select and read: refused, and nothing half-read is reported.
+    sim.faults = { liftBeforeRead: true };
+    sim.present(card, 3000);
+    await until(
+      'lifted mid-read told',
+      () => problems.some((p) => /could not be read .*lay it flat and still/.test(p)),
+      5000,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    t.is(cards.length, 1, 'nothing half-read is reported');
+    sim.present(card, 2000);
+    await until('read when laid again', () => cards.length === 2, 5000);
+    t.is(cards[1]?.idNumber, '410203198512030020');
+  },
+);

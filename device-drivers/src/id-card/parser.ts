@@ -20,7 +20,8 @@ export interface IdCardRead {
   photo: Uint8Array;
 }
 
-const ucs2 = new TextDecoder('utf-16le');
+/** Fatal: a field with an unpaired surrogate is a misread card, not a name with a '�' in it. */
+const ucs2 = new TextDecoder('utf-16le', { fatal: true });
 
 function isoDate(text: string): string | null {
   if (!/^\d{8}$/.test(text)) return null;
@@ -47,7 +48,11 @@ export function parseCardData(data: Uint8Array): IdCardRead {
   const fields: Record<string, string> = {};
   let at = 0;
   for (const [name, size] of TEXT_FIELDS) {
-    fields[name] = ucs2.decode(text.subarray(at, at + size)).replace(/[\s\u0000]+$/u, '');
+    try {
+      fields[name] = ucs2.decode(text.subarray(at, at + size)).replace(/[\s\u0000]+$/u, '');
+    } catch {
+      throw new IdCardFrameError(`the card's ${name} field is not valid UCS-2 text: read the card again`);
+    }
     at += size;
   }
   const sexCode = fields['sex'];

@@ -18,6 +18,10 @@ export interface IdReaderFaults {
   noiseBeforeReplies?: Uint8Array;
   /** Corrupt the checksum of the next N replies. */
   damageReplies?: number;
+  /** Answer the next read with this status (SW3) instead of the card: e.g. 0x41, no known status. */
+  readStatus?: number;
+  /** The card is lifted between select and read (the clerk took it too soon). */
+  liftBeforeRead?: boolean;
 }
 
 /**
@@ -93,7 +97,15 @@ export class IdReaderSimulator {
       } else if (same(cmd, para, COMMAND.selectCard)) {
         await this.reply(this.card ? [0, 0, STATUS.success] : [0, 0, STATUS.selectFailed], new Uint8Array(8));
       } else if (same(cmd, para, COMMAND.readCard)) {
-        if (!this.card) await this.reply([0, 0, STATUS.readFailed]);
+        if (this.faults.liftBeforeRead) {
+          this.faults.liftBeforeRead = false;
+          this.lift();
+        }
+        if (this.faults.readStatus !== undefined) {
+          const sw3 = this.faults.readStatus;
+          delete this.faults.readStatus;
+          await this.reply([0, 0, sw3]);
+        } else if (!this.card) await this.reply([0, 0, STATUS.readFailed]);
         else {
           this.counters.reads++;
           await this.reply([0, 0, STATUS.success], encodeCardData(this.card.text, this.card.photo));
