@@ -66,13 +66,24 @@ type OnoffModule = {
  * see docs/ARCHITECTURE.md for how the same contract maps onto libgpiod's line requests).
  */
 export class OnoffGpioOpener implements GpioOpener {
-  private readonly onoff: OnoffModule;
+  private onoff: OnoffModule | null;
 
   constructor(onoff?: OnoffModule) {
-    this.onoff = onoff ?? (createRequire(import.meta.url)('onoff') as OnoffModule);
+    this.onoff = onoff ?? null;
   }
 
   async open(request: GpioLineRequest): Promise<GpioLine> {
+    if (!this.onoff) {
+      try {
+        this.onoff = createRequire(import.meta.url)('onoff') as OnoffModule;
+      } catch (error) {
+        throw new GpioError(
+          'OPEN_FAILED',
+          request.line,
+          `GPIO line ${request.line} cannot be exported: onoff could not be loaded (${(error as Error).message.split('\n')[0]}); its native part (epoll) must be built for this board`,
+        );
+      }
+    }
     const { Gpio } = this.onoff;
     if (!Gpio.accessible)
       throw new GpioError(
