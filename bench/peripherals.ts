@@ -175,7 +175,7 @@ export async function benchPeripherals(dir: string): Promise<PeripheralsResult> 
       },
     ];
     notes.push(
-      'Power rows: measured by the firmware from the settled UPS input (after the 30 ms debounce) to the store flushed. A scan in flight is cancelled (a SANE backend stops within a page); a recording finishes its segment, bounded by gpio.powerFailBudgetMs (3 s).',
+      'Power rows: measured by the firmware from the settled UPS input (after the 30 ms debounce) to the store flushed. A scan in flight is cancelled (a backend that does not stop within 1 s is killed); a recording finishes its segment, bounded by gpio.powerFailBudgetMs (3 s).',
     );
     return { card, power, notes };
   } finally {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { type CartLinkState, type CartRecord, EcgCart } from '../src/ecg-cart/ecg-cart.ts';
 import { trimXmodemPadding } from '../src/ecg-cart/record-bytes.ts';
 import { NodeSerialOpener } from '../src/serial/node-serial-link.ts';
-import type { SerialLink } from '../src/serial/serial-link.ts';
+import type { SerialLink, SerialOpener } from '../src/serial/serial-link.ts';
 import { Backoff } from '../src/util/backoff.ts';
 import { ByteQueue } from '../src/ymodem/byte-queue.ts';
 import { type SendMode, sendFiles } from '../src/ymodem/sender.ts';
@@ -30,6 +30,25 @@ async function cartSend(path: string, bytes: Uint8Array, mode: SendMode = 'ymode
   }
 }
 
+/** A cart driver on the test side of a pty pair, with the test's fast timing. */
+function cartOn(
+  path: string,
+  options: Omit<
+    ConstructorParameters<typeof EcgCart>[0],
+    'id' | 'identity' | 'baudRate' | 'protocol' | 'opener' | 'timing'
+  > & { opener?: SerialOpener },
+) {
+  return new EcgCart({
+    id: 'cart-1',
+    identity: { path },
+    baudRate: 115200,
+    protocol: 'ymodem',
+    opener,
+    timing: FAST,
+    ...options,
+  });
+}
+
 async function until(condition: () => boolean, ms = 5000): Promise<void> {
   for (let waited = 0; !condition(); waited += 20) {
     if (waited > ms) throw new Error('condition not reached');
@@ -50,13 +69,7 @@ test('a cart on a real pty: records arrive, the cable is pulled and replugged, r
   const pair = await ptyPair();
   const records: CartRecord[] = [];
   const states: CartLinkState[] = [];
-  const cart = new EcgCart({
-    id: 'cart-1',
-    identity: { path: pair.a },
-    baudRate: 115200,
-    protocol: 'ymodem',
-    opener,
-    timing: FAST,
+  const cart = cartOn(pair.a, {
     backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
     deliver: async (record) => {
       records.push(record);
@@ -120,13 +133,8 @@ test('a stop while the port is still opening ends the driver (it hung: serve wai
       return watched;
     },
   };
-  const cart = new EcgCart({
-    id: 'cart-1',
-    identity: { path: pair.a },
-    baudRate: 115200,
-    protocol: 'ymodem',
+  const cart = cartOn(pair.a, {
     opener: slowOpener,
-    timing: FAST,
     deliver: async () => {},
   });
   cart.start();
@@ -141,13 +149,7 @@ test('a stop while the port is still opening ends the driver (it hung: serve wai
 test('a replugged cart is found at once when the device manager kicks it, not after its back-off', async (t) => {
   const pair = await ptyPair();
   t.teardown(() => pair.unplug());
-  const cart = new EcgCart({
-    id: 'cart-1',
-    identity: { path: pair.a },
-    baudRate: 115200,
-    protocol: 'ymodem',
-    opener,
-    timing: FAST,
+  const cart = cartOn(pair.a, {
     // A long back-off: without the kick the cart would look again only after 30 s.
     backoff: new Backoff({ initialMs: 30_000, maxMs: 30_000, floorMs: 30_000 }),
     deliver: async () => {},
@@ -173,13 +175,7 @@ test('a port held by another program: the cart says who holds it, and takes the 
   t.teardown(() => holder.kill());
   await new Promise((r) => setTimeout(r, 300));
   const states: Array<string | null> = [];
-  const cart = new EcgCart({
-    id: 'cart-1',
-    identity: { path: pair.a },
-    baudRate: 115200,
-    protocol: 'ymodem',
-    opener,
-    timing: FAST,
+  const cart = cartOn(pair.a, {
     backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
     deliver: async () => {},
     onState: (_, detail) => states.push(detail),

@@ -1,28 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
-import { chromium } from 'playwright-core';
-import { buildKiosk } from '../../kiosk-ui/build.ts';
-import { until, world } from './helpers/harness.ts';
+import { kioskWorld } from './helpers/browser.ts';
+import { until } from './helpers/harness.ts';
 
 test.serial(
   'the kiosk scanner card in Chromium: scan from the feeder with progress, previews, delete, move up, send',
   async (t) => {
-    const kioskDir = await buildKiosk(mkdtempSync(join(tmpdir(), 'kiosk-')));
-    const w = await world({ kioskDir });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    t.teardown(async () => {
-      await browser.close();
-      await w.stop();
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, locale: 'zh-CN' });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(w.rig.kioskUrl);
+    const { w, page, pageErrors } = await kioskWorld(t);
     await page
       .locator('#scanner[data-state="ready"]', { hasText: '扫描仪就绪（Noname frontend-tester）' })
       .waitFor();
@@ -85,18 +68,7 @@ test.serial(
 test.serial(
   'the kiosk patient card in Chromium: a scanned ID number opens the study, manual entry with its errors, patient leaves',
   async (t) => {
-    const kioskDir = await buildKiosk(mkdtempSync(join(tmpdir(), 'kiosk-')));
-    const w = await world({ kioskDir });
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    t.teardown(async () => {
-      await browser.close();
-      await w.stop();
-    });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 }, locale: 'zh-CN' });
-    await page.goto(w.rig.kioskUrl);
+    const { w, page } = await kioskWorld(t);
     await page
       .locator('[data-hid-scanner="hid-scanner-1"][data-state="connected"]', { hasText: '扫码枪就绪' })
       .waitFor();

@@ -2,20 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { chromium } from 'playwright-core';
 import { stowInstance } from '../../firmware/src/uplink/stow-client.ts';
 import { buildKiosk } from '../../kiosk-ui/build.ts';
 import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
+import { launchChromium } from './helpers/browser.ts';
 import { world } from './helpers/harness.ts';
-
-/** Flags from DEVELOPERS.md: the Debian Chromium, headless, in a fresh profile. */
-async function launchChromium() {
-  return chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-}
 
 test.serial(
   'the kiosk status page in Chromium: Chinese first, live study states, data centres, cart, English toggle',

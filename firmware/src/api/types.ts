@@ -168,6 +168,9 @@ export interface ScannerItem {
     cancelled: number;
     rejectedPages: number;
     documentsSent: number;
+    /** Not saved (storage low, power failing); the draft was kept. */
+    documentsRefused: number;
+    documentsQuarantined: number;
   };
 }
 

@@ -189,11 +189,6 @@ export class DocumentScanner {
     await this.scanDone;
   }
 
-  /** Resolves when the scan running now (if any) has ended. */
-  whenIdle(): Promise<void> {
-    return this.scanDone;
-  }
-
   deletePage(id: string): void {
     this.requireIdle();
     const page = this.pages.find((p) => p.id === id);

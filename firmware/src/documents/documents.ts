@@ -169,7 +169,12 @@ export class Documents {
         preview: `/api/v1/document/pages/${encodeURIComponent(p.id)}/preview.jpg`,
       })),
       lastError: s.lastError,
-      counters: { ...s.counters, documentsSent: this.counters.sent },
+      counters: {
+        ...s.counters,
+        documentsSent: this.counters.sent,
+        documentsRefused: this.counters.refused,
+        documentsQuarantined: this.counters.failures,
+      },
     };
   }
 

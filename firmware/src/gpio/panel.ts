@@ -18,7 +18,7 @@ export interface GpioPanelOptions {
   opener: GpioOpener;
   bus: EventBus;
   log: Logger;
-  /** What the LED should show now (asked every few hundred ms). */
+  /** What the LED should show now (asked twice a second: it looks at the store and the uplink). */
   ledPattern(): LedPattern;
   /** The UPS says mains power failed / came back. */
   onPowerFail(): void;
@@ -165,13 +165,17 @@ export class GpioPanel {
   private driveLed(line: GpioLine): void {
     let pattern: LedPattern = this.options.ledPattern();
     let since = this.now();
+    let asked = since;
     let level: 0 | 1 | null = null;
-    // 25 ms steps: the shortest pattern step is 100 ms.
+    // 25 ms steps (the shortest pattern step is 100 ms); what to show is asked every 500 ms.
     this.ledTimer = setInterval(() => {
-      const wanted = this.options.ledPattern();
-      if (wanted !== pattern) {
-        pattern = wanted;
-        since = this.now();
+      if (this.now() - asked >= 500) {
+        asked = this.now();
+        const wanted = this.options.ledPattern();
+        if (wanted !== pattern) {
+          pattern = wanted;
+          since = asked;
+        }
       }
       const next = ledLevel(pattern, this.now() - since);
       if (next === level) return;
