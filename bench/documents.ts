@@ -98,6 +98,7 @@ export async function benchDocuments(dir: string): Promise<{ rows: Row[]; notes:
         patient: { id: null, name: null, birthDate: null, sex: null },
         stationName: 'BENCH',
         institutionName: 'BENCH',
+        originalSha256: 'ab'.repeat(32),
       });
     }, 10),
   );

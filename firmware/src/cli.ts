@@ -5,6 +5,7 @@ import { decodeScp, isScpDecodeError } from '#device-drivers';
 import { ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { serviceManagerFromEnv, systemdNotify } from './service-manager.ts';
+import { crashAtFromEnv, type FaultHook } from './store/fault-points.ts';
 
 /** Exit codes systemd (and the rig's supervisor) can tell apart. */
 export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70 } as const;
@@ -85,8 +86,16 @@ async function daemon(args: string[]): Promise<number> {
     );
     return EXIT.config;
   }
+  let fault: FaultHook;
+  try {
+    fault = crashAtFromEnv(process.env['TELEMED_CRASH_AT']);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return EXIT.usage;
+  }
   const d = new Daemon(config, {
     log,
+    fault,
     serviceManager: serviceManagerFromEnv(process.env, process.pid, (socket) => systemdNotify(log, socket)),
   });
   await d.start();

@@ -33,7 +33,9 @@ import { describe } from './notices.ts';
 import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
+import type { FaultHook } from './store/fault-points.ts';
 import { RecordingRows } from './store/recordings.ts';
+import type { RecoveryReport } from './store/recovery.ts';
 import { StudyRows } from './store/studies.ts';
 import { StudyStore } from './store/study-store.ts';
 import { ConsultationStudies } from './study/consultation-studies.ts';
@@ -44,6 +46,8 @@ import { FIRMWARE_VERSION } from './version.ts';
 
 export interface DaemonDeps {
   log: Logger;
+  /** The kill test's crash points in the store and uplink (see fault-points.ts); none by default. */
+  fault?: FaultHook;
   /** Extra environment for the media worker (the rig's stand-in hardware encoder plugin). */
   mediaEnv?: Record<string, string>;
   opener?: SerialOpener;
@@ -85,6 +89,8 @@ export class Daemon {
     ingest: VideoIngest;
   } | null;
   private readonly notices: Notice[] = [];
+  /** What start-up reconciliation found (status and health show it until the next start). */
+  private recovery: Omit<RecoveryReport, 'actions'> | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
   private readonly sources: StatusSources;
@@ -101,6 +107,7 @@ export class Daemon {
       minFreeBytes: config.storage.minFreeBytes,
       clock: now,
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+      ...(deps.fault ? { fault: deps.fault } : {}),
     });
     const dcs = config.dataCentres;
     const target = (id: 'A' | 'B') => ({
@@ -118,6 +125,7 @@ export class Daemon {
       retryInitialMs: dcs.retryInitialMs,
       retryMaxMs: dcs.retryMaxMs,
       stow: deps.stow ?? stowInstance,
+      ...(deps.fault ? { fault: deps.fault } : {}),
       onEvent: (event) => {
         switch (event.type) {
           case 'delivered':
@@ -154,6 +162,24 @@ export class Daemon {
               instanceId: event.instanceId,
               state: 'quarantined',
               reason: event.reason,
+            });
+            return;
+          case 'unsendable':
+            log.error(
+              { instance: event.instanceId, code: event.code, reason: event.reason },
+              'not sent: file damaged or gone',
+            );
+            this.bus.emit({
+              type: 'instance',
+              instanceId: event.instanceId,
+              state: 'quarantined',
+              reason: event.reason,
+            });
+            this.bus.emit({
+              type: 'store-problem',
+              code: event.code,
+              message: event.reason,
+              instanceId: event.instanceId,
             });
             return;
           case 'dc-state':
@@ -292,6 +318,7 @@ export class Daemon {
       studies: this.studies,
       documents: this.documents,
       notices: this.notices,
+      recovery: () => this.recovery,
       startedAt: now().getTime(),
       now,
     };
@@ -482,8 +509,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const log = this.deps.log;
-    const recovery = this.store.recover();
-    log.info({ ...recovery }, 'store recovered');
+    this.recoverStore();
     await this.api.start();
     log.info({ port: this.api.port }, 'local API listening');
     this.telemetry.start();
@@ -513,6 +539,43 @@ export class Daemon {
           }
         }, manager.watchdogIntervalMs);
       }
+    }
+  }
+
+  /**
+   * Reconciles the store with its files before anything writes (recovery.ts): one log line per
+   * action, counters in status and health, and an alarm when something was lost or SQLite's check fails.
+   */
+  private recoverStore(): void {
+    const log = this.deps.log.child({ module: 'store' });
+    const { actions, ...counts } = this.store.recover();
+    this.recovery = counts;
+    for (const a of actions.slice(0, 100)) log.warn({ action: a.action, subject: a.subject }, a.detail);
+    if (actions.length > 100) log.warn({ more: actions.length - 100 }, 'further recovery actions not logged');
+    log.info(counts, 'store recovered');
+    if (counts.integrity !== 'ok') {
+      this.bus.emit({
+        type: 'store-problem',
+        code: 'integrity',
+        message: `SQLite quick_check: ${counts.integrity}`,
+        instanceId: null,
+      });
+    }
+    if (counts.missingFiles > 0) {
+      this.bus.emit({
+        type: 'store-problem',
+        code: 'missing-file',
+        message: `${counts.missingFiles} instance(s) lost their file and were quarantined`,
+        instanceId: null,
+      });
+    }
+    if (counts.requeued + counts.tempFilesRemoved + counts.orphanFiles > 0) {
+      this.bus.emit({
+        type: 'store-problem',
+        code: 'recovered',
+        message: `after the restart: ${counts.requeued} upload(s) queued again, ${counts.tempFilesRemoved} unfinished write(s) removed, ${counts.orphanFiles} file(s) without a record kept in orphans/`,
+        instanceId: null,
+      });
     }
   }
 

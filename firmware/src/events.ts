@@ -49,7 +49,17 @@ export type DaemonEvent =
   /** The consultation study opened or closed; whether it has a patient, never who. */
   | { type: 'study'; state: 'opened' | 'closed'; withPatient: boolean }
   | { type: 'scanner-state'; state: ScannerDeviceState; device: string | null; detail: string | null }
-  | { type: 'scanner-problem'; message: string };
+  | { type: 'scanner-problem'; message: string }
+  /**
+   * The store's own trouble: a damaged or missing file found before an upload or at start-up, files
+   * reconciled after a crash, or SQLite's integrity check failing.
+   */
+  | {
+      type: 'store-problem';
+      code: 'corrupted' | 'missing-file' | 'recovered' | 'integrity';
+      message: string;
+      instanceId: number | null;
+    };
 
 export type Listener = (event: DaemonEvent) => void;
 

@@ -90,6 +90,16 @@ export function describe(
         },
         severity: 'warning',
       };
+    case 'store-problem':
+      return {
+        notice: {
+          level: event.code === 'recovered' ? 'info' : 'error',
+          code: `store-${event.code}`,
+          message:
+            event.instanceId === null ? event.message : `instance ${event.instanceId}: ${event.message}`,
+        },
+        severity: event.code === 'recovered' ? 'info' : 'alarm',
+      };
     case 'hid-scanner-problem':
       return {
         notice: {

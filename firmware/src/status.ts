@@ -6,6 +6,7 @@ import type {
   Notice,
   PatientItem,
   StatusResponse,
+  StoreRecoveryItem,
   StudyItem,
   VideoItem,
 } from './api/types.ts';
@@ -69,6 +70,8 @@ export interface StatusSources {
   studies: ConsultationStudies;
   documents: Documents;
   notices: Notice[];
+  /** Start-up reconciliation's counts, once it ran. */
+  recovery(): StoreRecoveryItem | null;
   startedAt: number;
   now(): Date;
 }
@@ -123,6 +126,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     display: displayState(row.state),
     segment: row.segment_index === null ? null : row.segment_index + 1,
     reasonCode: row.quarantine_code,
+    contentSha256: row.content_sha256,
     reason: row.quarantine_reason,
     lastError: row.last_error,
     deliveredTo: s.store.deliveredTo(row.id).map((d) => d.dc),
@@ -166,6 +170,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     panel: panelItem(s.panel, s.power),
     usbDevices: s.devices.list().map(usbDeviceItem),
     scanner: s.documents.status(),
+    storeRecovery: s.recovery(),
   };
 }
 
@@ -279,6 +284,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
       byPriority: queue.map((q) => ({ ...q, name: PRIORITY_NAMES[q.priority] ?? `p${q.priority}` })),
     },
     instances: { ...s.store.countByState() },
+    storeRecovery: s.recovery(),
     uplink: Object.fromEntries(
       dcs.map((d) => [
         d.id,

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -191,6 +191,31 @@ test.serial(
     const lost = await pending;
     t.true(lost instanceof MediaWorkerError && lost.workerLost);
     t.truthy(await w.probe());
+  },
+);
+
+test.serial(
+  'a request to a worker whose channel just closed fails as worker-lost; the daemon is not taken down',
+  async (t) => {
+    // A worker that dies leaves a moment in which it is still 'ready' here but its channel is
+    // gone; a request then failed with an 'error' event nobody handled, which ended the daemon
+    // (found by the kill test, as EPIPE). This worker closes its channel and lingers, so the
+    // moment lasts.
+    const dir = mkdtempSync(join(tmpdir(), 'worker-'));
+    const module = join(dir, 'closing-worker.mjs');
+    writeFileSync(
+      module,
+      "process.send({ type: 'ready', pid: process.pid, gstVersion: '1.22.0' });\n" +
+        'setTimeout(() => process.disconnect(), 100);\nsetTimeout(() => {}, 5000);\n',
+    );
+    const w = new MediaWorker({ log, entry: { module, execArgv: [] }, heartbeatTimeoutMs: 60_000 });
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    await new Promise((r) => setTimeout(r, 400));
+    t.is(w.state, 'ready');
+    const lost = await w.probe().catch((e: unknown) => e);
+    t.true(lost instanceof MediaWorkerError && lost.workerLost, String(lost));
   },
 );
 

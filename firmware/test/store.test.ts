@@ -44,7 +44,7 @@ test('a database of the first schema, with data, upgrades to the latest and keep
      VALUES ('def', 'ecg', 'cart-1', 'originals/def.scp', 'quarantined', 1, 'incomplete transfer: cut off',
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
   ).run();
-  t.deepEqual(migrate(db), [2, 3, 4, 5]);
+  t.deepEqual(migrate(db), [2, 3, 4, 5, 6]);
   t.deepEqual(migrate(db), []);
   const [row, cut] = db.prepare('SELECT * FROM instances ORDER BY id').all() as Array<
     Record<string, unknown>
@@ -102,7 +102,11 @@ test('recovery re-queues interrupted uploads and removes temp files of interrupt
   s.db.prepare("UPDATE instances SET state = 'delivering', delivering_dc = 'A' WHERE id = ?").run(id);
   writeFileSync(join(dataDir, 'originals', '.x.scp.1234.tmp'), 'partial');
   const report = s.recover();
-  t.deepEqual(report, { requeued: 1, tempFilesRemoved: 1, missingOriginals: 0 });
+  t.like(report, { integrity: 'ok', requeued: 1, tempFilesRemoved: 1, orphanFiles: 0, missingFiles: 0 });
+  t.deepEqual(
+    report.actions.map((a) => a.action),
+    ['requeued', 'temp-removed'],
+  );
   t.is(s.get(id).state, 'queued');
   t.false(readdirSync(join(dataDir, 'originals')).some((n) => n.endsWith('.tmp')));
   s.close();

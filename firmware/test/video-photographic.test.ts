@@ -60,6 +60,7 @@ const input = (stream: Uint8Array, container: Uint8Array): VideoSegmentInput => 
   stationName: 'T-1',
   institutionName: '测试卫生院',
   seriesDescription: 'Consultation video',
+  originalSha256: 'ab'.repeat(32),
 });
 
 test('a segment becomes Video Photographic in the H.264 transfer syntax: its MP4 in one fragment, frames counted', (t) => {

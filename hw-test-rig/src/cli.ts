@@ -16,6 +16,7 @@ import {
   startControlServer,
 } from './control.ts';
 import { RIG_GPIO } from './gpio/sim-gpio.ts';
+import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import { SrtListener } from './services/srt-listener.ts';
@@ -24,8 +25,9 @@ import { FirmwareSupervisor } from './supervisor.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
-  up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S]
+  up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S] [--segment-s S]
         start the province side, the devices and the firmware until SIGINT/SIGTERM
+        (--segment-s: recording segment length, default 5 s)
   ecg-send [FILE.scp] [--cart cart-1]      the cart transmits FILE (or a synthesized 12-lead ECG)
   ecg-send --wfdb REC.hea [--start S] [--seconds N]
                                            the cart plays a real recording (PhysioNet WFDB, format 212)
@@ -58,7 +60,17 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
                                            make a data centre misbehave (through its proxy)
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
-  disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)`;
+  disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
+  kill-test --kills N [--seed S] [--max-run-ms MS] [--drain-timeout-s S]
+                                           captures from every device while the firmware is killed
+                                           N times (SIGKILL: random moments, during start-up, at the
+                                           store's fault points, its media worker too); checks the
+                                           disk after each kill and both data centres at the end;
+                                           prints a JSON summary (exit 1 when anything was lost,
+                                           duplicated or damaged). Progress goes to stderr.
+  firmware-hold | firmware-release [--crash-at POINT:N] [--hold]
+                                           keep the firmware down after its next exit / start it
+                                           (crashing itself at a store fault point; held again)`;
 
 class UsageError extends Error {}
 
@@ -79,6 +91,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   const srt = await SrtListener.start(dir);
   const configFile = rig.writeFirmwareConfig({
     minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
+    ...(flags['segment-s'] ? { segmentS: number(flags['segment-s'], '--segment-s') } : {}),
     live: { uri: srt.uri, passphrase: srt.passphrase },
   });
   const logFile = join(dir, 'firmware.log');
@@ -312,6 +325,19 @@ async function scan(stateFile: string, o: { pages: number; source: string; send:
 
 type Flags = Record<string, string | undefined>;
 
+async function killTest(stateFile: string, flags: Flags): Promise<void> {
+  const summary = await runKillTest({
+    stateFile,
+    kills: number(flags.kills, '--kills'),
+    seed: flags.seed !== undefined ? number(flags.seed, '--seed') : Math.floor(Math.random() * 2 ** 31),
+    maxRunMs: number(flags['max-run-ms'] ?? '1500', '--max-run-ms'),
+    drainTimeoutMs: number(flags['drain-timeout-s'] ?? '180', '--drain-timeout-s') * 1000,
+    progress: (line) => console.error(`kill-test: ${line}`),
+  });
+  console.log(JSON.stringify(summary, null, 2));
+  if (!summary.ok) process.exitCode = 1;
+}
+
 function dcArg(value: string | undefined): 'A' | 'B' {
   if (value !== 'A' && value !== 'B')
     throw new UsageError(`name the data centre: A or B (got ${value ?? 'nothing'})`);
@@ -379,6 +405,7 @@ function controlCommand(
   flags: Flags,
   pos?: boolean,
   long?: boolean,
+  hold?: boolean,
 ): ControlCommand {
   switch (command) {
     case 'unplug':
@@ -401,6 +428,10 @@ function controlCommand(
       return { command };
     case 'kill-firmware':
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
+    case 'firmware-hold':
+      return { command };
+    case 'firmware-release':
+      return { command, crashAt: flags['crash-at'] ?? null, hold: hold === true };
     case 'id-card':
       return { command, card: idCard(flags), seconds: number(flags.seconds ?? '3', '--seconds') };
     case 'gpio': {
@@ -443,7 +474,7 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { send, pos, long, ...values } = parsed.values;
+  const { send, pos, long, hold, ...values } = parsed.values;
   const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
@@ -451,13 +482,14 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
+  if (command === 'kill-test') return killTest(stateFile, values);
   if (command === 'scan')
     return scan(stateFile, {
       pages: number(values.pages, '--pages'),
       source: values.source ?? 'feeder',
       send: send === true,
     });
-  const control = controlCommand(command, positionals, values, pos, long);
+  const control = controlCommand(command, positionals, values, pos, long, hold);
   console.log(await sendControl(readState(stateFile).controlUrl, control));
 }
 
@@ -490,13 +522,20 @@ function parseOptions(args: string[]) {
       source: { type: 'string' },
       send: { type: 'boolean' },
       pos: { type: 'boolean' },
+      kills: { type: 'string' },
+      seed: { type: 'string' },
+      'max-run-ms': { type: 'string' },
+      'drain-timeout-s': { type: 'string' },
+      'segment-s': { type: 'string' },
+      'crash-at': { type: 'string' },
+      hold: { type: 'boolean' },
       long: { type: 'boolean' },
     },
   });
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
     if (error instanceof UsageError) {
       if (error.message) console.error(`telemed-rig: ${error.message}`);

@@ -31,6 +31,10 @@ export type ControlCommand =
   | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
   | { command: 'broker-down' | 'broker-up' }
   | { command: 'kill-firmware'; signal: NodeJS.Signals }
+  /** Keep the firmware down after its next exit (the kill test inspects the disk), then start it. */
+  | { command: 'firmware-hold' }
+  /** `crashAt`: the started firmware kills itself at that store fault point (TELEMED_CRASH_AT). */
+  | { command: 'firmware-release'; crashAt: string | null; hold: boolean }
   | { command: 'disk-full' | 'disk-ok' }
   /** Lay a resident ID card on the simulated reader (for `seconds`, then it is lifted). */
   | { command: 'id-card'; card: CardText; seconds: number }
@@ -203,6 +207,14 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       if (!ctx.supervisor.kill(c.signal)) throw new ControlError('the firmware is not running right now');
       return `${c.signal} sent to the firmware (pid ${pid}); the supervisor restarts it`;
     }
+    case 'firmware-hold':
+      ctx.supervisor.hold();
+      return 'the firmware is not restarted after its next exit until released';
+    case 'firmware-release':
+      if (ctx.supervisor.pid)
+        throw new ControlError('the firmware is running; it can only be released once it exited');
+      ctx.supervisor.release(c.crashAt ? { TELEMED_CRASH_AT: c.crashAt } : {}, c.hold);
+      return `firmware started${c.crashAt ? ` (it crashes at ${c.crashAt})` : ''}${c.hold ? '; held again after its next exit' : ''}`;
     case 'disk-full': {
       if (!ctx.disk)
         throw new ControlError('the rig was started without --disk-mb N: restart it with --disk-mb 64');

@@ -3,7 +3,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RigProcess } from './services/process.ts';
 
-export type FirmwareState = 'starting' | 'running' | 'restarting' | 'stopped';
+/** 'held': it exited and is not restarted until released (the kill test checks its disk then). */
+export type FirmwareState = 'starting' | 'running' | 'restarting' | 'held' | 'stopped';
 
 export interface SupervisorOptions {
   /** The firmware's command line, e.g. [node, telemed.js, 'daemon', '--config', FILE]. */
@@ -46,6 +47,7 @@ export class FirmwareSupervisor {
   private stopping = false;
   private check: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
+  private holding = false;
 
   constructor(private readonly options: SupervisorOptions) {
     this.socket = join(options.dir, 'notify.sock');
@@ -79,6 +81,33 @@ export class FirmwareSupervisor {
     return true;
   }
 
+  /**
+   * From now on an exit is not followed by a restart: the firmware stays down ('held') until
+   * {@link release}. The kill test uses this to look at the disk exactly as the crash left it.
+   */
+  hold(): void {
+    this.holding = true;
+    if (this.restartTimer && !this.pid) {
+      clearTimeout(this.restartTimer);
+      this.restartTimer = null;
+      this.state = 'held';
+      this.options.onChange();
+    }
+  }
+
+  /**
+   * Starts a held firmware now, with `env` added for this start only. With `keepHolding` its next
+   * exit is held again; otherwise restarts are automatic again.
+   */
+  release(env: Record<string, string> = {}, keepHolding = false): void {
+    this.holding = keepHolding;
+    if (this.pid || this.stopping) return;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.restarts++;
+    this.launch(env);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.check) clearInterval(this.check);
@@ -89,11 +118,12 @@ export class FirmwareSupervisor {
     this.state = 'stopped';
   }
 
-  private launch(): void {
+  private launch(extraEnv: Record<string, string> = {}): void {
     const o = this.options;
     const firmware = new RigProcess('firmware', o.command, o.args, o.logFile, {
       ...process.env,
       ...o.env,
+      ...extraEnv,
       NOTIFY_SOCKET: this.socket,
       WATCHDOG_USEC: String(o.watchdogSec * 1_000_000),
     });
@@ -111,6 +141,12 @@ export class FirmwareSupervisor {
     this.lastExit = signal ? `signal ${signal}` : `exit code ${code}`;
     this.pid = null;
     if (this.stopping) return;
+    if (this.holding) {
+      this.state = 'held';
+      this.options.log(`firmware exited (${this.lastExit}); held for inspection`);
+      this.options.onChange();
+      return;
+    }
     this.state = 'restarting';
     // Like Restart=always with RestartSec growing: quick after a long run, slower when it keeps dying.
     this.delayMs = Date.now() - this.startedAt > 10_000 ? 500 : Math.min(this.delayMs * 2, 10_000);

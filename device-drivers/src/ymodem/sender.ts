@@ -23,6 +23,8 @@ export interface SendOptions {
   finalAckTimeoutMs?: number;
   /** Called after each block, for progress and for tests that cut the line mid-file. */
   onBlock?(sent: number, total: number): void;
+  /** Called when the receiver acknowledged the end of file `index` (it has made the file durable). */
+  onFileAcknowledged?(index: number): void;
   timing?: typeof TIMING;
 }
 
@@ -91,6 +93,7 @@ export async function sendFiles(
     }
     // The receiver NAKs the first EOT and ACKs the repeat once the file is safe.
     await exchange(Uint8Array.of(EOT), 'the end of the file', options.finalAckTimeoutMs ?? 30_000);
+    options.onFileAcknowledged?.(files.indexOf(file));
   }
   if (options.mode === 'ymodem') {
     await awaitCrcRequest(timing.blockTimeoutMs);

@@ -16,11 +16,13 @@ export interface StudyItem {
   state: string;
   display: DisplayState;
   /** Why the item needs attention (kiosk shows staff what to do); null unless quarantined. */
-  reasonCode: 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc' | null;
+  reasonCode: 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc' | 'corrupted' | 'missing-file' | null;
   /** The technical reason, for the technician. */
   reason: string | null;
   lastError: string | null;
   deliveredTo: Array<'A' | 'B'>;
+  /** SHA-256 of the capture as received (the cart's file, the JPEG, the PDF, the segment). */
+  contentSha256: string;
 }
 
 export interface CartItem {
@@ -78,6 +80,15 @@ export interface Notice {
   message: string;
 }
 
+export interface StoreRecoveryItem {
+  /** SQLite's quick_check: 'ok' or what it found. */
+  integrity: string;
+  requeued: number;
+  tempFilesRemoved: number;
+  orphanFiles: number;
+  missingFiles: number;
+}
+
 export interface StatusResponse {
   v: 1;
   device: { id: string; firmware: string };
@@ -97,6 +108,8 @@ export interface StatusResponse {
   /** The consultation study open now (captures go into it), or null. */
   study: OpenStudyItem | null;
   scanner: ScannerItem;
+  /** What start-up reconciliation of the store found after the last restart (null before it ran). */
+  storeRecovery: StoreRecoveryItem | null;
   panel: PanelItem;
   /** USB devices seen since start (udev), present or gone. */
   usbDevices: UsbDeviceItem[];

@@ -1,5 +1,10 @@
 import dcmjs from 'dcmjs';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from './sop-classes.ts';
+import {
+  IMPLEMENTATION_CLASS_UID,
+  IMPLEMENTATION_VERSION,
+  PRIVATE_CREATOR,
+  PRIVATE_TAGS,
+} from './sop-classes.ts';
 
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
 
@@ -18,6 +23,8 @@ export interface CaptureCommon {
   patient: { id: string | null; name: string | null; birthDate: string | null; sex: 'M' | 'F' | 'O' | null };
   stationName: string;
   institutionName: string;
+  /** SHA-256 (hex) of the capture as the store received it, carried in the private provenance element. */
+  originalSha256: string;
 }
 
 /**
@@ -77,6 +84,18 @@ export function cameraImageDataset(c: CameraImageCommon): Record<string, unknown
   };
 }
 
+/**
+ * The terminal's private provenance block (creator "TELEMED TERMINAL", group 0099): the SHA-256 of
+ * the capture as received, so the province (and the rig's kill test) can tell which capture an
+ * instance came from and that it arrived unchanged, whatever SOP Instance UID it carries.
+ */
+export function provenanceElements(originalSha256: string): Record<string, { vr: string; Value: unknown[] }> {
+  return {
+    [PRIVATE_TAGS.creator]: { vr: 'LO', Value: [PRIVATE_CREATOR] },
+    [PRIVATE_TAGS.originalSha256]: { vr: 'LO', Value: [originalSha256] },
+  };
+}
+
 /** A Part 10 file: file meta for the SOP instance and transfer syntax, then the dataset's elements. */
 export function writePart10(
   elements: ReturnType<typeof DicomMetaDictionary.denaturalizeDataset>,
@@ -105,8 +124,12 @@ export function writeEncapsulated(
   sopUid: string,
   transferSyntaxUid: string,
   payload: Uint8Array,
+  originalSha256: string,
 ): Uint8Array {
-  const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
+  const elements = {
+    ...DicomMetaDictionary.denaturalizeDataset(dataset),
+    ...provenanceElements(originalSha256),
+  };
   elements['7FE00010'] = {
     vr: 'OB',
     Value: [payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength)],

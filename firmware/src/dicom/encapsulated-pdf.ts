@@ -1,5 +1,5 @@
 import dcmjs from 'dcmjs';
-import { type CameraImageCommon, captureDataset, writePart10 } from './camera-image.ts';
+import { type CameraImageCommon, captureDataset, provenanceElements, writePart10 } from './camera-image.ts';
 import { DicomEncodeError } from './ecg-waveform.ts';
 import { EXPLICIT_VR_LITTLE_ENDIAN, SOP_CLASS } from './sop-classes.ts';
 
@@ -8,7 +8,7 @@ const { DicomMetaDictionary } = dcmjs.data;
 export interface EncapsulatedPdfInput
   extends Pick<
     CameraImageCommon,
-    'uids' | 'takenAt' | 'seriesNumber' | 'patient' | 'stationName' | 'institutionName'
+    'uids' | 'takenAt' | 'seriesNumber' | 'patient' | 'stationName' | 'institutionName' | 'originalSha256'
   > {
   pdf: Uint8Array;
   /** Shown by viewers as the document's name (Document Title, ST: at most 1024 characters). */
@@ -46,7 +46,10 @@ export function encodeEncapsulatedPdf(input: EncapsulatedPdfInput): Uint8Array {
     MIMETypeOfEncapsulatedDocument: 'application/pdf',
     EncapsulatedDocumentLength: input.pdf.length,
   };
-  const elements = DicomMetaDictionary.denaturalizeDataset(dataset);
+  const elements = {
+    ...DicomMetaDictionary.denaturalizeDataset(dataset),
+    ...provenanceElements(input.originalSha256),
+  };
   elements['00420011'] = { vr: 'OB', Value: [padded.buffer] };
   return writePart10(elements, SOP_CLASS.encapsulatedPdf, input.uids.sop, EXPLICIT_VR_LITTLE_ENDIAN);
 }

@@ -59,5 +59,6 @@ export function encodeVideoPhotographic(input: VideoSegmentInput): Uint8Array {
     input.uids.sop,
     H264_HIGH_PROFILE_41,
     input.container,
+    input.originalSha256,
   );
 }

@@ -36,5 +36,12 @@ export function encodeVlPhotographic(input: StillInput): Uint8Array {
     Rows: info.height,
     Columns: info.width,
   };
-  return writeEncapsulated(dataset, SOP_CLASS.vlPhotographic, input.uids.sop, JPEG_BASELINE, input.jpeg);
+  return writeEncapsulated(
+    dataset,
+    SOP_CLASS.vlPhotographic,
+    input.uids.sop,
+    JPEG_BASELINE,
+    input.jpeg,
+    input.originalSha256,
+  );
 }

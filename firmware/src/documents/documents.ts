@@ -9,6 +9,7 @@ import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
+import { queueEncoded } from '../ingest/queue-encoded.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
@@ -30,6 +31,18 @@ export interface DocumentsOptions {
 
 const localIso = (d: Date) =>
   new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+
+const documentTitle = (pages: number) => `扫描文件 ${pages} 页`;
+
+/** Pages in a PDF the terminal made; a PDF that cannot be read is a DicomEncodeError (quarantined). */
+async function pdfPageCount(pdf: Uint8Array): Promise<number> {
+  try {
+    const { PDFDocument } = await import('pdf-lib');
+    return (await PDFDocument.load(pdf, { updateMetadata: false })).getPageCount();
+  } catch (error) {
+    throw new DicomEncodeError(`the saved PDF cannot be read: ${(error as Error).message}`);
+  }
+}
 
 const STATUS_OF: Record<ScanError['code'], number> = {
   NO_SCANNER: 503,
@@ -71,6 +84,9 @@ export class Documents {
 
   start(): void {
     void this.scanner.refresh();
+    void this.resume().catch((error: unknown) =>
+      this.options.log.error({ err: error }, 'documents saved before the restart could not be encoded'),
+    );
   }
 
   async stop(): Promise<void> {
@@ -81,12 +97,15 @@ export class Documents {
    * The draft's pages as one PDF, saved (the acknowledgement staff get), then encoded and queued.
    * The draft is cleared only once the PDF is durable; a refusal (disk low) leaves it as it was.
    */
-  async send(): Promise<{ instanceId: number; pages: number; bytes: number }> {
-    const { store, studies, bus, log, config } = this.options;
+  async send(): Promise<{ instanceId: number; pages: number; bytes: number; contentSha256: string }> {
+    const { store, studies, bus, log } = this.options;
     return this.scanner.sendDraft(async (pages, saved) => {
       const at = this.now();
-      const title = `扫描文件 ${pages.length} 页`;
-      const pdf = await buildPdf(pages, { title, createdAt: at, documentId: randomUUID() });
+      const pdf = await buildPdf(pages, {
+        title: documentTitle(pages.length),
+        createdAt: at,
+        documentId: randomUUID(),
+      });
       let received: { id: number; duplicate: boolean };
       try {
         received = store.receive({
@@ -96,6 +115,7 @@ export class Documents {
           originalName: null,
           priority: PRIORITY.document,
           incomplete: null,
+          studyUid: studies.current().uid,
         });
       } catch (error) {
         this.counters.refused++;
@@ -106,48 +126,69 @@ export class Documents {
       saved();
       const id = received.id;
       bus.emit({ type: 'instance', instanceId: id, state: 'captured', reason: null });
-      const study = studies.current();
-      const patient = studies.patientFor(study.uid);
-      const epoch = at.getTime();
+      await this.encode(id);
+      log.info({ instance: id, pages: pages.length, bytes: pdf.length }, 'document saved');
+      return {
+        instanceId: id,
+        pages: pages.length,
+        bytes: pdf.length,
+        contentSha256: store.get(id).content_sha256,
+      };
+    });
+  }
+
+  /** Documents saved but not yet made DICOM when the terminal stopped (a crash, a power cut): made now. */
+  async resume(): Promise<void> {
+    for (const row of this.options.store.inState('captured'))
+      if (row.kind === 'document') await this.encode(row.id);
+  }
+
+  /** Makes a saved PDF an Encapsulated PDF instance in the study it was scanned in, and queues it. */
+  private async encode(id: number): Promise<void> {
+    const { store, studies, bus, log, config } = this.options;
+    const row = store.get(id);
+    if (row.state !== 'captured' || row.kind !== 'document') return;
+    const at = new Date(row.received_at);
+    const epoch = at.getTime();
+    try {
+      const studyUid = row.capture_study_uid;
+      if (!studyUid) throw new DicomEncodeError('the document was saved without its study');
+      const patient = studies.patientFor(studyUid);
+      const pdf = store.readOriginal(row);
+      const pages = await pdfPageCount(pdf);
       const uids = {
-        study: study.uid,
+        study: studyUid,
         series: makeUid(config.device.uidRoot, 'series', id, epoch),
         sop: makeUid(config.device.uidRoot, 'instance', id, epoch),
       };
-      try {
-        const dicom = encodeEncapsulatedPdf({
-          pdf,
-          title,
-          pages: pages.length,
-          uids,
-          takenAt: localIso(at),
-          seriesNumber: 700 + id,
-          patient,
-          stationName: config.device.id,
-          institutionName: config.device.institutionName,
-        });
-        store.attachEncoded(id, {
-          study: storedStudy(study.uid, patient),
-          seriesUid: uids.series,
-          sopUid: uids.sop,
-          dicom,
-          warnings: [],
-        });
-        store.enqueue(id);
-        this.counters.sent++;
-        bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
-        this.options.onQueued();
-      } catch (error) {
-        if (!(error instanceof DicomEncodeError)) throw error;
-        this.counters.failures++;
-        const reason = `cannot make DICOM of the document: ${error.message}`;
-        store.quarantine(id, 'undecodable', reason);
-        log.warn({ instance: id, reason }, 'document quarantined');
-        bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
-      }
-      log.info({ instance: id, pages: pages.length, bytes: pdf.length }, 'document saved');
-      return { instanceId: id, pages: pages.length, bytes: pdf.length };
-    });
+      const dicom = encodeEncapsulatedPdf({
+        pdf,
+        title: documentTitle(pages),
+        pages,
+        uids,
+        takenAt: localIso(at),
+        seriesNumber: 700 + id,
+        patient,
+        stationName: config.device.id,
+        institutionName: config.device.institutionName,
+        originalSha256: row.content_sha256,
+      });
+      queueEncoded(this.options, id, {
+        study: storedStudy(studyUid, patient),
+        seriesUid: uids.series,
+        sopUid: uids.sop,
+        dicom,
+        warnings: [],
+      });
+      this.counters.sent++;
+    } catch (error) {
+      if (!(error instanceof DicomEncodeError)) throw error;
+      this.counters.failures++;
+      const reason = `cannot make DICOM of the document: ${error.message}`;
+      store.quarantine(id, 'undecodable', reason);
+      log.warn({ instance: id, reason }, 'document quarantined');
+      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
+    }
   }
 
   status(): ScannerItem {

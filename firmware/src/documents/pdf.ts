@@ -1,5 +1,3 @@
-import { PDFDocument } from 'pdf-lib';
-
 export interface PdfPage {
   jpeg: Uint8Array;
   width: number;
@@ -26,6 +24,8 @@ export async function buildPdf(
   },
 ): Promise<Uint8Array> {
   if (pages.length === 0) throw new Error('a document needs at least one page');
+  // Loaded on first use: pdf-lib costs about 0.3 s of start-up, and most starts never send a document.
+  const { PDFDocument } = await import('pdf-lib');
   const pdf = await PDFDocument.create();
   pdf.setTitle(meta.title);
   pdf.setCreator('Telemed Terminal');

@@ -12,6 +12,7 @@ import type { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 import { type DicomPatient, storedStudy } from '../study/consultation-studies.ts';
+import { queueEncoded } from './queue-encoded.ts';
 
 export interface VideoIngestOptions {
   store: StudyStore;
@@ -158,6 +159,7 @@ export class VideoIngest {
             fps: recording.fps,
             uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
             instanceNumber: (row.segment_index ?? 0) + 1,
+            originalSha256: row.content_sha256,
             seriesNumber: 100 + recording.id,
             takenAt: localIso(new Date(row.received_at)),
             patient,
@@ -165,17 +167,14 @@ export class VideoIngest {
             institutionName: this.options.institutionName,
             seriesDescription: `Consultation video (${recording.encoder})`,
           });
-          store.attachEncoded(id, {
+          queueEncoded(this.options, id, {
             study: storedStudy(recording.study_uid, patient),
             seriesUid: recording.series_uid,
             sopUid: uid,
             dicom,
             warnings: [],
           });
-          store.enqueue(id);
           this.counters.encoded++;
-          bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
-          this.options.onQueued();
         } catch (error) {
           if (!(error instanceof DicomEncodeError)) throw error;
           reason = `cannot make DICOM of the segment: ${error.message}`;
@@ -193,11 +192,11 @@ export class VideoIngest {
   }
 
   /**
-   * A still from the camera: saved durably as the JPEG it is, then a VL Photographic instance in
-   * its own series of the consultation study. Returns the instance id.
+   * A still from the camera: saved durably as the JPEG it is (with the study it was taken in), then
+   * a VL Photographic instance in its own series of that study. Returns the instance id.
    */
   receiveStill(jpeg: Uint8Array, studyUid: string): number {
-    const { store, bus, log } = this.options;
+    const { store, bus } = this.options;
     const result = store.receive({
       kind: 'still',
       source: 'camera',
@@ -205,41 +204,55 @@ export class VideoIngest {
       originalName: null,
       priority: PRIORITY.still,
       incomplete: null,
+      studyUid,
     });
+    if (result.duplicate) return result.id;
     bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
-    const epoch = this.now().getTime();
-    const patient = this.options.patientFor(studyUid);
+    this.encodeStill(result.id);
+    return result.id;
+  }
+
+  /** Makes a saved still DICOM and queues it: at capture, or after a restart cut in between. */
+  private encodeStill(id: number): void {
+    const { store, bus, log } = this.options;
+    const row = store.get(id);
+    if (row.state !== 'captured' || row.kind !== 'still') return;
+    const studyUid = row.capture_study_uid;
+    const takenAt = new Date(row.received_at);
+    const patient = studyUid ? this.options.patientFor(studyUid) : null;
     try {
+      if (!studyUid || !patient) throw new DicomEncodeError('the still was saved without its study');
+      const jpeg = store.readOriginal(row);
+      const epoch = takenAt.getTime();
       const uids = {
         study: studyUid,
-        series: makeUid(this.options.uidRoot, 'series', result.id, epoch),
-        sop: makeUid(this.options.uidRoot, 'instance', result.id, epoch),
+        series: makeUid(this.options.uidRoot, 'series', id, epoch),
+        sop: makeUid(this.options.uidRoot, 'instance', id, epoch),
       };
       const dicom = encodeVlPhotographic({
         jpeg,
         uids,
-        takenAt: localIso(this.now()),
+        originalSha256: row.content_sha256,
+        takenAt: localIso(takenAt),
         stationName: this.options.stationName,
         institutionName: this.options.institutionName,
-        seriesNumber: 500 + result.id,
+        seriesNumber: 500 + id,
         patient,
       });
-      store.attachEncoded(result.id, {
+      queueEncoded(this.options, id, {
         study: storedStudy(studyUid, patient),
         seriesUid: uids.series,
         sopUid: uids.sop,
         dicom,
         warnings: [],
       });
-      store.enqueue(result.id);
-      bus.emit({ type: 'instance', instanceId: result.id, state: 'queued', reason: null });
-      this.options.onQueued();
     } catch (error) {
       if (!(error instanceof DicomEncodeError)) throw error;
-      store.quarantine(result.id, 'undecodable', `cannot make DICOM of the still: ${error.message}`);
-      log.warn({ instance: result.id, err: error.message }, 'still quarantined');
+      const reason = `cannot make DICOM of the still: ${error.message}`;
+      store.quarantine(id, 'undecodable', reason);
+      log.warn({ instance: id, err: error.message }, 'still quarantined');
+      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
     }
-    return result.id;
   }
 
   /**
@@ -256,10 +269,12 @@ export class VideoIngest {
       await this.sweepRecording(Number(dir));
   }
 
-  /** Segments saved but not yet made DICOM (the media worker was away): made now. */
+  /** Segments and stills saved but not yet made DICOM (the media worker was away, or a crash): made now. */
   async processCaptured(): Promise<void> {
-    for (const row of this.options.store.inState('captured'))
+    for (const row of this.options.store.inState('captured')) {
       if (row.kind === 'video') await this.process(row.id);
+      else if (row.kind === 'still') this.encodeStill(row.id);
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
@@ -254,7 +255,7 @@ export class Consultation {
   }
 
   /** A full-resolution frame from the running camera, as a still in the consultation study. */
-  async still(): Promise<{ instanceId: number }> {
+  async still(): Promise<{ instanceId: number; contentSha256: string }> {
     const studyUid = this.requireLive();
     let jpeg: Uint8Array;
     try {
@@ -262,7 +263,10 @@ export class Consultation {
     } catch (error) {
       throw new VideoError('PIPELINE', `no still: ${(error as Error).message}`);
     }
-    return { instanceId: this.options.ingest.receiveStill(jpeg, studyUid) };
+    return {
+      instanceId: this.options.ingest.receiveStill(jpeg, studyUid),
+      contentSha256: createHash('sha256').update(jpeg).digest('hex'),
+    };
   }
 
   /** The newest kiosk preview frame (JPEG, small). */

@@ -218,7 +218,14 @@ export class MediaWorker {
         reject,
         timer,
       });
-      child.send({ ...body, id } as WorkerRequest);
+      // With a callback, a worker that died a moment ago (EPIPE) fails this request instead of
+      // raising an 'error' event that would take the daemon down (found by the kill test).
+      child.send({ ...body, id } as WorkerRequest, (error) => {
+        if (!error || !this.pending.has(id)) return;
+        this.pending.delete(id);
+        clearTimeout(timer);
+        reject(new MediaWorkerError(`media worker went away (${error.message})`, null, true));
+      });
     });
   }
 
@@ -237,6 +244,7 @@ export class MediaWorker {
     });
     this.child = child;
     child.on('message', (message: unknown) => this.receive(message));
+    child.on('error', (error) => this.options.log.warn({ err: error.message }, 'media worker channel error'));
     child.once('exit', (code, signal) => this.exited(child, code, signal));
   }
 

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { type FaultHook, noFaults } from './fault-points.ts';
 
 /**
  * Writes a file so that after a crash or power cut it is either absent or complete:
  * temp file in the same directory, write, fsync, rename over the target, fsync the directory
  * (the rename itself lives in the directory's data; ext4 data=ordered needs both).
  */
-export function writeFileDurable(path: string, bytes: Uint8Array): void {
+export function writeFileDurable(path: string, bytes: Uint8Array, fault: FaultHook = noFaults): void {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(temp, 'wx', 0o600);
@@ -25,7 +26,9 @@ export function writeFileDurable(path: string, bytes: Uint8Array): void {
     throw error;
   }
   closeSync(fd);
+  fault('file.synced');
   renameSync(temp, path);
+  fault('file.renamed');
   fsyncDirectory(dir);
 }
 

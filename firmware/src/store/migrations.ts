@@ -97,6 +97,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE studies ADD COLUMN patient_verification TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'hash of the DICOM file, checked before every upload; the study a capture was taken in',
+    sql: `
+      ALTER TABLE instances ADD COLUMN dicom_sha256 TEXT;
+      ALTER TABLE instances ADD COLUMN capture_study_uid TEXT;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

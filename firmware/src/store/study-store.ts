@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { isTempFile, writeFileDurable } from './durable-file.ts';
+import { writeFileDurable } from './durable-file.ts';
+import { type FaultHook, noFaults } from './fault-points.ts';
 import { migrate } from './migrations.ts';
+import { type RecoveryReport, reconcile } from './recovery.ts';
 import {
   type InstanceKind,
   type InstanceRow,
@@ -19,6 +21,8 @@ export interface StoreOptions {
   clock?: () => Date;
   /** Free bytes on the data partition; injectable so tests can make the disk "full". */
   freeBytes?: (dir: string) => number;
+  /** Called at the store's crash-sensitive moments (the kill test crashes there); none by default. */
+  fault?: FaultHook;
 }
 
 export interface ReceiveInput {
@@ -31,6 +35,8 @@ export interface ReceiveInput {
   incomplete: string | null;
   /** Video segments: the recording and the segment's position in it. */
   recording?: { id: number; segmentIndex: number };
+  /** Stills and documents: the consultation study they were taken in. */
+  studyUid?: string;
 }
 
 export interface EncodedInstance {
@@ -45,12 +51,6 @@ export interface EncodedInstance {
   sopUid: string;
   dicom: Uint8Array;
   warnings: string[];
-}
-
-export interface RecoveryReport {
-  requeued: number;
-  tempFilesRemoved: number;
-  missingOriginals: number;
 }
 
 function statfsFree(dir: string): number {
@@ -68,10 +68,12 @@ export class StudyStore {
   readonly db: Database.Database;
   private readonly clock: () => Date;
   private readonly freeBytes: (dir: string) => number;
+  private readonly fault: FaultHook;
 
   constructor(private readonly options: StoreOptions) {
     this.clock = options.clock ?? (() => new Date());
     this.freeBytes = options.freeBytes ?? statfsFree;
+    this.fault = options.fault ?? noFaults;
     for (const sub of ['originals', 'dicom']) mkdirSync(join(options.dataDir, sub), { recursive: true });
     this.db = new Database(join(options.dataDir, 'store.sqlite'));
     this.db.pragma('journal_mode = WAL');
@@ -140,7 +142,7 @@ export class StudyStore {
     const extension = { ecg: 'scp', video: 'mp4', still: 'jpg', document: 'pdf' }[input.kind];
     const relative = join('originals', `${sha}.${extension}`);
     try {
-      writeFileDurable(join(this.options.dataDir, relative), input.bytes);
+      writeFileDurable(join(this.options.dataDir, relative), input.bytes, this.fault);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new StoreError(
@@ -152,13 +154,14 @@ export class StudyStore {
       );
     }
     const now = this.now();
-    const info = this.db
-      .prepare(
-        `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
-           quarantine_reason, quarantine_code, received_at, updated_at, recording_id, segment_index)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+    const insert = this.db.prepare(
+      `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
+           quarantine_reason, quarantine_code, received_at, updated_at, recording_id, segment_index,
+           capture_study_uid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const id = this.committed(() =>
+      insert.run(
         sha,
         input.kind,
         input.source,
@@ -172,8 +175,21 @@ export class StudyStore {
         now,
         input.recording?.id ?? null,
         input.recording?.segmentIndex ?? null,
-      );
-    return { id: Number(info.lastInsertRowid), duplicate: false };
+        input.studyUid ?? null,
+      ),
+    ).lastInsertRowid;
+    return { id: Number(id), duplicate: false };
+  }
+
+  /** One transaction, with the fault points inside it (before COMMIT) and right after it. */
+  private committed<T>(work: () => T): T {
+    const result = this.db.transaction(() => {
+      const value = work();
+      this.fault('store.in-transaction');
+      return value;
+    })();
+    this.fault('store.committed');
+    return result;
   }
 
   get dataDir(): string {
@@ -205,9 +221,34 @@ export class StudyStore {
     return readFileSync(join(this.options.dataDir, row.original_path));
   }
 
+  /**
+   * The instance's DICOM file, checked against the hash recorded when it was written: a file that
+   * changed on disk (a failing card, a bad sector) is CORRUPTED and must never be sent as good.
+   */
   readDicom(row: InstanceRow): Uint8Array {
     if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
-    return readFileSync(join(this.options.dataDir, row.dicom_path));
+    const path = join(this.options.dataDir, row.dicom_path);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new StoreError(
+        'NOT_FOUND',
+        `the DICOM file of instance ${row.id} cannot be read: ${(error as Error).message}`,
+        false,
+      );
+    }
+    if (row.dicom_sha256 !== null) {
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      if (sha !== row.dicom_sha256) {
+        throw new StoreError(
+          'CORRUPTED',
+          `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
+          false,
+        );
+      }
+    }
+    return bytes;
   }
 
   quarantine(id: number, code: QuarantineCode, reason: string): void {
@@ -222,9 +263,10 @@ export class StudyStore {
   /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
   attachEncoded(id: number, encoded: EncodedInstance): void {
     const relative = join('dicom', `${encoded.sopUid}.dcm`);
-    writeFileDurable(join(this.options.dataDir, relative), encoded.dicom);
+    writeFileDurable(join(this.options.dataDir, relative), encoded.dicom, this.fault);
+    const dicomSha = createHash('sha256').update(encoded.dicom).digest('hex');
     const now = this.now();
-    this.db.transaction(() => {
+    this.committed(() => {
       const s = encoded.study;
       this.db
         .prepare(
@@ -238,18 +280,19 @@ export class StudyStore {
       this.db
         .prepare(
           `UPDATE instances SET state = 'encoded', study_id = ?, series_uid = ?, sop_uid = ?, dicom_path = ?,
-             warnings = ?, updated_at = ? WHERE id = ? AND state = 'captured'`,
+             dicom_sha256 = ?, warnings = ?, updated_at = ? WHERE id = ? AND state = 'captured'`,
         )
         .run(
           study.id,
           encoded.seriesUid,
           encoded.sopUid,
           relative,
+          dicomSha,
           JSON.stringify(encoded.warnings),
           now,
           id,
         );
-    })();
+    });
   }
 
   enqueue(id: number): void {
@@ -289,7 +332,7 @@ export class StudyStore {
 
   markDelivered(id: number, dc: 'A' | 'B', httpStatus: number): void {
     const now = this.now();
-    this.db.transaction(() => {
+    this.committed(() => {
       this.db
         .prepare(
           `INSERT INTO deliveries (instance_id, dc, delivered_at, http_status) VALUES (?, ?, ?, ?)
@@ -301,7 +344,7 @@ export class StudyStore {
           `UPDATE instances SET state = 'delivered', delivering_dc = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
         )
         .run(now, id);
-    })();
+    });
   }
 
   markRetry(id: number, error: string, nextAttemptAt: number): void {
@@ -323,31 +366,9 @@ export class StudyStore {
     }>;
   }
 
-  /**
-   * Start-up reconciliation: an upload cut by a crash is queued again (STOW-RS is idempotent by
-   * SOP Instance UID); temp files of interrupted writes are removed (no row refers to them).
-   */
+  /** Start-up reconciliation of the database with the files on disk (see recovery.ts). */
   recover(): RecoveryReport {
-    const requeued = this.db
-      .prepare(
-        `UPDATE instances SET state = 'queued', delivering_dc = NULL, updated_at = ? WHERE state = 'delivering'`,
-      )
-      .run(this.now()).changes;
-    let tempFilesRemoved = 0;
-    for (const sub of ['originals', 'dicom']) {
-      const dir = join(this.options.dataDir, sub);
-      for (const name of readdirSync(dir)) {
-        if (isTempFile(name)) {
-          unlinkSync(join(dir, name));
-          tempFilesRemoved++;
-        }
-      }
-    }
-    let missingOriginals = 0;
-    for (const row of this.db.prepare('SELECT id, original_path FROM instances').all() as InstanceRow[]) {
-      if (!existsSync(join(this.options.dataDir, row.original_path))) missingOriginals++;
-    }
-    return { requeued, tempFilesRemoved, missingOriginals };
+    return reconcile(this.db, this.options.dataDir, this.now());
   }
 
   /** Queue depth and oldest undelivered age per priority, for health telemetry. */

@@ -13,7 +13,14 @@ export type InstanceKind = 'ecg' | 'video' | 'still' | 'document';
  * Why an instance was set aside. The kiosk tells staff what to do from this; the reason text
  * beside it is for technicians.
  */
-export type QuarantineCode = 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc';
+export type QuarantineCode =
+  | 'incomplete-transfer'
+  | 'undecodable'
+  | 'rejected-by-dc'
+  /** A file on the terminal's disk no longer matches the hash recorded when it was saved. */
+  | 'corrupted'
+  /** A file the store recorded is gone from the disk (found at start-up). */
+  | 'missing-file';
 
 /** Delivery priority (design.md): STAT ECG first, then stills and documents, video, logs. */
 export const PRIORITY = { statEcg: 0, ecg: 1, still: 2, document: 2, video: 3, log: 4 } as const;
@@ -29,6 +36,13 @@ export interface InstanceRow {
   series_uid: string | null;
   sop_uid: string | null;
   dicom_path: string | null;
+  /** SHA-256 of the DICOM file as written; null for instances encoded before schema 6. */
+  dicom_sha256: string | null;
+  /**
+   * The consultation study open when a still or document was taken, recorded with the capture so
+   * that one saved just before a crash is still encoded into its study after the restart.
+   */
+  capture_study_uid: string | null;
   state: InstanceState;
   priority: number;
   quarantine_reason: string | null;
@@ -58,7 +72,7 @@ export interface StudyRow {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND' | 'REFUSED',
+    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND' | 'REFUSED' | 'CORRUPTED',
     message: string,
     readonly retryable: boolean,
   ) {

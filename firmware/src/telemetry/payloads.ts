@@ -119,6 +119,17 @@ export const HealthPayload = Type.Object(
       ),
     }),
     instances: Counters,
+    /** Start-up reconciliation of the store after the last restart (null before it ran). */
+    storeRecovery: Type.Union([
+      Type.Null(),
+      Type.Object({
+        integrity: Type.String(),
+        requeued: Type.Integer(),
+        tempFilesRemoved: Type.Integer(),
+        orphanFiles: Type.Integer(),
+        missingFiles: Type.Integer(),
+      }),
+    ]),
     uplink: Type.Record(
       Type.String(),
       Type.Object({

@@ -1,6 +1,7 @@
 import { Backoff } from '#device-drivers';
+import { type FaultHook, noFaults } from '../store/fault-points.ts';
 import type { StudyStore } from '../store/study-store.ts';
-import type { InstanceRow } from '../store/types.ts';
+import { type InstanceRow, StoreError } from '../store/types.ts';
 import type { StowOutcome, StowTarget } from './stow-client.ts';
 
 export type DataCentreId = 'A' | 'B';
@@ -22,6 +23,8 @@ export type UplinkEvent =
   | { type: 'delivered'; instanceId: number; dc: DataCentreId; alreadyStored: boolean }
   | { type: 'retry'; instanceId: number; dc: DataCentreId; reason: string; nextAttemptAt: number }
   | { type: 'quarantined'; instanceId: number; dc: DataCentreId; reason: string }
+  /** The file on the terminal's disk is damaged or gone: quarantined, never sent. */
+  | { type: 'unsendable'; instanceId: number; code: 'corrupted' | 'missing-file'; reason: string }
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null };
 
 export type StowFn = (target: StowTarget, dicom: Uint8Array, sopUid: string) => Promise<StowOutcome>;
@@ -38,6 +41,8 @@ export interface UplinkOptions {
   stow: StowFn;
   onEvent?(event: UplinkEvent): void;
   now?: () => number;
+  /** The crash test's hook: between a data centre storing an instance and the store recording it. */
+  fault?: FaultHook;
 }
 
 const other = (dc: DataCentreId): DataCentreId => (dc === 'A' ? 'B' : 'A');
@@ -157,7 +162,17 @@ export class Uplink {
 
   private async deliver(row: InstanceRow): Promise<void> {
     const { store } = this.options;
-    const dicom = store.readDicom(row);
+    let dicom: Uint8Array;
+    try {
+      dicom = store.readDicom(row);
+    } catch (error) {
+      if (!(error instanceof StoreError) || (error.code !== 'CORRUPTED' && error.code !== 'NOT_FOUND'))
+        throw error;
+      const code = error.code === 'CORRUPTED' ? 'corrupted' : 'missing-file';
+      store.quarantine(row.id, code, error.message);
+      this.options.onEvent?.({ type: 'unsendable', instanceId: row.id, code, reason: error.message });
+      return;
+    }
     const first = this.chooseDc();
     let dc = first;
     let outcome = await this.attempt(row, dc, dicom);
@@ -168,6 +183,7 @@ export class Uplink {
     }
     switch (outcome.kind) {
       case 'stored':
+        (this.options.fault ?? noFaults)('uplink.stored-not-recorded');
         store.markDelivered(row.id, dc, outcome.httpStatus);
         this.status[dc].delivered++;
         this.backoff.reset();

@@ -23,9 +23,21 @@ export class CartSimulator {
     files: Array<{ name: string; bytes: Uint8Array }>,
     mode: SendMode = 'ymodem',
     faults: SendFaults = {},
+    options: {
+      /** Give up at once (the terminal at the far end was killed). */
+      signal?: AbortSignal;
+      /** The terminal acknowledged file `index` as saved (before the batch ends). */
+      onFileAcknowledged?(index: number): void;
+    } = {},
   ): Promise<void> {
     const link = await new NodeSerialOpener().open(this.cartEnd, { baudRate: this.baudRate });
     const controller = new AbortController();
+    const giveUp = () => {
+      controller.abort(options.signal?.reason ?? new Error('aborted'));
+      void link.close();
+    };
+    if (options.signal?.aborted) giveUp();
+    options.signal?.addEventListener('abort', giveUp, { once: true });
     const queue = new ByteQueue(controller.signal);
     link.onData((chunk) => queue.push(chunk));
     let seed = 12345;
@@ -42,6 +54,7 @@ export class CartSimulator {
       await sendFiles({ queue, write: (bytes) => link.write(flip(bytes)) }, files, {
         mode,
         startTimeoutMs: 30_000,
+        ...(options.onFileAcknowledged ? { onFileAcknowledged: options.onFileAcknowledged } : {}),
         onBlock: (sent) => {
           if (faults.cutAfterBytes !== undefined && sent >= faults.cutAfterBytes) {
             controller.abort(new Error('cable cut by the rig'));
@@ -50,6 +63,7 @@ export class CartSimulator {
         },
       });
     } finally {
+      options.signal?.removeEventListener('abort', giveUp);
       controller.abort(new Error('transfer over'));
       await link.close();
     }

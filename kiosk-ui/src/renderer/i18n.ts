@@ -86,6 +86,8 @@ const zh = {
     'incomplete-transfer': '传输中断，记录不完整（已保存）。请在心电图机上重新发送这份心电图。',
     undecodable: '无法读取心电图机发来的记录（原始数据已保存）。请重新发送；仍不行请联系技术人员。',
     'rejected-by-dc': '省数据中心拒收了这份检查（已保存在本机）。请联系技术人员处理。',
+    corrupted: '本机存储的文件已损坏，未发送。请重新采集这份检查，并联系技术人员检查存储。',
+    'missing-file': '本机存储的文件丢失，未发送。请重新采集这份检查，并联系技术人员。',
     unknown: '这份检查需要处理（已保存在本机）。请联系技术人员。',
   },
   waitingRetry: (reason: string) => `暂未送达，将自动重试（${reason}）`,
@@ -113,6 +115,11 @@ const zh = {
     'ecg-patient-mismatch': '心电图机上录入的患者编号与当前患者不一致，已单独保存，请核对是哪位患者的心电图',
     'patient-code-refused': '扫描的条码不是患者标签或身份证号，请改用身份证或手工录入',
     'hid-scanner-problem': '扫码枪出现问题，请检查连接',
+    'store-corrupted':
+      '本机存储中有文件损坏，相关检查未发送并已隔离，已通知省监控中心。请联系技术人员检查存储',
+    'store-missing-file': '本机存储中有文件丢失，相关检查未发送并已隔离。请联系技术人员',
+    'store-recovered': '终端重启后已核对本机存储，未送达的检查将继续发送',
+    'store-integrity': '本机数据库校验未通过，已通知省监控中心。请勿关机，联系技术人员',
   } as Record<string, string>,
   document: '扫描文件',
   scanner: {
@@ -249,6 +256,10 @@ const en: typeof zh = {
       'The record from the cart cannot be read (original kept). Send it again; if that fails, call a technician.',
     'rejected-by-dc':
       'The province data centre refused this study (kept on the terminal). Call a technician.',
+    corrupted:
+      'The file stored on the terminal is damaged and was not sent. Capture this study again and have a technician check the storage.',
+    'missing-file':
+      'The file stored on the terminal is missing and was not sent. Capture this study again and call a technician.',
     unknown: 'This study needs attention (kept on the terminal). Call a technician.',
   },
   waitingRetry: (reason) => `Not delivered yet, retrying automatically (${reason})`,
@@ -280,6 +291,14 @@ const en: typeof zh = {
     'patient-code-refused':
       'The scanned code is not a patient label or ID number: use the ID card or enter the patient by hand',
     'hid-scanner-problem': 'Problem on the barcode scanner: check its cable',
+    'store-corrupted':
+      'A file in the terminal storage is damaged: its study was not sent and is set aside; the NOC is told. Call a technician',
+    'store-missing-file':
+      'A file in the terminal storage is missing: its study was not sent and is set aside. Call a technician',
+    'store-recovered':
+      'After the restart the terminal checked its storage; undelivered studies continue to be sent',
+    'store-integrity':
+      'The terminal database failed its check; the NOC is told. Do not switch off; call a technician',
   },
   document: 'Scanned document',
   scanner: {

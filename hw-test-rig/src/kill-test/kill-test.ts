@@ -1,0 +1,265 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { sendControl } from '../control.ts';
+import { type RigState, readState } from '../state-file.ts';
+import { CaptureStream } from './captures.ts';
+import { checkStoreAfterCrash, inventory, judgeDelivery } from './checks.ts';
+import { type CaptureKind, Ledger } from './ledger.ts';
+
+/** The firmware's store fault points (firmware/src/store/fault-points.ts; the rig imports nothing of it). */
+const FAULT_POINTS = [
+  'file.synced',
+  'file.renamed',
+  'store.in-transaction',
+  'store.committed',
+  'uplink.stored-not-recorded',
+] as const;
+
+export interface KillTestOptions {
+  stateFile: string;
+  kills: number;
+  seed: number;
+  /** The longest a firmware runs (after it is ready) before a random kill. */
+  maxRunMs: number;
+  /** How long the backlog may take to reach the data centres at the end. */
+  drainTimeoutMs: number;
+  progress(line: string): void;
+}
+
+type KillMode = 'random' | 'during-start' | 'fault-point' | 'media-worker';
+
+export interface KillTestSummary {
+  kills: number;
+  killsBy: Record<KillMode, number> & { faultPointNotReached: number };
+  /** Media worker kills (the daemon restarts its worker; counted apart from daemon kills). */
+  mediaWorkerKills: number;
+  acknowledged: number;
+  acknowledgedByKind: Record<CaptureKind, number>;
+  delivered: number;
+  duplicates: number;
+  missing: number;
+  /** Checks after each kill: integrity_check failures, acknowledged captures without a row, half-present rows. */
+  integrityFailures: number;
+  lostAfterCrash: number;
+  halfPresent: number;
+  violations: string[];
+  durationS: number;
+  killsPerMinute: number;
+  seed: number;
+  ok: boolean;
+}
+
+/** mulberry32: a small seeded generator, so a failing run can be replayed with its --seed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Child processes of `pid` whose command line mentions `name` (the daemon's media worker). */
+function children(pid: number, name: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(name))
+        found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+/**
+ * The kill test (issue 5): a stream of captures while the uplink delivers, and the firmware killed
+ * with SIGKILL again and again: at random moments, during its start-up, at the store's fault
+ * points (a file synced but not renamed, a transaction written but not committed, …), and its
+ * media worker too. After every kill the disk is checked as the crash left it; at the end the
+ * backlog drains and both data centres are compared with everything acknowledged.
+ */
+export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> {
+  const started = Date.now();
+  const random = seeded(o.seed);
+  const state0 = readState(o.stateFile);
+  const dataDir = (JSON.parse(readFileSync(state0.configFile, 'utf8')) as { dataDir: string }).dataDir;
+  const control = (command: Parameters<typeof sendControl>[1]) => sendControl(state0.controlUrl, command);
+  const ledger = new Ledger();
+  let life = new AbortController();
+  let alive = true;
+  const captures = new CaptureStream({
+    state: state0,
+    ledger,
+    life: () => life.signal,
+    alive: () => alive,
+    random,
+  });
+  const killsBy = {
+    random: 0,
+    'during-start': 0,
+    'fault-point': 0,
+    'media-worker': 0,
+    faultPointNotReached: 0,
+  };
+  let mediaWorkerKills = 0;
+  let integrityFailures = 0;
+  let lostAfterCrash = 0;
+  let halfPresent = 0;
+  let hashedUpTo = 0;
+  const violations: string[] = [];
+  const state = (): RigState => readState(o.stateFile);
+
+  const waitFor = async (
+    what: string,
+    test: (s: RigState) => boolean,
+    timeoutMs: number,
+  ): Promise<RigState | null> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = state();
+      if (test(s)) return s;
+      if (Date.now() > deadline) {
+        o.progress(`waited ${timeoutMs} ms for ${what}`);
+        return null;
+      }
+      await sleep(20);
+    }
+  };
+  /** Kills the firmware by the pid in the state file, as an outside script would. */
+  const killFirmware = (): void => {
+    const pid = state().firmwarePid;
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // it died by itself a moment ago
+      }
+    }
+  };
+
+  await control({ command: 'firmware-hold' });
+  killFirmware();
+  await waitFor('the firmware to stop', (s) => s.firmware.state === 'held', 30_000);
+  alive = false;
+  captures.start();
+
+  for (let k = 0; k < o.kills; k++) {
+    const r = random();
+    const mode: KillMode =
+      r < 0.3 ? 'fault-point' : r < 0.45 ? 'during-start' : r < 0.55 ? 'media-worker' : 'random';
+    const crashAt =
+      mode === 'fault-point'
+        ? `${FAULT_POINTS[Math.floor(random() * FAULT_POINTS.length)]}:${1 + Math.floor(random() * 4)}`
+        : null;
+    life = new AbortController();
+    await control({ command: 'firmware-release', crashAt, hold: true });
+    alive = true;
+    let counted: KillMode = mode;
+    switch (mode) {
+      case 'during-start':
+        await sleep(random() * 900);
+        killFirmware();
+        break;
+      case 'fault-point': {
+        // The firmware kills itself at the fault point; if the stream does not reach it soon, we do.
+        const died = await waitFor('the fault point', (s) => s.firmware.state === 'held', 8000);
+        if (died) break;
+        killsBy.faultPointNotReached++;
+        counted = 'random';
+        killFirmware();
+        break;
+      }
+      case 'media-worker':
+      case 'random': {
+        await waitFor('the firmware to be ready', (s) => s.firmware.state === 'running', 30_000);
+        await sleep(random() * o.maxRunMs);
+        if (mode === 'media-worker') {
+          const pid = state().firmwarePid;
+          for (const worker of pid ? children(pid, 'worker') : []) {
+            process.kill(worker, 'SIGKILL');
+            mediaWorkerKills++;
+          }
+          await sleep(300 + random() * o.maxRunMs);
+        }
+        killFirmware();
+        break;
+      }
+    }
+    const held = await waitFor('the firmware to die', (s) => s.firmware.state === 'held', 30_000);
+    if (!held) violations.push(`kill ${k + 1}: the firmware did not stop`);
+    killsBy[counted]++;
+    alive = false;
+    life.abort(new Error('the firmware was killed'));
+    const check = checkStoreAfterCrash(dataDir, ledger, hashedUpTo);
+    hashedUpTo = check.rows;
+    if (check.integrity !== 'ok') {
+      integrityFailures++;
+      violations.push(
+        `kill ${k + 1} (${mode}${crashAt ? ` at ${crashAt}` : ''}): integrity_check: ${check.integrity}`,
+      );
+    }
+    lostAfterCrash += check.lostAcknowledged.length;
+    halfPresent += check.halfPresent.length;
+    for (const v of [...check.lostAcknowledged.map((x) => `lost ${x}`), ...check.halfPresent])
+      violations.push(`kill ${k + 1} (${mode}${crashAt ? ` at ${crashAt}` : ''}): ${v}`);
+    if ((k + 1) % 10 === 0 || k + 1 === o.kills) {
+      o.progress(
+        `${k + 1}/${o.kills} kills, ${ledger.size} captures acknowledged, ${check.rows} in the store, ${violations.length} problem(s)`,
+      );
+    }
+  }
+
+  life = new AbortController();
+  await control({ command: 'firmware-release', crashAt: null, hold: false });
+  alive = true;
+  await waitFor('the firmware to be ready', (s) => s.firmware.state === 'running', 30_000);
+  await captures.stop();
+  o.progress('kills done; waiting for the backlog to reach the data centres');
+  const deadline = Date.now() + o.drainTimeoutMs;
+  let depth = Number.POSITIVE_INFINITY;
+  while (Date.now() < deadline) {
+    const status = (await captures.status()) as {
+      queueDepth?: number;
+      video?: { recording: { state: string } } | null;
+    } | null;
+    depth = status?.queueDepth ?? depth;
+    if (depth === 0 && (status?.video?.recording.state ?? 'idle') === 'idle') break;
+    await sleep(500);
+  }
+  if (depth !== 0)
+    violations.push(`the backlog did not drain within ${o.drainTimeoutMs / 1000} s (${depth} left)`);
+  const instances = [
+    ...(await inventory('A', state0.orthanc.A)),
+    ...(await inventory('B', state0.orthanc.B)),
+  ];
+  const verdict = judgeDelivery(ledger, instances);
+  for (const m of verdict.missingList) violations.push(`missing at the data centres: ${m}`);
+  for (const d of verdict.duplicateList) violations.push(`duplicate at the data centres: ${d}`);
+  const durationS = (Date.now() - started) / 1000;
+  return {
+    kills: o.kills,
+    killsBy,
+    mediaWorkerKills,
+    acknowledged: ledger.size,
+    acknowledgedByKind: ledger.byKind(),
+    delivered: verdict.delivered,
+    duplicates: verdict.duplicates,
+    missing: verdict.missing,
+    integrityFailures,
+    lostAfterCrash,
+    halfPresent,
+    violations,
+    durationS: Math.round(durationS),
+    killsPerMinute: Math.round((o.kills / durationS) * 60 * 10) / 10,
+    seed: o.seed,
+    ok: violations.length === 0,
+  };
+}
