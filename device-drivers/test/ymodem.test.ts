@@ -1,5 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { ByteQueue, ReadTimeout } from '../src/ymodem/byte-queue.ts';
 import { CAN, SUB, TIMING } from '../src/ymodem/consts.ts';
 import { checkBlock, encodeBlock, encodeHeaderBlock, parseHeaderBlock } from '../src/ymodem/frame.ts';
 import { YmodemReceiver } from '../src/ymodem/receiver.ts';
@@ -282,3 +283,27 @@ test('a receiver that keeps prompting but never answers a block: the sender stil
   t.truthy(error);
   t.true(Date.now() - started < (timing.maxRetries + 2) * timing.blockTimeoutMs, 'within the retry budget');
 });
+
+test.serial(
+  'a read whose bytes arrived while the event loop was stalled past its timeout gets them, not a timeout',
+  async (t) => {
+    // Serial: the stall would upset the timing of the tests running beside it.
+    // The bytes come through a real socket (I/O, like a serial port's), and the loop is then held
+    // for longer than the read's timeout, as a page encode or a slow fsync holds a loaded board.
+    const { createServer, connect } = await import('node:net');
+    const server = createServer((socket) => socket.write(Buffer.from([1, 2, 3, 4, 5])));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => server.close());
+    const { port } = server.address() as { port: number };
+    const queue = new ByteQueue(new AbortController().signal);
+    const client = connect(port, '127.0.0.1');
+    t.teardown(() => client.destroy());
+    client.on('data', (chunk: Buffer) => queue.push(chunk));
+    await new Promise<void>((r) => client.once('connect', () => r()));
+    const read = queue.read(5, 50);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+    t.deepEqual([...(await read)], [1, 2, 3, 4, 5]);
+    // And a read with nothing coming still times out.
+    await t.throwsAsync(queue.read(1, 30), { instanceOf: ReadTimeout });
+  },
+);

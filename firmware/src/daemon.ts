@@ -122,6 +122,8 @@ export class Daemon {
       targets: { A: target('A'), B: target('B') },
       home: dcs.home,
       failoverAfter: dcs.failoverAfter,
+      recoverAfter: dcs.recoverAfter,
+      probeIntervalMs: dcs.probeIntervalMs,
       retryInitialMs: dcs.retryInitialMs,
       retryMaxMs: dcs.retryMaxMs,
       stow: deps.stow ?? stowInstance,

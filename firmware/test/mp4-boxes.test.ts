@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { Mp4Error, mp4TrackHandlers, playableLength } from '../src/media/mp4-boxes.ts';
+import { hasMedia, Mp4Error, mp4TrackHandlers, playableLength } from '../src/media/mp4-boxes.ts';
 
 const box = (type: string, ...children: Uint8Array[]): Uint8Array => {
   const size = 8 + children.reduce((n, c) => n + c.length, 0);
@@ -81,6 +81,30 @@ test('a fragmented file cut mid-fragment is whole up to its last complete fragme
   t.is(playableLength(afterMoof), header.length + fragment.length, 'a moof without its mdat goes');
   t.is(playableLength(whole.subarray(0, 20)), 12, 'just the 12-byte ftyp');
   t.is(playableLength(Buffer.from('garbage!garbage!')), 0);
+});
+
+test('media in a segment: none when empty, header only, or cut inside its first fragment', (t) => {
+  const header = file(trak('vide'));
+  const fragment = Buffer.concat([box('moof', new Uint8Array(24)), box('mdat', new Uint8Array(500))]);
+  t.false(hasMedia(new Uint8Array()));
+  t.false(hasMedia(header));
+  t.false(hasMedia(Buffer.concat([header, fragment]).subarray(0, header.length + 100)));
+  t.true(hasMedia(Buffer.concat([header, fragment])));
+  t.false(hasMedia(Buffer.from('garbage!garbage!')));
+});
+
+test('fuzz: hasMedia never throws, and is true exactly when the playable part holds a fragment', (t) => {
+  const fragment = Buffer.concat([box('moof', new Uint8Array(24)), box('mdat', new Uint8Array(64))]);
+  const header = file(trak('vide'));
+  const valid = Buffer.concat([header, fragment, fragment]);
+  fc.assert(
+    fc.property(
+      fc.nat(valid.length),
+      (n) => hasMedia(valid.subarray(0, n)) === n >= header.length + fragment.length,
+    ),
+  );
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => typeof hasMedia(bytes) === 'boolean'));
+  t.pass();
 });
 
 test('fuzz: playableLength is a box boundary within the bytes, and the cut file parses to the same length', (t) => {

@@ -8,17 +8,12 @@ import { buildKiosk } from '../../kiosk-ui/build.ts';
 import { CartSimulator } from './cart/cart-simulator.ts';
 import { synthEcgRecord } from './cart/synth-ecg.ts';
 import { wfdbToScp } from './cart/wfdb.ts';
-import {
-  type ControlCommand,
-  describeFault,
-  mountSmallDisk,
-  sendControl,
-  startControlServer,
-} from './control.ts';
+import { type ControlCommand, describeFault, sendControl, startControlServer } from './control.ts';
 import { RIG_GPIO } from './gpio/sim-gpio.ts';
 import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import { LoopDisk } from './services/loop-disk.ts';
 import { SrtListener } from './services/srt-listener.ts';
 import { type RigState, readState, writeState } from './state-file.ts';
 import { FirmwareSupervisor } from './supervisor.ts';
@@ -61,13 +56,19 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
   disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
-  kill-test --kills N [--seed S] [--max-run-ms MS] [--drain-timeout-s S]
+  power-cut [--hold]                       the power fails at once: the firmware and its worker die and
+                                           writes not yet on the disk are lost (needs up --disk-mb: an
+                                           ext4 image on a loop device); the terminal boots again
+                                           unless --hold
+  kill-test --kills N [--seed S] [--max-run-ms MS] [--drain-timeout-s S] [--power-cuts FRACTION]
                                            captures from every device while the firmware is killed
                                            N times (SIGKILL: random moments, during start-up, at the
                                            store's fault points, its media worker too); checks the
                                            disk after each kill and both data centres at the end;
                                            prints a JSON summary (exit 1 when anything was lost,
                                            duplicated or damaged). Progress goes to stderr.
+                                           --power-cuts: that share of the kills are power cuts
+                                           (needs up --disk-mb)
   firmware-hold | firmware-release [--crash-at POINT:N] [--hold]
                                            keep the firmware down after its next exit / start it
                                            (crashing itself at a store fault point; held again)`;
@@ -82,12 +83,8 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   const kioskDir = await buildKiosk();
   const rig = await Rig.start({ dir, kioskDir, carts: Number(flags.carts ?? 1) });
   const dataDir = rig.firmwareConfig().dataDir;
-  let unmount: (() => void) | null = null;
   const diskMb = flags['disk-mb'] ? Number(flags['disk-mb']) : null;
-  if (diskMb) {
-    mkdirSync(dataDir, { recursive: true });
-    unmount = mountSmallDisk(dataDir, diskMb);
-  }
+  const loop = diskMb ? LoopDisk.create(dir, dataDir, diskMb) : null;
   const srt = await SrtListener.start(dir);
   const configFile = rig.writeFirmwareConfig({
     minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
@@ -96,7 +93,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   });
   const logFile = join(dir, 'firmware.log');
   const entry = resolve(flags.firmware ?? join(ROOT, 'firmware/bin/telemed.js'));
-  const disk = diskMb ? { dataDir, reserveBytes: DISK_RESERVE_BYTES, filled: false } : null;
+  const disk = loop ? { dataDir, reserveBytes: DISK_RESERVE_BYTES, filled: false, loop } : null;
   let state: RigState | null = null;
   const save = () => {
     if (!state) return;
@@ -135,7 +132,10 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
       fault: rig.scanner.fault,
       saneConfigDir: rig.scanner.configDir,
     };
-    if (state.disk && disk) state.disk.filled = disk.filled;
+    if (state.disk && disk) {
+      state.disk.filled = disk.filled;
+      state.disk.powerCuts = disk.loop.powerCuts;
+    }
     writeState(stateFile, state);
   };
   const supervisor = new FirmwareSupervisor({
@@ -178,7 +178,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
     controlUrl: control.url,
     configFile,
     logFile,
-    disk: diskMb ? { sizeMb: diskMb, filled: false } : null,
+    disk: diskMb ? { sizeMb: diskMb, filled: false, powerCuts: 0 } : null,
     srt: { uri: srt.uri, passphrase: srt.passphrase, receivedFile: srt.receivedFile },
   };
   await supervisor.start();
@@ -191,7 +191,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   control.server.close();
   await srt.stop();
   await rig.stop();
-  unmount?.();
+  loop?.stop();
 }
 
 async function ecgSend(stateFile: string, file: string | undefined, flags: Flags): Promise<void> {
@@ -330,8 +330,9 @@ async function killTest(stateFile: string, flags: Flags): Promise<void> {
     stateFile,
     kills: number(flags.kills, '--kills'),
     seed: flags.seed !== undefined ? number(flags.seed, '--seed') : Math.floor(Math.random() * 2 ** 31),
-    maxRunMs: number(flags['max-run-ms'] ?? '1500', '--max-run-ms'),
+    maxRunMs: number(flags['max-run-ms'] ?? '1000', '--max-run-ms'),
     drainTimeoutMs: number(flags['drain-timeout-s'] ?? '180', '--drain-timeout-s') * 1000,
+    powerCuts: number(flags['power-cuts'] ?? '0', '--power-cuts'),
     progress: (line) => console.error(`kill-test: ${line}`),
   });
   console.log(JSON.stringify(summary, null, 2));
@@ -430,6 +431,8 @@ function controlCommand(
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
     case 'firmware-hold':
       return { command };
+    case 'power-cut':
+      return { command, hold: hold === true };
     case 'firmware-release':
       return { command, crashAt: flags['crash-at'] ?? null, hold: hold === true };
     case 'id-card':
@@ -528,6 +531,7 @@ function parseOptions(args: string[]) {
       'drain-timeout-s': { type: 'string' },
       'segment-s': { type: 'string' },
       'crash-at': { type: 'string' },
+      'power-cuts': { type: 'string' },
       hold: { type: 'boolean' },
       long: { type: 'boolean' },
     },

@@ -1,6 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -8,6 +7,8 @@ import { type CardText, NodeSerialOpener } from '#device-drivers';
 import type { Rig } from './rig.ts';
 import type { ScannerFault } from './scanner/rig-scanner.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import type { LoopDisk } from './services/loop-disk.ts';
+import { childPids } from './services/proc.ts';
 import type { HwEncoderFault } from './services/rig-hw-encoder.ts';
 import type { FirmwareSupervisor } from './supervisor.ts';
 
@@ -17,7 +18,7 @@ export interface ControlContext {
   rig: Rig;
   supervisor: FirmwareSupervisor;
   /** The firmware's data directory when it sits on the rig's small file system, else null. */
-  disk: { dataDir: string; reserveBytes: number; filled: boolean } | null;
+  disk: { dataDir: string; reserveBytes: number; filled: boolean; loop: LoopDisk } | null;
   onChange(): void;
 }
 
@@ -36,6 +37,8 @@ export type ControlCommand =
   /** `crashAt`: the started firmware kills itself at that store fault point (TELEMED_CRASH_AT). */
   | { command: 'firmware-release'; crashAt: string | null; hold: boolean }
   | { command: 'disk-full' | 'disk-ok' }
+  /** Mains and battery gone at once: the firmware and its worker die, unsynced writes are lost. */
+  | { command: 'power-cut'; hold: boolean }
   /** Lay a resident ID card on the simulated reader (for `seconds`, then it is lifted). */
   | { command: 'id-card'; card: CardText; seconds: number }
   /** Make the document scanner fail every page read, crawl (one byte per read), or behave. */
@@ -225,11 +228,54 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       ctx.disk.filled = true;
       return `filled the firmware's disk: ${Math.round((free - size) / 1024)} KiB left, below its reserve`;
     }
+    case 'power-cut': {
+      if (!ctx.disk)
+        throw new ControlError(
+          'power cuts need the firmware on the rig’s disk image: restart it with --disk-mb 64',
+        );
+      const ms = await powerCut(ctx, ctx.disk.loop);
+      if (!c.hold) ctx.supervisor.release();
+      return `power cut: the firmware and its media worker died, writes not yet on the disk were lost (cut and remount ${Math.round(ms)} ms)${c.hold ? '; the firmware stays down until firmware-release' : '; the terminal boots again'}`;
+    }
     case 'disk-ok':
       if (!ctx.disk) throw new ControlError('the rig was started without --disk-mb N');
       rmSync(join(ctx.disk.dataDir, FILLER), { force: true });
       ctx.disk.filled = false;
       return 'disk filler removed';
+  }
+}
+
+/** Everything the firmware runs dies at once; then the disk keeps only what reached it. */
+async function powerCut(ctx: ControlContext, disk: LoopDisk): Promise<number> {
+  const { supervisor } = ctx;
+  supervisor.hold();
+  const pid = supervisor.pid;
+  if (pid) {
+    const tree = [...childPids(pid), pid];
+    for (const p of tree) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    for (
+      let i = 0;
+      i < 1000 &&
+      (supervisor.pid !== null || tree.some((p) => existsSync(`/proc/${p}/cmdline`) && !zombie(p)));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 10));
+  }
+  return disk.powerCut();
+}
+
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
   }
 }
 
@@ -288,22 +334,4 @@ export async function sendControl(controlUrl: string, command: ControlCommand): 
   const payload = (await response.json()) as { message?: string; error?: string };
   if (!response.ok) throw new Error(payload.error ?? `HTTP ${response.status}`);
   return payload.message ?? '';
-}
-
-/** Mounts a tmpfs of `sizeMb` at `dir` (root only), so a full disk can be made for real. */
-export function mountSmallDisk(dir: string, sizeMb: number): () => void {
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0700`, 'tmpfs', dir], {
-      stdio: 'pipe',
-    });
-  } catch (error) {
-    throw new Error(
-      `--disk-mb needs root to mount a small file system at ${dir}: ${(error as Error).message}`,
-    );
-  }
-  return () => {
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-    } catch {}
-  };
 }

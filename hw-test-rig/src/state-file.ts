@@ -31,8 +31,11 @@ export interface RigState {
   controlUrl: string;
   configFile: string;
   logFile: string;
-  /** Set when the firmware's data directory is a small file system the rig can fill (`--disk-mb`). */
-  disk: { sizeMb: number; filled: boolean } | null;
+  /**
+   * Set when the firmware's data directory is the rig's small ext4 image on a loop device
+   * (`--disk-mb`): it can be filled, and lose power (`powerCuts` so far).
+   */
+  disk: { sizeMb: number; filled: boolean; powerCuts: number } | null;
   /** The SRT listener the rig provides as the province media server; live video lands in receivedFile. */
   srt: { uri: string; passphrase: string; receivedFile: string };
 }

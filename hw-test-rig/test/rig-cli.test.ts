@@ -1,19 +1,17 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import test from 'ava';
 import type { StatusResponse } from '../../firmware/src/api/types.ts';
 import { type RigState, readState } from '../src/state-file.ts';
 import { TESTDATA, until } from './helpers/harness.ts';
+import { RIG_BIN, rigUp } from './helpers/rig-up.ts';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../bin/telemed-rig.js');
 const isRoot = process.getuid?.() === 0;
 
 function rigCommand(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [RIG_BIN, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
       done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
     });
   });
@@ -42,45 +40,21 @@ async function delivered(state: RigState): Promise<number> {
 test.serial(
   'telemed-rig up, then every fault command against the running firmware; systemd-style supervision and watchdog',
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'rig-cli-'));
-    const stateFile = join(dir, 'state.json');
-    const upArgs = [
-      'up',
-      '--state-file',
-      stateFile,
+    // One long walk through every command: longer than ava's two-minute inactivity timeout.
+    t.timeout(6 * 60_000);
+    const { stateFile, state: s0 } = await rigUp(t, 'rig-cli', [
       '--watchdog-sec',
       '3',
       ...(isRoot ? ['--disk-mb', '48'] : []),
-    ];
-    const rigUp = spawn(process.execPath, [BIN, ...upArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    rigUp.stdout.on('data', (d) => (output += d));
-    rigUp.stderr.on('data', (d) => (output += d));
-    t.teardown(async () => {
-      if (rigUp.exitCode === null) {
-        await new Promise((r) => {
-          rigUp.once('exit', r);
-          rigUp.kill('SIGTERM');
-        });
-      }
-    });
+    ]);
     const cmd = (...args: string[]) => rigCommand([args[0]!, '--state-file', stateFile, ...args.slice(1)]);
     const state = () => readState(stateFile);
-
-    // READY=1 through the notify socket is what makes the supervisor call it running.
-    const s0 = await until(
-      'firmware ready',
-      () => existsSync(stateFile) && state().firmware.state === 'running' && state(),
-      90_000,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${output}`);
-    });
     t.truthy(s0.firmwarePid);
     await until('cart connected', async () => (await status(s0))?.carts[0]?.state === 'connected', 30_000);
 
     t.is((await cmd('ecg-send')).code, 0);
     await until('delivered to A', async () => (await instancesAt(s0.orthanc.A)) === 1, 30_000);
-    const badWfdb = await cmd('ecg-send', '--wfdb', join(dir, 'missing.hea'));
+    const badWfdb = await cmd('ecg-send', '--wfdb', join(dirname(stateFile), 'missing.hea'));
     t.is(badWfdb.code, 1);
     t.regex(badWfdb.out, /missing\.hea/);
     let total = 1;
@@ -328,6 +302,24 @@ test.serial(
     );
     t.not(s2.firmwarePid, s1.firmwarePid);
     t.is(s2.firmware.restarts, 2);
+
+    if (isRoot) {
+      // A power cut: the firmware dies with whatever was not on the disk; it boots on what was.
+      const cut = await cmd('power-cut');
+      t.regex(cut.out, /power cut: .*the terminal boots again/);
+      const s3 = await until(
+        'booted after the power cut',
+        () => state().firmware.state === 'running' && state().firmwarePid !== s2.firmwarePid && state(),
+        30_000,
+      );
+      t.is(s3.disk?.powerCuts, 1);
+      const after = await until('API back after the cut', async () => await status(s3), 30_000);
+      t.is(after.storeRecovery?.integrity, 'ok');
+      t.is(after.storeRecovery?.missingFiles, 0);
+      t.is((await cmd('ecg-send')).code, 0);
+      total++;
+      await until('delivered after the power cut', async () => (await delivered(s0)) === total, 30_000);
+    }
 
     const bad = await cmd('dc-down', 'C');
     t.is(bad.code, 64);

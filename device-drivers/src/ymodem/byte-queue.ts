@@ -11,9 +11,36 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/**
+ * A read's timeout fires in the timers phase, before the I/O that arrived while the event loop was
+ * busy has been handed over: after a stall longer than the timeout (a page encode, a slow fsync on
+ * a loaded board) the bytes are in the kernel's buffer but not yet in the queue, and the read
+ * would fail although the sender was on time. A timeout that fires late therefore takes effect
+ * one turn later (setImmediate runs after the poll phase), and data already there settles the read.
+ * Found by the kill test: a false timeout mid-block made the receiver NAK a good block, the cart
+ * resend it, the receiver ACK it twice — and the cart, one ACK ahead from then on, took an ACK for
+ * an earlier block as the acknowledgement of a file the terminal had not saved.
+ */
 export const realTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setTimeout: (fn, ms) => {
+    const handle: { timer: NodeJS.Timeout | null; immediate: NodeJS.Immediate | null } = {
+      timer: null,
+      immediate: null,
+    };
+    const due = Date.now() + ms;
+    handle.timer = setTimeout(() => {
+      // On time: the line really was silent. Late (the loop was stalled): first let the I/O that
+      // waited behind the stall through.
+      if (Date.now() - due > 20) handle.immediate = setImmediate(fn);
+      else fn();
+    }, ms);
+    return handle;
+  },
+  clearTimeout: (handle) => {
+    const h = handle as { timer: NodeJS.Timeout | null; immediate: NodeJS.Immediate | null };
+    if (h.timer) clearTimeout(h.timer);
+    if (h.immediate) clearImmediate(h.immediate);
+  },
 };
 
 /**

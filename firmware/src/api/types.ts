@@ -68,6 +68,8 @@ export interface DataCentreItem {
   name: string;
   state: 'unknown' | 'up' | 'down';
   home: boolean;
+  /** New uploads go here now (home, or the other while home is down). */
+  active: boolean;
   delivered: number;
   lastError: string | null;
   lastSuccessAt: string | null;

@@ -115,8 +115,12 @@ export const ConfigSchema = Type.Object(
         requestTimeoutMs: Type.Integer({ default: 30_000, minimum: 100 }),
         retryInitialMs: Type.Integer({ default: 2_000, minimum: 10 }),
         retryMaxMs: Type.Integer({ default: 300_000, minimum: 10 }),
-        /** Consecutive failures before the home DC is left for the other one. */
+        /** Consecutive failures (uploads or probes) before a data centre counts as down. */
         failoverAfter: Type.Integer({ default: 2, minimum: 1 }),
+        /** Consecutive answers before a data centre that was down counts as up (home: traffic returns). */
+        recoverAfter: Type.Integer({ default: 3, minimum: 1 }),
+        /** How often each data centre is probed (QIDO-RS), ± 20 %. */
+        probeIntervalMs: Type.Integer({ default: 15_000, minimum: 100 }),
       },
       { additionalProperties: false },
     ),

@@ -6,7 +6,7 @@ import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
 import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
 import type { EventBus } from '../events.ts';
-import { Mp4Error, mp4TrackHandlers, playableLength } from '../media/mp4-boxes.ts';
+import { hasMedia, Mp4Error, mp4TrackHandlers, playableLength } from '../media/mp4-boxes.ts';
 import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
@@ -41,7 +41,7 @@ const localIso = (d: Date) =>
  * H.264 byte stream by the media worker for checking, encoded with the MP4 itself, queued. A segment that cannot become DICOM is quarantined, kept.
  */
 export class VideoIngest {
-  readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0 };
+  readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0, emptySegments: 0 };
   private readonly now: () => Date;
   /**
    * Segment files the store refused (storage below its reserve), by path, with their recording.
@@ -64,6 +64,15 @@ export class VideoIngest {
     } catch (error) {
       this.counters.failures++;
       log.error({ recording: recordingId, file, err: error }, 'segment file vanished before it was saved');
+      return;
+    }
+    if (!hasMedia(bytes)) {
+      // The recorder (or the terminal) died as this segment began: a header at most, no picture.
+      // Not a capture; the empty file is removed, counted and logged (found by the kill test:
+      // every empty segment has the same hash, so they were taken for one instance).
+      this.counters.emptySegments++;
+      log.warn({ recording: recordingId, file, bytes: bytes.length }, 'segment without any picture removed');
+      rmSync(file, { force: true });
       return;
     }
     let result: { id: number; duplicate: boolean };

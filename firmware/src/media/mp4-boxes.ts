@@ -73,6 +73,21 @@ export function mp4TrackHandlers(bytes: Uint8Array): string[] {
 }
 
 /**
+ * Whether a (fragmented) MP4 holds any media: a complete fragment (moof then mdat) or, in a
+ * plain MP4, an mdat. A recorder killed as a segment began leaves a file with a header only, or
+ * nothing at all: no picture in it to keep.
+ */
+export function hasMedia(bytes: Uint8Array): boolean {
+  const playable = playableLength(bytes);
+  try {
+    for (const box of boxes(bytes, 0, playable)) if (box.complete && box.type === 'mdat') return true;
+  } catch (error) {
+    if (!(error instanceof Mp4Error)) throw error;
+  }
+  return false;
+}
+
+/**
  * How many leading bytes of a (fragmented) MP4 make a whole file: up to the end of the last
  * complete box, never ending on a movie fragment header (moof) without its media data (mdat).
  * A segment cut by a kill or a power failure ends in a partial fragment; cut there, it is a

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Backoff } from '#device-drivers';
 import type { EventPayload, HealthPayload, StatePayload } from './payloads.ts';
@@ -75,10 +75,13 @@ export class MqttTelemetry {
   }
 
   start(): void {
-    this.connect();
+    void this.connect();
   }
 
-  private connect(): void {
+  /** mqtt.js, loaded on first use: it costs about 0.2 s of start-up, which READY need not wait for. */
+  private mqttModule: Promise<typeof import('mqtt')> | null = null;
+
+  private async connect(): Promise<void> {
     const o = this.options;
     const clientOptions: IClientOptions = {
       protocolVersion: 5,
@@ -99,6 +102,9 @@ export class MqttTelemetry {
       ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
     };
     this.setState('connecting');
+    this.mqttModule ??= import('mqtt');
+    const mqtt = (await this.mqttModule).default;
+    if (this.current === 'stopped') return;
     const client = mqtt.connect(this.broker, clientOptions);
     this.client = client;
     client.on('connect', () => {
@@ -121,7 +127,7 @@ export class MqttTelemetry {
       this.brokerIndex++;
       const delay = this.backoff.next();
       o.log.warn({ next: this.broker, inMs: delay }, 'telemetry offline; reconnecting');
-      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+      this.reconnectTimer = setTimeout(() => void this.connect(), delay);
     });
   }
 

@@ -119,6 +119,8 @@ export const HealthPayload = Type.Object(
       ),
     }),
     instances: Counters,
+    /** Moves of new uploads away from the home data centre (failovers), and back (failbacks). */
+    uplinkSwitches: Type.Object({ failovers: Type.Integer(), failbacks: Type.Integer() }),
     /** Start-up reconciliation of the store after the last restart (null before it ran). */
     storeRecovery: Type.Union([
       Type.Null(),
@@ -136,8 +138,12 @@ export const HealthPayload = Type.Object(
         name: Type.String(),
         state: Type.String(),
         home: Type.Boolean(),
+        /** New uploads go here now. */
+        active: Type.Boolean(),
         consecutiveFailures: Type.Integer(),
         delivered: Type.Integer(),
+        probes: Type.Integer(),
+        probeFailures: Type.Integer(),
         lastSuccessAt: Type.Union([Type.String(), Type.Null()]),
         lastError: Type.Union([Type.String(), Type.Null()]),
       }),

@@ -2,18 +2,24 @@ import { Backoff } from '#device-drivers';
 import { type FaultHook, noFaults } from '../store/fault-points.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, StoreError } from '../store/types.ts';
+import { DcHealth, type DcLinkState } from './dc-health.ts';
 import type { StowOutcome, StowTarget } from './stow-client.ts';
 
 export type DataCentreId = 'A' | 'B';
-export type DcLinkState = 'unknown' | 'up' | 'down';
+export type { DcLinkState };
 
 export interface DcStatus {
   id: DataCentreId;
   name: string;
   state: DcLinkState;
   home: boolean;
+  /** The data centre new uploads go to now. */
+  active: boolean;
   consecutiveFailures: number;
   delivered: number;
+  /** Health probes sent to it, and how many failed. */
+  probes: number;
+  probeFailures: number;
   lastError: string | null;
   lastSuccessAt: string | null;
   lastFailureAt: string | null;
@@ -28,6 +34,7 @@ export type UplinkEvent =
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null };
 
 export type StowFn = (target: StowTarget, dicom: Uint8Array, sopUid: string) => Promise<StowOutcome>;
+export type ProbeFn = (target: StowTarget) => Promise<string | null>;
 
 export interface UplinkOptions {
   store: StudyStore;
@@ -36,9 +43,13 @@ export interface UplinkOptions {
   failoverAfter: number;
   retryInitialMs: number;
   retryMaxMs: number;
-  /** After failing over, how long before the home data centre is tried again. */
-  homeRetryMs?: number;
+  /** Successes in a row (probes or uploads) before a data centre that was down counts as up. */
+  recoverAfter?: number;
+  /** How often each data centre's health is probed (a QIDO-RS query), ± 20 % jitter. */
+  probeIntervalMs?: number;
   stow: StowFn;
+  /** The health probe: resolves null when the data centre answered, else why not. */
+  probe?: ProbeFn;
   onEvent?(event: UplinkEvent): void;
   now?: () => number;
   /** The crash test's hook: between a data centre storing an instance and the store recording it. */
@@ -54,7 +65,12 @@ const other = (dc: DataCentreId): DataCentreId => (dc === 'A' ? 'B' : 'A');
  */
 export class Uplink {
   private readonly status: Record<DataCentreId, DcStatus>;
+  private readonly health: Record<DataCentreId, DcHealth>;
   private readonly backoff: Backoff;
+  private probeTimer: NodeJS.Timeout | null = null;
+  /** Where the last upload went: a change away from home is a failover, back to it a failback. */
+  private lastChosen: DataCentreId;
+  readonly counters = { failovers: 0, failbacks: 0 };
   private running = false;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
@@ -68,29 +84,66 @@ export class Uplink {
       name: options.targets[id].name,
       state: 'unknown',
       home: id === options.home,
+      active: id === options.home,
       consecutiveFailures: 0,
       delivered: 0,
+      probes: 0,
+      probeFailures: 0,
       lastError: null,
       lastSuccessAt: null,
       lastFailureAt: null,
     });
     this.status = { A: make('A'), B: make('B') };
+    const health = () => new DcHealth(options.failoverAfter, options.recoverAfter ?? 3);
+    this.health = { A: health(), B: health() };
+    this.lastChosen = options.home;
   }
 
   dataCentres(): DcStatus[] {
-    return [{ ...this.status.A }, { ...this.status.B }];
+    const active = this.chooseDc();
+    return (['A', 'B'] as const).map((id) => ({
+      ...this.status[id],
+      state: this.health[id].state,
+      consecutiveFailures: this.health[id].consecutiveFailures,
+      active: id === active,
+    }));
   }
 
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    this.scheduleProbe(0);
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.wake?.();
     await this.loop;
+  }
+
+  /**
+   * Probes both data centres (a QIDO-RS query, cheap), so that a data centre that went down is
+   * seen coming back (after `recoverAfter` answers in a row: then traffic returns home), and the
+   * kiosk and health show the state of the one not in use too.
+   */
+  private scheduleProbe(delayMs: number): void {
+    if (!this.running) return;
+    this.probeTimer = setTimeout(async () => {
+      const probe = this.options.probe ?? probeDataCentre;
+      await Promise.all(
+        (['A', 'B'] as const).map(async (dc) => {
+          const s = this.status[dc];
+          s.probes++;
+          const problem = await probe(this.options.targets[dc]).catch((e: unknown) => String(e));
+          if (problem !== null) s.probeFailures++;
+          if (this.running) this.record(dc, problem);
+        }),
+      );
+      const interval = this.options.probeIntervalMs ?? 15_000;
+      this.scheduleProbe(interval * (0.8 + Math.random() * 0.4));
+    }, delayMs);
   }
 
   /** Something was queued: deliver now instead of at the next timer. */
@@ -98,22 +151,34 @@ export class Uplink {
     this.wake?.();
   }
 
-  /** Home unless it failed `failoverAfter` times in a row recently; then the other one. */
+  /**
+   * Home, unless its health says down and the other's does not: the other then, until the home
+   * data centre has answered `recoverAfter` times in a row (probes or uploads).
+   */
   private chooseDc(): DataCentreId {
-    const home = this.status[this.options.home];
-    const recentlyFailed =
-      home.consecutiveFailures >= this.options.failoverAfter &&
-      home.lastFailureAt !== null &&
-      this.now() - Date.parse(home.lastFailureAt) < (this.options.homeRetryMs ?? 60_000);
-    return recentlyFailed ? other(this.options.home) : this.options.home;
+    const home = this.options.home;
+    return this.health[home].state === 'down' && this.health[other(home)].state !== 'down'
+      ? other(home)
+      : home;
   }
 
-  private setDcState(dc: DataCentreId, state: DcLinkState, reason: string | null): void {
+  /** One answer (null) or failure (why) from a data centre, from an upload or a probe. */
+  private record(dc: DataCentreId, problem: string | null): void {
     const s = this.status[dc];
-    if (s.state !== state) {
-      s.state = state;
-      this.options.onEvent?.({ type: 'dc-state', dc, state, reason });
+    const at = new Date(this.now()).toISOString();
+    let changed: DcLinkState | null;
+    if (problem === null) {
+      s.lastSuccessAt = at;
+      changed = this.health[dc].success();
+    } else {
+      s.lastError = problem;
+      s.lastFailureAt = at;
+      changed = this.health[dc].failure();
     }
+    s.state = this.health[dc].state;
+    s.consecutiveFailures = this.health[dc].consecutiveFailures;
+    if (changed) this.options.onEvent?.({ type: 'dc-state', dc, state: changed, reason: problem });
+    if (changed === 'up') this.kick();
   }
 
   private async run(): Promise<void> {
@@ -145,18 +210,7 @@ export class Uplink {
   private async attempt(row: InstanceRow, dc: DataCentreId, dicom: Uint8Array): Promise<StowOutcome> {
     this.options.store.markDelivering(row.id, dc);
     const outcome = await this.options.stow(this.options.targets[dc], dicom, row.sop_uid!);
-    const s = this.status[dc];
-    const at = new Date(this.now()).toISOString();
-    if (outcome.kind === 'retry') {
-      s.consecutiveFailures++;
-      s.lastError = outcome.reason;
-      s.lastFailureAt = at;
-      this.setDcState(dc, 'down', outcome.reason);
-    } else {
-      s.consecutiveFailures = 0;
-      s.lastSuccessAt = at;
-      this.setDcState(dc, 'up', null);
-    }
+    this.record(dc, outcome.kind === 'retry' ? outcome.reason : null);
     return outcome;
   }
 
@@ -174,6 +228,11 @@ export class Uplink {
       return;
     }
     const first = this.chooseDc();
+    if (first !== this.lastChosen) {
+      if (first === this.options.home) this.counters.failbacks++;
+      else this.counters.failovers++;
+      this.lastChosen = first;
+    }
     let dc = first;
     let outcome = await this.attempt(row, dc, dicom);
     if (outcome.kind === 'retry') {
@@ -211,5 +270,24 @@ export class Uplink {
         return;
       }
     }
+  }
+}
+
+/** A QIDO-RS query for one study: answers 200 (or 204) when the data centre's archive is serving. */
+export async function probeDataCentre(target: StowTarget): Promise<string | null> {
+  const headers: Record<string, string> = { Accept: 'application/dicom+json' };
+  if (target.username !== undefined)
+    headers['Authorization'] =
+      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
+  try {
+    const response = await fetch(`${target.dicomWebUrl.replace(/\/$/, '')}/studies?limit=1`, {
+      headers,
+      signal: AbortSignal.timeout(Math.min(target.timeoutMs, 10_000)),
+    });
+    await response.arrayBuffer();
+    return response.ok ? null : `health probe: HTTP ${response.status}`;
+  } catch (error) {
+    const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
+    return `health probe: ${cause ?? (error as Error).message}`;
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Ledger } from './ledger.ts';
@@ -27,8 +28,8 @@ interface Row {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
- * Looks at the store exactly as the crash left it (the firmware is held down, and the database is
- * opened read-only, so nothing is checkpointed or repaired): SQLite's integrity_check; every
+ * Looks at the store exactly as the crash left it (the firmware is held down, and a copy of the
+ * database is opened, so nothing is checkpointed or repaired in place): SQLite's integrity_check; every
  * acknowledged capture has its row; every row's files exist and match their hashes. Files of rows
  * above `hashedUpTo` are hashed (older ones were hashed at an earlier check and only stat-ed now).
  */
@@ -36,7 +37,12 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashedUpTo
   const path = join(dataDir, 'store.sqlite');
   if (!existsSync(path))
     return { integrity: 'ok', lostAcknowledged: ledger.all().map((a) => a.sha256), halfPresent: [], rows: 0 };
-  const db = new Database(path, { readonly: true, fileMustExist: true });
+  // A copy of the database and its WAL (not the shared-memory index, which a restart rebuilds), so
+  // that looking changes nothing the firmware's own recovery will find.
+  const copy = mkdtempSync(join(tmpdir(), 'kill-check-'));
+  copyFileSync(path, join(copy, 'store.sqlite'));
+  if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, join(copy, 'store.sqlite-wal'));
+  const db = new Database(join(copy, 'store.sqlite'), { fileMustExist: true });
   try {
     const integrity = (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
       .map((r) => r.integrity_check)
@@ -71,6 +77,7 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashedUpTo
     return { integrity, lostAcknowledged, halfPresent, rows: rows.length };
   } finally {
     db.close();
+    rmSync(copy, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sendControl } from '../control.ts';
+import { childPids } from '../services/proc.ts';
 import { type RigState, readState } from '../state-file.ts';
 import { CaptureStream } from './captures.ts';
 import { checkStoreAfterCrash, inventory, judgeDelivery } from './checks.ts';
@@ -22,16 +23,29 @@ export interface KillTestOptions {
   maxRunMs: number;
   /** How long the backlog may take to reach the data centres at the end. */
   drainTimeoutMs: number;
+  /**
+   * The share of kills that are power cuts (the rig's disk image keeps only what reached the disk;
+   * needs `up --disk-mb`).
+   */
+  powerCuts: number;
   progress(line: string): void;
 }
 
-type KillMode = 'random' | 'during-start' | 'fault-point' | 'media-worker';
+/**
+ * random: at a moment up to --max-run-ms after the firmware is ready; long: after 2.5–4.5 s, so that
+ * recordings make segments and stills are taken between kills; during-start: before it is ready
+ * (inside start-up recovery); fault-point: it crashes itself at a store fault point; media-worker:
+ * its worker first, then the daemon.
+ */
+type KillMode = 'random' | 'long' | 'during-start' | 'fault-point' | 'media-worker';
 
 export interface KillTestSummary {
   kills: number;
   killsBy: Record<KillMode, number> & { faultPointNotReached: number };
   /** Media worker kills (the daemon restarts its worker; counted apart from daemon kills). */
   mediaWorkerKills: number;
+  /** Kills that were power cuts: writes not yet on the disk were lost too. */
+  powerCuts: number;
   acknowledged: number;
   acknowledgedByKind: Record<CaptureKind, number>;
   delivered: number;
@@ -48,6 +62,17 @@ export interface KillTestSummary {
   ok: boolean;
 }
 
+/**
+ * Every 20th kill is a long one and every 25th takes the media worker first, on a fixed schedule so
+ * that any run of 100 kills has recordings, stills and worker kills; the rest are drawn: a third
+ * at fault points, a third during start-up, a third at random moments.
+ */
+function modeOf(k: number, r: number): KillMode {
+  if (k % 20 === 10) return 'long';
+  if (k % 25 === 5) return 'media-worker';
+  return r < 0.34 ? 'fault-point' : r < 0.67 ? 'during-start' : 'random';
+}
+
 /** mulberry32: a small seeded generator, so a failing run can be replayed with its --seed. */
 function seeded(seed: number): () => number {
   let a = seed >>> 0;
@@ -61,23 +86,6 @@ function seeded(seed: number): () => number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Child processes of `pid` whose command line mentions `name` (the daemon's media worker). */
-function children(pid: number, name: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(name))
-        found.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
 
 /**
  * The kill test (issue 5): a stream of captures while the uplink delivers, and the firmware killed
@@ -104,6 +112,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
   });
   const killsBy = {
     random: 0,
+    long: 0,
     'during-start': 0,
     'fault-point': 0,
     'media-worker': 0,
@@ -133,6 +142,11 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
       await sleep(20);
     }
   };
+  if (o.powerCuts > 0 && !state0.disk)
+    throw new Error(
+      '--power-cuts needs the firmware on the rig’s disk image: start the rig with up --disk-mb 256',
+    );
+  let powerCuts = 0;
   /** Kills the firmware by the pid in the state file, as an outside script would. */
   const killFirmware = (): void => {
     const pid = state().firmwarePid;
@@ -152,13 +166,12 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
   captures.start();
 
   for (let k = 0; k < o.kills; k++) {
-    const r = random();
-    const mode: KillMode =
-      r < 0.3 ? 'fault-point' : r < 0.45 ? 'during-start' : r < 0.55 ? 'media-worker' : 'random';
+    const mode = modeOf(k, random());
     const crashAt =
       mode === 'fault-point'
-        ? `${FAULT_POINTS[Math.floor(random() * FAULT_POINTS.length)]}:${1 + Math.floor(random() * 4)}`
+        ? `${FAULT_POINTS[Math.floor(random() * FAULT_POINTS.length)]}:${1 + Math.floor(random() * 3)}`
         : null;
+    const cut = o.powerCuts > 0 && random() < o.powerCuts;
     life = new AbortController();
     await control({ command: 'firmware-release', crashAt, hold: true });
     alive = true;
@@ -170,7 +183,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
         break;
       case 'fault-point': {
         // The firmware kills itself at the fault point; if the stream does not reach it soon, we do.
-        const died = await waitFor('the fault point', (s) => s.firmware.state === 'held', 8000);
+        const died = await waitFor('the fault point', (s) => s.firmware.state === 'held', 6000);
         if (died) break;
         killsBy.faultPointNotReached++;
         counted = 'random';
@@ -178,12 +191,13 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
         break;
       }
       case 'media-worker':
+      case 'long':
       case 'random': {
         await waitFor('the firmware to be ready', (s) => s.firmware.state === 'running', 30_000);
-        await sleep(random() * o.maxRunMs);
+        await sleep(mode === 'long' ? 2500 + random() * 2000 : random() * o.maxRunMs);
         if (mode === 'media-worker') {
           const pid = state().firmwarePid;
-          for (const worker of pid ? children(pid, 'worker') : []) {
+          for (const worker of pid ? childPids(pid, 'worker') : []) {
             process.kill(worker, 'SIGKILL');
             mediaWorkerKills++;
           }
@@ -195,6 +209,11 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
     }
     const held = await waitFor('the firmware to die', (s) => s.firmware.state === 'held', 30_000);
     if (!held) violations.push(`kill ${k + 1}: the firmware did not stop`);
+    if (cut) {
+      // The same moment as a power cut: what had not reached the disk is gone.
+      await control({ command: 'power-cut', hold: true });
+      powerCuts++;
+    }
     killsBy[counted]++;
     alive = false;
     life.abort(new Error('the firmware was killed'));
@@ -248,6 +267,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
     kills: o.kills,
     killsBy,
     mediaWorkerKills,
+    powerCuts,
     acknowledged: ledger.size,
     acknowledgedByKind: ledger.byKind(),
     delivered: verdict.delivered,

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,8 @@ import type { StatusResponse } from '../../../firmware/src/api/types.ts';
 import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
 import { decodedFrames } from '../../../firmware/test/helpers/gst-decode.ts';
-import { mountSmallDisk } from '../../src/control.ts';
 import { Rig } from '../../src/rig.ts';
+import { LoopDisk } from '../../src/services/loop-disk.ts';
 
 export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/testdata');
 export const hasTestdata = existsSync(join(TESTDATA, 'scp'));
@@ -75,11 +75,7 @@ export async function world(
     }),
   );
   if (brokerDown) rig.brokerLink.up = false;
-  let unmount: (() => void) | null = null;
-  if (diskMb) {
-    mkdirSync(config.dataDir, { recursive: true });
-    unmount = mountSmallDisk(config.dataDir, diskMb);
-  }
+  const disk = diskMb ? LoopDisk.create(dir, config.dataDir, diskMb) : null;
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
   const daemon = new Daemon(config, { log, ...(hwEncoder ? { mediaEnv: rig.hwEncoder.env } : {}), ...deps });
   await daemon.start();
@@ -98,7 +94,7 @@ export async function world(
     async stop() {
       await daemon.stop();
       await rig.stop();
-      unmount?.();
+      disk?.stop();
     },
   };
 }

@@ -325,6 +325,7 @@ function build(): void {
         el('span', { class: `dot ${dc.state === 'up' ? 'ok' : dc.state === 'down' ? 'bad' : 'idle'}` }),
         el('strong', {}, `DC-${dc.id} ${dc.name}${dc.home ? ` (${t.home})` : ''}`),
         el('span', { class: 'dc-state' }, t.dcState[dc.state]),
+        dc.active ? el('span', { class: 'dc-active' }, t.dcActive) : '',
         el('span', { class: 'muted' }, t.deliveredCount(dc.delivered)),
       ),
     );

@@ -1,0 +1,153 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import fc from 'fast-check';
+import { StudyStore } from '../src/store/study-store.ts';
+import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
+import type { StowTarget } from '../src/uplink/stow-client.ts';
+import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
+
+test('data centre health: down only after N failures in a row, up again only after M answers in a row (model)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.boolean(), { maxLength: 60 }),
+      (failAfter, recoverAfter, outcomes) => {
+        const health = new DcHealth(failAfter, recoverAfter);
+        let state: DcLinkState = 'unknown';
+        let failures = 0;
+        let successes = 0;
+        for (const ok of outcomes) {
+          const before = state;
+          if (ok) {
+            failures = 0;
+            successes++;
+            if (state !== 'down' || successes >= recoverAfter) state = 'up';
+          } else {
+            successes = 0;
+            failures++;
+            if (state === 'down' || failures >= failAfter) state = 'down';
+          }
+          const changed = ok ? health.success() : health.failure();
+          if (health.state !== state) return false;
+          if ((changed !== null) !== (before !== state)) return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  t.pass();
+});
+
+function emptyStore(): StudyStore {
+  const dataDir = mkdtempSync(join(tmpdir(), 'uplink-'));
+  return new StudyStore({ dataDir, minFreeBytes: 0, freeBytes: () => 10 ** 12 });
+}
+
+async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('failover and failback with hysteresis: home down → the other takes the traffic; home back only after 3 answers in a row', async (t) => {
+  const store = emptyStore();
+  const up: Record<DataCentreId, boolean> = { A: true, B: true };
+  const storedAt: Record<DataCentreId, string[]> = { A: [], B: [] };
+  const dcOf = (target: StowTarget): DataCentreId => (target.dicomWebUrl.endsWith('a') ? 'A' : 'B');
+  let probesOfA = 0;
+  let probesOfAWhenUp = 0;
+  const events: UplinkEvent[] = [];
+  const uplink = new Uplink({
+    store,
+    targets: {
+      A: { name: 'A', dicomWebUrl: 'http://dc-a', timeoutMs: 1000 },
+      B: { name: 'B', dicomWebUrl: 'http://dc-b', timeoutMs: 1000 },
+    },
+    home: 'A',
+    failoverAfter: 2,
+    recoverAfter: 3,
+    probeIntervalMs: 100,
+    retryInitialMs: 10,
+    retryMaxMs: 50,
+    stow: async (target, _dicom, sopUid) => {
+      const dc = dcOf(target);
+      if (!up[dc]) return { kind: 'retry', reason: `DC-${dc} refused the connection` };
+      storedAt[dc].push(sopUid);
+      return { kind: 'stored', httpStatus: 200, alreadyStored: false };
+    },
+    probe: async (target) => {
+      const dc = dcOf(target);
+      if (dc === 'A') probesOfA++;
+      return up[dc] ? null : 'connection refused';
+    },
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'dc-state' && e.dc === 'A' && e.state === 'up') probesOfAWhenUp = probesOfA;
+    },
+  });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  const queue = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const id = store.receive({
+        kind: 'ecg',
+        source: 'cart-1',
+        bytes: Uint8Array.of(
+          Math.floor(Math.random() * 256),
+          Math.floor(Math.random() * 256),
+          i,
+          Date.now() % 256,
+          7,
+        ),
+        originalName: null,
+        priority: 1,
+        incomplete: null,
+      }).id;
+      store.attachEncoded(id, {
+        study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
+        seriesUid: `1.2.3.${id}`,
+        sopUid: `1.2.3.${id}.1`,
+        dicom: Uint8Array.of(id % 256, 9),
+        warnings: [],
+      });
+      store.enqueue(id);
+    }
+    uplink.kick();
+  };
+  queue(3);
+  await until('3 at home', () => storedAt.A.length === 3);
+  t.deepEqual(
+    uplink.dataCentres().map((d) => [d.id, d.state, d.active]),
+    [
+      ['A', 'up', true],
+      ['B', 'up', false],
+    ],
+  );
+
+  up.A = false;
+  queue(4);
+  await until('4 at B', () => storedAt.B.length === 4);
+  t.is(storedAt.A.length, 3);
+  await until('A down', () => uplink.dataCentres()[0]!.state === 'down');
+  t.true(uplink.dataCentres()[1]!.active, 'B takes new uploads');
+  t.is(uplink.counters.failovers, 1);
+  t.truthy(events.find((e) => e.type === 'dc-state' && e.dc === 'A' && e.state === 'down'));
+
+  // Home answers again: one probe is not enough (hysteresis), three in a row are.
+  const probesAtReturn = probesOfA;
+  up.A = true;
+  await until('A up again', () => uplink.dataCentres()[0]!.state === 'up', 5000);
+  t.true(probesOfAWhenUp - probesAtReturn >= 3, 'up only after three answers in a row');
+  queue(2);
+  await until('2 more at home', () => storedAt.A.length === 5);
+  t.is(storedAt.B.length, 4);
+  t.is(uplink.counters.failbacks, 1);
+  t.true(uplink.dataCentres()[0]!.active);
+  t.is(store.countByState().delivered, 9);
+});
