@@ -120,13 +120,20 @@ export class FirmwareSupervisor {
 
   private launch(extraEnv: Record<string, string> = {}): void {
     const o = this.options;
-    const firmware = new RigProcess('firmware', o.command, o.args, o.logFile, {
-      ...process.env,
-      ...o.env,
-      ...extraEnv,
-      NOTIFY_SOCKET: this.socket,
-      WATCHDOG_USEC: String(o.watchdogSec * 1_000_000),
-    });
+    const firmware = new RigProcess(
+      'firmware',
+      o.command,
+      o.args,
+      o.logFile,
+      {
+        ...process.env,
+        ...o.env,
+        ...extraEnv,
+        NOTIFY_SOCKET: this.socket,
+        WATCHDOG_USEC: String(o.watchdogSec * 1_000_000),
+      },
+      true,
+    );
     this.ready = false;
     this.startedAt = Date.now();
     this.lastFeedAt = Date.now();

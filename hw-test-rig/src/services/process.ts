@@ -11,6 +11,12 @@ export class RigProcess {
     private readonly args: string[],
     private readonly logFile: string,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /**
+     * Run it in its own process group and, once it exits, kill whatever of the group is left, as
+     * systemd's KillMode=control-group does on the board: a firmware killed mid-scan must not leave
+     * its scanimage (or its media worker) running and holding the device (found by the kill test).
+     */
+    private readonly ownGroup = false,
   ) {}
 
   get pid(): number | null {
@@ -23,11 +29,24 @@ export class RigProcess {
 
   start(onExit?: (code: number | null, signal: NodeJS.Signals | null) => void): void {
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(this.command, this.args, { stdio: ['ignore', 'pipe', 'pipe'], env: this.env });
+    const child = spawn(this.command, this.args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.env,
+      detached: this.ownGroup,
+    });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.once('error', (error) => log.write(`${this.name}: ${error.message}\n`));
-    child.once('exit', (code, signal) => onExit?.(code, signal));
+    child.once('exit', (code, signal) => {
+      if (this.ownGroup && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // nothing of the group was left
+        }
+      }
+      onExit?.(code, signal);
+    });
     this.child = child;
   }
 
