@@ -32,7 +32,7 @@ export interface KillTestOptions {
 }
 
 /**
- * random: at a moment up to --max-run-ms after the firmware is ready; long: after 2.5–4.5 s, so that
+ * random: at a moment up to --max-run-ms after the firmware is ready; long: after 4–6.5 s, so that
  * recordings make segments and stills are taken between kills; during-start: before it is ready
  * (inside start-up recovery); fault-point: it crashes itself at a store fault point; media-worker:
  * its worker first, then the daemon.
@@ -63,12 +63,12 @@ export interface KillTestSummary {
 }
 
 /**
- * Every 20th kill is a long one and every 25th takes the media worker first, on a fixed schedule so
+ * Every 14th kill is a long one and every 25th takes the media worker first, on a fixed schedule so
  * that any run of 100 kills has recordings, stills and worker kills; the rest are drawn: a third
  * at fault points, a third during start-up, a third at random moments.
  */
 function modeOf(k: number, r: number): KillMode {
-  if (k % 20 === 10) return 'long';
+  if (k % 14 === 7) return 'long';
   if (k % 25 === 5) return 'media-worker';
   return r < 0.34 ? 'fault-point' : r < 0.67 ? 'during-start' : 'random';
 }
@@ -194,7 +194,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
       case 'long':
       case 'random': {
         await waitFor('the firmware to be ready', (s) => s.firmware.state === 'running', 30_000);
-        await sleep(mode === 'long' ? 2500 + random() * 2000 : random() * o.maxRunMs);
+        await sleep(mode === 'long' ? 4000 + random() * 2500 : random() * o.maxRunMs);
         if (mode === 'media-worker') {
           const pid = state().firmwarePid;
           for (const worker of pid ? childPids(pid, 'worker') : []) {
