@@ -10,7 +10,14 @@ export type DaemonEvent =
   | { type: 'cart-problem'; cartId: string; message: string }
   | { type: 'instance'; instanceId: number; state: InstanceState; reason: string | null }
   | { type: 'capture-refused'; source: string; reason: string }
-  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null }
+  | {
+      type: 'dc-state';
+      dc: DataCentreId;
+      state: DcLinkState;
+      /** 'unknown' → 'up' is the first answer after start, not a return. */
+      previous: DcLinkState;
+      reason: string | null;
+    }
   | { type: 'telemetry-state'; state: BrokerLinkState }
   /** The consultation camera went away mid-use (unplugged, failed), or is usable again. */
   | {

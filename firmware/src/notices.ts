@@ -33,7 +33,7 @@ export function describe(
             notice: { level: 'warning', code: 'dc-down', message: `DC-${event.dc}: ${event.reason ?? ''}` },
             severity: 'warning',
           }
-        : event.state === 'up'
+        : event.state === 'up' && event.previous === 'down'
           ? { notice: { level: 'info', code: 'dc-up', message: `DC-${event.dc}` }, severity: 'info' }
           : null;
     case 'recording-stopped':

@@ -1,44 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { crashAtFromEnv, type FaultPoint } from '../src/store/fault-points.ts';
-import { type StoreOptions, StudyStore } from '../src/store/study-store.ts';
 import { StoreError } from '../src/store/types.ts';
 import { type StowFn, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
-
-function store(extra: Partial<StoreOptions> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'recovery-'));
-  return {
-    dataDir,
-    store: new StudyStore({ dataDir, minFreeBytes: 0, freeBytes: () => 10 ** 12, ...extra }),
-  };
-}
-
-const input = (bytes: Uint8Array) => ({
-  kind: 'ecg' as const,
-  source: 'cart-1',
-  bytes,
-  originalName: 'A.SCP',
-  priority: 1,
-  incomplete: null,
-});
-
-function encodeAndQueue(s: StudyStore, id: number, dicom = Uint8Array.of(1, 2, 3, 4)): void {
-  s.attachEncoded(id, {
-    study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
-    seriesUid: `1.2.3.${id}`,
-    sopUid: `1.2.3.${id}.1`,
-    dicom,
-    warnings: [],
-  });
-  s.enqueue(id);
-}
+import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
 
 test('the fault points come in write order: file synced, renamed, rows written, committed', (t) => {
   const hits: FaultPoint[] = [];
-  const { store: s } = store({ fault: (p) => hits.push(p) });
-  const { id } = s.receive(input(Uint8Array.of(1)));
+  const { store: s } = tempStore({ fault: (p) => hits.push(p) });
+  const { id } = s.receive(ecgInput(Uint8Array.of(1)));
   t.deepEqual(hits, ['file.synced', 'file.renamed', 'store.in-transaction', 'store.committed']);
   hits.length = 0;
   encodeAndQueue(s, id);
@@ -48,12 +19,12 @@ test('the fault points come in write order: file synced, renamed, rows written, 
 
 test('a crash inside the commit leaves no row; the complete file it left is kept in orphans/, not deleted', (t) => {
   let crash = true;
-  const { dataDir, store: s } = store({
+  const { dataDir, store: s } = tempStore({
     fault: (p) => {
       if (crash && p === 'store.in-transaction') throw new Error('crash before COMMIT');
     },
   });
-  t.throws(() => s.receive(input(Uint8Array.of(7, 7))), { message: 'crash before COMMIT' });
+  t.throws(() => s.receive(ecgInput(Uint8Array.of(7, 7))), { message: 'crash before COMMIT' });
   crash = false;
   t.is(s.db.prepare('SELECT COUNT(*) AS n FROM instances').pluck().get(), 0, 'the transaction rolled back');
   const [file] = readdirSync(join(dataDir, 'originals'));
@@ -63,7 +34,7 @@ test('a crash inside the commit leaves no row; the complete file it left is kept
   t.deepEqual(readdirSync(join(dataDir, 'originals')), []);
   t.deepEqual(readFileSync(join(dataDir, 'orphans', 'originals', file!)), Buffer.from([7, 7]));
   // The cart sends the same record again (it had no acknowledgement): it is saved as new.
-  const again = s.receive(input(Uint8Array.of(7, 7)));
+  const again = s.receive(ecgInput(Uint8Array.of(7, 7)));
   t.false(again.duplicate);
   t.is(s.get(again.id).state, 'captured');
   s.close();
@@ -71,12 +42,12 @@ test('a crash inside the commit leaves no row; the complete file it left is kept
 
 test('a DICOM file written but not committed is an orphan; the instance stays captured to be encoded again', (t) => {
   let crash = false;
-  const { dataDir, store: s } = store({
+  const { dataDir, store: s } = tempStore({
     fault: (p) => {
       if (crash && p === 'store.in-transaction') throw new Error('crash before COMMIT');
     },
   });
-  const { id } = s.receive(input(Uint8Array.of(3)));
+  const { id } = s.receive(ecgInput(Uint8Array.of(3)));
   crash = true;
   t.throws(() => encodeAndQueue(s, id));
   crash = false;
@@ -88,10 +59,10 @@ test('a DICOM file written but not committed is an orphan; the instance stays ca
 });
 
 test('rows whose files are gone are quarantined as missing-file at start; delivered ones are left as they are', (t) => {
-  const { dataDir, store: s } = store();
-  const queued = s.receive(input(Uint8Array.of(1))).id;
+  const { dataDir, store: s } = tempStore();
+  const queued = s.receive(ecgInput(Uint8Array.of(1))).id;
   encodeAndQueue(s, queued, Uint8Array.of(9, 9));
-  const delivered = s.receive(input(Uint8Array.of(2))).id;
+  const delivered = s.receive(ecgInput(Uint8Array.of(2))).id;
   encodeAndQueue(s, delivered, Uint8Array.of(8, 8));
   s.markDelivered(delivered, 'A', 200);
   rmSync(join(dataDir, s.get(queued).dicom_path!));
@@ -106,8 +77,8 @@ test('rows whose files are gone are quarantined as missing-file at start; delive
 });
 
 test('a corrupted DICOM file is caught by its hash: quarantined, the NOC told, never sent', async (t) => {
-  const { dataDir, store: s } = store();
-  const { id } = s.receive(input(Uint8Array.of(4)));
+  const { dataDir, store: s } = tempStore();
+  const { id } = s.receive(ecgInput(Uint8Array.of(4)));
   encodeAndQueue(s, id, Uint8Array.of(1, 2, 3, 4, 5, 6));
   const path = join(dataDir, s.get(id).dicom_path!);
   const bytes = readFileSync(path);

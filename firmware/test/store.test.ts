@@ -5,22 +5,12 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { writeFileDurable } from '../src/store/durable-file.ts';
 import { MIGRATIONS, migrate, schemaVersion } from '../src/store/migrations.ts';
-import { StudyStore } from '../src/store/study-store.ts';
 import { StoreError } from '../src/store/types.ts';
+import { ecgInput, tempStore } from './helpers/store.ts';
 
 function store(free = () => 10 ** 12, minFreeBytes = 0) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'store-'));
-  return { dataDir, store: new StudyStore({ dataDir, minFreeBytes, freeBytes: free }) };
+  return tempStore({ freeBytes: free, minFreeBytes });
 }
-
-const input = (bytes: Uint8Array) => ({
-  kind: 'ecg' as const,
-  source: 'cart-1',
-  bytes,
-  originalName: 'A.SCP',
-  priority: 1,
-  incomplete: null,
-});
 
 test('the database is WAL with synchronous=FULL and at the latest schema', (t) => {
   const { store: s } = store();
@@ -65,20 +55,23 @@ test('a database of the first schema, with data, upgrades to the latest and keep
 test('received bytes are durable before the call returns; the same bytes again are one instance', (t) => {
   const { dataDir, store: s } = store();
   const bytes = Uint8Array.from([1, 2, 3, 4]);
-  const first = s.receive(input(bytes));
+  const first = s.receive(ecgInput(bytes));
   t.false(first.duplicate);
   const row = s.get(first.id);
   t.is(row.state, 'captured');
   t.true(existsSync(join(dataDir, row.original_path)));
   t.deepEqual([...s.readOriginal(row)], [1, 2, 3, 4]);
-  t.deepEqual(s.receive(input(bytes)), { id: first.id, duplicate: true });
+  t.deepEqual(s.receive(ecgInput(bytes)), { id: first.id, duplicate: true });
   t.is(s.countByState().captured, 1);
   s.close();
 });
 
 test('an incomplete transfer is kept, quarantined with its reason', (t) => {
   const { store: s } = store();
-  const { id } = s.receive({ ...input(Uint8Array.of(9, 9)), incomplete: 'transfer cut off after 2 bytes' });
+  const { id } = s.receive({
+    ...ecgInput(Uint8Array.of(9, 9)),
+    incomplete: 'transfer cut off after 2 bytes',
+  });
   const row = s.get(id);
   t.is(row.state, 'quarantined');
   t.regex(row.quarantine_reason!, /incomplete transfer: transfer cut off/);
@@ -89,7 +82,7 @@ test('an incomplete transfer is kept, quarantined with its reason', (t) => {
 
 test('below the free-space reserve new captures are refused with a clear message', (t) => {
   const { store: s } = store(() => 100 * 1048576, 500 * 1048576);
-  const error = t.throws(() => s.receive(input(Uint8Array.of(1))), { instanceOf: StoreError });
+  const error = t.throws(() => s.receive(ecgInput(Uint8Array.of(1))), { instanceOf: StoreError });
   t.is(error!.code, 'DISK_LOW');
   t.regex(error!.message, /storage nearly full: 100 MB free, 500 MB must stay free/);
   t.is(s.countByState().captured, 0);
@@ -98,7 +91,7 @@ test('below the free-space reserve new captures are refused with a clear message
 
 test('recovery re-queues interrupted uploads and removes temp files of interrupted writes', (t) => {
   const { dataDir, store: s } = store();
-  const { id } = s.receive(input(Uint8Array.of(5)));
+  const { id } = s.receive(ecgInput(Uint8Array.of(5)));
   s.db.prepare("UPDATE instances SET state = 'delivering', delivering_dc = 'A' WHERE id = ?").run(id);
   writeFileSync(join(dataDir, 'originals', '.x.scp.1234.tmp'), 'partial');
   const report = s.recover();
@@ -121,7 +114,7 @@ test('writeFileDurable replaces atomically and leaves no temp file', (t) => {
 
 test('queue order: priority first, then arrival; retries wait for their time', (t) => {
   const { store: s } = store();
-  const ids = [2, 0, 1].map((priority, i) => s.receive({ ...input(Uint8Array.of(i)), priority }).id);
+  const ids = [2, 0, 1].map((priority, i) => s.receive({ ...ecgInput(Uint8Array.of(i)), priority }).id);
   for (const id of ids) s.db.prepare("UPDATE instances SET state = 'queued' WHERE id = ?").run(id);
   t.is(s.nextDue(Date.now())!.id, ids[1]!);
   s.markRetry(ids[1]!, 'HTTP 503', Date.now() + 60_000);

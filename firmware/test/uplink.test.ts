@@ -1,12 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import { StudyStore } from '../src/store/study-store.ts';
 import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
 import type { StowTarget } from '../src/uplink/stow-client.ts';
 import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
+import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
 
 test('data centre health: down only after N failures in a row, up again only after M answers in a row (model)', (t) => {
   fc.assert(
@@ -42,11 +39,6 @@ test('data centre health: down only after N failures in a row, up again only aft
   t.pass();
 });
 
-function emptyStore(): StudyStore {
-  const dataDir = mkdtempSync(join(tmpdir(), 'uplink-'));
-  return new StudyStore({ dataDir, minFreeBytes: 0, freeBytes: () => 10 ** 12 });
-}
-
 async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!probe()) {
@@ -56,7 +48,7 @@ async function until(what: string, probe: () => boolean, ms = 10_000): Promise<v
 }
 
 test('failover and failback with hysteresis: home down → the other takes the traffic; home back only after 3 answers in a row', async (t) => {
-  const store = emptyStore();
+  const { store } = tempStore();
   const up: Record<DataCentreId, boolean> = { A: true, B: true };
   const storedAt: Record<DataCentreId, string[]> = { A: [], B: [] };
   const dcOf = (target: StowTarget): DataCentreId => (target.dicomWebUrl.endsWith('a') ? 'A' : 'B');
@@ -93,30 +85,11 @@ test('failover and failback with hysteresis: home down → the other takes the t
   });
   uplink.start();
   t.teardown(() => uplink.stop());
+  let captures = 0;
   const queue = (n: number) => {
     for (let i = 0; i < n; i++) {
-      const id = store.receive({
-        kind: 'ecg',
-        source: 'cart-1',
-        bytes: Uint8Array.of(
-          Math.floor(Math.random() * 256),
-          Math.floor(Math.random() * 256),
-          i,
-          Date.now() % 256,
-          7,
-        ),
-        originalName: null,
-        priority: 1,
-        incomplete: null,
-      }).id;
-      store.attachEncoded(id, {
-        study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
-        seriesUid: `1.2.3.${id}`,
-        sopUid: `1.2.3.${id}.1`,
-        dicom: Uint8Array.of(id % 256, 9),
-        warnings: [],
-      });
-      store.enqueue(id);
+      const { id } = store.receive(ecgInput(new Uint8Array(Uint32Array.of(++captures).buffer)));
+      encodeAndQueue(store, id);
     }
     uplink.kick();
   };

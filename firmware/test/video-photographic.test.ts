@@ -83,6 +83,9 @@ test('a segment becomes Video Photographic in the H.264 transfer syntax: its MP4
   const full = execFileSync('dcmdump', [file], { encoding: 'utf8' });
   const items = full.match(/\(fffe,e000\) pi/g) ?? [];
   t.is(items.length, 2, 'the empty offset table and one fragment');
+  // The provenance block: the capture's SHA-256 under the terminal's private creator.
+  t.regex(full, /\(0099,0010\) LO \[TELEMED TERMINAL 1\.0\]/);
+  t.regex(full, new RegExp(`\\(0099,1003\\) LO \\[${'ab'.repeat(32)}\\]`));
 
   const read = dcmjs.data.DicomMessage.readFile(bytes.buffer.slice(0) as ArrayBuffer);
   const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(read.dict);

@@ -126,7 +126,7 @@ export class Documents {
       saved();
       const id = received.id;
       bus.emit({ type: 'instance', instanceId: id, state: 'captured', reason: null });
-      await this.encode(id);
+      await this.encode(id, pages.length);
       log.info({ instance: id, pages: pages.length, bytes: pdf.length }, 'document saved');
       return {
         instanceId: id,
@@ -143,8 +143,11 @@ export class Documents {
       if (row.kind === 'document') await this.encode(row.id);
   }
 
-  /** Makes a saved PDF an Encapsulated PDF instance in the study it was scanned in, and queues it. */
-  private async encode(id: number): Promise<void> {
+  /**
+   * Makes a saved PDF an Encapsulated PDF instance in the study it was scanned in, and queues it.
+   * `pages` is known when it was just sent; after a restart the PDF itself says.
+   */
+  private async encode(id: number, pages?: number): Promise<void> {
     const { store, studies, bus, log, config } = this.options;
     const row = store.get(id);
     if (row.state !== 'captured' || row.kind !== 'document') return;
@@ -155,7 +158,7 @@ export class Documents {
       if (!studyUid) throw new DicomEncodeError('the document was saved without its study');
       const patient = studies.patientFor(studyUid);
       const pdf = store.readOriginal(row);
-      const pages = await pdfPageCount(pdf);
+      const pageCount = pages ?? (await pdfPageCount(pdf));
       const uids = {
         study: studyUid,
         series: makeUid(config.device.uidRoot, 'series', id, epoch),
@@ -163,8 +166,8 @@ export class Documents {
       };
       const dicom = encodeEncapsulatedPdf({
         pdf,
-        title: documentTitle(pages),
-        pages,
+        title: documentTitle(pageCount),
+        pages: pageCount,
         uids,
         takenAt: localIso(at),
         seriesNumber: 700 + id,

@@ -202,9 +202,9 @@ export class VideoIngest {
 
   /**
    * A still from the camera: saved durably as the JPEG it is (with the study it was taken in), then
-   * a VL Photographic instance in its own series of that study. Returns the instance id.
+   * a VL Photographic instance in its own series of that study.
    */
-  receiveStill(jpeg: Uint8Array, studyUid: string): number {
+  receiveStill(jpeg: Uint8Array, studyUid: string): { instanceId: number; contentSha256: string } {
     const { store, bus } = this.options;
     const result = store.receive({
       kind: 'still',
@@ -215,10 +215,11 @@ export class VideoIngest {
       incomplete: null,
       studyUid,
     });
-    if (result.duplicate) return result.id;
-    bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
-    this.encodeStill(result.id);
-    return result.id;
+    if (!result.duplicate) {
+      bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
+      this.encodeStill(result.id);
+    }
+    return { instanceId: result.id, contentSha256: store.get(result.id).content_sha256 };
   }
 
   /** Makes a saved still DICOM and queues it: at capture, or after a restart cut in between. */

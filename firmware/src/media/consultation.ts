@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
@@ -263,10 +262,7 @@ export class Consultation {
     } catch (error) {
       throw new VideoError('PIPELINE', `no still: ${(error as Error).message}`);
     }
-    return {
-      instanceId: this.options.ingest.receiveStill(jpeg, studyUid),
-      contentSha256: createHash('sha256').update(jpeg).digest('hex'),
-    };
+    return this.options.ingest.receiveStill(jpeg, studyUid);
   }
 
   /** The newest kiosk preview frame (JPEG, small). */

@@ -81,6 +81,43 @@ export function interpretStowResponse(
   return { kind: 'rejected', reason: `HTTP ${status}: ${detail}`, httpStatus: status };
 }
 
+const baseUrl = (target: StowTarget) => target.dicomWebUrl.replace(/\/$/, '');
+
+function requestHeaders(target: StowTarget): Record<string, string> {
+  const headers: Record<string, string> = { Accept: 'application/dicom+json' };
+  if (target.username !== undefined) {
+    headers['Authorization'] =
+      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
+  }
+  return headers;
+}
+
+/** Why a request got no HTTP answer at all. */
+function unreachable(error: unknown, timeoutMs: number): string {
+  const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
+  return (error as Error).name === 'TimeoutError'
+    ? `no answer within ${timeoutMs} ms`
+    : `cannot reach the data centre (${cause ?? (error as Error).message})`;
+}
+
+/**
+ * The health probe: a QIDO-RS query for one study, with the upload's credentials. Resolves null
+ * when the data centre's archive answered, else why not.
+ */
+export async function probeDataCentre(target: StowTarget): Promise<string | null> {
+  const timeoutMs = Math.min(target.timeoutMs, 10_000);
+  try {
+    const response = await fetch(`${baseUrl(target)}/studies?limit=1`, {
+      headers: requestHeaders(target),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await response.arrayBuffer();
+    return response.ok ? null : `health probe: HTTP ${response.status}`;
+  } catch (error) {
+    return `health probe: ${unreachable(error, timeoutMs)}`;
+  }
+}
+
 /** Stores one instance with DICOMweb STOW-RS (multipart/related; type="application/dicom"). */
 export async function stowInstance(
   target: StowTarget,
@@ -90,30 +127,19 @@ export async function stowInstance(
   const boundary = `telemed-${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1');
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
-  const headers: Record<string, string> = {
-    'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
-    Accept: 'application/dicom+json',
-  };
-  if (target.username !== undefined) {
-    headers['Authorization'] =
-      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
-  }
   let response: Response;
   try {
-    response = await fetch(`${target.dicomWebUrl.replace(/\/$/, '')}/studies`, {
+    response = await fetch(`${baseUrl(target)}/studies`, {
       method: 'POST',
-      headers,
+      headers: {
+        ...requestHeaders(target),
+        'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+      },
       body: Buffer.concat([head, dicom, tail]),
       signal: AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
-    const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-    const name = (error as Error).name;
-    const reason =
-      name === 'TimeoutError'
-        ? `no answer within ${target.timeoutMs} ms`
-        : `cannot reach the data centre (${cause ?? (error as Error).message})`;
-    return { kind: 'retry', reason };
+    return { kind: 'retry', reason: unreachable(error, target.timeoutMs) };
   }
   let text = '';
   try {

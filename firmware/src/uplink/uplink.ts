@@ -3,19 +3,16 @@ import { type FaultHook, noFaults } from '../store/fault-points.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, StoreError } from '../store/types.ts';
 import { DcHealth, type DcLinkState } from './dc-health.ts';
-import type { StowOutcome, StowTarget } from './stow-client.ts';
+import { probeDataCentre, type StowOutcome, type StowTarget } from './stow-client.ts';
 
 export type DataCentreId = 'A' | 'B';
 export type { DcLinkState };
 
-export interface DcStatus {
+/** What the uplink counts per data centre; its health and whether it is in use are derived. */
+interface DcCounters {
   id: DataCentreId;
   name: string;
-  state: DcLinkState;
   home: boolean;
-  /** The data centre new uploads go to now. */
-  active: boolean;
-  consecutiveFailures: number;
   delivered: number;
   /** Health probes sent to it, and how many failed. */
   probes: number;
@@ -25,13 +22,20 @@ export interface DcStatus {
   lastFailureAt: string | null;
 }
 
+export interface DcStatus extends DcCounters {
+  state: DcLinkState;
+  /** The data centre new uploads go to now. */
+  active: boolean;
+  consecutiveFailures: number;
+}
+
 export type UplinkEvent =
   | { type: 'delivered'; instanceId: number; dc: DataCentreId; alreadyStored: boolean }
   | { type: 'retry'; instanceId: number; dc: DataCentreId; reason: string; nextAttemptAt: number }
   | { type: 'quarantined'; instanceId: number; dc: DataCentreId; reason: string }
   /** The file on the terminal's disk is damaged or gone: quarantined, never sent. */
   | { type: 'unsendable'; instanceId: number; code: 'corrupted' | 'missing-file'; reason: string }
-  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; reason: string | null };
+  | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; previous: DcLinkState; reason: string | null };
 
 export type StowFn = (target: StowTarget, dicom: Uint8Array, sopUid: string) => Promise<StowOutcome>;
 export type ProbeFn = (target: StowTarget) => Promise<string | null>;
@@ -64,7 +68,7 @@ const other = (dc: DataCentreId): DataCentreId => (dc === 'A' ? 'B' : 'A');
  * flight; it becomes 'delivered' only when a data centre listed its SOP Instance UID as stored.
  */
 export class Uplink {
-  private readonly status: Record<DataCentreId, DcStatus>;
+  private readonly status: Record<DataCentreId, DcCounters>;
   private readonly health: Record<DataCentreId, DcHealth>;
   private readonly backoff: Backoff;
   private probeTimer: NodeJS.Timeout | null = null;
@@ -79,13 +83,10 @@ export class Uplink {
   constructor(private readonly options: UplinkOptions) {
     this.now = options.now ?? Date.now;
     this.backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
-    const make = (id: DataCentreId): DcStatus => ({
+    const make = (id: DataCentreId): DcCounters => ({
       id,
       name: options.targets[id].name,
-      state: 'unknown',
       home: id === options.home,
-      active: id === options.home,
-      consecutiveFailures: 0,
       delivered: 0,
       probes: 0,
       probeFailures: 0,
@@ -166,6 +167,7 @@ export class Uplink {
   private record(dc: DataCentreId, problem: string | null): void {
     const s = this.status[dc];
     const at = new Date(this.now()).toISOString();
+    const before = this.health[dc].state;
     let changed: DcLinkState | null;
     if (problem === null) {
       s.lastSuccessAt = at;
@@ -175,9 +177,8 @@ export class Uplink {
       s.lastFailureAt = at;
       changed = this.health[dc].failure();
     }
-    s.state = this.health[dc].state;
-    s.consecutiveFailures = this.health[dc].consecutiveFailures;
-    if (changed) this.options.onEvent?.({ type: 'dc-state', dc, state: changed, reason: problem });
+    if (changed)
+      this.options.onEvent?.({ type: 'dc-state', dc, state: changed, previous: before, reason: problem });
     if (changed === 'up') this.kick();
   }
 
@@ -270,24 +271,5 @@ export class Uplink {
         return;
       }
     }
-  }
-}
-
-/** A QIDO-RS query for one study: answers 200 (or 204) when the data centre's archive is serving. */
-export async function probeDataCentre(target: StowTarget): Promise<string | null> {
-  const headers: Record<string, string> = { Accept: 'application/dicom+json' };
-  if (target.username !== undefined)
-    headers['Authorization'] =
-      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
-  try {
-    const response = await fetch(`${target.dicomWebUrl.replace(/\/$/, '')}/studies?limit=1`, {
-      headers,
-      signal: AbortSignal.timeout(Math.min(target.timeoutMs, 10_000)),
-    });
-    await response.arrayBuffer();
-    return response.ok ? null : `health probe: HTTP ${response.status}`;
-  } catch (error) {
-    const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-    return `health probe: ${cause ?? (error as Error).message}`;
   }
 }

@@ -31,9 +31,10 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  * Looks at the store exactly as the crash left it (the firmware is held down, and a copy of the
  * database is opened, so nothing is checkpointed or repaired in place): SQLite's integrity_check; every
  * acknowledged capture has its row; every row's files exist and match their hashes. Files of rows
- * above `hashedUpTo` are hashed (older ones were hashed at an earlier check and only stat-ed now).
+ * not in `hashed` are hashed and added to it (a file never changes once written: the ones an
+ * earlier check hashed are only stat-ed now).
  */
-export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashedUpTo: number): CrashCheck {
+export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashed: Set<string>): CrashCheck {
   const path = join(dataDir, 'store.sqlite');
   if (!existsSync(path))
     return { integrity: 'ok', lostAcknowledged: ledger.all().map((a) => a.sha256), halfPresent: [], rows: 0 };
@@ -65,13 +66,17 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashedUpTo
       if (row.state === 'purgeable') continue;
       const original = join(dataDir, row.original_path);
       if (!existsSync(original)) halfPresent.push(`instance ${row.id}: ${row.original_path} missing`);
-      else if (row.id > hashedUpTo && sha256(readFileSync(original)) !== row.content_sha256)
-        halfPresent.push(`instance ${row.id}: ${row.original_path} does not match its hash`);
+      else if (!hashed.has(row.original_path)) {
+        if (sha256(readFileSync(original)) === row.content_sha256) hashed.add(row.original_path);
+        else halfPresent.push(`instance ${row.id}: ${row.original_path} does not match its hash`);
+      }
       if (row.dicom_path) {
         const dicom = join(dataDir, row.dicom_path);
         if (!existsSync(dicom)) halfPresent.push(`instance ${row.id}: ${row.dicom_path} missing`);
-        else if (row.id > hashedUpTo && row.dicom_sha256 && sha256(readFileSync(dicom)) !== row.dicom_sha256)
-          halfPresent.push(`instance ${row.id}: ${row.dicom_path} does not match its hash`);
+        else if (row.dicom_sha256 && !hashed.has(row.dicom_path)) {
+          if (sha256(readFileSync(dicom)) === row.dicom_sha256) hashed.add(row.dicom_path);
+          else halfPresent.push(`instance ${row.id}: ${row.dicom_path} does not match its hash`);
+        }
       }
     }
     return { integrity, lostAcknowledged, halfPresent, rows: rows.length };

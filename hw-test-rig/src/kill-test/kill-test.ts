@@ -1,19 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { FAULT_POINTS } from '../../../firmware/src/store/fault-points.ts';
 import { sendControl } from '../control.ts';
 import { childPids } from '../services/proc.ts';
 import { type RigState, readState } from '../state-file.ts';
 import { CaptureStream } from './captures.ts';
 import { checkStoreAfterCrash, inventory, judgeDelivery } from './checks.ts';
 import { type CaptureKind, Ledger } from './ledger.ts';
-
-/** The firmware's store fault points (firmware/src/store/fault-points.ts; the rig imports nothing of it). */
-const FAULT_POINTS = [
-  'file.synced',
-  'file.renamed',
-  'store.in-transaction',
-  'store.committed',
-  'uplink.stored-not-recorded',
-] as const;
 
 export interface KillTestOptions {
   stateFile: string;
@@ -48,6 +40,8 @@ export interface KillTestSummary {
   powerCuts: number;
   acknowledged: number;
   acknowledgedByKind: Record<CaptureKind, number>;
+  /** What the capture stream tried: transfers that ended and that failed (firmware killed), and so on. */
+  captureAttempts: CaptureStream['counters'];
   delivered: number;
   duplicates: number;
   missing: number;
@@ -122,7 +116,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
   let integrityFailures = 0;
   let lostAfterCrash = 0;
   let halfPresent = 0;
-  let hashedUpTo = 0;
+  const hashed = new Set<string>();
   const violations: string[] = [];
   const state = (): RigState => readState(o.stateFile);
 
@@ -217,8 +211,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
     killsBy[counted]++;
     alive = false;
     life.abort(new Error('the firmware was killed'));
-    const check = checkStoreAfterCrash(dataDir, ledger, hashedUpTo);
-    hashedUpTo = check.rows;
+    const check = checkStoreAfterCrash(dataDir, ledger, hashed);
     if (check.integrity !== 'ok') {
       integrityFailures++;
       violations.push(
@@ -270,6 +263,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
     powerCuts,
     acknowledged: ledger.size,
     acknowledgedByKind: ledger.byKind(),
+    captureAttempts: { ...captures.counters },
     delivered: verdict.delivered,
     duplicates: verdict.duplicates,
     missing: verdict.missing,
