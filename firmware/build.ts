@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -6,14 +6,25 @@ import { build } from 'esbuild';
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Compiles the firmware (with device-drivers) into the ES modules the image ships: telemed.mjs,
- * which systemd starts, and media-worker.mjs beside it, which the daemon forks. Packages stay
- * external: native ones (better-sqlite3, serialport, node-gtk) are built for the board by the Yocto
- * recipe, and the rest are installed beside it from the lock file.
+ * Packages with native code (or, for serialport, a native binding beneath it): the Yocto recipe
+ * builds them for the board and installs them beside the bundle.
+ */
+const NATIVE_PACKAGES = ['better-sqlite3', 'serialport', 'node-hid', 'onoff', 'node-gtk'];
+
+/**
+ * Compiles the firmware (with device-drivers and its pure-JavaScript packages) into the ES modules
+ * the image ships: telemed.mjs, which systemd starts, media-worker.mjs beside it, which the daemon
+ * forks, and chunks that load on first use (mqtt.js, pdf-lib). Bundling the packages in matters
+ * after every power cut: resolving and reading typebox's, dcmjs's and pino's hundreds of files took
+ * half a second of each start-up (measured: start to READY 1.55 s external, 1.0 s bundled).
+ * Native packages stay external.
  */
 export async function buildFirmware(outFile = join(here, 'dist/telemed.mjs')): Promise<string> {
   const outDir = dirname(outFile);
   mkdirSync(outDir, { recursive: true });
+  // Chunk names carry a content hash: the last build's would pile up beside the new ones.
+  for (const name of readdirSync(outDir))
+    if (/\.mjs(\.map)?$/.test(name)) rmSync(join(outDir, name), { force: true });
   await build({
     entryPoints: {
       [basename(outFile, '.mjs')]: join(here, 'src/cli.ts'),
@@ -23,9 +34,13 @@ export async function buildFirmware(outFile = join(here, 'dist/telemed.mjs')): P
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    external: NATIVE_PACKAGES,
+    splitting: true,
     sourcemap: 'linked',
-    banner: { js: '#!/usr/bin/env node' },
+    // Bundled CommonJS packages require() Node's own modules, which an ES module has no require for.
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);",
+    },
     outdir: outDir,
     outExtension: { '.js': '.mjs' },
     logLevel: 'warning',

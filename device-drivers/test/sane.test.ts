@@ -304,3 +304,19 @@ test('scanimage: a scan cancelled mid-page stops the backend and keeps only fini
   t.deepEqual(outcome, { ended: 'cancelled', pages: 0, error: null });
   t.deepEqual(readdirSync(work), []);
 });
+
+test('scanimage: a backend that goes silent is stopped after the stall limit, and says so', async (t) => {
+  // A stand-in for a hung backend: prints nothing and never exits by itself.
+  const dir = mkdtempSync(join(tmpdir(), 'hung-'));
+  const command = join(dir, 'scanimage');
+  writeFileSync(command, '#!/bin/sh\nexec sleep 600\n', { mode: 0o755 });
+  const hung = new ScanimageBackend({ command, stallTimeoutMs: 300, cancelGraceMs: 200 });
+  const work = mkdtempSync(join(tmpdir(), 'scan-'));
+  const outcome = await hung.scan(
+    { device: 'test:0', resolution: 50, mode: 'Gray', source: null, widthMm: 20, heightMm: 20, maxPages: 1 },
+    work,
+  );
+  t.is(outcome.ended, 'failed');
+  t.regex(outcome.error ?? '', /stopped answering \(nothing for 0.3 s\).*switch it off and on again/);
+  t.deepEqual(readdirSync(work), []);
+});

@@ -83,8 +83,10 @@ test.serial(
     t.regex(received.caps ?? '', /framerate=\(fraction\)30\/1/);
     t.deepEqual(received.sizes, ['640x360', '424x240'], 'the receiver followed the resolution steps');
     // 8 s at 30 fps through three bitrate steps and two resolution changes: a stall at any would
-    // cost a second or more.
-    t.true(received.frames >= 200, `${received.frames} frames decoded at the listener`);
+    // leave a second or more without a picture. (The count allows for a loaded CI machine whose
+    // encoder drops frames here and there; the gap does not.)
+    t.true(received.longestGapS < 0.5, `a ${received.longestGapS.toFixed(2)} s gap in the pictures`);
+    t.true(received.frames >= 180, `${received.frames} frames decoded at the listener`);
     // The rig microphone's ticks as AAC in the same transport stream: ~47 frames a second.
     const sound = decodedAudio(srt.receivedFile).buffers;
     t.true(

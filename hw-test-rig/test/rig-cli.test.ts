@@ -211,7 +211,7 @@ test.serial(
     const noCamera = await cmd('still');
     t.is(noCamera.code, 1);
     t.regex(noCamera.out, /start the consultation video first/);
-    const recording = cmd('record', '--seconds', '2');
+    const recording = cmd('record', '--seconds', '4');
     await until(
       'recording running',
       async () => (await status(s0))?.video?.recording.state === 'recording',

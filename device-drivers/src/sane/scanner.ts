@@ -91,6 +91,11 @@ export interface ScanimageOptions {
   cancelGraceMs?: number;
   /** Longest a device list or option query may take (default 20 s: `net` backends time out slowly). */
   queryTimeoutMs?: number;
+  /**
+   * Longest a scan may go without a word from the backend (no progress, no page) before it is
+   * taken for hung and stopped (default 90 s: a lamp warming up is silent for up to a minute).
+   */
+  stallTimeoutMs?: number;
 }
 
 export class ScanimageBackend implements ScannerBackend {
@@ -151,10 +156,10 @@ export class ScanimageBackend implements ScannerBackend {
       let page = 1;
       let pages = 0;
       let cancelled = false;
+      let stalled = false;
       let killTimer: NodeJS.Timeout | null = null;
       const reported = new Set<string>();
-      const onAbort = () => {
-        cancelled = true;
+      const stop = () => {
         // scanimage's SIGINT handler calls sane_cancel, which some backends only honour at the
         // end of the page — and while it runs, further signals wait (SANE's test backend in its
         // one-byte-read mode takes seconds). The page is lost either way: after a short grace the
@@ -162,10 +167,32 @@ export class ScanimageBackend implements ScannerBackend {
         child.kill('SIGINT');
         killTimer = setTimeout(() => child.kill('SIGKILL'), this.options.cancelGraceMs ?? 1_000);
       };
+      const onAbort = () => {
+        cancelled = true;
+        stop();
+      };
+      // A backend that neither progresses nor exits would hold the scanner, and the kiosk's job,
+      // for ever: seen once under heavy load, with the test backend's I/O-error mode.
+      const stallMs = this.options.stallTimeoutMs ?? 90_000;
+      let stallTimer: NodeJS.Timeout | null = null;
+      const heardFrom = () => {
+        if (stallTimer) clearTimeout(stallTimer);
+        stallTimer = setTimeout(() => {
+          stalled = true;
+          stop();
+        }, stallMs);
+      };
+      heardFrom();
+      const settle = () => {
+        callbacks.signal?.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+        if (stallTimer) clearTimeout(stallTimer);
+      };
       if (callbacks.signal?.aborted) onAbort();
       else callbacks.signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout?.setEncoding('utf8');
       child.stdout?.on('data', (chunk: string) => {
+        heardFrom();
         // --batch-print prints each page's file name once the page is complete.
         const lines = (stdoutRest + chunk).split('\n');
         stdoutRest = lines.pop() ?? '';
@@ -179,6 +206,7 @@ export class ScanimageBackend implements ScannerBackend {
       });
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => {
+        heardFrom();
         stderr = (stderr + chunk).slice(-8192);
         // In the order printed: a chunk can end one page and start the next.
         for (const part of chunk.split(/(?=Scanning page \d+)/)) {
@@ -189,8 +217,7 @@ export class ScanimageBackend implements ScannerBackend {
         }
       });
       child.on('error', (error: NodeJS.ErrnoException) => {
-        callbacks.signal?.removeEventListener('abort', onAbort);
-        if (killTimer) clearTimeout(killTimer);
+        settle();
         if (error.code === 'ENOENT')
           reject(
             new SaneError('NO_FRONTEND', `${this.command} is not installed (Debian package sane-utils)`),
@@ -198,12 +225,17 @@ export class ScanimageBackend implements ScannerBackend {
         else resolve({ ended: 'failed', pages, error: `could not run ${this.command}: ${error.message}` });
       });
       child.on('close', (code, signal) => {
-        callbacks.signal?.removeEventListener('abort', onAbort);
-        if (killTimer) clearTimeout(killTimer);
+        settle();
         // A page the backend did not finish is not a page: its partial file goes.
         for (const name of readdirSync(workDir))
           if (!reported.has(join(workDir, name))) rmSync(join(workDir, name), { force: true });
         if (cancelled) return resolve({ ended: 'cancelled', pages, error: null });
+        if (stalled)
+          return resolve({
+            ended: 'failed',
+            pages,
+            error: `the scanner stopped answering (nothing for ${stallMs / 1000} s) and was stopped: switch it off and on again`,
+          });
         const message = backendError(stderr);
         // An empty feeder after at least one page is how a batch from the feeder ends.
         const feederEmpty =

@@ -298,6 +298,15 @@ export class DocumentScanner {
     const workDir = join(this.options.dir, 'work');
     rmSync(workDir, { recursive: true, force: true });
     this.counters.scans++;
+    log.info(
+      {
+        device: settings.device,
+        source: settings.source,
+        pages: settings.maxPages,
+        dpi: settings.resolution,
+      },
+      'scan started',
+    );
     let added = 0;
     let outcome: Awaited<ReturnType<ScannerBackend['scan']>>;
     try {

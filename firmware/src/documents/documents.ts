@@ -14,7 +14,7 @@ import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
 import { DocumentScanner, ScanError, type ScanRequest } from './document-scanner.ts';
-import { buildPdf } from './pdf.ts';
+import { buildPdf, loadPdfLib } from './pdf.ts';
 
 export interface DocumentsOptions {
   config: Config;
@@ -37,7 +37,7 @@ const documentTitle = (pages: number) => `扫描文件 ${pages} 页`;
 /** Pages in a PDF the terminal made; a PDF that cannot be read is a DicomEncodeError (quarantined). */
 async function pdfPageCount(pdf: Uint8Array): Promise<number> {
   try {
-    const { PDFDocument } = await import('pdf-lib');
+    const { PDFDocument } = await loadPdfLib();
     return (await PDFDocument.load(pdf, { updateMetadata: false })).getPageCount();
   } catch (error) {
     throw new DicomEncodeError(`the saved PDF cannot be read: ${(error as Error).message}`);

@@ -6,6 +6,18 @@ export interface PdfPage {
   dpi: number;
 }
 
+type PdfLib = typeof import('pdf-lib');
+
+/**
+ * pdf-lib, loaded on first use: it costs about 0.3 s of start-up, and most starts never send a
+ * document. A CommonJS package: Node's loader names its exports, the shipped bundle (esbuild)
+ * offers only its default export, so both shapes are taken.
+ */
+export async function loadPdfLib(): Promise<PdfLib> {
+  const loaded = (await import('pdf-lib')) as PdfLib & { default?: PdfLib };
+  return loaded.default ?? loaded;
+}
+
 /**
  * One PDF of the scanned pages, in order, each page the size of the paper scanned (1 pt = 1/72 in)
  * with its JPEG drawn over the whole page: the JPEG bytes go in unchanged (DCTDecode), so the PDF
@@ -24,8 +36,7 @@ export async function buildPdf(
   },
 ): Promise<Uint8Array> {
   if (pages.length === 0) throw new Error('a document needs at least one page');
-  // Loaded on first use: pdf-lib costs about 0.3 s of start-up, and most starts never send a document.
-  const { PDFDocument } = await import('pdf-lib');
+  const { PDFDocument } = await loadPdfLib();
   const pdf = await PDFDocument.create();
   pdf.setTitle(meta.title);
   pdf.setCreator('Telemed Terminal');

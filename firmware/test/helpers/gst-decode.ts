@@ -8,7 +8,7 @@ export function decode(
   file: string,
   container: 'mp4' | 'ts' | 'h264',
   decoder: 'openh264dec' | 'avdec_h264' = 'openh264dec',
-): { frames: number; caps: string | null; sizes: string[] } {
+): { frames: number; caps: string | null; sizes: string[]; longestGapS: number } {
   // Only the video: a file with sound has an audio pad too, left unlinked (tsdemux's pad names
   // carry the PID, so there the link goes by caps).
   const demux =
@@ -34,8 +34,14 @@ export function decode(
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );
+  const pts = [...run.stdout.matchAll(/last-message = chain .*?pts: (\d+):(\d+):([\d.]+)/g)].map(
+    (m) => Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]),
+  );
   return {
     frames: (run.stdout.match(/last-message = chain/g) ?? []).length,
+    // The longest stretch of the timeline without a picture: a stall shows here, however many
+    // frames a loaded machine dropped evenly elsewhere.
+    longestGapS: pts.slice(1).reduce((gap, t, i) => Math.max(gap, t - (pts[i] as number)), 0),
     caps: new RegExp(`${decoder}-?0\\.GstPad:src: caps = ([^\\n]*)`).exec(run.stdout)?.[1] ?? null,
     // Every picture size the decoder was set to, in order (a stream that changed resolution).
     sizes: [

@@ -151,12 +151,17 @@ export class CaptureStream {
   private async documentLoop(): Promise<void> {
     while (this.running) {
       await this.waitAlive();
-      await sleep(300 + this.options.random() * 700);
-      const status = await this.status();
+      await sleep(100 + this.options.random() * 400);
+      let status = await this.status();
       if (!status) continue;
       if (status.scanner.job === 'idle' && status.scanner.pages.length === 0) {
-        await this.request('POST', '/api/v1/scans', { pages: 1 });
-        continue;
+        if (!(await this.request('POST', '/api/v1/scans', { pages: 1 })).ok) continue;
+        // Sent as soon as the page is in, as staff do: a document needs a life of a few seconds.
+        do {
+          await sleep(100);
+          status = await this.status();
+        } while (this.running && status && status.scanner.job !== 'idle');
+        if (!status || status.scanner.pages.length === 0) continue;
       }
       if (status.scanner.job !== 'idle') continue;
       const r = await this.request('POST', '/api/v1/document/send');
@@ -164,6 +169,8 @@ export class CaptureStream {
       if (r.ok && sha) {
         this.options.ledger.ack(sha, 'document', 'api');
         this.counters.documents++;
+        // Documents are the dearest capture (scan, JPEG, PDF, DICOM): a few, not a flood.
+        await sleep(2000 + this.options.random() * 4000);
       }
     }
   }
