@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -33,7 +33,9 @@ import { describe } from './notices.ts';
 import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
+import { DiskGuard } from './store/disk-guard.ts';
 import type { FaultHook } from './store/fault-points.ts';
+import { journalTrimmer } from './store/journal-trimmer.ts';
 import { RecordingRows } from './store/recordings.ts';
 import type { RecoveryReport } from './store/recovery.ts';
 import { StudyRows } from './store/studies.ts';
@@ -69,6 +71,7 @@ export interface DaemonDeps {
 /** main.ts builds one of these; tests build their own with injected transports. */
 export class Daemon {
   readonly store: StudyStore;
+  readonly disk: DiskGuard;
   readonly bus: EventBus;
   readonly ingest: EcgIngest;
   readonly carts = new Map<string, EcgCart>();
@@ -108,6 +111,21 @@ export class Daemon {
       clock: now,
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
       ...(deps.fault ? { fault: deps.fault } : {}),
+    });
+    const freeBytes =
+      deps.freeBytes ??
+      ((dir: string) => {
+        const fs = statfsSync(dir);
+        return Number(fs.bavail) * Number(fs.bsize);
+      });
+    this.disk = new DiskGuard({
+      config: config.storage,
+      freeBytes: () => freeBytes(config.dataDir),
+      purge: (o) => this.store.purge(o),
+      trimmers: config.storage.journalKeep === null ? [] : [journalTrimmer(config.storage.journalKeep)],
+      bus: this.bus,
+      log: log.child({ module: 'storage' }),
+      clock: now,
     });
     const dcs = config.dataCentres;
     const target = (id: 'A' | 'B') => ({
@@ -321,6 +339,7 @@ export class Daemon {
       documents: this.documents,
       notices: this.notices,
       recovery: () => this.recovery,
+      disk: this.disk,
       startedAt: now().getTime(),
       now,
     };
@@ -336,6 +355,8 @@ export class Daemon {
     });
     this.bus.on((event) => {
       this.api.notify();
+      // A refused capture may be the first sign of a filling disk: look now, not at the next check.
+      if (event.type === 'capture-refused') void this.disk.check();
       const described = describe(event);
       if (!described) return;
       this.notices.push({ at: now().toISOString(), ...described.notice });
@@ -515,6 +536,7 @@ export class Daemon {
     await this.api.start();
     log.info({ port: this.api.port }, 'local API listening');
     this.telemetry.start();
+    this.disk.start();
     this.ingest.resume();
     this.uplink.start();
     for (const cart of this.carts.values()) cart.start();
@@ -591,6 +613,7 @@ export class Daemon {
     await this.panel.stop();
     await this.devices.stop();
     await this.uplink.stop();
+    await this.disk.stop();
     await this.api.stop();
     await this.telemetry.stop();
     this.media?.ingest.stop();

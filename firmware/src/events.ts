@@ -61,6 +61,18 @@ export type DaemonEvent =
    * The store's own trouble: a damaged or missing file found before an upload or at start-up, files
    * reconciled after a crash, or SQLite's integrity check failing.
    */
+  /**
+   * The data partition's free space crossed a level: 'low' (below storage.warnFreeBytes: logs
+   * trimmed, delivered copies removed early), 'full' (below the reserve: captures refused), 'ok'.
+   */
+  | {
+      type: 'disk-state';
+      level: 'ok' | 'low' | 'full';
+      previous: 'ok' | 'low' | 'full';
+      freeBytes: number;
+      warnFreeBytes: number;
+      minFreeBytes: number;
+    }
   | {
       type: 'store-problem';
       code: 'corrupted' | 'missing-file' | 'recovered' | 'integrity';

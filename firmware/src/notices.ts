@@ -90,6 +90,37 @@ export function describe(
         },
         severity: 'warning',
       };
+    case 'disk-state': {
+      const mb = (bytes: number) => `${Math.round(bytes / 1048576)} MB`;
+      if (event.level === 'ok')
+        return event.previous === 'ok'
+          ? null
+          : {
+              notice: {
+                level: 'info',
+                code: 'disk-ok',
+                message: `storage: ${mb(event.freeBytes)} free again`,
+              },
+              severity: 'info',
+            };
+      return event.level === 'low'
+        ? {
+            notice: {
+              level: 'warning',
+              code: 'disk-low',
+              message: `storage low: ${mb(event.freeBytes)} free (warning below ${mb(event.warnFreeBytes)}); logs trimmed and local copies of delivered studies removed, oldest first; undelivered studies are kept`,
+            },
+            severity: 'alarm',
+          }
+        : {
+            notice: {
+              level: 'error',
+              code: 'disk-full',
+              message: `storage full: ${mb(event.freeBytes)} free, ${mb(event.minFreeBytes)} must stay free; new captures are refused until studies are delivered`,
+            },
+            severity: 'alarm',
+          };
+    }
     case 'store-problem':
       return {
         notice: {

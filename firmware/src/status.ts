@@ -21,6 +21,7 @@ import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
 import type { PatientDesk } from './patient/patient-desk.ts';
 import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
+import type { DiskGuard } from './store/disk-guard.ts';
 import type { StudyPatient } from './store/studies.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
@@ -72,6 +73,7 @@ export interface StatusSources {
   notices: Notice[];
   /** Start-up reconciliation's counts, once it ran. */
   recovery(): StoreRecoveryItem | null;
+  disk: DiskGuard;
   startedAt: number;
   now(): Date;
 }
@@ -251,6 +253,10 @@ export function buildHealth(s: StatusSources): HealthPayload {
     disk: {
       freeBytes: Number(fs.bavail) * Number(fs.bsize),
       totalBytes: Number(fs.blocks) * Number(fs.bsize),
+      level: s.disk.level,
+      warnFreeBytes: s.disk.options.config.warnFreeBytes,
+      minFreeBytes: s.disk.options.config.minFreeBytes,
+      ...s.disk.counters,
     },
     temperatureC: temperature(),
     devices: {

@@ -21,6 +21,18 @@ test('a valid configuration gets its defaults', (t) => {
   t.is(config.api.host, '127.0.0.1');
   t.is(config.dataCentres.requestTimeoutMs, 30_000);
   t.is(config.storage.minFreeBytes, 500 * 1024 * 1024);
+  t.is(config.storage.warnFreeBytes, 1024 * 1024 * 1024);
+  t.is(config.storage.retentionDays, 30);
+});
+
+test('a storage-low level below the reserve is refused, naming both fields', (t) => {
+  const error = t.throws(
+    () => parseConfig({ ...valid, storage: { minFreeBytes: 5000, warnFreeBytes: 1000 } }),
+    {
+      instanceOf: ConfigError,
+    },
+  );
+  t.regex(error!.message, /\/storage\/warnFreeBytes: must be at least \/storage\/minFreeBytes \(5000\)/);
 });
 
 test('every problem is reported at once, each with its field', (t) => {

@@ -34,7 +34,7 @@ test('a database of the first schema, with data, upgrades to the latest and keep
      VALUES ('def', 'ecg', 'cart-1', 'originals/def.scp', 'quarantined', 1, 'incomplete transfer: cut off',
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
   ).run();
-  t.deepEqual(migrate(db), [2, 3, 4, 5, 6]);
+  t.deepEqual(migrate(db), [2, 3, 4, 5, 6, 7]);
   t.deepEqual(migrate(db), []);
   const [row, cut] = db.prepare('SELECT * FROM instances ORDER BY id').all() as Array<
     Record<string, unknown>
@@ -116,9 +116,24 @@ test('queue order: priority first, then arrival; retries wait for their time', (
   const { store: s } = store();
   const ids = [2, 0, 1].map((priority, i) => s.receive({ ...ecgInput(Uint8Array.of(i)), priority }).id);
   for (const id of ids) s.db.prepare("UPDATE instances SET state = 'queued' WHERE id = ?").run(id);
-  t.is(s.nextDue(Date.now())!.id, ids[1]!);
+  t.is(s.nextDue(Date.now(), 3_600_000)!.id, ids[1]!);
   s.markRetry(ids[1]!, 'HTTP 503', Date.now() + 60_000);
-  t.is(s.nextDue(Date.now())!.id, ids[2]!);
+  t.is(s.nextDue(Date.now(), 3_600_000)!.id, ids[2]!);
   t.is(s.nextDueAt(), 0);
+  s.close();
+});
+
+test('a clock that went back a day: retries scheduled before it are due, not a day away', (t) => {
+  const { store: s } = store();
+  const id = s.receive(ecgInput(Uint8Array.of(7))).id;
+  s.db.prepare("UPDATE instances SET state = 'queued' WHERE id = ?").run(id);
+  const before = Date.parse('2026-11-29T10:00:00Z');
+  s.markRetry(id, 'HTTP 503', before + 60_000);
+  t.is(s.nextDue(before, 3_600_000), undefined, 'a minute to wait');
+  // NTP puts the clock back a day: the retry now looks a day and a minute away.
+  const after = before - 86_400_000;
+  t.is(s.nextDue(after, 3_600_000)?.id, id, 'further ahead than any backoff: due now');
+  // And forward a day: simply due.
+  t.is(s.nextDue(before + 86_400_000, 3_600_000)?.id, id);
   s.close();
 });

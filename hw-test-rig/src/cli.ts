@@ -56,6 +56,8 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
   disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
+  disk-fill --free-mb N                    fill the firmware's disk until N MB are left (its storage-low
+                                           level on the rig is 8 MB, its reserve 2 MB)
   power-cut [--hold]                       the power fails at once: the firmware and its worker die and
                                            writes not yet on the disk are lost (needs up --disk-mb: an
                                            ext4 image on a loop device); the terminal boots again
@@ -76,6 +78,8 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
 class UsageError extends Error {}
 
 const DISK_RESERVE_BYTES = 2 * 1048576;
+/** On the rig's disk image: below this the firmware raises its storage-low alarm and purges early. */
+const DISK_WARN_BYTES = 8 * 1048576;
 
 async function up(stateFile: string, flags: Flags): Promise<void> {
   const dir = join(dirname(resolve(stateFile)), 'rig');
@@ -88,6 +92,9 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   const srt = await SrtListener.start(dir);
   const configFile = rig.writeFirmwareConfig({
     minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
+    warnFreeBytes: diskMb ? DISK_WARN_BYTES : 0,
+    // A small disk fills in seconds: the firmware looks at it every 2 s, not every minute.
+    ...(diskMb ? { storageCheckIntervalS: 2 } : {}),
     ...(flags['segment-s'] ? { segmentS: number(flags['segment-s'], '--segment-s') } : {}),
     live: { uri: srt.uri, passphrase: srt.passphrase },
   });
@@ -427,6 +434,8 @@ function controlCommand(
     case 'disk-full':
     case 'disk-ok':
       return { command };
+    case 'disk-fill':
+      return { command, freeMb: number(flags['free-mb'] ?? '', '--free-mb') };
     case 'kill-firmware':
       return { command, signal: (flags.signal ?? 'SIGKILL') as NodeJS.Signals };
     case 'firmware-hold':
@@ -504,6 +513,7 @@ function parseOptions(args: string[]) {
       'state-file': { type: 'string' },
       carts: { type: 'string' },
       'disk-mb': { type: 'string' },
+      'free-mb': { type: 'string' },
       firmware: { type: 'string' },
       'watchdog-sec': { type: 'string' },
       cart: { type: 'string' },

@@ -37,6 +37,8 @@ export type ControlCommand =
   /** `crashAt`: the started firmware kills itself at that store fault point (TELEMED_CRASH_AT). */
   | { command: 'firmware-release'; crashAt: string | null; hold: boolean }
   | { command: 'disk-full' | 'disk-ok' }
+  /** Leaves `freeMb` MB free on the firmware's disk (between its reserve and its warning level, say). */
+  | { command: 'disk-fill'; freeMb: number }
   /** Mains and battery gone at once: the firmware and its worker die, unsynced writes are lost. */
   | { command: 'power-cut'; hold: boolean }
   /** Lay a resident ID card on the simulated reader (for `seconds`, then it is lifted). */
@@ -221,12 +223,8 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
     case 'disk-full': {
       if (!ctx.disk)
         throw new ControlError('the rig was started without --disk-mb N: restart it with --disk-mb 64');
-      const fs = statfsSync(ctx.disk.dataDir);
-      const free = fs.bavail * fs.bsize;
-      const size = Math.max(0, free - Math.floor(ctx.disk.reserveBytes / 2));
-      writeFileSync(join(ctx.disk.dataDir, FILLER), Buffer.alloc(size));
-      ctx.disk.filled = true;
-      return `filled the firmware's disk: ${Math.round((free - size) / 1024)} KiB left, below its reserve`;
+      const left = fillDisk(ctx.disk, () => Math.floor(ctx.disk!.reserveBytes / 2));
+      return `filled the firmware's disk: ${Math.round(left / 1024)} KiB left, below its reserve`;
     }
     case 'power-cut': {
       if (!ctx.disk)
@@ -237,12 +235,37 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       if (!c.hold) ctx.supervisor.release();
       return `power cut: the firmware and its media worker died, writes not yet on the disk were lost (cut and remount ${Math.round(ms)} ms)${c.hold ? '; the firmware stays down until firmware-release' : '; the terminal boots again'}`;
     }
+    case 'disk-fill': {
+      if (!ctx.disk)
+        throw new ControlError('the rig was started without --disk-mb N: restart it with --disk-mb 64');
+      const left = fillDisk(ctx.disk, (free) => {
+        const leave = Math.round(c.freeMb * 1048576);
+        if (free <= leave)
+          throw new ControlError(`only ${Math.round(free / 1048576)} MB are free: nothing to fill`);
+        return leave;
+      });
+      return `filled the firmware's disk: ${Math.round(left / 1024)} KiB left`;
+    }
     case 'disk-ok':
       if (!ctx.disk) throw new ControlError('the rig was started without --disk-mb N');
       rmSync(join(ctx.disk.dataDir, FILLER), { force: true });
       ctx.disk.filled = false;
       return 'disk filler removed';
   }
+}
+
+/**
+ * Fills the firmware's disk with one filler file until `leave(free)` bytes are left; returns
+ * them. A filler already there is replaced, not added to: its space counts as free.
+ */
+function fillDisk(disk: NonNullable<ControlContext['disk']>, leave: (free: number) => number): number {
+  rmSync(join(disk.dataDir, FILLER), { force: true });
+  const fs = statfsSync(disk.dataDir);
+  const free = fs.bavail * fs.bsize;
+  const left = Math.min(free, leave(free));
+  writeFileSync(join(disk.dataDir, FILLER), Buffer.alloc(free - left));
+  disk.filled = true;
+  return left;
 }
 
 /** Everything the firmware runs dies at once; then the disk keeps only what reached it. */

@@ -117,6 +117,10 @@ export class Rig {
   firmwareConfig(
     overrides: {
       minFreeBytes?: number;
+      /** Where the storage-low alarm and early purging start (default: the reserve itself). */
+      warnFreeBytes?: number;
+      /** How often the firmware looks at its free space (default: the firmware's own, 60 s). */
+      storageCheckIntervalS?: number;
       healthIntervalS?: number;
       requestTimeoutMs?: number;
       media?: boolean;
@@ -188,7 +192,13 @@ export class Rig {
       gpio: { ...RIG_GPIO, relaySocket: this.gpio.socketPath },
       // The rig's devices are ptys and sockets: no udev events for them (tests inject a USB bus).
       usbEvents: 'none',
-      storage: { minFreeBytes: overrides.minFreeBytes ?? 0 },
+      storage: {
+        minFreeBytes: overrides.minFreeBytes ?? 0,
+        warnFreeBytes: overrides.warnFreeBytes ?? overrides.minFreeBytes ?? 0,
+        ...(overrides.storageCheckIntervalS ? { checkIntervalS: overrides.storageCheckIntervalS } : {}),
+        // This machine's own journal is not the terminal's to trim.
+        journalKeep: null,
+      },
       media: {
         enabled: overrides.media ?? true,
         bitrateKbps: 1000,

@@ -89,6 +89,7 @@ export interface StoreRecoveryItem {
   tempFilesRemoved: number;
   orphanFiles: number;
   missingFiles: number;
+  purgesFinished: number;
 }
 
 export interface StatusResponse {

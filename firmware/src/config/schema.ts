@@ -192,6 +192,18 @@ export const ConfigSchema = Type.Object(
       {
         /** New captures are refused below this much free space (design.md: refuse before risk). */
         minFreeBytes: Type.Integer({ default: 500 * 1024 * 1024, minimum: 0 }),
+        /**
+         * Below this much free space: an alarm to the NOC and the kiosk, the journal trimmed, and
+         * local copies of delivered studies removed oldest first (never undelivered ones), before
+         * the reserve above is reached. At least minFreeBytes.
+         */
+        warnFreeBytes: Type.Integer({ default: 1024 * 1024 * 1024, minimum: 0 }),
+        /** Delivered studies keep their local copy this many days (for viewing, for a resend), then it is removed. */
+        retentionDays: Type.Number({ default: 30, minimum: 0 }),
+        /** How often free space and retention are checked (also after every refused capture). */
+        checkIntervalS: Type.Integer({ default: 60, minimum: 1 }),
+        /** journald's persistent journal is vacuumed to this size first when storage runs low; null: left alone. */
+        journalKeep: Type.Union([Type.String({ pattern: '^[0-9]+[KMG]$' }), Type.Null()], { default: '64M' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -311,6 +323,14 @@ export function parseConfig(input: unknown): Config {
     (e) =>
       `${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
   );
+  if (problems.length === 0) {
+    // Rules between fields, reported with the schema's own.
+    const { storage } = withDefaults as Config;
+    if (storage.warnFreeBytes < storage.minFreeBytes)
+      problems.push(
+        `/storage/warnFreeBytes: must be at least /storage/minFreeBytes (${storage.minFreeBytes}): the alarm comes before captures are refused (got ${storage.warnFreeBytes})`,
+      );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return withDefaults as Config;
 }

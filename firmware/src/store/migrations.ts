@@ -105,6 +105,14 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       ALTER TABLE instances ADD COLUMN capture_study_uid TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'when the local copy of a delivered instance was removed (retention, or storage low)',
+    sql: `
+      ALTER TABLE instances ADD COLUMN purged_at TEXT;
+      CREATE INDEX IF NOT EXISTS deliveries_by_time ON deliveries (delivered_at);
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

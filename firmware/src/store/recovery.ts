@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, readdirSync, renameSync, unlinkSync } from 'node
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { fsyncDirectory, isTempFile } from './durable-file.ts';
+import { finishPurges } from './purge.ts';
 
 /** One thing start-up reconciliation did, for its own log line. */
 export interface RecoveryAction {
-  action: 'requeued' | 'temp-removed' | 'orphan-kept' | 'missing-file';
+  action: 'requeued' | 'temp-removed' | 'orphan-kept' | 'missing-file' | 'purge-finished';
   /** An instance id or a path under the data directory. */
   subject: string;
   detail: string;
@@ -23,6 +24,8 @@ export interface RecoveryReport {
   orphanFiles: number;
   /** Rows whose file is gone: quarantined as 'missing-file', never sent. */
   missingFiles: number;
+  /** Files of delivered instances whose removal the crash interrupted (already 'purgeable'): removed. */
+  purgesFinished: number;
   actions: RecoveryAction[];
 }
 
@@ -129,12 +132,21 @@ export function reconcile(db: Database.Database, dataDir: string, nowIso: string
     }
   })();
 
+  const purgesFinished = finishPurges(db, dataDir);
+  if (purgesFinished > 0)
+    actions.push({
+      action: 'purge-finished',
+      subject: `${purgesFinished} file(s)`,
+      detail: 'local copies of delivered instances whose removal the restart interrupted: removed',
+    });
+
   return {
     integrity,
     requeued: stuck.length,
     tempFilesRemoved,
     orphanFiles,
     missingFiles,
+    purgesFinished,
     actions,
   };
 }

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { writeFileDurable } from './durable-file.ts';
 import { type FaultHook, noFaults } from './fault-points.ts';
 import { migrate } from './migrations.ts';
+import { type PurgeResult, purgeDelivered } from './purge.ts';
 import { type RecoveryReport, reconcile } from './recovery.ts';
 import {
   type InstanceKind,
@@ -303,13 +304,17 @@ export class StudyStore {
       .run(this.now(), id);
   }
 
-  /** The next instance due for delivery: highest priority, oldest first. */
-  nextDue(nowMs: number): InstanceRow | undefined {
+  /**
+   * The next instance due for delivery: highest priority, oldest first. A retry set further ahead
+   * than `horizonMs` (longer than any backoff) was scheduled before the clock went back: it is due.
+   */
+  nextDue(nowMs: number, horizonMs: number): InstanceRow | undefined {
     return this.db
       .prepare(
-        `SELECT * FROM instances WHERE state = 'queued' AND next_attempt_at <= ? ORDER BY priority, id LIMIT 1`,
+        `SELECT * FROM instances WHERE state = 'queued' AND (next_attempt_at <= ? OR next_attempt_at > ?)
+         ORDER BY priority, id LIMIT 1`,
       )
-      .get(nowMs) as InstanceRow | undefined;
+      .get(nowMs, nowMs + horizonMs) as InstanceRow | undefined;
   }
 
   /** When the next queued instance becomes due (ms epoch), or null when nothing is queued. */
@@ -320,6 +325,11 @@ export class StudyStore {
       at: number | null;
     };
     return row.at;
+  }
+
+  /** Removes local copies of delivered instances, oldest delivery first (see purge.ts). */
+  purge(o: { deliveredBefore: string | null; wantBytes: number | null }): PurgeResult {
+    return purgeDelivered(this.db, this.options.dataDir, { ...o, nowIso: this.now() });
   }
 
   markDelivering(id: number, dc: string): void {

@@ -57,6 +57,8 @@ export interface InstanceRow {
   delivering_dc: string | null;
   recording_id: number | null;
   segment_index: number | null;
+  /** When its files were removed after delivery (state 'purgeable'); null while they are kept. */
+  purged_at: string | null;
 }
 
 export interface StudyRow {

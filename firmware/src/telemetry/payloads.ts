@@ -31,7 +31,20 @@ export const HealthPayload = Type.Object(
     deviceId: Type.String(),
     versions: Type.Object({ firmware: Type.String(), node: Type.String() }),
     uptimeS: Type.Integer(),
-    disk: Type.Object({ freeBytes: Type.Number(), totalBytes: Type.Number() }),
+    disk: Type.Object({
+      freeBytes: Type.Number(),
+      totalBytes: Type.Number(),
+      /** ok; low: below warnFreeBytes (delivered copies purged early); full: below minFreeBytes (captures refused). */
+      level: Type.Union([Type.Literal('ok'), Type.Literal('low'), Type.Literal('full')]),
+      warnFreeBytes: Type.Number(),
+      minFreeBytes: Type.Number(),
+      /** Local copies of delivered instances removed (retention or storage low), and their bytes. */
+      purgedInstances: Type.Integer(),
+      purgedBytes: Type.Number(),
+      /** Times free space fell below warnFreeBytes, and bytes freed by trimming logs. */
+      lowEpisodes: Type.Integer(),
+      trimmedBytes: Type.Number(),
+    }),
     temperatureC: Type.Union([Type.Number(), Type.Null()]),
     devices: Type.Object({
       ecgCarts: Type.Array(
@@ -130,6 +143,7 @@ export const HealthPayload = Type.Object(
         tempFilesRemoved: Type.Integer(),
         orphanFiles: Type.Integer(),
         missingFiles: Type.Integer(),
+        purgesFinished: Type.Integer(),
       }),
     ]),
     uplink: Type.Record(

@@ -63,6 +63,12 @@ export interface UplinkOptions {
 const other = (dc: DataCentreId): DataCentreId => (dc === 'A' ? 'B' : 'A');
 
 /**
+ * A data centre's Retry-After is honoured up to an hour: one asking for a day (maintenance) is
+ * asked again within the hour, and the other data centre takes the uploads meanwhile.
+ */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
  * Delivers queued instances to the province, one at a time in priority order.
  * INVARIANTS: one loop per process; an instance is 'delivering' only while its request is in
  * flight; it becomes 'delivered' only when a data centre listed its SOP Instance UID as stored.
@@ -79,9 +85,15 @@ export class Uplink {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private readonly now: () => number;
+  /**
+   * No retry is ever scheduled further ahead than this; one that is was scheduled before the
+   * clock went back (a day, say, when NTP corrected it) and is due now, not in a day.
+   */
+  private readonly horizonMs: number;
 
   constructor(private readonly options: UplinkOptions) {
     this.now = options.now ?? Date.now;
+    this.horizonMs = Math.max(options.retryMaxMs, MAX_RETRY_AFTER_MS) + 1000;
     this.backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
     const make = (id: DataCentreId): DcCounters => ({
       id,
@@ -184,10 +196,12 @@ export class Uplink {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const row = this.options.store.nextDue(this.now());
+      const row = this.options.store.nextDue(this.now(), this.horizonMs);
       if (!row) {
         const dueAt = this.options.store.nextDueAt();
-        await this.sleep(dueAt === null ? 60_000 : Math.max(10, dueAt - this.now()));
+        await this.sleep(
+          dueAt === null ? 60_000 : Math.min(this.horizonMs, Math.max(10, dueAt - this.now())),
+        );
         continue;
       }
       await this.deliver(row);
@@ -259,7 +273,13 @@ export class Uplink {
         this.options.onEvent?.({ type: 'quarantined', instanceId: row.id, dc, reason: outcome.reason });
         return;
       case 'retry': {
-        const nextAttemptAt = this.now() + this.backoff.next(outcome.retryAfterMs);
+        const nextAttemptAt =
+          this.now() +
+          this.backoff.next(
+            outcome.retryAfterMs === undefined
+              ? undefined
+              : Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS),
+          );
         store.markRetry(row.id, outcome.reason, nextAttemptAt);
         this.options.onEvent?.({
           type: 'retry',
