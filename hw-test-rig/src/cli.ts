@@ -51,8 +51,10 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
                                            start or fail mid-stream; the firmware falls back to software
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
-  dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | none
-                                           make a data centre misbehave (through its proxy)
+  dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | malformed |
+           other-instance | none           make a data centre misbehave (through its proxy): an HTTP
+                                           error, slowness, TCP cut mid-upload, a broken STOW-RS
+                                           answer, or one claiming another instance was stored
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
   disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
@@ -374,10 +376,14 @@ function dcFault(args: string[], flags: Flags): DcFault {
       return { mode: 'slow', delayMs: number(args[1], 'the delay in ms') };
     case 'reset':
       return { mode: 'reset' };
+    case 'malformed':
+      return { mode: 'malformed' };
+    case 'other-instance':
+      return { mode: 'other-instance' };
     case 'none':
       return { mode: 'pass' };
     default:
-      throw new UsageError('dc-fault A|B http STATUS | slow MS | reset | none');
+      throw new UsageError('dc-fault A|B http STATUS | slow MS | reset | malformed | other-instance | none');
   }
 }
 

@@ -311,7 +311,11 @@ export function describeFault(fault: DcFault): string {
     case 'slow':
       return `answers after ${fault.delayMs} ms`;
     case 'reset':
-      return 'resets every connection';
+      return 'cuts every connection mid-upload';
+    case 'malformed':
+      return 'answers uploads with a malformed STOW-RS response';
+    case 'other-instance':
+      return 'answers uploads claiming another instance was stored';
   }
 }
 

@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { TransferFailed } from '#device-drivers';
 import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
+import { type DcFault, OTHER_INSTANCE_UID } from '../src/services/fault-proxy.ts';
 import { until, world } from './helpers/harness.ts';
 
 const record = (seed: number) => synthEcgRecord({ seed, seconds: 3 });
@@ -94,6 +95,49 @@ test.serial(
     t.is(row.quarantine_code, 'rejected-by-dc');
     // One upload to A (the other requests are its health probes, GET).
     t.is(w.rig.proxies.A.requests.filter((r) => r.method === 'POST').length, 1);
+  },
+);
+
+test.serial(
+  'a data centre answering 503 with Retry-After, cutting the upload mid-way, answering malformed STOW-RS, or claiming another instance: never taken as delivered; retried; then delivered once',
+  async (t) => {
+    const w = await world();
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    const faults: Array<[DcFault, RegExp]> = [
+      [
+        { mode: 'http-error', status: 503, body: 'down for maintenance', retryAfterS: 4 },
+        /HTTP 503: down for maintenance/,
+      ],
+      [{ mode: 'reset' }, /connection to the data centre was cut mid-request/],
+      [{ mode: 'malformed' }, /HTTP 200 but the response is not DICOM JSON/],
+      [
+        { mode: 'other-instance' },
+        new RegExp(`lists another instance as stored \\(${OTHER_INSTANCE_UID.replace(/\./g, '\\.')}\\)`),
+      ],
+    ];
+    for (const [i, [fault, reason]] of faults.entries()) {
+      // Both data centres misbehave alike, so that neither can take it instead.
+      for (const dc of ['A', 'B'] as const) w.rig.proxies[dc].fault = fault;
+      await cart.send([{ name: `F${i}.SCP`, bytes: record(20 + i) }]);
+      const id = i + 1;
+      const failed = await until(`instance ${id} tried at both`, () => {
+        const row = w.daemon.store.get(id);
+        return row.attempts >= 2 && row.state === 'queued' && row.last_error ? row : false;
+      });
+      t.regex(failed.last_error!, reason, fault.mode);
+      t.deepEqual(w.daemon.store.deliveredTo(id), [], `${fault.mode}: not delivered`);
+      if (fault.mode === 'http-error')
+        t.true(failed.next_attempt_at - Date.now() > 2500, 'the next attempt waits for Retry-After');
+      t.true(w.rig.proxies.A.requests.some((r) => r.method === 'POST' && r.answered !== '200'));
+      for (const dc of ['A', 'B'] as const) w.rig.proxies[dc].fault = { mode: 'pass' };
+      await until(`instance ${id} delivered`, () => w.daemon.store.get(id).state === 'delivered', 60_000);
+    }
+    // Exactly once in the province: every SOP Instance UID once, across both data centres.
+    const uids = [...(await w.rig.dcs.A.sopInstanceUids()), ...(await w.rig.dcs.B.sopInstanceUids())];
+    t.is(uids.length, faults.length);
+    t.is(new Set(uids).size, faults.length);
+    t.false(uids.includes(OTHER_INSTANCE_UID));
   },
 );
 

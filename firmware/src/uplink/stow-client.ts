@@ -60,9 +60,19 @@ export function interpretStowResponse(
       : { kind: 'rejected', reason, httpStatus: status };
   }
   if (status === 200 || status === 202) {
+    // A success that does not name this instance is not its delivery (PS3.18 §10.5.3: only the
+    // Referenced SOP Sequence says what was stored).
+    const others = sopItems(body, '00081199')
+      .map(uidOf)
+      .filter((u): u is string => u !== undefined);
     return {
       kind: 'retry',
-      reason: `HTTP ${status} but the instance is not listed as stored`,
+      reason:
+        body === undefined
+          ? `HTTP ${status} but the response is not DICOM JSON: ${text.trim().slice(0, 80) || 'empty'}`
+          : others.length > 0
+            ? `HTTP ${status} lists another instance as stored (${others.slice(0, 2).join(', ')}), not this one`
+            : `HTTP ${status} but the instance is not listed as stored`,
       httpStatus: status,
     };
   }
@@ -95,9 +105,12 @@ function requestHeaders(target: StowTarget): Record<string, string> {
 /** Why a request got no HTTP answer at all. */
 function unreachable(error: unknown, timeoutMs: number): string {
   const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-  return (error as Error).name === 'TimeoutError'
-    ? `no answer within ${timeoutMs} ms`
-    : `cannot reach the data centre (${cause ?? (error as Error).message})`;
+  if ((error as Error).name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  // An open connection closed under the request (undici's UND_ERR_SOCKET, or a reset): the link
+  // or the data centre dropped it mid-upload, and the whole instance goes again.
+  if (cause === 'UND_ERR_SOCKET' || cause === 'ECONNRESET' || cause === 'EPIPE')
+    return `the connection to the data centre was cut mid-request (${cause})`;
+  return `cannot reach the data centre (${cause ?? (error as Error).message})`;
 }
 
 /**

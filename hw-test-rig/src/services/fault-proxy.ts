@@ -6,7 +6,15 @@ export type DcFault =
   | { mode: 'pass' }
   | { mode: 'http-error'; status: number; body: string; retryAfterS?: number }
   | { mode: 'slow'; delayMs: number }
-  | { mode: 'reset' };
+  /** The TCP connection is cut once part of the request body has arrived: mid-upload. */
+  | { mode: 'reset' }
+  /** Uploads answered 200 with a body that is not valid DICOM JSON (a broken gateway). */
+  | { mode: 'malformed' }
+  /** Uploads answered 200 listing another SOP Instance UID as stored (a confused gateway). */
+  | { mode: 'other-instance' };
+
+/** The SOP Instance UID an 'other-instance' data centre claims to have stored. */
+export const OTHER_INSTANCE_UID = '1.2.826.0.1.3680043.10.1391.999.999';
 
 /**
  * A reverse proxy in front of one Orthanc, so the rig can make a data centre answer 500, reject
@@ -27,10 +35,57 @@ export class FaultProxy {
       const fault = proxy.fault;
       const log = (answered: string) =>
         proxy.requests.push({ method: req.method ?? '', path: req.url ?? '', answered });
+      const forward = () => {
+        const upstream = new URL(req.url ?? '/', target());
+        const out = request(
+          upstream,
+          { method: req.method, headers: { ...req.headers, host: upstream.host } },
+          (up) => {
+            log(String(up.statusCode));
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+          },
+        );
+        out.on('error', (error) => {
+          log('502');
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+          res.end(`data centre unreachable: ${error.message}`);
+        });
+        req.pipe(out);
+      };
       switch (fault.mode) {
-        case 'reset':
-          log('reset');
-          req.socket.destroy();
+        case 'pass':
+          return forward();
+        case 'slow':
+          setTimeout(forward, fault.delayMs);
+          return;
+        case 'reset': {
+          // Mid-upload: after the first piece of the body (at once for a request without one).
+          const cut = () => {
+            log('reset');
+            req.socket.destroy();
+          };
+          req.once('data', cut);
+          req.once('end', () => !req.socket.destroyed && cut());
+          return;
+        }
+        case 'malformed':
+        case 'other-instance':
+          // Only uploads get the broken answer; health probes (GET) pass.
+          if (req.method !== 'POST') return forward();
+          log(`200 ${fault.mode}`);
+          req.resume();
+          res.writeHead(200, { 'content-type': 'application/dicom+json' });
+          res.end(
+            fault.mode === 'malformed'
+              ? '{"00081199": {"vr": "SQ", "Value": [{"00081155": '
+              : JSON.stringify({
+                  '00081199': {
+                    vr: 'SQ',
+                    Value: [{ '00081155': { vr: 'UI', Value: [OTHER_INSTANCE_UID] } }],
+                  },
+                }),
+          );
           return;
         case 'http-error':
           log(String(fault.status));
@@ -41,30 +96,6 @@ export class FaultProxy {
           });
           res.end(fault.body);
           return;
-        case 'slow':
-        case 'pass': {
-          const forward = () => {
-            const upstream = new URL(req.url ?? '/', target());
-            const out = request(
-              upstream,
-              { method: req.method, headers: { ...req.headers, host: upstream.host } },
-              (up) => {
-                log(String(up.statusCode));
-                res.writeHead(up.statusCode ?? 502, up.headers);
-                up.pipe(res);
-              },
-            );
-            out.on('error', (error) => {
-              log('502');
-              if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-              res.end(`data centre unreachable: ${error.message}`);
-            });
-            req.pipe(out);
-          };
-          if (fault.mode === 'slow') setTimeout(forward, fault.delayMs);
-          else forward();
-          return;
-        }
       }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
