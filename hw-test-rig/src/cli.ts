@@ -52,9 +52,11 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   garbage [DEVICE] [--bytes N]             line noise on a cart's serial line
   dc-down A|B | dc-up A|B                  stop or restart a data centre
   dc-fault A|B http STATUS [--reason TEXT] [--retry-after S] | slow MS | reset | malformed |
-           other-instance | none           make a data centre misbehave (through its proxy): an HTTP
+           other-instance | already-stored | claims-stored | none
+                                           make a data centre misbehave (through its proxy): an HTTP
                                            error, slowness, TCP cut mid-upload, a broken STOW-RS
-                                           answer, or one claiming another instance was stored
+                                           answer, one claiming another instance was stored, "already
+                                           stored" after storing (a lost answer) or without storing
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
   disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
@@ -380,10 +382,16 @@ function dcFault(args: string[], flags: Flags): DcFault {
       return { mode: 'malformed' };
     case 'other-instance':
       return { mode: 'other-instance' };
+    case 'already-stored':
+      return { mode: 'already-stored' };
+    case 'claims-stored':
+      return { mode: 'claims-stored' };
     case 'none':
       return { mode: 'pass' };
     default:
-      throw new UsageError('dc-fault A|B http STATUS | slow MS | reset | malformed | other-instance | none');
+      throw new UsageError(
+        'dc-fault A|B http STATUS | slow MS | reset | malformed | other-instance | already-stored | claims-stored | none',
+      );
   }
 }
 

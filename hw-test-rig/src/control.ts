@@ -316,6 +316,10 @@ export function describeFault(fault: DcFault): string {
       return 'answers uploads with a malformed STOW-RS response';
     case 'other-instance':
       return 'answers uploads claiming another instance was stored';
+    case 'already-stored':
+      return 'stores uploads, then answers that it had them already (409, 0x0111)';
+    case 'claims-stored':
+      return 'answers uploads that it has them already (409, 0x0111) without storing them';
   }
 }
 

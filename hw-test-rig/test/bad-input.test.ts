@@ -8,6 +8,13 @@ import { until, world } from './helpers/harness.ts';
 
 const record = (seed: number) => synthEcgRecord({ seed, seconds: 3 });
 
+/** Instance `id` once both data centres failed it and it waits for its next attempt. */
+const triedAtBoth = (w: Awaited<ReturnType<typeof world>>, id: number) =>
+  until(`instance ${id} tried at both data centres`, () => {
+    const row = w.daemon.store.get(id);
+    return row.attempts >= 2 && row.state === 'queued' && row.last_error ? row : false;
+  });
+
 test.serial('garbage bytes and bit errors on the serial line: the record still arrives intact', async (t) => {
   const w = await world();
   t.teardown(() => w.stop());
@@ -121,10 +128,7 @@ test.serial(
       for (const dc of ['A', 'B'] as const) w.rig.proxies[dc].fault = fault;
       await cart.send([{ name: `F${i}.SCP`, bytes: record(20 + i) }]);
       const id = i + 1;
-      const failed = await until(`instance ${id} tried at both`, () => {
-        const row = w.daemon.store.get(id);
-        return row.attempts >= 2 && row.state === 'queued' && row.last_error ? row : false;
-      });
+      const failed = await triedAtBoth(w, id);
       t.regex(failed.last_error!, reason, fault.mode);
       t.deepEqual(w.daemon.store.deliveredTo(id), [], `${fault.mode}: not delivered`);
       if (fault.mode === 'http-error')
@@ -138,6 +142,38 @@ test.serial(
     t.is(uids.length, faults.length);
     t.is(new Set(uids).size, faults.length);
     t.false(uids.includes(OTHER_INSTANCE_UID));
+  },
+);
+
+test.serial(
+  '"already stored" (a lost answer, retried): delivered once the data centre’s copy is checked to be ours; a data centre that only claims it is not believed',
+  async (t) => {
+    const w = await world();
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    // A stores the upload and answers 409 "already stored", as when its first answer was lost.
+    w.rig.proxies.A.fault = { mode: 'already-stored' };
+    await cart.send([{ name: 'S.SCP', bytes: record(30) }]);
+    await until('delivered', () => w.daemon.store.get(1).state === 'delivered');
+    t.deepEqual(
+      w.daemon.store.deliveredTo(1).map((d) => [d.dc, d.http_status]),
+      [['A', 409]],
+    );
+    t.true(
+      w.rig.proxies.A.requests.some(
+        (r) => r.method === 'GET' && r.path.endsWith(w.daemon.store.get(1).sop_uid!),
+      ),
+      'its copy was fetched (WADO-RS) and compared',
+    );
+    // Both claim to have the next one but hold nothing: it is not delivered until one really takes it.
+    for (const dc of ['A', 'B'] as const) w.rig.proxies[dc].fault = { mode: 'claims-stored' };
+    await cart.send([{ name: 'T.SCP', bytes: record(31) }]);
+    const claimed = await triedAtBoth(w, 2);
+    t.regex(claimed.last_error!, /already stored but does not have it/);
+    for (const dc of ['A', 'B'] as const) w.rig.proxies[dc].fault = { mode: 'pass' };
+    await until('delivered for real', () => w.daemon.store.get(2).state === 'delivered', 60_000);
+    const uids = [...(await w.rig.dcs.A.sopInstanceUids()), ...(await w.rig.dcs.B.sopInstanceUids())];
+    t.deepEqual(uids.sort(), [w.daemon.store.get(1).sop_uid, w.daemon.store.get(2).sop_uid].sort());
   },
 );
 

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { baseUrl, requestHeaders, type StowTarget, unreachable } from './dicomweb-http.ts';
+import { type InstanceAddress, verifyAlreadyStored } from './wado-retrieve.ts';
+
+export type { StowTarget } from './dicomweb-http.ts';
 
 /**
  * What one STOW-RS attempt means for one instance (PS3.18 §10.5.3):
@@ -12,13 +16,6 @@ export type StowOutcome =
   | { kind: 'stored'; httpStatus: number; alreadyStored: boolean }
   | { kind: 'retry'; reason: string; retryAfterMs?: number; httpStatus?: number }
   | { kind: 'rejected'; reason: string; httpStatus: number };
-
-export interface StowTarget {
-  dicomWebUrl: string;
-  username?: string;
-  password?: string;
-  timeoutMs: number;
-}
 
 type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
@@ -91,28 +88,6 @@ export function interpretStowResponse(
   return { kind: 'rejected', reason: `HTTP ${status}: ${detail}`, httpStatus: status };
 }
 
-const baseUrl = (target: StowTarget) => target.dicomWebUrl.replace(/\/$/, '');
-
-function requestHeaders(target: StowTarget): Record<string, string> {
-  const headers: Record<string, string> = { Accept: 'application/dicom+json' };
-  if (target.username !== undefined) {
-    headers['Authorization'] =
-      `Basic ${Buffer.from(`${target.username}:${target.password ?? ''}`).toString('base64')}`;
-  }
-  return headers;
-}
-
-/** Why a request got no HTTP answer at all. */
-function unreachable(error: unknown, timeoutMs: number): string {
-  const cause = (error as Error & { cause?: { code?: string } }).cause?.code;
-  if ((error as Error).name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  // An open connection closed under the request (undici's UND_ERR_SOCKET, or a reset): the link
-  // or the data centre dropped it mid-upload, and the whole instance goes again.
-  if (cause === 'UND_ERR_SOCKET' || cause === 'ECONNRESET' || cause === 'EPIPE')
-    return `the connection to the data centre was cut mid-request (${cause})`;
-  return `cannot reach the data centre (${cause ?? (error as Error).message})`;
-}
-
 /**
  * The health probe: a QIDO-RS query for one study, with the upload's credentials. Resolves null
  * when the data centre's archive answered, else why not.
@@ -136,6 +111,8 @@ export async function stowInstance(
   target: StowTarget,
   dicom: Uint8Array,
   sopUid: string,
+  /** Where to check the data centre's copy when it says it has the instance already. */
+  address?: Omit<InstanceAddress, 'sopUid'>,
 ): Promise<StowOutcome> {
   const boundary = `telemed-${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1');
@@ -171,6 +148,8 @@ export async function stowInstance(
     body = undefined;
   }
   const outcome = interpretStowResponse(response.status, body, sopUid, text);
+  if (outcome.kind === 'stored' && outcome.alreadyStored && address)
+    return verifyAlreadyStored(target, dicom, { ...address, sopUid }, outcome.httpStatus);
   if (outcome.kind === 'retry') {
     const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
     if (retryAfterMs !== undefined) outcome.retryAfterMs = retryAfterMs;

@@ -4,6 +4,7 @@ import type { StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, StoreError } from '../store/types.ts';
 import { DcHealth, type DcLinkState } from './dc-health.ts';
 import { probeDataCentre, type StowOutcome, type StowTarget } from './stow-client.ts';
+import type { InstanceAddress } from './wado-retrieve.ts';
 
 export type DataCentreId = 'A' | 'B';
 export type { DcLinkState };
@@ -37,7 +38,12 @@ export type UplinkEvent =
   | { type: 'unsendable'; instanceId: number; code: 'corrupted' | 'missing-file'; reason: string }
   | { type: 'dc-state'; dc: DataCentreId; state: DcLinkState; previous: DcLinkState; reason: string | null };
 
-export type StowFn = (target: StowTarget, dicom: Uint8Array, sopUid: string) => Promise<StowOutcome>;
+export type StowFn = (
+  target: StowTarget,
+  dicom: Uint8Array,
+  sopUid: string,
+  address?: Omit<InstanceAddress, 'sopUid'>,
+) => Promise<StowOutcome>;
 export type ProbeFn = (target: StowTarget) => Promise<string | null>;
 
 export interface UplinkOptions {
@@ -223,8 +229,17 @@ export class Uplink {
   }
 
   private async attempt(row: InstanceRow, dc: DataCentreId, dicom: Uint8Array): Promise<StowOutcome> {
-    this.options.store.markDelivering(row.id, dc);
-    const outcome = await this.options.stow(this.options.targets[dc], dicom, row.sop_uid!);
+    const { store } = this.options;
+    store.markDelivering(row.id, dc);
+    const study = row.study_id === null ? undefined : store.study(row.study_id);
+    const outcome = await this.options.stow(
+      this.options.targets[dc],
+      dicom,
+      row.sop_uid!,
+      study && row.series_uid
+        ? { studyUid: study.study_uid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
+        : undefined,
+    );
     this.record(dc, outcome.kind === 'retry' ? outcome.reason : null);
     return outcome;
   }
