@@ -121,6 +121,8 @@ export class Rig {
       warnFreeBytes?: number;
       /** How often the firmware looks at its free space (default: the firmware's own, 60 s). */
       storageCheckIntervalS?: number;
+      /** How often both data centres are probed (default: the firmware's own, 15 s). */
+      probeIntervalMs?: number;
       healthIntervalS?: number;
       requestTimeoutMs?: number;
       media?: boolean;
@@ -169,6 +171,7 @@ export class Rig {
         retryInitialMs: 500,
         retryMaxMs: 5_000,
         failoverAfter: 1,
+        ...(overrides.probeIntervalMs ? { probeIntervalMs: overrides.probeIntervalMs } : {}),
       },
       mqtt: {
         brokers: [`mqtt://127.0.0.1:${this.brokerLink.port}`],

@@ -177,6 +177,35 @@ test.serial(
   },
 );
 
+test.serial(
+  'data centre A stopped mid-run: B takes the uploads at once; A back, the terminal goes home once its probes answered three times in a row',
+  async (t) => {
+    const w = await world({ probeIntervalMs: 300 });
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    const dc = (id: 'A' | 'B') => w.daemon.status().dataCentres.find((d) => d.id === id)!;
+    const deliveredAt = async (id: number) => {
+      await until(`instance ${id} delivered`, () => w.daemon.store.get(id).state === 'delivered', 60_000);
+      return w.daemon.store.deliveredTo(id).map((d) => d.dc);
+    };
+    await cart.send([{ name: 'H1.SCP', bytes: record(40) }]);
+    t.deepEqual(await deliveredAt(1), ['A']);
+    await w.rig.dcs.A.stop();
+    await cart.send([{ name: 'H2.SCP', bytes: record(41) }]);
+    t.deepEqual(await deliveredAt(2), ['B'], 'failed over at once, nothing waits');
+    t.is(dc('A').state, 'down');
+    t.true(dc('B').active);
+    await w.rig.dcs.A.start();
+    // Up again only after three answers in a row (hysteresis), then home is active again.
+    await until('A healthy and active', () => dc('A').state === 'up' && dc('A').active, 30_000);
+    await cart.send([{ name: 'H3.SCP', bytes: record(42) }]);
+    t.deepEqual(await deliveredAt(3), ['A'], 'failed back home');
+    t.deepEqual(w.daemon.health().uplinkSwitches, { failovers: 1, failbacks: 1 });
+    t.is((await w.rig.dcs.A.sopInstanceUids()).length, 2);
+    t.deepEqual(await w.rig.dcs.B.sopInstanceUids(), [w.daemon.store.get(2).sop_uid]);
+  },
+);
+
 test.serial('a data centre that is down, then back: nothing lost, delivered once', async (t) => {
   const w = await world();
   t.teardown(() => w.stop());
