@@ -10,7 +10,13 @@ import { type SendMode, sendFiles } from '../src/ymodem/sender.ts';
 import { ptyPair } from './helpers/pty-pair.ts';
 import { encodeScp, smallRecord } from './helpers/scp-fixtures.ts';
 
-const FAST = { blockTimeoutMs: 400, byteTimeoutMs: 200, crcRequestIntervalMs: 100, maxRetries: 5 };
+const FAST = {
+  blockTimeoutMs: 400,
+  byteTimeoutMs: 200,
+  crcRequestIntervalMs: 100,
+  maxRetries: 5,
+  quietMs: 20,
+};
 const opener = new NodeSerialOpener();
 
 async function cartSend(path: string, bytes: Uint8Array, mode: SendMode = 'ymodem'): Promise<void> {

@@ -8,7 +8,13 @@ import { sendFiles, TransferFailed } from '../src/ymodem/sender.ts';
 import type { ReceivedFile } from '../src/ymodem/types.ts';
 import { pipe, random } from './helpers/pipe.ts';
 
-const FAST = { blockTimeoutMs: 300, byteTimeoutMs: 150, crcRequestIntervalMs: 60, maxRetries: 10 };
+const FAST = {
+  blockTimeoutMs: 300,
+  byteTimeoutMs: 150,
+  crcRequestIntervalMs: 60,
+  maxRetries: 10,
+  quietMs: 20,
+};
 
 function payload(length: number, seed = 1): Uint8Array {
   const next = random(seed);
@@ -222,6 +228,7 @@ test('TIMING holds the reference values', (t) => {
     byteTimeoutMs: 1_000,
     crcRequestIntervalMs: 3_000,
     maxRetries: 10,
+    quietMs: 100,
   });
 });
 
@@ -307,3 +314,40 @@ test.serial(
     await t.throwsAsync(queue.read(1, 30), { instanceOf: ReadTimeout });
   },
 );
+
+test('a damaged block whose last bytes are still arriving costs one NAK, not two (the line is drained until quiet)', async (t) => {
+  const controller = new AbortController();
+  t.teardown(() => controller.abort(new Error('test over')));
+  const queue = new ByteQueue(controller.signal);
+  const written: number[] = [];
+  const good = encodeBlock(1, payload(1024, 5), 1024);
+  let resend = false;
+  const receiver = new YmodemReceiver(FAST);
+  const write = async (b: Uint8Array) => {
+    written.push(...b);
+    // The cart: a NAK makes it send block 1 again, whole this time.
+    if (resend && b.includes(0x15)) setTimeout(() => queue.push(good), 2);
+  };
+  void receiver.run({ queue, write }, async () => {}, controller.signal).catch(() => {});
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const waitFor = async (what: () => boolean, ms = 1000) => {
+    for (let i = 0; i < ms / 5 && !what(); i++) await sleep(5);
+    t.true(what());
+  };
+  await waitFor(() => written.includes(0x43));
+  queue.push(encodeHeaderBlock({ name: 'ECG.SCP', size: 2000 }));
+  await waitFor(() => written.includes(0x06));
+  const before = written.length;
+  // Block 1 with a flipped bit, and 10 ms later the rest of the line's burst (it starts with STX,
+  // as a block does); the resend comes on the NAK.
+  const damaged = Uint8Array.from(good);
+  damaged[600]! ^= 0x10;
+  resend = true;
+  queue.push(damaged);
+  await sleep(10);
+  queue.push(Uint8Array.from([0x02, ...payload(300, 6)]));
+  await waitFor(() => written.slice(before).includes(0x06), 3000);
+  const replies = written.slice(before);
+  t.deepEqual(replies.slice(0, replies.indexOf(0x06) + 1), [0x15, 0x06], `replies: ${replies.join(',')}`);
+  t.true(receiver.counters.noiseBytes >= 301);
+});

@@ -87,6 +87,24 @@ export class ByteQueue {
     return dropped;
   }
 
+  /**
+   * Drops what is buffered and whatever else arrives, until nothing has come for `quietMs` (or
+   * `maxMs` of it has passed); returns how many bytes were dropped.
+   */
+  async drainUntilQuiet(quietMs: number, maxMs: number): Promise<number> {
+    let dropped = this.purge();
+    for (let round = Math.ceil(maxMs / quietMs); round > 0; round--) {
+      try {
+        await this.read(1, quietMs);
+      } catch (error) {
+        if (error instanceof ReadTimeout) return dropped;
+        throw error;
+      }
+      dropped += 1 + this.purge();
+    }
+    return dropped;
+  }
+
   private take(count: number): Uint8Array {
     const out = new Uint8Array(count);
     let filled = 0;

@@ -17,4 +17,10 @@ export const TIMING = {
   byteTimeoutMs: 1_000,
   crcRequestIntervalMs: 3_000,
   maxRetries: 10,
+  /**
+   * After a damaged block the line is drained until it has been silent this long before the NAK
+   * (lrzsz's purgeline does the same): the rest of the damaged block, still arriving, must not be
+   * read as a new block and answered a second time, which would leave the cart one reply ahead.
+   */
+  quietMs: 100,
 };

@@ -260,6 +260,11 @@ export class YmodemReceiver implements FileLinkProtocol {
         const block = await this.readBlock(io, start);
         if (!block) {
           if (++retries > this.timing.maxRetries) await giveUp(`too many damaged blocks (${retries})`);
+          // One damaged block, one reply: what is still on its way is dropped first (TIMING.quietMs).
+          this.counters.noiseBytes += await io.queue.drainUntilQuiet(
+            this.timing.quietMs,
+            this.timing.byteTimeoutMs,
+          );
           await io.write(bytes(NAK));
           continue;
         }
