@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { decodeScp, isScpDecodeError } from '#device-drivers';
 import { ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { serviceManagerFromEnv, systemdNotify } from './service-manager.ts';
+import { AuditLog } from './store/audit-log.ts';
 import { crashAtFromEnv, type FaultHook } from './store/fault-points.ts';
+import { schemaVersion } from './store/migrations.ts';
 
 /** Exit codes systemd (and the rig's supervisor) can tell apart. */
 export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70 } as const;
@@ -14,7 +18,10 @@ const USAGE = `usage:
   telemed scp-decode FILE [--profile auto|standard|healforce-prince-180d]
       Decode an SCP-ECG file and print it as JSON.
   telemed daemon --config FILE
-      Run the terminal daemon.`;
+      Run the terminal daemon.
+  telemed audit-export --config FILE [--since YYYY-MM-DD]
+      Print the audit log (who captured, viewed, sent, set aside and deleted what) as JSON lines,
+      its hash chain checked end to end; exit 65 when the chain is broken.`;
 
 function scpDecode(args: string[]): number {
   const { positionals, values } = parseArgs({
@@ -109,6 +116,48 @@ async function daemon(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/** For an inspector: the audit log as JSON lines on stdout, the chain's verdict on stderr. */
+function auditExport(args: string[]): number {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, since: { type: 'string' } } });
+  if (!values.config) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  if (values.since !== undefined && Number.isNaN(Date.parse(values.since))) {
+    process.stderr.write(`--since ${values.since}: not a date (YYYY-MM-DD)\n`);
+    return EXIT.usage;
+  }
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    config = parseConfig(JSON.parse(readFileSync(values.config, 'utf8')));
+  } catch (error) {
+    process.stderr.write(`${values.config}: ${(error as Error).message}\n`);
+    return EXIT.config;
+  }
+  // Read-only, beside a running daemon (WAL lets both read).
+  const db = new Database(join(config.dataDir, 'store.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    if (schemaVersion(db) < 8) {
+      process.stderr.write('this terminal has no audit log yet (store schema before 8)\n');
+      return EXIT.ok;
+    }
+    const log = new AuditLog(db);
+    const since = values.since === undefined ? null : new Date(values.since).toISOString();
+    for (const entry of log.since(since)) process.stdout.write(`${JSON.stringify(entry)}\n`);
+    const check = log.verify();
+    if (check.broken) {
+      process.stderr.write(
+        `audit log: ${check.entries} entries; the chain BREAKS at entry ${check.broken.id}: ${check.broken.reason}\n`,
+      );
+      return EXIT.badInput;
+    }
+    process.stderr.write(`audit log: ${check.entries} entries, chain intact, head ${check.headHash}\n`);
+    return EXIT.ok;
+  } finally {
+    db.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -116,6 +165,8 @@ async function main(argv: string[]): Promise<number> {
       return scpDecode(rest);
     case 'daemon':
       return daemon(rest);
+    case 'audit-export':
+      return auditExport(rest);
     default:
       process.stderr.write(`${USAGE}\n`);
       return EXIT.usage;

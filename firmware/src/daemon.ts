@@ -33,6 +33,7 @@ import { describe } from './notices.ts';
 import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
+import type { AuditVerification } from './store/audit-log.ts';
 import { DiskGuard } from './store/disk-guard.ts';
 import type { FaultHook } from './store/fault-points.ts';
 import { journalTrimmer } from './store/journal-trimmer.ts';
@@ -94,6 +95,8 @@ export class Daemon {
   private readonly notices: Notice[] = [];
   /** What start-up reconciliation found (status and health show it until the next start). */
   private recovery: Omit<RecoveryReport, 'actions'> | null = null;
+  /** The audit log's check at start (its chain walked end to end). */
+  private auditCheck: AuditVerification | null = null;
   private healthTimer: NodeJS.Timeout | null = null;
   private watchdogTimer: NodeJS.Timeout | null = null;
   private readonly sources: StatusSources;
@@ -339,6 +342,7 @@ export class Daemon {
       documents: this.documents,
       notices: this.notices,
       recovery: () => this.recovery,
+      audit: () => this.auditCheck,
       disk: this.disk,
       startedAt: now().getTime(),
       now,
@@ -577,6 +581,17 @@ export class Daemon {
     for (const a of actions.slice(0, 100)) log.warn({ action: a.action, subject: a.subject }, a.detail);
     if (actions.length > 100) log.warn({ more: actions.length - 100 }, 'further recovery actions not logged');
     log.info(counts, 'store recovered');
+    this.auditCheck = this.store.audit.verify();
+    const audit = this.auditCheck;
+    if (audit.broken) {
+      log.error({ entries: audit.entries, broken: audit.broken }, 'audit log chain broken');
+      this.bus.emit({
+        type: 'store-problem',
+        code: 'audit',
+        message: `the audit log's chain breaks at entry ${audit.broken.id}: ${audit.broken.reason}`,
+        instanceId: null,
+      });
+    } else log.info({ entries: audit.entries, head: audit.headHash.slice(0, 16) }, 'audit log verified');
     if (counts.integrity !== 'ok') {
       this.bus.emit({
         type: 'store-problem',

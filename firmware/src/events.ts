@@ -75,7 +75,7 @@ export type DaemonEvent =
     }
   | {
       type: 'store-problem';
-      code: 'corrupted' | 'missing-file' | 'recovered' | 'integrity';
+      code: 'corrupted' | 'missing-file' | 'recovered' | 'integrity' | 'audit';
       message: string;
       instanceId: number | null;
     };

@@ -21,6 +21,7 @@ import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
 import type { PatientDesk } from './patient/patient-desk.ts';
 import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
+import type { AuditVerification } from './store/audit-log.ts';
 import type { DiskGuard } from './store/disk-guard.ts';
 import type { StudyPatient } from './store/studies.ts';
 import type { StudyStore } from './store/study-store.ts';
@@ -73,6 +74,8 @@ export interface StatusSources {
   notices: Notice[];
   /** Start-up reconciliation's counts, once it ran. */
   recovery(): StoreRecoveryItem | null;
+  /** The audit log's check at start; the entries appended since are counted live. */
+  audit(): AuditVerification | null;
   disk: DiskGuard;
   startedAt: number;
   now(): Date;
@@ -292,6 +295,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
     },
     instances: { ...s.store.countByState() },
     storeRecovery: s.recovery(),
+    audit: { ...s.store.audit.head(), chainBroken: s.audit()?.broken ?? null },
     uplink: Object.fromEntries(
       dcs.map((d) => [
         d.id,

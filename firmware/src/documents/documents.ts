@@ -294,7 +294,15 @@ export class Documents {
         path: '/api/v1/document/pages/:id/preview.jpg',
         handle: async ({ params }) => {
           try {
-            return { bytes: s.preview(params['id'] as string), contentType: 'image/jpeg' };
+            const id = params['id'] as string;
+            const bytes = s.preview(id);
+            this.options.store.audit.append(
+              this.now().toISOString(),
+              'kiosk',
+              'viewed',
+              `scanned page ${id}`,
+            );
+            return { bytes, contentType: 'image/jpeg' };
           } catch (error) {
             return refuse(error);
           }

@@ -23,6 +23,8 @@ export function purgeDelivered(
   db: Database.Database,
   dataDir: string,
   o: { deliveredBefore: string | null; wantBytes: number | null; nowIso: string },
+  /** Called inside the transaction that marks each instance (the audit log's entry). */
+  marked: (id: number, nowIso: string) => void = () => {},
 ): PurgeResult {
   const candidates = db.prepare(
     `SELECT i.id, i.original_path, i.dicom_path, MAX(d.delivered_at) AS last_delivery
@@ -46,7 +48,12 @@ export function purgeDelivered(
     if (batch.length === 0) return result;
     for (const row of batch) {
       if (o.wantBytes !== null && result.bytes >= o.wantBytes) return result;
-      if (mark.run(o.nowIso, o.nowIso, row.id).changes === 0) continue;
+      const changed = db.transaction(() => {
+        if (mark.run(o.nowIso, o.nowIso, row.id).changes === 0) return false;
+        marked(row.id, o.nowIso);
+        return true;
+      })();
+      if (!changed) continue;
       result.instances++;
       result.bytes += removeFiles(dataDir, [row.original_path, row.dicom_path]).bytes;
     }

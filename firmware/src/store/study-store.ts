@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AuditLog } from './audit-log.ts';
 import { writeFileDurable } from './durable-file.ts';
 import { type FaultHook, noFaults } from './fault-points.ts';
 import { migrate } from './migrations.ts';
@@ -67,6 +68,7 @@ function statfsFree(dir: string): number {
  */
 export class StudyStore {
   readonly db: Database.Database;
+  readonly audit: AuditLog;
   private readonly clock: () => Date;
   private readonly freeBytes: (dir: string) => number;
   private readonly fault: FaultHook;
@@ -81,6 +83,7 @@ export class StudyStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    this.audit = new AuditLog(this.db);
   }
 
   close(): void {
@@ -161,8 +164,8 @@ export class StudyStore {
            capture_study_uid)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const id = this.committed(() =>
-      insert.run(
+    const id = this.committed(() => {
+      const inserted = insert.run(
         sha,
         input.kind,
         input.source,
@@ -177,8 +180,16 @@ export class StudyStore {
         input.recording?.id ?? null,
         input.recording?.segmentIndex ?? null,
         input.studyUid ?? null,
-      ),
-    ).lastInsertRowid;
+      ).lastInsertRowid;
+      this.audit.append(
+        now,
+        input.source,
+        input.incomplete ? 'set-aside' : 'captured',
+        `instance ${inserted} (${input.kind})`,
+        input.incomplete ? `incomplete transfer: ${input.incomplete}` : null,
+      );
+      return inserted;
+    });
     return { id: Number(id), duplicate: false };
   }
 
@@ -253,12 +264,16 @@ export class StudyStore {
   }
 
   quarantine(id: number, code: QuarantineCode, reason: string): void {
-    this.db
-      .prepare(
-        `UPDATE instances SET state = 'quarantined', quarantine_code = ?, quarantine_reason = ?, updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(code, reason, this.now(), id);
+    const now = this.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE instances SET state = 'quarantined', quarantine_code = ?, quarantine_reason = ?, updated_at = ?
+           WHERE id = ?`,
+        )
+        .run(code, reason, now, id);
+      this.audit.append(now, 'terminal', 'set-aside', `instance ${id}`, `${code}: ${reason}`);
+    })();
   }
 
   /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
@@ -329,7 +344,9 @@ export class StudyStore {
 
   /** Removes local copies of delivered instances, oldest delivery first (see purge.ts). */
   purge(o: { deliveredBefore: string | null; wantBytes: number | null }): PurgeResult {
-    return purgeDelivered(this.db, this.options.dataDir, { ...o, nowIso: this.now() });
+    return purgeDelivered(this.db, this.options.dataDir, { ...o, nowIso: this.now() }, (id, nowIso) =>
+      this.audit.append(nowIso, 'storage', 'deleted', `instance ${id}`, 'local copy removed after delivery'),
+    );
   }
 
   markDelivering(id: number, dc: string): void {
@@ -354,6 +371,7 @@ export class StudyStore {
           `UPDATE instances SET state = 'delivered', delivering_dc = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
         )
         .run(now, id);
+      this.audit.append(now, `data centre ${dc}`, 'sent', `instance ${id}`, `HTTP ${httpStatus}`);
     });
   }
 

@@ -146,6 +146,15 @@ export const HealthPayload = Type.Object(
         purgesFinished: Type.Integer(),
       }),
     ]),
+    /**
+     * The audit log: entries so far and the newest one's hash (kept by the NOC, a log cut short
+     * no longer ends there), and where its chain broke when the start-up check found it broken.
+     */
+    audit: Type.Object({
+      entries: Type.Integer(),
+      hash: Type.String(),
+      chainBroken: Type.Union([Type.Null(), Type.Object({ id: Type.Integer(), reason: Type.String() })]),
+    }),
     uplink: Type.Record(
       Type.String(),
       Type.Object({

@@ -119,6 +119,7 @@ const zh = {
     'store-corrupted':
       '本机存储中有文件损坏，相关检查未发送并已隔离，已通知省监控中心。请联系技术人员检查存储',
     'store-missing-file': '本机存储中有文件丢失，相关检查未发送并已隔离。请联系技术人员',
+    'store-audit': '本机审计日志校验未通过（可能被改动），已通知省监控中心。请联系技术人员',
     'disk-low': '本机存储空间不足：已清理已送达省中心的旧检查副本，未送达的检查全部保留。请联系技术人员',
     'disk-full':
       '本机存储已满：新的检查暂不能保存，已保存的检查安全。请恢复网络以送出积压检查，或联系技术人员',
@@ -301,6 +302,8 @@ const en: typeof zh = {
       'A file in the terminal storage is damaged: its study was not sent and is set aside; the NOC is told. Call a technician',
     'store-missing-file':
       'A file in the terminal storage is missing: its study was not sent and is set aside. Call a technician',
+    'store-audit':
+      'The terminal audit log failed its check (it may have been altered); the NOC is told. Call a technician',
     'disk-low':
       'Terminal storage is low: local copies of old studies already delivered were removed; nothing undelivered was touched. Call a technician',
     'disk-full':
