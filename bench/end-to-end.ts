@@ -23,6 +23,7 @@ interface RigState {
   firmwarePid: number | null;
   cartPty: string;
   controlUrl: string;
+  configFile: string;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,11 +56,19 @@ export class RigUnderTest {
   ) {}
 
   /** `telemed-rig up` as its own process: the bench is the cart and the clock, nothing more. */
-  static async start(dir: string, firmware: string): Promise<RigUnderTest> {
+  static async start(dir: string, firmware: string, extraArgs: string[] = []): Promise<RigUnderTest> {
     const stateFile = join(dir, 'state.json');
     const child = spawn(
       process.execPath,
-      [join(ROOT, 'hw-test-rig/bin/telemed-rig.js'), 'up', '--state-file', stateFile, '--firmware', firmware],
+      [
+        join(ROOT, 'hw-test-rig/bin/telemed-rig.js'),
+        'up',
+        '--state-file',
+        stateFile,
+        '--firmware',
+        firmware,
+        ...extraArgs,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

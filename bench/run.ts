@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
+import { benchKillTest } from './kill-test.ts';
 import { benchPeripherals } from './peripherals.ts';
 import { benchScpDecode, type Row } from './scp-decode.ts';
 import { machine } from './stats.ts';
@@ -33,6 +34,8 @@ try {
   const peripherals = await benchPeripherals(join(work, 'peripherals'));
   console.error('end to end (telemed-rig up, ~2 min)…');
   const e2e = await benchEndToEnd(join(work, 'rig'));
+  console.error('kill test (60 kills, ~2 min)…');
+  const kills = await benchKillTest(join(work, 'kill-test'));
   console.error('video (software encoder, ~3.5 min)…');
   const video = await benchVideo(join(work, 'video'));
   const md = [
@@ -86,6 +89,15 @@ try {
     table('(ms)', peripherals.power),
     '',
     ...peripherals.notes.map((n) => `- ${n}`),
+    '',
+    '## Kill test throughput',
+    '',
+    'How fast the rig can kill the firmware (SIGKILL, a third of them power cuts on the disk image)',
+    'while carts, camera and scanner capture, each kill followed by the disk check.',
+    '',
+    table('', kills.rows),
+    '',
+    ...kills.notes.map((n) => `- ${n}`),
     '',
     '## Video with the software encoder (x264enc, ultrafast, zerolatency, 4 Mbit/s CBR)',
     '',

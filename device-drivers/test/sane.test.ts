@@ -320,3 +320,42 @@ test('scanimage: a backend that goes silent is stopped after the stall limit, an
   t.regex(outcome.error ?? '', /stopped answering \(nothing for 0.3 s\).*switch it off and on again/);
   t.deepEqual(readdirSync(work), []);
 });
+
+test('scanimage: a backend that hangs at exit after its batch ended is killed and judged by what it printed', async (t) => {
+  // sane-backends 1.1.1's test backend deadlocks at exit after an I/O error, now and then: the
+  // frontend has printed the end of its batch and never exits.
+  const dir = mkdtempSync(join(tmpdir(), 'hang-at-exit-'));
+  const script = (lines: string) => {
+    const command = join(dir, `scanimage-${Math.random().toString(36).slice(2)}`);
+    writeFileSync(command, `#!/bin/sh\nprintf '${lines}' >&2\nexec sleep 600\n`, { mode: 0o755 });
+    return command;
+  };
+  const settings = {
+    device: 'test:0',
+    resolution: 50,
+    mode: 'Gray',
+    source: null,
+    widthMm: 20,
+    heightMm: 20,
+    maxPages: 2,
+  } as const;
+  const failing = new ScanimageBackend({
+    command: script(
+      'Scanning page 1\\nscanimage: sane_read: Error during device I/O\\nScanned page 1. (scanner status = 9)\\nBatch terminated, 1 page scanned\\n',
+    ),
+    exitGraceMs: 200,
+  });
+  const started = performance.now();
+  const failed = await failing.scan(settings, mkdtempSync(join(tmpdir(), 'scan-')));
+  t.is(failed.ended, 'failed');
+  t.regex(failed.error ?? '', /Error during device I\/O/);
+  t.true(performance.now() - started < 5000, 'not the 90 s stall limit');
+  const emptied = new ScanimageBackend({
+    command: script(
+      'Scanning page 1\\nscanimage: sane_start: Document feeder out of documents\\nBatch terminated, 0 pages scanned\\n',
+    ),
+    exitGraceMs: 200,
+  });
+  const empty = await emptied.scan(settings, mkdtempSync(join(tmpdir(), 'scan-')));
+  t.deepEqual(empty, { ended: 'failed', pages: 0, error: 'the document feeder is empty' });
+});
