@@ -269,6 +269,14 @@ test.serial(
     t.is((await cmd('broker-up')).code, 0);
 
     if (isRoot) {
+      // The terminal makes room by removing the local copies of what it delivered (oldest first);
+      // filled again once none are left, it refuses new records.
+      t.regex((await cmd('disk-full')).out, /below its reserve/);
+      await until(
+        'delivered copies removed',
+        async () => (await status(s0))?.studiesToday.every((s) => s.state !== 'delivered'),
+        30_000,
+      );
       t.regex((await cmd('disk-full')).out, /below its reserve/);
       t.not((await cmd('ecg-send')).code, 0, 'the terminal refuses the record when the disk is full');
       await until('capture refused on the kiosk', async () =>
