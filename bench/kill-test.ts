@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFirmware } from '../firmware/build.ts';
@@ -90,8 +90,10 @@ export async function benchKillTest(dir: string): Promise<KillTestBenchResult> {
     );
     summary = JSON.parse(out) as typeof summary;
     // Start to READY against the rig's own configuration, with the firmware held down.
+    // The pid in the state file is the current one (the kill test restarted it 60 times).
     await rig.control({ command: 'firmware-hold' });
-    process.kill(rig.pid, 'SIGKILL');
+    const { firmwarePid } = JSON.parse(readFileSync(stateFile, 'utf8')) as { firmwarePid: number | null };
+    if (firmwarePid) process.kill(firmwarePid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 1000));
     startup = await startTimes(
       [firmware, 'daemon', '--config', rig.state.configFile],

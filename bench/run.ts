@@ -95,7 +95,7 @@ try {
     'How fast the rig can kill the firmware (SIGKILL, a third of them power cuts on the disk image)',
     'while carts, camera and scanner capture, each kill followed by the disk check.',
     '',
-    table('', kills.rows),
+    table('(per row)', kills.rows),
     '',
     ...kills.notes.map((n) => `- ${n}`),
     '',
