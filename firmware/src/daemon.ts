@@ -1,4 +1,4 @@
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import {
@@ -115,15 +115,9 @@ export class Daemon {
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
       ...(deps.fault ? { fault: deps.fault } : {}),
     });
-    const freeBytes =
-      deps.freeBytes ??
-      ((dir: string) => {
-        const fs = statfsSync(dir);
-        return Number(fs.bavail) * Number(fs.bsize);
-      });
     this.disk = new DiskGuard({
       config: config.storage,
-      freeBytes: () => freeBytes(config.dataDir),
+      freeBytes: () => this.store.freeBytesNow(),
       purge: (o) => this.store.purge(o),
       trimmers: config.storage.journalKeep === null ? [] : [journalTrimmer(config.storage.journalKeep)],
       bus: this.bus,

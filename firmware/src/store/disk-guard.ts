@@ -47,7 +47,6 @@ const DAY_MS = 86_400_000;
 export class DiskGuard {
   level: DiskLevel = 'ok';
   readonly counters = { purgedInstances: 0, purgedBytes: 0, lowEpisodes: 0, trimmedBytes: 0 };
-  lastFreeBytes: number | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private readonly clock: () => Date;
@@ -110,7 +109,6 @@ export class DiskGuard {
           free = this.options.freeBytes();
         }
       }
-      this.lastFreeBytes = free;
       const level: DiskLevel =
         free < config.minFreeBytes ? 'full' : free < config.warnFreeBytes ? 'low' : 'ok';
       if (level !== this.level) this.announce(level, free);

@@ -94,6 +94,11 @@ export class StudyStore {
     return this.clock().toISOString();
   }
 
+  /** Free bytes on the data partition now (the disk guard's measure too). */
+  freeBytesNow(): number {
+    return this.freeBytes(this.options.dataDir);
+  }
+
   /** Bytes that can still be written before the reserve (`storage.minFreeBytes`) is reached. */
   headroomBytes(): number {
     return this.freeBytes(this.options.dataDir) - this.options.minFreeBytes;

@@ -228,18 +228,14 @@ export class Uplink {
     });
   }
 
-  private async attempt(row: InstanceRow, dc: DataCentreId, dicom: Uint8Array): Promise<StowOutcome> {
-    const { store } = this.options;
-    store.markDelivering(row.id, dc);
-    const study = row.study_id === null ? undefined : store.study(row.study_id);
-    const outcome = await this.options.stow(
-      this.options.targets[dc],
-      dicom,
-      row.sop_uid!,
-      study && row.series_uid
-        ? { studyUid: study.study_uid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
-        : undefined,
-    );
+  private async attempt(
+    row: InstanceRow,
+    dc: DataCentreId,
+    dicom: Uint8Array,
+    address: Omit<InstanceAddress, 'sopUid'> | undefined,
+  ): Promise<StowOutcome> {
+    this.options.store.markDelivering(row.id, dc);
+    const outcome = await this.options.stow(this.options.targets[dc], dicom, row.sop_uid!, address);
     this.record(dc, outcome.kind === 'retry' ? outcome.reason : null);
     return outcome;
   }
@@ -264,11 +260,17 @@ export class Uplink {
       this.lastChosen = first;
     }
     let dc = first;
-    let outcome = await this.attempt(row, dc, dicom);
+    // Where the data centre's copy sits, should it answer "already stored" (looked up once).
+    const study = row.study_id === null ? undefined : store.study(row.study_id);
+    const address =
+      study && row.series_uid
+        ? { studyUid: study.study_uid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
+        : undefined;
+    let outcome = await this.attempt(row, dc, dicom, address);
     if (outcome.kind === 'retry') {
       // Active-active: the other data centre takes it now rather than after a backoff.
       dc = other(first);
-      outcome = await this.attempt(row, dc, dicom);
+      outcome = await this.attempt(row, dc, dicom, address);
     }
     switch (outcome.kind) {
       case 'stored':
