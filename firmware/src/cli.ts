@@ -1,18 +1,20 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { decodeScp, isScpDecodeError } from '#device-drivers';
-import { ConfigError, parseConfig } from './config/schema.ts';
+import { type Config, ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { serviceManagerFromEnv, systemdNotify } from './service-manager.ts';
 import { AuditLog } from './store/audit-log.ts';
+import { chooseKeyStore, DataKeyError } from './store/data-key.ts';
+import { factoryReset } from './store/factory-reset.ts';
 import { crashAtFromEnv, type FaultHook } from './store/fault-points.ts';
 import { schemaVersion } from './store/migrations.ts';
 
 /** Exit codes systemd (and the rig's supervisor) can tell apart. */
-export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70 } as const;
+export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70, dataKey: 74, busy: 75 } as const;
 
 const USAGE = `usage:
   telemed scp-decode FILE [--profile auto|standard|healforce-prince-180d]
@@ -21,7 +23,11 @@ const USAGE = `usage:
       Run the terminal daemon.
   telemed audit-export --config FILE [--since YYYY-MM-DD]
       Print the audit log (who captured, viewed, sent, set aside and deleted what) as JSON lines,
-      its hash chain checked end to end; exit 65 when the chain is broken.`;
+      its hash chain checked end to end; exit 65 when the chain is broken.
+  telemed factory-reset --config FILE --confirm DEVICE_ID
+      Crypto-erase: destroy the data key (TPM object or key file), which makes every sealed file
+      and patient field unreadable, then empty the data directory. The daemon must be stopped
+      (exit 75 while it runs); --confirm must repeat the device's ID.`;
 
 function scpDecode(args: string[]): number {
   const { positionals, values } = parseArgs({
@@ -100,11 +106,19 @@ async function daemon(args: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return EXIT.usage;
   }
-  const d = new Daemon(config, {
-    log,
-    fault,
-    serviceManager: serviceManagerFromEnv(process.env, process.pid, (socket) => systemdNotify(log, socket)),
-  });
+  let d: Daemon;
+  try {
+    d = new Daemon(config, {
+      log,
+      fault,
+      serviceManager: serviceManagerFromEnv(process.env, process.pid, (socket) => systemdNotify(log, socket)),
+    });
+  } catch (error) {
+    if (!(error instanceof DataKeyError)) throw error;
+    log.fatal({ err: error.message }, 'the data key cannot be used');
+    process.stderr.write(`data key: ${error.message}\n`);
+    return EXIT.dataKey;
+  }
   await d.start();
   log.info({ pid: process.pid }, 'telemed daemon running');
   await new Promise<void>((resolve) => {
@@ -114,6 +128,16 @@ async function daemon(args: string[]): Promise<number> {
   log.info('stopping');
   await d.stop();
   return EXIT.ok;
+}
+
+/** The config file parsed, or EXIT.config with every error on stderr. */
+function readConfig(file: string): Config | number {
+  try {
+    return parseConfig(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    process.stderr.write(`${file}: ${(error as Error).message}\n`);
+    return EXIT.config;
+  }
 }
 
 /** For an inspector: the audit log as JSON lines on stdout, the chain's verdict on stderr. */
@@ -127,13 +151,8 @@ function auditExport(args: string[]): number {
     process.stderr.write(`--since ${values.since}: not a date (YYYY-MM-DD)\n`);
     return EXIT.usage;
   }
-  let config: ReturnType<typeof parseConfig>;
-  try {
-    config = parseConfig(JSON.parse(readFileSync(values.config, 'utf8')));
-  } catch (error) {
-    process.stderr.write(`${values.config}: ${(error as Error).message}\n`);
-    return EXIT.config;
-  }
+  const config = readConfig(values.config);
+  if (typeof config === 'number') return config;
   // Read-only, beside a running daemon (WAL lets both read).
   const db = new Database(join(config.dataDir, 'store.sqlite'), { readonly: true, fileMustExist: true });
   try {
@@ -158,6 +177,71 @@ function auditExport(args: string[]): number {
   }
 }
 
+/** Processes (other than this one) that have `path` open, from /proc/<pid>/fd. */
+function processesHolding(path: string): number[] {
+  const holders: number[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    if (Number(pid) === process.pid) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or not ours to look at
+    }
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) {
+          holders.push(Number(pid));
+          break;
+        }
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return holders;
+}
+
+function factoryResetCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, confirm: { type: 'string' } },
+  });
+  if (!values.config || !values.confirm) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const config = readConfig(values.config);
+  if (typeof config === 'number') return config;
+  if (values.confirm !== config.device.id) {
+    process.stderr.write(
+      `--confirm ${values.confirm}: this terminal is ${config.device.id}; repeat its ID to erase it\n`,
+    );
+    return EXIT.usage;
+  }
+  const holders = processesHolding(join(config.dataDir, 'store.sqlite'));
+  if (holders.length > 0) {
+    process.stderr.write(
+      `the store is open in process ${holders.join(', ')} (the daemon): stop it first (systemctl stop telemed)\n`,
+    );
+    return EXIT.busy;
+  }
+  try {
+    const report = factoryReset(config.dataDir, chooseKeyStore(config.storage.encryption, config.dataDir));
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+    process.stderr.write(
+      report.keyErased
+        ? `data key ${report.fingerprint ?? ''} destroyed (${report.where}); ${report.removed.length} item(s) removed from ${config.dataDir}\n`
+        : `no data key was there (${report.where}); ${report.removed.length} item(s) removed from ${config.dataDir}\n`,
+    );
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof DataKeyError)) throw error;
+    process.stderr.write(`data key: ${error.message}; nothing was removed\n`);
+    return EXIT.dataKey;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -167,6 +251,8 @@ async function main(argv: string[]): Promise<number> {
       return daemon(rest);
     case 'audit-export':
       return auditExport(rest);
+    case 'factory-reset':
+      return factoryResetCommand(rest);
     default:
       process.stderr.write(`${USAGE}\n`);
       return EXIT.usage;

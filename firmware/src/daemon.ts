@@ -34,6 +34,7 @@ import { PatientDesk } from './patient/patient-desk.ts';
 import type { ServiceManager } from './service-manager.ts';
 import { buildHealth, buildStatus, type StatusSources } from './status.ts';
 import type { AuditVerification } from './store/audit-log.ts';
+import { chooseKeyStore, type DataKeyStore } from './store/data-key.ts';
 import { DiskGuard } from './store/disk-guard.ts';
 import type { FaultHook } from './store/fault-points.ts';
 import { journalTrimmer } from './store/journal-trimmer.ts';
@@ -56,6 +57,8 @@ export interface DaemonDeps {
   opener?: SerialOpener;
   stow?: StowFn;
   freeBytes?: (dir: string) => number;
+  /** Where the data key lives (default: as storage.encryption says; null: encryption off). */
+  dataKeys?: DataKeyStore | null;
   now?: () => Date;
   /** USB arrivals and departures (default: udev, or none as configured). */
   usbEvents?: UsbEventSource;
@@ -114,7 +117,22 @@ export class Daemon {
       clock: now,
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
       ...(deps.fault ? { fault: deps.fault } : {}),
+      dataKeys:
+        deps.dataKeys !== undefined
+          ? deps.dataKeys
+          : config.storage.encryption.enabled
+            ? chooseKeyStore(config.storage.encryption, config.dataDir)
+            : null,
     });
+    if (this.store.dataKey?.created)
+      log.info(
+        {
+          keyStore: this.store.dataKey.keyStore,
+          where: this.store.dataKey.where,
+          fingerprint: this.store.dataKey.fingerprint,
+        },
+        'new data key made: patient data at rest is sealed under it',
+      );
     this.disk = new DiskGuard({
       config: config.storage,
       freeBytes: () => this.store.freeBytesNow(),
@@ -249,7 +267,7 @@ export class Daemon {
       ...(config.mqtt.keyFile ? { keyFile: config.mqtt.keyFile } : {}),
     });
     this.studies = new ConsultationStudies({
-      rows: new StudyRows(this.store.db, () => now().toISOString()),
+      rows: new StudyRows(this.store.db, () => now().toISOString(), this.store.atRest),
       uidRoot: config.device.uidRoot,
       bus: this.bus,
       log: log.child({ module: 'study' }),

@@ -296,6 +296,11 @@ export function buildHealth(s: StatusSources): HealthPayload {
     instances: { ...s.store.countByState() },
     storeRecovery: s.recovery(),
     audit: { ...s.store.audit.head(), chainBroken: s.audit()?.broken ?? null },
+    encryption: {
+      mode: s.store.atRest.mode,
+      keyStore: s.store.dataKey?.keyStore ?? null,
+      keyFingerprint: s.store.dataKey?.fingerprint ?? null,
+    },
     uplink: Object.fromEntries(
       dcs.map((d) => [
         d.id,

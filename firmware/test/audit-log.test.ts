@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { AuditLog } from '../src/store/audit-log.ts';
+import { cli, writeConfig } from './helpers/cli.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../src/cli.ts');
 
 /** An attacker with root can drop the triggers; the chain still tells. */
 function unprotect(store: ReturnType<typeof tempStore>['store']): void {
@@ -101,33 +97,11 @@ test('property: any run of appends verifies; changing any one field of any entry
   );
 });
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI, ...args], (error, stdout, stderr) =>
-      done({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
 test('telemed audit-export: JSON lines for the inspector, the chain checked; a broken chain exits 65', async (t) => {
   const { dataDir, store } = tempStore();
   for (let i = 1; i <= 3; i++) store.receive(ecgInput(Uint8Array.of(i)));
   const config = join(dataDir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      device: { id: 'T-0001', province: 'henan', county: 'lankao', uidRoot: '1.2.826.0.1.3680043.10.1391.7' },
-      dataDir,
-      carts: [],
-      dataCentres: {
-        home: 'A',
-        A: { name: 'DC-A', dicomWebUrl: 'https://a.example/dicom-web' },
-        B: { name: 'DC-B', dicomWebUrl: 'https://b.example/dicom-web' },
-      },
-      mqtt: { brokers: ['mqtts://a.example:8883'] },
-      api: { token: 'x'.repeat(32) },
-    }),
-  );
+  writeConfig(config, dataDir);
   const ok = await cli(['audit-export', '--config', config]);
   t.is(ok.code, 0, ok.stderr);
   const lines = ok.stdout

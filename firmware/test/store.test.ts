@@ -34,7 +34,7 @@ test('a database of the first schema, with data, upgrades to the latest and keep
      VALUES ('def', 'ecg', 'cart-1', 'originals/def.scp', 'quarantined', 1, 'incomplete transfer: cut off',
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
   ).run();
-  t.deepEqual(migrate(db), [2, 3, 4, 5, 6, 7, 8]);
+  t.deepEqual(migrate(db), [2, 3, 4, 5, 6, 7, 8, 9]);
   t.deepEqual(migrate(db), []);
   const [row, cut] = db.prepare('SELECT * FROM instances ORDER BY id').all() as Array<
     Record<string, unknown>

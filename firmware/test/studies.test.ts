@@ -10,7 +10,11 @@ function rows() {
   let n = 0;
   return {
     store,
-    rows: new StudyRows(store.db, () => new Date(Date.UTC(2026, 0, 1, 0, 0, n++)).toISOString()),
+    rows: new StudyRows(
+      store.db,
+      () => new Date(Date.UTC(2026, 0, 1, 0, 0, n++)).toISOString(),
+      store.atRest,
+    ),
   };
 }
 

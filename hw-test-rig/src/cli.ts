@@ -14,15 +14,17 @@ import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import { LoopDisk } from './services/loop-disk.ts';
+import { SoftTpm } from './services/soft-tpm.ts';
 import { SrtListener } from './services/srt-listener.ts';
 import { type RigState, readState, writeState } from './state-file.ts';
 import { FirmwareSupervisor } from './supervisor.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
-  up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S] [--segment-s S]
+  up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S] [--segment-s S] [--tpm]
         start the province side, the devices and the firmware until SIGINT/SIGTERM
-        (--segment-s: recording segment length, default 5 s)
+        (--segment-s: recording segment length, default 5 s; --tpm: the terminal has a TPM 2.0
+        (swtpm) and seals its data key there instead of in a root-only key file)
   ecg-send [FILE.scp] [--cart cart-1]      the cart transmits FILE (or a synthesized 12-lead ECG)
   ecg-send --wfdb REC.hea [--start S] [--seconds N]
                                            the cart plays a real recording (PhysioNet WFDB, format 212)
@@ -85,7 +87,7 @@ const DISK_RESERVE_BYTES = 2 * 1048576;
 /** On the rig's disk image: below this the firmware raises its storage-low alarm and purges early. */
 const DISK_WARN_BYTES = 8 * 1048576;
 
-async function up(stateFile: string, flags: Flags): Promise<void> {
+async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<void> {
   const dir = join(dirname(resolve(stateFile)), 'rig');
   mkdirSync(dir, { recursive: true });
   const kioskDir = await buildKiosk();
@@ -94,7 +96,9 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   const diskMb = flags['disk-mb'] ? Number(flags['disk-mb']) : null;
   const loop = diskMb ? LoopDisk.create(dir, dataDir, diskMb) : null;
   const srt = await SrtListener.start(dir);
+  const tpm = withTpm ? await SoftTpm.start(dir) : null;
   const configFile = rig.writeFirmwareConfig({
+    ...(tpm ? { tpmTcti: tpm.tcti } : {}),
     minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
     warnFreeBytes: diskMb ? DISK_WARN_BYTES : 0,
     // A small disk fills in seconds: the firmware looks at it every 2 s, not every minute.
@@ -201,6 +205,7 @@ async function up(stateFile: string, flags: Flags): Promise<void> {
   await supervisor.stop();
   control.server.close();
   await srt.stop();
+  await tpm?.stop();
   await rig.stop();
   loop?.stop();
 }
@@ -500,11 +505,11 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { send, pos, long, hold, ...values } = parsed.values;
+  const { send, pos, long, hold, tpm, ...values } = parsed.values;
   const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
-  if (command === 'up') return up(stateFile, values);
+  if (command === 'up') return up(stateFile, values, tpm === true);
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
@@ -558,6 +563,7 @@ function parseOptions(args: string[]) {
       'power-cuts': { type: 'string' },
       hold: { type: 'boolean' },
       long: { type: 'boolean' },
+      tpm: { type: 'boolean' },
     },
   });
 }

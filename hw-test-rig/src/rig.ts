@@ -139,6 +139,8 @@ export class Rig {
       /** Live out as RTP over UDP instead (the second transport). */
       rtp?: { host: string; port: number };
       hardwareFailuresBeforeFallback?: number;
+      /** The terminal's TPM (a SoftTpm): the data key is sealed there (default: a key file). */
+      tpmTcti?: string;
     } = {},
   ) {
     return {
@@ -201,6 +203,11 @@ export class Rig {
         ...(overrides.storageCheckIntervalS ? { checkIntervalS: overrides.storageCheckIntervalS } : {}),
         // This machine's own journal is not the terminal's to trim.
         journalKeep: null,
+        // Patient data sealed at rest, as on every terminal: in a key file under the data
+        // directory, or in the TPM when the rig has one (up --tpm).
+        encryption: overrides.tpmTcti
+          ? { enabled: true, keyStore: 'tpm', tpmTcti: overrides.tpmTcti }
+          : { enabled: true, keyStore: 'file' },
       },
       media: {
         enabled: overrides.media ?? true,

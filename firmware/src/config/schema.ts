@@ -204,6 +204,27 @@ export const ConfigSchema = Type.Object(
         checkIntervalS: Type.Integer({ default: 60, minimum: 1 }),
         /** journald's persistent journal is vacuumed to this size first when storage runs low; null: left alone. */
         journalKeep: Type.Union([Type.String({ pattern: '^[0-9]+[KMG]$' }), Type.Null()], { default: '64M' }),
+        /**
+         * Patient data at rest: files and patient fields sealed with AES-256-GCM under the device's
+         * data key (store/at-rest.ts, store/data-key.ts). On by default; off only for benchmarks and
+         * bench terminals, never once a terminal has sealed data (the store refuses to start).
+         */
+        encryption: Type.Object(
+          {
+            enabled: Type.Boolean({ default: true }),
+            /** 'auto': an existing key file stays; else the TPM when the board has one; else a file. */
+            keyStore: Type.Union([Type.Literal('auto'), Type.Literal('tpm'), Type.Literal('file')], {
+              default: 'auto',
+            }),
+            /** The root-only key file when there is no TPM; null: <dataDir>/keys/data.key. */
+            keyFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+            /** TPM2TOOLS_TCTI for tpm2-tools; null: the tools' default (/dev/tpmrm0). */
+            tpmTcti: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
+            /** The TPM persistent handle (owner range) the sealed key lives at. */
+            tpmHandle: Type.String({ pattern: '^0x81[0-7][0-9A-Fa-f]{5}$', default: '0x81000A11' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -11,6 +11,7 @@ import {
   type ScanSettings,
 } from '#device-drivers';
 import type { EventBus } from '../events.ts';
+import type { AtRest } from '../store/at-rest.ts';
 import { writeFileDurable } from '../store/durable-file.ts';
 import { pageImages } from './page-image.ts';
 
@@ -59,6 +60,8 @@ export interface DocumentScannerOptions {
   bus: EventBus;
   log: Logger;
   onChange(): void;
+  /** Scanned pages are patient data: sealed on disk like the store's files (at-rest.ts). */
+  atRest: AtRest;
 }
 
 const PAPER_MM = { A4: [210, 297], A5: [148, 210], letter: [216, 279] } as const;
@@ -226,7 +229,7 @@ export class DocumentScanner {
   preview(id: string): Uint8Array {
     if (!this.pages.some((p) => p.id === id))
       throw new ScanError('NOT_FOUND', `no page ${id} in the document`);
-    return readFileSync(join(this.draftDir, `${id}.preview.jpg`));
+    return this.readPage(`${id}.preview.jpg`);
   }
 
   /**
@@ -239,7 +242,7 @@ export class DocumentScanner {
   ): Promise<T> {
     this.requireIdle();
     if (this.pages.length === 0) throw new ScanError('NO_PAGES', 'there are no scanned pages to send');
-    const pages = this.pages.map((p) => ({ ...p, jpeg: readFileSync(join(this.draftDir, `${p.id}.jpg`)) }));
+    const pages = this.pages.map((p) => ({ ...p, jpeg: this.readPage(`${p.id}.jpg`) }));
     const saved = () => {
       const sent = new Set(pages.map((p) => p.id));
       this.savePages(this.pages.filter((p) => !sent.has(p.id)));
@@ -364,8 +367,8 @@ export class DocumentScanner {
       return false;
     }
     const id = randomUUID();
-    writeFileDurable(join(this.draftDir, `${id}.jpg`), images.jpeg);
-    writeFileDurable(join(this.draftDir, `${id}.preview.jpg`), images.preview);
+    writeFileDurable(join(this.draftDir, `${id}.jpg`), this.options.atRest.sealFile(images.jpeg));
+    writeFileDurable(join(this.draftDir, `${id}.preview.jpg`), this.options.atRest.sealFile(images.preview));
     rmSync(file, { force: true });
     const page: DraftPage = { id, width: images.width, height: images.height, dpi };
     const index = replacePage === null ? -1 : this.pages.findIndex((p) => p.id === replacePage);
@@ -379,6 +382,10 @@ export class DocumentScanner {
     }
     this.counters.pages++;
     return true;
+  }
+
+  private readPage(name: string): Uint8Array {
+    return this.options.atRest.openFile(readFileSync(join(this.draftDir, name)), `scanned page ${name}`);
   }
 
   private savePages(pages: DraftPage[]): void {

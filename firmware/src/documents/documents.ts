@@ -10,6 +10,7 @@ import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
 import { queueEncoded } from '../ingest/queue-encoded.ts';
+import { originalOrSetAside } from '../ingest/read-original.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
@@ -79,6 +80,7 @@ export class Documents {
       bus: options.bus,
       log: options.log,
       onChange: options.onChange,
+      atRest: options.store.atRest,
     });
   }
 
@@ -151,13 +153,14 @@ export class Documents {
     const { store, studies, bus, log, config } = this.options;
     const row = store.get(id);
     if (row.state !== 'captured' || row.kind !== 'document') return;
+    const pdf = originalOrSetAside(this.options, row);
+    if (!pdf) return;
     const at = new Date(row.received_at);
     const epoch = at.getTime();
     try {
       const studyUid = row.capture_study_uid;
       if (!studyUid) throw new DicomEncodeError('the document was saved without its study');
       const patient = studies.patientFor(studyUid);
-      const pdf = store.readOriginal(row);
       const pageCount = pages ?? (await pdfPageCount(pdf));
       const uids = {
         study: studyUid,

@@ -12,6 +12,7 @@ import type { EventBus } from '../events.ts';
 import type { OpenStudy } from '../store/studies.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
+import { originalOrSetAside } from './read-original.ts';
 
 export interface IngestCounters {
   received: number;
@@ -96,7 +97,8 @@ export class EcgIngest {
     const { store, bus, log } = this.options;
     const row = store.get(id);
     if (row.state !== 'captured' || row.kind !== 'ecg') return;
-    const original = store.readOriginal(row);
+    const original = originalOrSetAside(this.options, row);
+    if (!original) return;
     try {
       const record = decodeScp(original, { profile: this.options.profileFor(row.source) });
       if (record.warnings.length > 0) {

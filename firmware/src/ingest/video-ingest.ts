@@ -13,6 +13,7 @@ import type { StudyStore } from '../store/study-store.ts';
 import { PRIORITY, StoreError } from '../store/types.ts';
 import { type DicomPatient, storedStudy } from '../study/consultation-studies.ts';
 import { queueEncoded } from './queue-encoded.ts';
+import { originalOrSetAside } from './read-original.ts';
 
 export interface VideoIngestOptions {
   store: StudyStore;
@@ -123,15 +124,17 @@ export class VideoIngest {
     const original = join(store.dataDir, row.original_path);
     const scratch = {
       annexB: join(this.options.scratchDir, `segment-${id}.h264`),
-      // Only when the recorded file must be cut (see below) is a copy written for the worker.
+      // A copy for the worker when the stored file is sealed or must be cut (see below); removed
+      // as soon as the segment is encoded (the only plaintext of it on the disk, for seconds).
       trimmed: join(this.options.scratchDir, `segment-${id}.mp4`),
     };
     // The segment as the DICOM instance carries it: the recorder's fragmented MP4, cut to its last
     // complete fragment if a kill or power cut left a partial one.
-    const recorded = new Uint8Array(readFileSync(original));
+    const recorded = originalOrSetAside(this.options, row);
+    if (!recorded) return;
     const container = recorded.subarray(0, playableLength(recorded));
     let source = original;
-    if (container.length < recorded.length) {
+    if (container.length < recorded.length || store.atRest.mode !== 'off') {
       writeFileSync(scratch.trimmed, container);
       source = scratch.trimmed;
     }
@@ -230,9 +233,10 @@ export class VideoIngest {
     const studyUid = row.capture_study_uid;
     const takenAt = new Date(row.received_at);
     const patient = studyUid ? this.options.patientFor(studyUid) : null;
+    const jpeg = originalOrSetAside(this.options, row);
+    if (!jpeg) return;
     try {
       if (!studyUid || !patient) throw new DicomEncodeError('the still was saved without its study');
-      const jpeg = store.readOriginal(row);
       const epoch = takenAt.getTime();
       const uids = {
         study: studyUid,

@@ -133,6 +133,18 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     `,
   },
+  {
+    version: 9,
+    name: 'which data key sealed the files and patient fields (a fingerprint, never the key)',
+    sql: `
+      CREATE TABLE data_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        fingerprint TEXT NOT NULL,
+        key_store TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

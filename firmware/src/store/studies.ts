@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { AtRest } from './at-rest.ts';
 import type { StudyRow } from './types.ts';
 
 /** What a study records of its patient (design.md: ID, name, sex, birth date; nothing else). */
@@ -28,22 +29,31 @@ type Row = StudyRow & {
   opened_at: string | null;
 };
 
-const toStudy = (row: Row): OpenStudy => ({
-  id: row.id,
-  uid: row.study_uid,
-  openedAt: row.opened_at ?? '',
-  patient:
-    row.patient_id === null
-      ? null
-      : {
-          id: row.patient_id,
-          name: row.patient_name ?? '',
-          sex: (row.patient_sex as StudyPatient['sex']) ?? null,
-          birthDate: row.patient_birth_date,
-          source: (row.patient_source as StudyPatient['source']) ?? 'manual',
-          verification: (row.patient_verification as StudyPatient['verification']) ?? 'unverified',
-        },
-});
+const toStudy = (sealed: Row, atRest: AtRest): OpenStudy => {
+  const row = {
+    ...sealed,
+    patient_id: atRest.openField('patient_id', sealed.patient_id),
+    patient_name: atRest.openField('patient_name', sealed.patient_name),
+    patient_sex: atRest.openField('patient_sex', sealed.patient_sex),
+    patient_birth_date: atRest.openField('patient_birth_date', sealed.patient_birth_date),
+  };
+  return {
+    id: row.id,
+    uid: row.study_uid,
+    openedAt: row.opened_at ?? '',
+    patient:
+      row.patient_id === null
+        ? null
+        : {
+            id: row.patient_id,
+            name: row.patient_name ?? '',
+            sex: (row.patient_sex as StudyPatient['sex']) ?? null,
+            birthDate: row.patient_birth_date,
+            source: (row.patient_source as StudyPatient['source']) ?? 'manual',
+            verification: (row.patient_verification as StudyPatient['verification']) ?? 'unverified',
+          },
+  };
+};
 
 /**
  * The consultation study open on the terminal: every capture (ECG, stills, video, documents) goes
@@ -54,6 +64,8 @@ export class StudyRows {
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => string,
+    /** Patient fields are sealed on the way in and opened on the way out (at-rest.ts). */
+    private readonly atRest: AtRest,
   ) {}
 
   open(): OpenStudy | null {
@@ -62,7 +74,7 @@ export class StudyRows {
         'SELECT * FROM studies WHERE opened_at IS NOT NULL AND closed_at IS NULL ORDER BY id DESC LIMIT 1',
       )
       .get() as Row | undefined;
-    return row ? toStudy(row) : null;
+    return row ? toStudy(row, this.atRest) : null;
   }
 
   /** The open study, opening one without a patient when none is; its UID is made from its row id. */
@@ -103,7 +115,7 @@ export class StudyRows {
   /** The patient of any study by UID (open or closed), for encoding its instances. */
   patientOf(uid: string): StudyPatient | null {
     const row = this.db.prepare('SELECT * FROM studies WHERE study_uid = ?').get(uid) as Row | undefined;
-    return row ? toStudy(row).patient : null;
+    return row ? toStudy(row, this.atRest).patient : null;
   }
 
   private instanceCount(studyId: number, uid: string): number {
@@ -122,7 +134,15 @@ export class StudyRows {
         `UPDATE studies SET patient_id = ?, patient_name = ?, patient_sex = ?, patient_birth_date = ?,
            patient_source = ?, patient_verification = ? WHERE id = ?`,
       )
-      .run(p.id, p.name, p.sex, p.birthDate, p.source, p.verification, id);
+      .run(
+        this.atRest.sealField('patient_id', p.id),
+        this.atRest.sealField('patient_name', p.name),
+        this.atRest.sealField('patient_sex', p.sex),
+        this.atRest.sealField('patient_birth_date', p.birthDate),
+        p.source,
+        p.verification,
+        id,
+      );
   }
 
   private closeRow(id: number): void {

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AesGcmAtRest, type AtRest, NO_ENCRYPTION } from './at-rest.ts';
 import { AuditLog } from './audit-log.ts';
+import { DataKeyError, type DataKeyStore, loadOrCreateDataKey } from './data-key.ts';
 import { writeFileDurable } from './durable-file.ts';
 import { type FaultHook, noFaults } from './fault-points.ts';
 import { migrate } from './migrations.ts';
@@ -25,7 +27,25 @@ export interface StoreOptions {
   freeBytes?: (dir: string) => number;
   /** Called at the store's crash-sensitive moments (the kill test crashes there); none by default. */
   fault?: FaultHook;
+  /**
+   * Where the device's data key lives: files and patient fields are sealed with AES-256-GCM under
+   * it (at-rest.ts). Null or absent: stored as they are (encryption off in the config).
+   */
+  dataKeys?: DataKeyStore | null;
 }
+
+/** What health and the technician see of the data key (never the key). */
+export interface DataKeyInfo {
+  keyStore: DataKeyStore['kind'];
+  where: string;
+  /** HMAC-SHA256 of a fixed label under the key, 16 hex digits: tells keys apart, reveals nothing. */
+  fingerprint: string;
+  /** Made at this start (first start, or after a factory reset). */
+  created: boolean;
+}
+
+export const keyFingerprint = (key: Uint8Array): string =>
+  createHmac('sha256', key).update('telemed data key check').digest('hex').slice(0, 16);
 
 export interface ReceiveInput {
   kind: InstanceKind;
@@ -55,6 +75,15 @@ export interface EncodedInstance {
   warnings: string[];
 }
 
+const PATIENT_COLUMNS = [
+  'patient_id',
+  'patient_name',
+  'patient_birth_date',
+  'patient_sex',
+  'accession_number',
+] as const;
+export type PatientColumn = (typeof PATIENT_COLUMNS)[number];
+
 function statfsFree(dir: string): number {
   const s = statfsSync(dir);
   return Number(s.bavail) * Number(s.bsize);
@@ -69,6 +98,9 @@ function statfsFree(dir: string): number {
 export class StudyStore {
   readonly db: Database.Database;
   readonly audit: AuditLog;
+  /** Seals and opens files and patient fields (AES-256-GCM, or off). */
+  readonly atRest: AtRest;
+  readonly dataKey: DataKeyInfo | null;
   private readonly clock: () => Date;
   private readonly freeBytes: (dir: string) => number;
   private readonly fault: FaultHook;
@@ -84,6 +116,75 @@ export class StudyStore {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.audit = new AuditLog(this.db);
+    const { atRest, info } = this.openDataKey(options.dataKeys ?? null);
+    this.atRest = atRest;
+    this.dataKey = info;
+  }
+
+  /**
+   * Loads the data key (making one on the first start) and checks it is the key this store's data
+   * was sealed under: a lost key must never be replaced silently by a new one, which would leave
+   * every sealed file unreadable while new captures carried on.
+   */
+  private openDataKey(keys: DataKeyStore | null): { atRest: AtRest; info: DataKeyInfo | null } {
+    const recorded = this.db.prepare('SELECT fingerprint, key_store FROM data_key WHERE id = 1').get() as
+      | { fingerprint: string; key_store: string }
+      | undefined;
+    if (!keys) {
+      if (recorded)
+        throw new DataKeyError(
+          `storage.encryption.enabled is false, but this store holds data sealed under data key ${recorded.fingerprint}: turn encryption back on (or factory-reset the terminal)`,
+        );
+      return { atRest: NO_ENCRYPTION, info: null };
+    }
+    if (recorded && keys.load() === null)
+      throw new DataKeyError(
+        `the data key is gone from ${keys.where}, but this store holds data sealed under key ${recorded.fingerprint} (${recorded.key_store}): restore the key, or factory-reset the terminal (the data is lost)`,
+      );
+    const { key, created } = loadOrCreateDataKey(keys);
+    const fingerprint = keyFingerprint(key);
+    if (recorded && recorded.fingerprint !== fingerprint)
+      throw new DataKeyError(
+        `${keys.where} holds data key ${fingerprint}, but this store was sealed under ${recorded.fingerprint}: the wrong key store is configured, or the key was replaced`,
+      );
+    const atRest = new AesGcmAtRest(key);
+    if (!recorded) {
+      this.db.transaction(() => {
+        this.db
+          .prepare('INSERT INTO data_key (id, fingerprint, key_store, created_at) VALUES (1, ?, ?, ?)')
+          .run(fingerprint, keys.kind, this.now());
+        this.sealPlaintextPatients(atRest);
+      })();
+    }
+    return { atRest, info: { keyStore: keys.kind, where: keys.where, fingerprint, created } };
+  }
+
+  /** Patient fields written before encryption was turned on are sealed when it is (in one transaction). */
+  private sealPlaintextPatients(atRest: AtRest): void {
+    const rows = this.db.prepare('SELECT * FROM studies').all() as StudyRow[];
+    const update = this.db.prepare(
+      'UPDATE studies SET patient_id = ?, patient_name = ?, patient_birth_date = ?, patient_sex = ?, accession_number = ? WHERE id = ?',
+    );
+    for (const row of rows) {
+      const seal = (column: PatientColumn) => atRest.sealField(column, atRest.openField(column, row[column]));
+      update.run(
+        seal('patient_id'),
+        seal('patient_name'),
+        seal('patient_birth_date'),
+        seal('patient_sex'),
+        seal('accession_number'),
+        row.id,
+      );
+    }
+  }
+
+  /** A study row with its patient fields opened. */
+  openPatient<T extends Partial<Record<PatientColumn, string | null>>>(row: T): T {
+    const opened = { ...row };
+    for (const column of PATIENT_COLUMNS)
+      if (column in opened)
+        opened[column] = this.atRest.openField(column, opened[column] ?? null) as T[PatientColumn];
+    return opened;
   }
 
   close(): void {
@@ -151,7 +252,7 @@ export class StudyStore {
     const extension = { ecg: 'scp', video: 'mp4', still: 'jpg', document: 'pdf' }[input.kind];
     const relative = join('originals', `${sha}.${extension}`);
     try {
-      writeFileDurable(join(this.options.dataDir, relative), input.bytes, this.fault);
+      writeFileDurable(join(this.options.dataDir, relative), this.atRest.sealFile(input.bytes), this.fault);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new StoreError(
@@ -225,7 +326,8 @@ export class StudyStore {
   }
 
   study(id: number): StudyRow | undefined {
-    return this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as StudyRow | undefined;
+    const row = this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as StudyRow | undefined;
+    return row && this.openPatient(row);
   }
 
   inState(state: InstanceState): InstanceRow[] {
@@ -234,8 +336,27 @@ export class StudyStore {
       .all(state) as InstanceRow[];
   }
 
+  /**
+   * The capture as it was received, decrypted and checked against its content hash: a file that
+   * changed on disk is CORRUPTED, one that is gone NOT_FOUND (never encoded and sent as good).
+   */
   readOriginal(row: InstanceRow): Uint8Array {
-    return readFileSync(join(this.options.dataDir, row.original_path));
+    const what = `the original of instance ${row.id} (${row.original_path})`;
+    let stored: Uint8Array;
+    try {
+      stored = readFileSync(join(this.options.dataDir, row.original_path));
+    } catch (error) {
+      throw new StoreError('NOT_FOUND', `${what} cannot be read: ${(error as Error).message}`, false);
+    }
+    const bytes = this.atRest.openFile(stored, what);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== row.content_sha256)
+      throw new StoreError(
+        'CORRUPTED',
+        `${what} no longer matches its hash: recorded ${row.content_sha256.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
+        false,
+      );
+    return bytes;
   }
 
   /**
@@ -245,9 +366,9 @@ export class StudyStore {
   readDicom(row: InstanceRow): Uint8Array {
     if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
     const path = join(this.options.dataDir, row.dicom_path);
-    let bytes: Uint8Array;
+    let stored: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      stored = readFileSync(path);
     } catch (error) {
       throw new StoreError(
         'NOT_FOUND',
@@ -255,6 +376,7 @@ export class StudyStore {
         false,
       );
     }
+    const bytes = this.atRest.openFile(stored, `the DICOM file of instance ${row.id} (${row.dicom_path})`);
     if (row.dicom_sha256 !== null) {
       const sha = createHash('sha256').update(bytes).digest('hex');
       if (sha !== row.dicom_sha256) {
@@ -284,7 +406,7 @@ export class StudyStore {
   /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
   attachEncoded(id: number, encoded: EncodedInstance): void {
     const relative = join('dicom', `${encoded.sopUid}.dcm`);
-    writeFileDurable(join(this.options.dataDir, relative), encoded.dicom, this.fault);
+    writeFileDurable(join(this.options.dataDir, relative), this.atRest.sealFile(encoded.dicom), this.fault);
     const dicomSha = createHash('sha256').update(encoded.dicom).digest('hex');
     const now = this.now();
     this.committed(() => {
@@ -294,7 +416,14 @@ export class StudyStore {
           `INSERT INTO studies (study_uid, patient_id, patient_name, patient_birth_date, patient_sex, created_at)
            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (study_uid) DO NOTHING`,
         )
-        .run(s.uid, s.patientId, s.patientName, s.birthDate, s.sex, now);
+        .run(
+          s.uid,
+          this.atRest.sealField('patient_id', s.patientId),
+          this.atRest.sealField('patient_name', s.patientName),
+          this.atRest.sealField('patient_birth_date', s.birthDate),
+          this.atRest.sealField('patient_sex', s.sex),
+          now,
+        );
       const study = this.db.prepare('SELECT id FROM studies WHERE study_uid = ?').get(s.uid) as {
         id: number;
       };
@@ -442,11 +571,13 @@ export class StudyStore {
 
   /** Instances received since `since` (ISO), newest first, with their study, for the kiosk. */
   recent(since: string): Array<InstanceRow & { patient_name: string | null; patient_id: string | null }> {
-    return this.db
-      .prepare(
-        `SELECT i.*, s.patient_name, s.patient_id FROM instances i LEFT JOIN studies s ON s.id = i.study_id
+    return (
+      this.db
+        .prepare(
+          `SELECT i.*, s.patient_name, s.patient_id FROM instances i LEFT JOIN studies s ON s.id = i.study_id
          WHERE i.received_at >= ? ORDER BY i.id DESC LIMIT 200`,
-      )
-      .all(since) as Array<InstanceRow & { patient_name: string | null; patient_id: string | null }>;
+        )
+        .all(since) as Array<InstanceRow & { patient_name: string | null; patient_id: string | null }>
+    ).map((row) => this.openPatient(row));
   }
 }

@@ -155,6 +155,15 @@ export const HealthPayload = Type.Object(
       hash: Type.String(),
       chainBroken: Type.Union([Type.Null(), Type.Object({ id: Type.Integer(), reason: Type.String() })]),
     }),
+    /**
+     * Patient data at rest: 'aes-256-gcm' or 'off'; where the data key lives (TPM or key file) and
+     * its fingerprint (an HMAC under the key: tells keys apart, reveals nothing of it).
+     */
+    encryption: Type.Object({
+      mode: Type.Union([Type.Literal('aes-256-gcm'), Type.Literal('off')]),
+      keyStore: Type.Union([Type.Literal('tpm'), Type.Literal('file'), Type.Null()]),
+      keyFingerprint: Type.Union([Type.String(), Type.Null()]),
+    }),
     uplink: Type.Record(
       Type.String(),
       Type.Object({

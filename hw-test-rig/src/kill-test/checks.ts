@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AesGcmAtRest, NO_ENCRYPTION } from '../../../firmware/src/store/at-rest.ts';
 import type { Ledger } from './ledger.ts';
 
 /** What one look at the firmware's disk, right after it died, found wrong. */
@@ -26,6 +27,20 @@ interface Row {
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The plaintext hash of a stored file: files are sealed under the data key the firmware made in
+ * `keys/data.key` (the rig's terminals have no TPM); a file that does not open counts as damaged.
+ */
+function plainHash(dataDir: string, file: string): string | null {
+  const keyFile = join(dataDir, 'keys', 'data.key');
+  const atRest = existsSync(keyFile) ? new AesGcmAtRest(readFileSync(keyFile)) : NO_ENCRYPTION;
+  try {
+    return sha256(atRest.openFile(readFileSync(file), file));
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Looks at the store exactly as the crash left it (the firmware is held down, and a copy of the
@@ -67,14 +82,14 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashed: Se
       const original = join(dataDir, row.original_path);
       if (!existsSync(original)) halfPresent.push(`instance ${row.id}: ${row.original_path} missing`);
       else if (!hashed.has(row.original_path)) {
-        if (sha256(readFileSync(original)) === row.content_sha256) hashed.add(row.original_path);
+        if (plainHash(dataDir, original) === row.content_sha256) hashed.add(row.original_path);
         else halfPresent.push(`instance ${row.id}: ${row.original_path} does not match its hash`);
       }
       if (row.dicom_path) {
         const dicom = join(dataDir, row.dicom_path);
         if (!existsSync(dicom)) halfPresent.push(`instance ${row.id}: ${row.dicom_path} missing`);
         else if (row.dicom_sha256 && !hashed.has(row.dicom_path)) {
-          if (sha256(readFileSync(dicom)) === row.dicom_sha256) hashed.add(row.dicom_path);
+          if (plainHash(dataDir, dicom) === row.dicom_sha256) hashed.add(row.dicom_path);
           else halfPresent.push(`instance ${row.id}: ${row.dicom_path} does not match its hash`);
         }
       }

@@ -215,7 +215,16 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
       case 'random': {
         await waitFor('the firmware to be ready', (s) => s.firmware.state === 'running', 30_000);
         spent('start');
+        const videosBefore = ledger.byKind().video;
         await sleep(mode === 'long' ? 4000 + random() * 2500 : random() * o.maxRunMs);
+        // A long run is there so that a recording gets going and a segment is cut: on a loaded
+        // machine the media worker may need longer than the sleep, so wait (bounded) for one.
+        for (
+          let extra = 0;
+          mode === 'long' && ledger.byKind().video === videosBefore && extra < 8000;
+          extra += 100
+        )
+          await sleep(100);
         if (mode === 'media-worker') {
           const pid = state().firmwarePid;
           for (const worker of pid ? childPids(pid, 'worker') : []) {

@@ -1,0 +1,124 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { StoreError } from './types.ts';
+
+/**
+ * Patient data at rest (issue 5 §5): every file holding patient data (SCP originals, JPEGs, PDFs,
+ * video segments, DICOM files, scanned pages) and the patient fields of the database are sealed
+ * with AES-256-GCM under the device's data key (data-key.ts).
+ *
+ * File format, version 1:
+ *   magic "TTAR" (4) | version 0x01 (1) | nonce (12) | ciphertext | GCM tag (16)
+ * The header (magic, version, nonce) is the additional authenticated data. A fresh random 96-bit
+ * nonce per file: a key seals far fewer than 2^32 files in a terminal's life, the bound NIST SP
+ * 800-38D §8.3 sets for random nonces.
+ *
+ * Fields: "enc1:" + base64(nonce | ciphertext | tag), with the column's name as additional data,
+ * so that a sealed name cannot be moved into the ID column unnoticed.
+ *
+ * Files and fields written before encryption was turned on are plaintext (no magic, no prefix) and
+ * are read as they are: every file's content hash is checked where it matters, so a plaintext file
+ * swapped in for a sealed one is still caught.
+ */
+export interface AtRest {
+  /** 'aes-256-gcm', or 'off' when the config turned encryption off (benchmarks, old terminals). */
+  readonly mode: 'aes-256-gcm' | 'off';
+  sealFile(plain: Uint8Array): Uint8Array;
+  /** The plaintext of a file written by sealFile (or a plaintext one); `what` names it in errors. */
+  openFile(stored: Uint8Array, what: string): Buffer;
+  sealField(column: string, value: string | null): string | null;
+  openField(column: string, stored: string | null): string | null;
+}
+
+const MAGIC = Buffer.from('TTAR', 'latin1');
+const VERSION = 1;
+const HEADER_BYTES = MAGIC.length + 1 + 12;
+const TAG_BYTES = 16;
+const FIELD_PREFIX = 'enc1:';
+
+export const DATA_KEY_BYTES = 32;
+
+/** True when the bytes start like a file sealed by {@link AesGcmAtRest}. */
+export function isSealedFile(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && Buffer.from(bytes.buffer, bytes.byteOffset, 4).equals(MAGIC);
+}
+
+const corrupted = (what: string, why: string) =>
+  new StoreError('CORRUPTED', `${what} cannot be decrypted: ${why}`, false);
+
+export class AesGcmAtRest implements AtRest {
+  readonly mode = 'aes-256-gcm' as const;
+  private readonly key: Buffer;
+
+  constructor(key: Uint8Array) {
+    if (key.length !== DATA_KEY_BYTES)
+      throw new Error(`the data key must be ${DATA_KEY_BYTES} bytes (AES-256), got ${key.length}`);
+    this.key = Buffer.from(key);
+  }
+
+  sealFile(plain: Uint8Array): Uint8Array {
+    const header = Buffer.concat([MAGIC, Buffer.of(VERSION), randomBytes(12)]);
+    const cipher = createCipheriv('aes-256-gcm', this.key, header.subarray(MAGIC.length + 1));
+    cipher.setAAD(header);
+    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return Buffer.concat([header, body, cipher.getAuthTag()]);
+  }
+
+  openFile(stored: Uint8Array, what: string): Buffer {
+    const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+    if (!isSealedFile(bytes)) return bytes;
+    if (bytes.length < HEADER_BYTES + TAG_BYTES)
+      throw corrupted(what, `${bytes.length} bytes is shorter than an empty sealed file`);
+    if (bytes[MAGIC.length] !== VERSION)
+      throw corrupted(what, `format version ${bytes[MAGIC.length]} is not known to this firmware`);
+    const header = bytes.subarray(0, HEADER_BYTES);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, header.subarray(MAGIC.length + 1));
+    decipher.setAAD(header);
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    try {
+      return Buffer.concat([
+        decipher.update(bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
+    } catch {
+      throw corrupted(
+        what,
+        'its authentication tag does not match (changed on disk, or sealed under another key)',
+      );
+    }
+  }
+
+  sealField(column: string, value: string | null): string | null {
+    if (value === null) return null;
+    const nonce = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, nonce);
+    cipher.setAAD(Buffer.from(column, 'utf8'));
+    const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
+    return FIELD_PREFIX + Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64');
+  }
+
+  openField(column: string, stored: string | null): string | null {
+    if (stored === null || !stored.startsWith(FIELD_PREFIX)) return stored;
+    const bytes = Buffer.from(stored.slice(FIELD_PREFIX.length), 'base64');
+    if (bytes.length < 12 + TAG_BYTES) throw corrupted(`the ${column} field`, 'too short');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, 12));
+    decipher.setAAD(Buffer.from(column, 'utf8'));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    try {
+      return Buffer.concat([
+        decipher.update(bytes.subarray(12, bytes.length - TAG_BYTES)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw corrupted(`the ${column} field`, 'its authentication tag does not match');
+    }
+  }
+}
+
+/** Encryption turned off in the config: files and fields are stored as they are. */
+export const NO_ENCRYPTION: AtRest = {
+  mode: 'off',
+  sealFile: (plain) => plain,
+  openFile: (stored) => Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength),
+  sealField: (_column, value) => value,
+  openField: (_column, stored) => stored,
+};
