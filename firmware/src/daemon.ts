@@ -159,6 +159,8 @@ export class Daemon {
       probeIntervalMs: dcs.probeIntervalMs,
       retryInitialMs: dcs.retryInitialMs,
       retryMaxMs: dcs.retryMaxMs,
+      bandwidth: { uploadKbps: dcs.uploadKbps, duringLiveKbps: dcs.duringLiveKbps },
+      maxInFlight: dcs.maxInFlight,
       stow: deps.stow ?? stowInstance,
       ...(deps.fault ? { fault: deps.fault } : {}),
       onEvent: (event) => {
@@ -457,7 +459,11 @@ export class Daemon {
           .resumeAfterCamera()
           .catch((error: unknown) => mediaLog.error({ err: error }, 'the recording could not resume'));
       },
-      onChange: () => this.api.notify(),
+      onChange: () => {
+        // Uploads yield to the live consultation while it runs (dataCentres.duringLiveKbps).
+        this.uplink.setLive(consultation.state === 'live');
+        this.api.notify();
+      },
     });
     const recorder = new Recorder({
       worker,

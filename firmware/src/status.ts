@@ -296,6 +296,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
     instances: { ...s.store.countByState() },
     storeRecovery: s.recovery(),
     audit: { ...s.store.audit.head(), chainBroken: s.audit()?.broken ?? null },
+    uplinkFlow: s.uplink.flow(),
     encryption: {
       mode: s.store.atRest.mode,
       keyStore: s.store.dataKey?.keyStore ?? null,

@@ -4,6 +4,7 @@ import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
 import type { StowTarget } from '../src/uplink/stow-client.ts';
 import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
+import { TWO_DATA_CENTRES } from './helpers/uplink.ts';
 
 test('data centre health: down only after N failures in a row, up again only after M answers in a row (model)', (t) => {
   fc.assert(
@@ -57,11 +58,7 @@ test('failover and failback with hysteresis: home down → the other takes the t
   const events: UplinkEvent[] = [];
   const uplink = new Uplink({
     store,
-    targets: {
-      A: { name: 'A', dicomWebUrl: 'http://dc-a', timeoutMs: 1000 },
-      B: { name: 'B', dicomWebUrl: 'http://dc-b', timeoutMs: 1000 },
-    },
-    home: 'A',
+    ...TWO_DATA_CENTRES,
     failoverAfter: 2,
     recoverAfter: 3,
     probeIntervalMs: 100,

@@ -121,6 +121,15 @@ export const ConfigSchema = Type.Object(
         recoverAfter: Type.Integer({ default: 3, minimum: 1 }),
         /** How often each data centre is probed (QIDO-RS), ± 20 %. */
         probeIntervalMs: Type.Integer({ default: 15_000, minimum: 100 }),
+        /**
+         * The uplink's share of the clinic link in kbit/s (null: no cap). A county link is about
+         * 10 Mbit/s and shared: 8 Mbit/s leaves room for the clinic's other traffic.
+         */
+        uploadKbps: Type.Union([Type.Integer({ minimum: 64 }), Type.Null()], { default: 8000 }),
+        /** The uplink's share while a live consultation runs (the video goes first). */
+        duringLiveKbps: Type.Union([Type.Integer({ minimum: 64 }), Type.Null()], { default: 1500 }),
+        /** Uploads in flight at most (plus one kept for ECGs); more only while uploads succeed. */
+        maxInFlight: Type.Integer({ default: 3, minimum: 1, maximum: 8 }),
       },
       { additionalProperties: false },
     ),

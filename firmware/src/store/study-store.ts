@@ -457,13 +457,14 @@ export class StudyStore {
    * The next instance due for delivery: highest priority, oldest first. A retry set further ahead
    * than `horizonMs` (longer than any backoff) was scheduled before the clock went back: it is due.
    */
-  nextDue(nowMs: number, horizonMs: number): InstanceRow | undefined {
+  nextDue(nowMs: number, horizonMs: number, maxPriority = Number.MAX_SAFE_INTEGER): InstanceRow | undefined {
     return this.db
       .prepare(
         `SELECT * FROM instances WHERE state = 'queued' AND (next_attempt_at <= ? OR next_attempt_at > ?)
+           AND priority <= ?
          ORDER BY priority, id LIMIT 1`,
       )
-      .get(nowMs, nowMs + horizonMs) as InstanceRow | undefined;
+      .get(nowMs, nowMs + horizonMs, maxPriority) as InstanceRow | undefined;
   }
 
   /** When the next queued instance becomes due (ms epoch), or null when nothing is queued. */

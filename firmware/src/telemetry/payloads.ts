@@ -180,6 +180,19 @@ export const HealthPayload = Type.Object(
         lastError: Type.Union([Type.String(), Type.Null()]),
       }),
     ),
+    /**
+     * The uplink's use of the clinic link: its bandwidth cap now (lower while a live consultation
+     * runs), uploads in flight and allowed, bytes sent and bytes that must go again (cut uploads:
+     * plain STOW-RS cannot resume, so a cut costs at most one instance, kept small by segmenting).
+     */
+    uplinkFlow: Type.Object({
+      capKbps: Type.Union([Type.Number(), Type.Null()]),
+      live: Type.Boolean(),
+      inFlight: Type.Integer(),
+      allowedInFlight: Type.Integer(),
+      sentBytes: Type.Integer(),
+      resentBytes: Type.Integer(),
+    }),
     ingest: Counters,
     telemetry: Type.Object({
       state: Type.String({ description: 'connecting | online | offline | stopped' }),

@@ -106,6 +106,19 @@ export async function probeDataCentre(target: StowTarget): Promise<string | null
   }
 }
 
+/** Waits until `bytes` more of the body may go on the link (the uplink's rate limiter). */
+export type Pace = (bytes: number) => Promise<void>;
+
+/** The body in 16 KiB chunks, each sent only when the pace allows. */
+async function* paced(body: Buffer, pace: Pace): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < body.length; at += PACE_CHUNK) {
+    const chunk = body.subarray(at, at + PACE_CHUNK);
+    await pace(chunk.length);
+    yield chunk;
+  }
+}
+const PACE_CHUNK = 16_384;
+
 /** Stores one instance with DICOMweb STOW-RS (multipart/related; type="application/dicom"). */
 export async function stowInstance(
   target: StowTarget,
@@ -113,10 +126,13 @@ export async function stowInstance(
   sopUid: string,
   /** Where to check the data centre's copy when it says it has the instance already. */
   address?: Omit<InstanceAddress, 'sopUid'>,
+  /** The uplink's share of the link; none: as fast as the link takes it. */
+  pace?: Pace,
 ): Promise<StowOutcome> {
   const boundary = `telemed-${randomBytes(12).toString('hex')}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`, 'latin1');
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');
+  const multipart = Buffer.concat([head, dicom, tail]);
   let response: Response;
   try {
     response = await fetch(`${baseUrl(target)}/studies`, {
@@ -124,10 +140,13 @@ export async function stowInstance(
       headers: {
         ...requestHeaders(target),
         'Content-Type': `multipart/related; type="application/dicom"; boundary=${boundary}`,
+        // Sized, not chunked, also when paced: every STOW-RS server takes a Content-Length.
+        'Content-Length': String(multipart.length),
       },
-      body: Buffer.concat([head, dicom, tail]),
+      body: pace ? paced(multipart, pace) : multipart,
+      ...(pace ? { duplex: 'half' as const } : {}),
       signal: AbortSignal.timeout(target.timeoutMs),
-    });
+    } as RequestInit);
   } catch (error) {
     return { kind: 'retry', reason: unreachable(error, target.timeoutMs) };
   }

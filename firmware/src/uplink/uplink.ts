@@ -1,13 +1,14 @@
 import { Backoff } from '#device-drivers';
 import { type FaultHook, noFaults } from '../store/fault-points.ts';
 import type { StudyStore } from '../store/study-store.ts';
-import { type InstanceRow, StoreError } from '../store/types.ts';
+import { type InstanceRow, PRIORITY, StoreError } from '../store/types.ts';
 import { DcHealth, type DcLinkState } from './dc-health.ts';
-import { probeDataCentre, type StowOutcome, type StowTarget } from './stow-client.ts';
+import { FlowControl, type UplinkFlow } from './flow-control.ts';
+import { type Pace, probeDataCentre, type StowOutcome, type StowTarget } from './stow-client.ts';
 import type { InstanceAddress } from './wado-retrieve.ts';
 
 export type DataCentreId = 'A' | 'B';
-export type { DcLinkState };
+export type { DcLinkState, UplinkFlow };
 
 /** What the uplink counts per data centre; its health and whether it is in use are derived. */
 interface DcCounters {
@@ -43,7 +44,9 @@ export type StowFn = (
   dicom: Uint8Array,
   sopUid: string,
   address?: Omit<InstanceAddress, 'sopUid'>,
+  pace?: Pace,
 ) => Promise<StowOutcome>;
+
 export type ProbeFn = (target: StowTarget) => Promise<string | null>;
 
 export interface UplinkOptions {
@@ -57,6 +60,16 @@ export interface UplinkOptions {
   recoverAfter?: number;
   /** How often each data centre's health is probed (a QIDO-RS query), ± 20 % jitter. */
   probeIntervalMs?: number;
+  /**
+   * The uplink's share of the clinic link (kbit/s; null: no cap), and the lower share while a live
+   * consultation runs (design.md: uploads yield bandwidth to it).
+   */
+  bandwidth?: { uploadKbps: number | null; duringLiveKbps: number | null };
+  /**
+   * Uploads in flight at most, beside one more kept for ECGs. Starts at one; another is allowed
+   * after uploads succeed in a row, and it is back to one after any failure (the link said no).
+   */
+  maxInFlight?: number;
   stow: StowFn;
   /** The health probe: resolves null when the data centre answered, else why not. */
   probe?: ProbeFn;
@@ -75,9 +88,13 @@ const other = (dc: DataCentreId): DataCentreId => (dc === 'A' ? 'B' : 'A');
 const MAX_RETRY_AFTER_MS = 3_600_000;
 
 /**
- * Delivers queued instances to the province, one at a time in priority order.
- * INVARIANTS: one loop per process; an instance is 'delivering' only while its request is in
- * flight; it becomes 'delivered' only when a data centre listed its SOP Instance UID as stored.
+ * Delivers queued instances to the province in priority order, several at a time when the link
+ * allows, all drawing on one priority-ordered rate limiter.
+ * INVARIANTS: one loop per process picks instances; an instance is marked 'delivering'
+ * synchronously when it is picked (before any await), so no two uploads carry the same one; it is
+ * 'delivering' only while its request is in flight and becomes 'delivered' only when a data
+ * centre listed its SOP Instance UID as stored. Instances other than ECGs take a slot only below
+ * `allowedInFlight`; ECGs may take one more, so a STAT ECG never waits for a slot behind video.
  */
 export class Uplink {
   private readonly status: Record<DataCentreId, DcCounters>;
@@ -96,9 +113,12 @@ export class Uplink {
    * clock went back (a day, say, when NTP corrected it) and is due now, not in a day.
    */
   private readonly horizonMs: number;
+  private readonly flowControl: FlowControl;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: UplinkOptions) {
     this.now = options.now ?? Date.now;
+    this.flowControl = new FlowControl(options.bandwidth ?? null, options.maxInFlight ?? 1);
     this.horizonMs = Math.max(options.retryMaxMs, MAX_RETRY_AFTER_MS) + 1000;
     this.backoff = new Backoff({ initialMs: options.retryInitialMs, maxMs: options.retryMaxMs });
     const make = (id: DataCentreId): DcCounters => ({
@@ -128,6 +148,15 @@ export class Uplink {
     }));
   }
 
+  flow(): UplinkFlow {
+    return this.flowControl.flow(this.inFlight.size);
+  }
+
+  /** A live consultation started or ended: the upload cap follows (bandwidth.duringLiveKbps). */
+  setLive(live: boolean): void {
+    this.flowControl.setLive(live);
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -140,6 +169,7 @@ export class Uplink {
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.wake?.();
     await this.loop;
+    await Promise.all(this.inFlight);
   }
 
   /**
@@ -202,15 +232,42 @@ export class Uplink {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const row = this.options.store.nextDue(this.now(), this.horizonMs);
+      const free = this.flowControl.allowedInFlight - this.inFlight.size;
+      // Below the allowance anything due; at it, only an ECG (the lane kept for them).
+      const row =
+        free > 0
+          ? this.options.store.nextDue(this.now(), this.horizonMs)
+          : free === 0
+            ? this.options.store.nextDue(this.now(), this.horizonMs, PRIORITY.ecg)
+            : undefined;
       if (!row) {
-        const dueAt = this.options.store.nextDueAt();
+        const dueAt = free > 0 ? this.options.store.nextDueAt() : null;
+        // Woken early by a kick: something queued, an upload done, a data centre back.
         await this.sleep(
           dueAt === null ? 60_000 : Math.min(this.horizonMs, Math.max(10, dueAt - this.now())),
         );
         continue;
       }
-      await this.deliver(row);
+      // deliver() marks the row 'delivering' before its first await: the next pick skips it.
+      const upload: Promise<void> = this.deliver(row)
+        .catch((error: unknown) => {
+          // A failure on the terminal under an upload: queued again, tried later; the loop lives on.
+          const reason = `upload failed on the terminal: ${(error as Error).message}`;
+          const nextAttemptAt = this.now() + this.options.retryMaxMs;
+          this.options.store.markRetry(row.id, reason, nextAttemptAt);
+          this.options.onEvent?.({
+            type: 'retry',
+            instanceId: row.id,
+            dc: this.lastChosen,
+            reason,
+            nextAttemptAt,
+          });
+        })
+        .finally(() => {
+          this.inFlight.delete(upload);
+          this.kick();
+        });
+      this.inFlight.add(upload);
     }
   }
 
@@ -235,8 +292,12 @@ export class Uplink {
     address: Omit<InstanceAddress, 'sopUid'> | undefined,
   ): Promise<StowOutcome> {
     this.options.store.markDelivering(row.id, dc);
-    const outcome = await this.options.stow(this.options.targets[dc], dicom, row.sop_uid!, address);
+    const target = this.flowControl.timed(this.options.targets[dc], dicom.length);
+    const outcome = await this.options.stow(target, dicom, row.sop_uid!, address, (bytes) =>
+      this.flowControl.pace(bytes, row.priority),
+    );
     this.record(dc, outcome.kind === 'retry' ? outcome.reason : null);
+    this.flowControl.finished(dicom.length, outcome.kind !== 'retry');
     return outcome;
   }
 
