@@ -9,6 +9,7 @@ import { benchPeripherals } from './peripherals.ts';
 import { benchScpDecode, type Row } from './scp-decode.ts';
 import { machine } from './stats.ts';
 import { benchStoreCommits } from './store-commits.ts';
+import { benchUplinkLink } from './uplink-link.ts';
 import { benchVideo } from './video.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,6 +37,8 @@ try {
   const e2e = await benchEndToEnd(join(work, 'rig'));
   console.error('kill test (60 kills, ~2 min)…');
   const kills = await benchKillTest(join(work, 'kill-test'));
+  console.error('uplink on the shaped link (telemed-rig up + link, ~2 min)…');
+  const link = await benchUplinkLink(join(work, 'link'));
   console.error('video (software encoder, ~3.5 min)…');
   const video = await benchVideo(join(work, 'video'));
   const md = [
@@ -98,6 +101,25 @@ try {
     table('(per row)', kills.rows),
     '',
     ...kills.notes.map((n) => `- ${n}`),
+    '',
+    '## The uplink on a thin link (issue 5 §3)',
+    '',
+    "The rig's data centres behind `telemed-rig link --rate 10mbit --delay 20ms --loss 0.5%`; the",
+    "firmware's Uplink, StudyStore and STOW-RS client run in the bench process against them.",
+    '',
+    '### Goodput',
+    '',
+    table('(Mbit/s)', link.goodput),
+    '',
+    '### A STAT ECG while a video backlog drains, queued to delivered',
+    '',
+    table('(ms)', link.stat),
+    '',
+    '### Draining a 1 GB backlog',
+    '',
+    table('(s)', link.drain),
+    '',
+    ...link.notes.map((n) => `- ${n}`),
     '',
     '## Video with the software encoder (x264enc, ultrafast, zerolatency, 4 Mbit/s CBR)',
     '',

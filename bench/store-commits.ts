@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { FileKeyStore } from '../firmware/src/store/data-key.ts';
 import { StudyStore } from '../firmware/src/store/study-store.ts';
 import { PRIORITY } from '../firmware/src/store/types.ts';
 import type { Row } from './scp-decode.ts';
@@ -39,12 +40,19 @@ export function benchStoreCommits(root: string): Row[] {
   );
   const transitions: number[] = [];
   const captures: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
+  const sealedCaptures: number[] = [];
+  for (let run = 0; run < RUNS * 2; run++) {
+    // Odd runs seal (AES-256-GCM, the key in a file), even runs do not: interleaved, same disk.
+    const sealed = run % 2 === 1;
     const dataDir = mkdtempSync(join(root, 'store-'));
-    const store = new StudyStore({ dataDir, minFreeBytes: 0 });
+    const store = new StudyStore({
+      dataDir,
+      minFreeBytes: 0,
+      dataKeys: sealed ? new FileKeyStore(join(dataDir, 'keys', 'data.key')) : null,
+    });
     const record = new Uint8Array(30_000).map((_, i) => (i * 31 + run) & 0xff);
     const ids: number[] = [];
-    captures.push(
+    (sealed ? sealedCaptures : captures).push(
       rate(COMMITS / 3, (i) => {
         record[0] = i & 0xff;
         record[1] = i >> 8;
@@ -61,20 +69,22 @@ export function benchStoreCommits(root: string): Row[] {
       }),
     );
     // A delivery with one retry, as the uplink commits it: delivering, retry, delivering, delivered.
-    transitions.push(
-      rate(ids.length, (i) => {
-        const id = ids[i]!;
-        store.markDelivering(id, 'A');
-        store.markRetry(id, 'HTTP 503', 0);
-        store.markDelivering(id, 'B');
-        store.markDelivered(id, 'B', 200);
-      }) * 4,
-    );
+    if (!sealed)
+      transitions.push(
+        rate(ids.length, (i) => {
+          const id = ids[i]!;
+          store.markDelivering(id, 'A');
+          store.markRetry(id, 'HTTP 503', 0);
+          store.markDelivering(id, 'B');
+          store.markDelivered(id, 'B', 200);
+        }) * 4,
+      );
     store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   const t = median(transitions);
   const c = median(captures);
+  const sealedC = median(sealedCaptures);
   return [
     {
       what: 'baseline: bare better-sqlite3 insert loop, autocommit, library defaults',
@@ -95,6 +105,11 @@ export function benchStoreCommits(root: string): Row[] {
       what: 'StudyStore.receive of a 30 kB record: temp file + fsync + rename + dir fsync + row',
       median: fmt(c, 0),
       ratio: fmt(c / bare),
+    },
+    {
+      what: 'the same with encryption at rest (file sealed with AES-256-GCM, key in a file)',
+      median: fmt(sealedC, 0),
+      ratio: `${fmt(sealedC / bare)} (${fmt(sealedC / c)} of encryption off)`,
     },
   ];
 }

@@ -13,6 +13,7 @@ import { RIG_GPIO } from './gpio/sim-gpio.ts';
 import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import { LinkShapeError, parseLinkShape } from './services/link-shape.ts';
 import { LoopDisk } from './services/loop-disk.ts';
 import { SoftTpm } from './services/soft-tpm.ts';
 import { SrtListener } from './services/srt-listener.ts';
@@ -59,6 +60,10 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
                                            error, slowness, TCP cut mid-upload, a broken STOW-RS
                                            answer, one claiming another instance was stored, "already
                                            stored" after storing (a lost answer) or without storing
+  link [--rate 10mbit] [--delay 20ms] [--loss 0.5%] | link off
+                                           the county link to the data centres: a network namespace
+                                           and veth pair (needs root), tbf for the rate, nftables for
+                                           random loss, a relay for the delay (each way); 'off': direct
   broker-down | broker-up                  stop or restart the MQTT broker
   kill-firmware [--signal SIGKILL]         signal the firmware (the rig restarts it, as systemd does)
   disk-full | disk-ok                      fill the firmware's disk below its reserve (needs up --disk-mb)
@@ -147,6 +152,9 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
       fault: rig.scanner.fault,
       saneConfigDir: rig.scanner.configDir,
     };
+    state.link = rig.link?.shape
+      ? { ...rig.link.shape, namespace: rig.link.ns, hostInterface: rig.link.hostIf }
+      : null;
     if (state.disk && disk) {
       state.disk.filled = disk.filled;
       state.disk.powerCuts = disk.loop.powerCuts;
@@ -446,6 +454,15 @@ function controlCommand(
       return { command, dc: dcArg(args[0]) };
     case 'dc-fault':
       return { command, dc: dcArg(args[0]), fault: dcFault(args.slice(1), flags) };
+    case 'link':
+      if (args[0] === 'off') return { command, shape: null };
+      if (args[0] !== undefined) throw new UsageError('link [--rate R] [--delay D] [--loss L%] | link off');
+      try {
+        return { command, shape: parseLinkShape(flags) };
+      } catch (error) {
+        if (error instanceof LinkShapeError) throw new UsageError(error.message);
+        throw error;
+      }
     case 'broker-down':
     case 'broker-up':
     case 'camera-unplug':
@@ -564,6 +581,9 @@ function parseOptions(args: string[]) {
       hold: { type: 'boolean' },
       long: { type: 'boolean' },
       tpm: { type: 'boolean' },
+      rate: { type: 'string' },
+      delay: { type: 'string' },
+      loss: { type: 'string' },
     },
   });
 }

@@ -7,6 +7,7 @@ import { type CardText, NodeSerialOpener } from '#device-drivers';
 import type { Rig } from './rig.ts';
 import type { ScannerFault } from './scanner/rig-scanner.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import { describeLink, type LinkShape } from './services/link-shape.ts';
 import type { LoopDisk } from './services/loop-disk.ts';
 import { childPids } from './services/proc.ts';
 import type { HwEncoderFault } from './services/rig-hw-encoder.ts';
@@ -30,6 +31,8 @@ export type ControlCommand =
   | { command: 'garbage'; device: string; bytes: number }
   | { command: 'dc-down' | 'dc-up'; dc: 'A' | 'B' }
   | { command: 'dc-fault'; dc: 'A' | 'B'; fault: DcFault }
+  /** Shape the link to the data centres (rate, delay each way, loss each way), or unshape it (null). */
+  | { command: 'link'; shape: LinkShape | null }
   | { command: 'broker-down' | 'broker-up' }
   | { command: 'kill-firmware'; signal: NodeJS.Signals }
   /** Keep the firmware down after its next exit (the kill test inspects the disk), then start it. */
@@ -201,6 +204,10 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
     case 'dc-fault':
       ctx.rig.proxies[c.dc].fault = c.fault;
       return `data centre ${c.dc}: ${describeFault(c.fault)}`;
+    case 'link':
+      await ctx.rig.shapeLink(c.shape);
+      ctx.onChange();
+      return `link to the data centres: ${describeLink(c.shape)}`;
     case 'broker-down':
       await ctx.rig.broker.stop();
       return 'MQTT broker stopped';

@@ -9,10 +9,12 @@ import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
 import { RigScanner } from './scanner/rig-scanner.ts';
 import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
+import type { LinkShape } from './services/link-shape.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
 import { RigCamera } from './services/rig-camera.ts';
 import { RigHwEncoder } from './services/rig-hw-encoder.ts';
+import { ShapedLink } from './services/shaped-link.ts';
 import { TcpProxy } from './services/tcp-proxy.ts';
 
 export interface RigOptions {
@@ -48,6 +50,8 @@ export class Rig {
   /** The barcode/QR scanner (simulated HID), reached by the firmware through a relay socket. */
   readonly hidScanner = new SimHidScanner();
   hidRelay: HidRelayServer | null = null;
+  /** The county link, once `link` shaped it: the data centres' traffic crosses it (shaped-link.ts). */
+  link: ShapedLink | null = null;
   /** The board's GPIO lines (call button, LED, tamper, UPS), served over a relay socket. */
   readonly gpio: SimGpioChip;
   readonly token = randomBytes(16).toString('hex');
@@ -84,9 +88,15 @@ export class Rig {
       OrthancDataCentre.start('B', join(dir, 'dc-b')),
       MosquittoBroker.start(join(dir, 'broker')),
     ]);
+    // Direct to Orthanc, or across the shaped link while it has a shape.
+    let shaped: () => ShapedLink | null = () => null;
+    const via = (dc: 'A' | 'B', direct: string) => () => {
+      const link = shaped();
+      return link?.shape ? link.upstream(dc) : direct;
+    };
     const proxies = {
-      A: await FaultProxy.start(() => a.url),
-      B: await FaultProxy.start(() => b.url),
+      A: await FaultProxy.start(via('A', a.url)),
+      B: await FaultProxy.start(via('B', b.url)),
     };
     const brokerLink = await TcpProxy.start(() => broker.port);
     const cables = Array.from(
@@ -106,6 +116,7 @@ export class Rig {
       idReaderCable,
       options.apiPort ?? (await freePort()),
     );
+    shaped = () => rig.link;
     await rig.idReader.start();
     await rig.gpio.start();
     rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
@@ -252,7 +263,21 @@ export class Rig {
     return `http://127.0.0.1:${this.apiPort}/#token=${this.token}`;
   }
 
+  /** Shapes the link to the data centres (made on first use), or takes the shape off (null). */
+  async shapeLink(shape: LinkShape | null): Promise<void> {
+    if (shape === null) {
+      await this.link?.clear();
+      return;
+    }
+    this.link ??= await ShapedLink.create(this.options.dir, {
+      A: () => this.dcs.A.port,
+      B: () => this.dcs.B.port,
+    });
+    await this.link.apply(shape);
+  }
+
   async stop(): Promise<void> {
+    await this.link?.stop();
     await Promise.all([
       this.proxies.A.stop(),
       this.proxies.B.stop(),

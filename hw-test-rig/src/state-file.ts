@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { LinkShape } from './services/link-shape.ts';
 import type { FirmwareState } from './supervisor.ts';
 
 /** The JSON file `telemed-rig up` keeps current: every endpoint a person, test or script needs. */
@@ -36,6 +37,8 @@ export interface RigState {
    * (`--disk-mb`): it can be filled, and lose power (`powerCuts` so far).
    */
   disk: { sizeMb: number; filled: boolean; powerCuts: number } | null;
+  /** The link to the data centres as `link` shaped it, with its namespace and veth (null: direct). */
+  link?: (LinkShape & { namespace: string; hostInterface: string }) | null;
   /** The SRT listener the rig provides as the province media server; live video lands in receivedFile. */
   srt: { uri: string; passphrase: string; receivedFile: string };
 }
