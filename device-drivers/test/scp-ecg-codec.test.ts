@@ -36,6 +36,20 @@ test('encode then decode returns every sample and the demographics', (t) => {
   t.deepEqual([...record.leads[1]!.samples], input.leads[1]!.samples);
 });
 
+test('the stat code (Section 1 tag 24): routine, STAT levels 1–10, absent; a code past 10 is routine with a warning', (t) => {
+  t.is(decodeScp(encodeScp(smallRecord())).statCode, null, 'a cart that does not say');
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 10 }), (code) => {
+      const record = decodeScp(encodeScp({ ...smallRecord(), statCode: code }));
+      t.is(record.statCode, code);
+      t.deepEqual(record.warnings, []);
+    }),
+  );
+  const odd = decodeScp(encodeScp({ ...smallRecord(), statCode: 200 }));
+  t.is(odd.statCode, 0);
+  t.deepEqual(odd.warnings, ['section 1: stat code 200 is outside 0–10; read as routine']);
+});
+
 test('property: any samples survive every difference order and both codings', (t) => {
   fc.assert(
     fc.property(

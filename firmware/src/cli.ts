@@ -57,6 +57,7 @@ function scpDecode(args: string[]): number {
     const out = {
       patient: record.patient,
       acquiredAt: record.acquiredAt,
+      statCode: record.statCode,
       device: record.device,
       leads: record.leads.map((l) => ({
         name: l.name,

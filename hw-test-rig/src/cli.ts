@@ -26,7 +26,9 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
         start the province side, the devices and the firmware until SIGINT/SIGTERM
         (--segment-s: recording segment length, default 5 s; --tpm: the terminal has a TPM 2.0
         (swtpm) and seals its data key there instead of in a root-only key file)
-  ecg-send [FILE.scp] [--cart cart-1]      the cart transmits FILE (or a synthesized 12-lead ECG)
+  ecg-send [FILE.scp] [--cart cart-1] [--stat]
+                                           the cart transmits FILE (or a synthesized 12-lead ECG;
+                                           --stat: marked STAT, SCP-ECG stat code 1)
   ecg-send --wfdb REC.hea [--start S] [--seconds N]
                                            the cart plays a real recording (PhysioNet WFDB, format 212)
       ecg-send faults: --cut-after BYTES (pull the cable mid-file), --bit-error-rate R (flip bits
@@ -218,7 +220,12 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
   loop?.stop();
 }
 
-async function ecgSend(stateFile: string, file: string | undefined, flags: Flags): Promise<void> {
+async function ecgSend(
+  stateFile: string,
+  file: string | undefined,
+  flags: Flags,
+  stat: boolean,
+): Promise<void> {
   const state = readState(stateFile);
   const cartId = flags.cart ?? 'cart-1';
   const cart = state.carts.find((c) => c.id === cartId);
@@ -236,7 +243,7 @@ async function ecgSend(stateFile: string, file: string | undefined, flags: Flags
     bytes = new Uint8Array(readFileSync(file));
     name = basename(file);
   } else {
-    bytes = synthEcgRecord({ seed: Date.now() % 100000 });
+    bytes = synthEcgRecord({ seed: Date.now() % 100000, ...(stat ? { statCode: 1 } : {}) });
     name = 'SIM.SCP';
   }
   const faults = {
@@ -522,12 +529,12 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { send, pos, long, hold, tpm, ...values } = parsed.values;
+  const { send, pos, long, hold, tpm, stat, ...values } = parsed.values;
   const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
   if (command === 'up') return up(stateFile, values, tpm === true);
-  if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values);
+  if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values, stat === true);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
   if (command === 'kill-test') return killTest(stateFile, values);
@@ -581,6 +588,7 @@ function parseOptions(args: string[]) {
       hold: { type: 'boolean' },
       long: { type: 'boolean' },
       tpm: { type: 'boolean' },
+      stat: { type: 'boolean' },
       rate: { type: 'string' },
       delay: { type: 'string' },
       loss: { type: 'string' },

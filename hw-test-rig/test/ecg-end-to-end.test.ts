@@ -4,6 +4,7 @@ import test from 'ava';
 import mqtt from 'mqtt';
 import { decodeScp } from '#device-drivers';
 import { readEcgWaveform } from '../../firmware/src/dicom/ecg-read.ts';
+import { PRIORITY } from '../../firmware/src/store/types.ts';
 import { HealthPayload } from '../../firmware/src/telemetry/payloads.ts';
 import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
@@ -87,6 +88,33 @@ test.serial(
       const dcs = w.daemon.store.deliveredTo(row.id).map((d) => d.dc);
       t.deepEqual(dcs, [onA.includes(row.sop_uid!) ? 'A' : 'B']);
     }
+  },
+);
+
+test.serial(
+  'a STAT ECG (the cart’s stat code) goes to the province before the routine ones queued before it',
+  async (t) => {
+    const w = await world();
+    t.teardown(() => w.stop());
+    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+    // Both data centres away: a backlog of routine ECGs builds up, then a STAT one comes.
+    await Promise.all([w.rig.dcs.A.stop(), w.rig.dcs.B.stop()]);
+    for (let i = 0; i < 3; i++)
+      await cart.send([{ name: `R${i}.SCP`, bytes: synthEcgRecord({ seed: 40 + i, seconds: 3 }) }]);
+    await cart.send([{ name: 'STAT.SCP', bytes: synthEcgRecord({ seed: 50, seconds: 3, statCode: 1 }) }]);
+    // Queued, or being tried against the data centres that are away.
+    const waiting = () => [...w.daemon.store.inState('queued'), ...w.daemon.store.inState('delivering')];
+    await until('all four waiting for the province', () => waiting().length === 4, 30_000);
+    const stat = waiting().find((r) => r.priority === PRIORITY.statEcg);
+    t.truthy(stat, 'the STAT ECG waits at the STAT priority');
+    t.is(waiting().filter((r) => r.priority === PRIORITY.ecg).length, 3);
+    await Promise.all([w.rig.dcs.A.start(), w.rig.dcs.B.start()]);
+    await until('all four delivered', () => w.daemon.store.inState('delivered').length === 4, 60_000);
+    const order = w.daemon.store
+      .inState('delivered')
+      .map((r) => ({ id: r.id, at: w.daemon.store.deliveredTo(r.id)[0]!.delivered_at }))
+      .sort((a, b) => a.at.localeCompare(b.at) || a.id - b.id);
+    t.is(order[0]!.id, stat!.id, 'the STAT ECG arrived first, though it was captured last');
   },
 );
 

@@ -110,6 +110,8 @@ export const TAG = {
   dateOfBirth: 5,
   sex: 8,
   acquiringDevice: 14,
+  /** EN 1064 §5.4.3.1, tag 24: 0 routine, 1–10 the cart's emergency (STAT) levels. */
+  statCode: 24,
   dateOfAcquisition: 25,
   timeOfAcquisition: 26,
   timeZone: 34,

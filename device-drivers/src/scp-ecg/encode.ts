@@ -16,6 +16,8 @@ export interface EncodeInput {
   };
   /** Local time of the cart, YYYY-MM-DDTHH:MM:SS. */
   acquiredAt?: string;
+  /** Section 1 tag 24: 0 routine, 1–10 emergency (STAT); left out when absent. */
+  statCode?: number;
   device?: {
     model?: string;
     deviceId?: number;
@@ -122,6 +124,7 @@ function section1(input: EncodeInput): Uint8Array {
     .bytes(encodeText(dev.serialNumber ?? '', 0))
     .bytes([0, 0, 0]);
   tag(w, TAG.acquiringDevice, device.toBytes());
+  if (input.statCode !== undefined) tag(w, TAG.statCode, [input.statCode & 0xff]);
   if (input.acquiredAt) {
     const [date, time = '00:00:00'] = input.acquiredAt.split('T');
     const [y, m, d] = date!.split('-').map(Number);

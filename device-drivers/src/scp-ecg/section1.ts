@@ -7,6 +7,7 @@ import type { ScpDevice, ScpPatient, Sex } from './types.ts';
 export interface Demographics {
   patient: ScpPatient;
   acquiredAt: string | null;
+  statCode: number | null;
   device: ScpDevice;
 }
 
@@ -97,6 +98,17 @@ function text(tags: Tags, tag: number, languageCode: number, warnings: string[])
     );
   }
   return decoded.text === '' ? null : decoded.text;
+}
+
+function readStatCode(value: Uint8Array | undefined, warnings: string[]): number | null {
+  if (!value || value.length < 1) return null;
+  const code = value[0]!;
+  if (code > 10) {
+    // Not a level the standard defines; urgency is not guessed from it.
+    warnings.push(`section 1: stat code ${code} is outside 0–10; read as routine`);
+    return 0;
+  }
+  return code;
 }
 
 function readSex(value: Uint8Array | undefined): Sex | null {
@@ -191,6 +203,7 @@ export function readSection1(
       sex: readSex(tags.get(TAG.sex)),
     },
     acquiredAt: date ? `${date}T${time ?? '00:00:00'}${readZone(tags.get(TAG.timeZone))}` : null,
+    statCode: readStatCode(tags.get(TAG.statCode), warnings),
     device,
   };
 }

@@ -49,6 +49,11 @@ export interface ScpRecord {
   patient: ScpPatient;
   /** ISO 8601, local time of the cart (with offset when Section 1 tag 34 gives one). */
   acquiredAt: string | null;
+  /**
+   * Section 1 tag 24: 0 a routine recording, 1–10 an emergency (STAT) one as the cart's operator
+   * marked it; null when the cart does not say.
+   */
+  statCode: number | null;
   device: ScpDevice;
   leads: ScpLead[];
   sections: ScpSectionInfo[];

@@ -139,7 +139,11 @@ export class EcgIngest {
         sopUid: uids.sop,
         dicom: encoded.bytes,
         warnings,
+        // The cart marked it STAT (SCP-ECG Section 1 tag 24): it goes before everything queued.
+        ...(record.statCode !== null && record.statCode > 0 ? { priority: PRIORITY.statEcg } : {}),
       });
+      if (record.statCode !== null && record.statCode > 0)
+        log.info({ instance: id, statCode: record.statCode }, 'STAT ECG: delivered first');
       if (placed.warning) bus.emit({ type: 'ecg-patient-mismatch', instanceId: id });
       bus.emit({ type: 'instance', instanceId: id, state: 'encoded', reason: null });
       store.enqueue(id);

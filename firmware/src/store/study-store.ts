@@ -73,6 +73,8 @@ export interface EncodedInstance {
   sopUid: string;
   dicom: Uint8Array;
   warnings: string[];
+  /** A new delivery priority learnt from the capture itself (a cart's STAT code); absent: unchanged. */
+  priority?: number;
 }
 
 const PATIENT_COLUMNS = [
@@ -430,7 +432,8 @@ export class StudyStore {
       this.db
         .prepare(
           `UPDATE instances SET state = 'encoded', study_id = ?, series_uid = ?, sop_uid = ?, dicom_path = ?,
-             dicom_sha256 = ?, warnings = ?, updated_at = ? WHERE id = ? AND state = 'captured'`,
+             dicom_sha256 = ?, warnings = ?, updated_at = ?, priority = COALESCE(?, priority)
+           WHERE id = ? AND state = 'captured'`,
         )
         .run(
           study.id,
@@ -440,6 +443,7 @@ export class StudyStore {
           dicomSha,
           JSON.stringify(encoded.warnings),
           now,
+          encoded.priority ?? null,
           id,
         );
     });
@@ -465,6 +469,20 @@ export class StudyStore {
          ORDER BY priority, id LIMIT 1`,
       )
       .get(nowMs, nowMs + horizonMs, maxPriority) as InstanceRow | undefined;
+  }
+
+  /** The most urgent queued instance (up to `maxPriority`), whenever it is due. */
+  nextQueued(maxPriority = Number.MAX_SAFE_INTEGER): InstanceRow | undefined {
+    return this.db
+      .prepare(
+        `SELECT * FROM instances WHERE state = 'queued' AND priority <= ? ORDER BY priority, id LIMIT 1`,
+      )
+      .get(maxPriority) as InstanceRow | undefined;
+  }
+
+  /** Every queued instance due now (the province is reachable again after an outage). */
+  makeQueuedDue(): void {
+    this.db.prepare(`UPDATE instances SET next_attempt_at = 0 WHERE state = 'queued'`).run();
   }
 
   /** When the next queued instance becomes due (ms epoch), or null when nothing is queued. */

@@ -114,6 +114,8 @@ export class Uplink {
    */
   private readonly horizonMs: number;
   private readonly flowControl: FlowControl;
+  /** Both data centres failed the last upload: nothing has got through since. */
+  private provinceUnreachable = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: UplinkOptions) {
@@ -234,12 +236,12 @@ export class Uplink {
     while (this.running) {
       const free = this.flowControl.allowedInFlight - this.inFlight.size;
       // Below the allowance anything due; at it, only an ECG (the lane kept for them).
-      const row =
-        free > 0
-          ? this.options.store.nextDue(this.now(), this.horizonMs)
-          : free === 0
-            ? this.options.store.nextDue(this.now(), this.horizonMs, PRIORITY.ecg)
-            : undefined;
+      const limit = free > 0 ? Number.MAX_SAFE_INTEGER : PRIORITY.ecg;
+      const due = free >= 0 ? this.options.store.nextDue(this.now(), this.horizonMs, limit) : undefined;
+      // While the province is unreachable, retries wait out their backoff, but the one that tries
+      // the link when a wait is over is the most urgent instance queued, whatever its own wait: a
+      // STAT ECG captured during an outage goes first when the link is back, not after the backlog.
+      const row = due && this.provinceUnreachable ? (this.options.store.nextQueued(limit) ?? due) : due;
       if (!row) {
         const dueAt = free > 0 ? this.options.store.nextDueAt() : null;
         // Woken early by a kick: something queued, an upload done, a data centre back.
@@ -339,6 +341,11 @@ export class Uplink {
         store.markDelivered(row.id, dc, outcome.httpStatus);
         this.status[dc].delivered++;
         this.backoff.reset();
+        if (this.provinceUnreachable) {
+          // The link is back: what waited is due now, and goes in priority order.
+          this.provinceUnreachable = false;
+          store.makeQueuedDue();
+        }
         this.options.onEvent?.({
           type: 'delivered',
           instanceId: row.id,
@@ -351,6 +358,7 @@ export class Uplink {
         this.options.onEvent?.({ type: 'quarantined', instanceId: row.id, dc, reason: outcome.reason });
         return;
       case 'retry': {
+        this.provinceUnreachable = true;
         const nextAttemptAt =
           this.now() +
           this.backoff.next(

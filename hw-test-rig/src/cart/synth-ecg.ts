@@ -13,6 +13,8 @@ export interface SynthOptions {
   patient?: EncodeInput['patient'];
   acquiredAt?: string;
   languageCode?: number;
+  /** SCP-ECG Section 1 tag 24: 1–10 marks the recording STAT (emergency). */
+  statCode?: number;
 }
 
 type Wave = [centreS: number, widthS: number, amplitudeUv: number];
@@ -129,6 +131,7 @@ export function synthEcgRecord(options: SynthOptions = {}): Uint8Array {
       birthDate: '1970-01-01',
     },
     acquiredAt: options.acquiredAt ?? new Date().toISOString().slice(0, 19),
+    ...(options.statCode !== undefined ? { statCode: options.statCode } : {}),
     device: { model: 'SIM12', deviceId: 1, serialNumber: 'RIG-CART-1' },
     languageCode: options.languageCode ?? 0x27,
     sampleIntervalUs: Math.round(1e6 / rate),
