@@ -200,10 +200,13 @@ export async function benchUplinkLink(dir: string): Promise<UplinkLinkResult> {
       idle.push(await statLatency(work, targets, 0));
       busy.push(await statLatency(work, targets, 12));
     }
+    // A 1 GB backlog on the link itself takes a quarter of an hour: run only when asked for.
+    const gbOnLink =
+      process.env['TELEMED_BENCH_GB_ON_LINK'] === '1' ? await drain(work, targets, 100, 10 * MB, 8000) : null;
     await rig.control({ command: 'link', shape: null });
     const gb = await drain(work, targets, 100, 10 * MB, null);
     const shapedKbps = median(shaped);
-    const gbOnLinkS = (gb.bytes * 8) / (shapedKbps * 1000);
+    const gbOnLinkS = gbOnLink?.seconds ?? (gb.bytes * 8) / (shapedKbps * 1000);
     return {
       goodput: [
         {
@@ -235,17 +238,25 @@ export async function benchUplinkLink(dir: string): Promise<UplinkLinkResult> {
           median: fmt(gb.seconds, 1),
           ratio: `${fmt((gb.bytes * 8) / gb.seconds / 1e6, 0)} Mbit/s`,
         },
-        {
-          what: 'the same on the 10 Mbit/s link, at the goodput measured above (computed, not run)',
-          median: fmt(gbOnLinkS, 0),
-          ratio: `${fmt(gbOnLinkS / 60, 1)} min`,
-        },
+        gbOnLink
+          ? {
+              what: 'the same on the shaped 10 Mbit/s link, at the default upload cap of 8 Mbit/s (one run)',
+              median: fmt(gbOnLinkS, 0),
+              ratio: `${fmt(gbOnLinkS / 60, 1)} min, ${fmt((gbOnLink.bytes * 8) / gbOnLinkS / 1e6, 2)} Mbit/s`,
+            }
+          : {
+              what: 'the same on the 10 Mbit/s link, at the goodput measured above (computed, not run)',
+              median: fmt(gbOnLinkS, 0),
+              ratio: `${fmt(gbOnLinkS / 60, 1)} min`,
+            },
       ],
       notes: [
         "Goodput counts the DICOM bytes of instances the data centre listed as stored, per second of the whole drain (first request to last answer), so STOW-RS framing, HTTP and Orthanc's own time all count against it. TCP/IP framing alone caps goodput near 95.7 % of a link (1448 payload bytes per 1514-byte frame).",
         "The link is the rig's: a network namespace and veth pair with tbf for the rate and nftables dropping 0.5 % of TCP packets each way; this kernel has no sch_netem, so the 20 ms each way is added by a relay in the namespace (per chunk, each direction), which delays request and answer but is not seen by the sender's TCP as round-trip time.",
         "The STAT ECG overtakes the backlog twice: it takes the next free upload slot (a lane is kept for ECGs beside the video uploads) and its bytes go first through the rate limiter that every upload body draws on; what it waits for is the link's queue, not the backlog.",
-        'The 1 GB drain on the shaped link is computed from the measured goodput, not run: at 10 Mbit/s it takes a quarter of an hour, longer than the whole benchmark.',
+        gbOnLink
+          ? "The 1 GB drain on the shaped link was run (TELEMED_BENCH_GB_ON_LINK=1), with the firmware's default upload cap of 8 Mbit/s: what a terminal does with a day's backlog on a county link, leaving 2 Mbit/s to the clinic."
+          : 'The 1 GB drain on the shaped link is computed from the measured goodput, not run: at 10 Mbit/s it takes a quarter of an hour. `TELEMED_BENCH_GB_ON_LINK=1 npm run bench` runs it.',
       ],
     };
   } finally {

@@ -45,6 +45,9 @@ test.serial(
     t.is(video.camera.state, 'live');
     t.is(video.camera.name, 'rig test camera');
     t.is(video.recording.state, 'idle', 'live out runs without a recording');
+    // Uploads yield to the consultation while it is live (dataCentres.duringLiveKbps).
+    await until('the upload cap lowered', () => w.daemon.uplink.flow().live, 5000);
+    t.is(w.daemon.uplink.flow().capKbps, w.config.dataCentres.duringLiveKbps);
 
     await until(
       'a preview frame',
@@ -98,6 +101,9 @@ test.serial(
       0,
       'nothing was recorded',
     );
+    t.is((await post('/api/v1/video/stop')).status, 200);
+    await until('the upload cap back', () => !w.daemon.uplink.flow().live, 10_000);
+    t.is(w.daemon.uplink.flow().capKbps, w.config.dataCentres.uploadKbps);
   },
 );
 
