@@ -234,14 +234,18 @@ export class Uplink {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const free = this.flowControl.allowedInFlight - this.inFlight.size;
+      // While the province is unreachable, one upload at a time tries the link: retries wait out
+      // their backoff, but the one that tries when a wait is over is the most urgent instance
+      // queued, whatever its own wait — a STAT ECG captured during an outage goes first when the
+      // link is back, not after the backlog.
+      const unreachable = this.provinceUnreachable;
+      const free = (unreachable ? 1 : this.flowControl.allowedInFlight) - this.inFlight.size;
       // Below the allowance anything due; at it, only an ECG (the lane kept for them).
+      const lane = !unreachable && free === 0;
       const limit = free > 0 ? Number.MAX_SAFE_INTEGER : PRIORITY.ecg;
-      const due = free >= 0 ? this.options.store.nextDue(this.now(), this.horizonMs, limit) : undefined;
-      // While the province is unreachable, retries wait out their backoff, but the one that tries
-      // the link when a wait is over is the most urgent instance queued, whatever its own wait: a
-      // STAT ECG captured during an outage goes first when the link is back, not after the backlog.
-      const row = due && this.provinceUnreachable ? (this.options.store.nextQueued(limit) ?? due) : due;
+      const due =
+        free > 0 || lane ? this.options.store.nextDue(this.now(), this.horizonMs, limit) : undefined;
+      const row = due && unreachable ? (this.options.store.nextQueued(limit) ?? due) : due;
       if (!row) {
         const dueAt = free > 0 ? this.options.store.nextDueAt() : null;
         // Woken early by a kick: something queued, an upload done, a data centre back.

@@ -218,10 +218,11 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
         const videosBefore = ledger.byKind().video;
         await sleep(mode === 'long' ? 4000 + random() * 2500 : random() * o.maxRunMs);
         // A long run is there so that a recording gets going and a segment is cut: on a loaded
-        // machine the media worker may need longer than the sleep, so wait (bounded) for one.
+        // machine the media worker may need longer than the sleep, so wait (bounded) for one —
+        // until a few segments are in the ledger, after which the extra time buys nothing.
         for (
           let extra = 0;
-          mode === 'long' && ledger.byKind().video === videosBefore && extra < 8000;
+          mode === 'long' && videosBefore < 8 && ledger.byKind().video === videosBefore && extra < 8000;
           extra += 100
         )
           await sleep(100);
