@@ -225,7 +225,7 @@ export const ConfigSchema = Type.Object(
             keyStore: Type.Union([Type.Literal('auto'), Type.Literal('tpm'), Type.Literal('file')], {
               default: 'auto',
             }),
-            /** The root-only key file when there is no TPM; null: <dataDir>/keys/data.key. */
+            /** The key file (mode 0600, the service's user) when there is no TPM; null: <dataDir>/keys/data.key. */
             keyFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),
             /** TPM2TOOLS_TCTI for tpm2-tools; null: the tools' default (/dev/tpmrm0). */
             tpmTcti: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null }),

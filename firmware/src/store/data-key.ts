@@ -25,8 +25,8 @@ import { fsyncDirectory, writeFileDurable } from './durable-file.ts';
  *   (tpm2-tools: createprimary, create -i, load, evictcontrol). The key never rests on the disk;
  *   `tpm2_unseal` reads it at start. Erasing is `tpm2_evictcontrol` on the handle: the object is
  *   gone from the TPM's NV memory, and with it every sealed file.
- * - `file`: a root-only file (mode 0600 in a 0700 directory) on the data partition, for boards
- *   without a TPM. It protects a card pulled from the terminal only if the card is also encrypted
+ * - `file`: a file only the service's user (and root) can read — mode 0600 in a 0700 directory —
+ *   on the data partition, for boards without a TPM. It protects a card pulled from the terminal only if the card is also encrypted
  *   below us; erasing overwrites and unlinks it, which flash translation layers may not honour
  *   block for block, so boards without a TPM should also discard the partition on reset.
  */
