@@ -8,10 +8,11 @@ import { type Config, ConfigError, parseConfig } from './config/schema.ts';
 import { Daemon } from './daemon.ts';
 import { serviceManagerFromEnv, systemdNotify } from './service-manager.ts';
 import { AuditLog } from './store/audit-log.ts';
-import { chooseKeyStore, DataKeyError } from './store/data-key.ts';
+import { chooseKeyStore, DataKeyError, loadOrCreateDataKey } from './store/data-key.ts';
 import { factoryReset } from './store/factory-reset.ts';
 import { crashAtFromEnv, type FaultHook } from './store/fault-points.ts';
 import { schemaVersion } from './store/migrations.ts';
+import { keyFingerprint } from './store/study-store.ts';
 
 /** Exit codes systemd (and the rig's supervisor) can tell apart. */
 export const EXIT = { ok: 0, usage: 64, badInput: 65, config: 78, fatal: 70, dataKey: 74, busy: 75 } as const;
@@ -24,6 +25,9 @@ const USAGE = `usage:
   telemed audit-export --config FILE [--since YYYY-MM-DD]
       Print the audit log (who captured, viewed, sent, set aside and deleted what) as JSON lines,
       its hash chain checked end to end; exit 65 when the chain is broken.
+  telemed data-key --config FILE
+      Make the data key if there is none (in the TPM, or a key file only root can read) and
+      print where it is and its fingerprint. The unit runs it as root before the daemon.
   telemed factory-reset --config FILE --confirm DEVICE_ID
       Crypto-erase: destroy the data key (TPM object or key file), which makes every sealed file
       and patient field unreadable, then empty the data directory. The daemon must be stopped
@@ -203,6 +207,34 @@ function processesHolding(path: string): number[] {
   return holders;
 }
 
+/** Root, before the daemon (ExecStartPre=+): the key exists, and the unit can hand it over. */
+function dataKeyCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
+  if (!values.config) {
+    process.stderr.write(`${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const config = readConfig(values.config);
+  if (typeof config === 'number') return config;
+  if (!config.storage.encryption.enabled) {
+    process.stderr.write('storage.encryption.enabled is false: no data key is kept\n');
+    return EXIT.ok;
+  }
+  try {
+    // The file itself, not a credential: this is the process that makes and keeps it.
+    const keys = chooseKeyStore(config.storage.encryption, config.dataDir, { env: {} });
+    const { key, created } = loadOrCreateDataKey(keys);
+    process.stdout.write(
+      `${JSON.stringify({ keyStore: keys.kind, where: keys.where, fingerprint: keyFingerprint(key), created })}\n`,
+    );
+    return EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof DataKeyError)) throw error;
+    process.stderr.write(`data key: ${error.message}\n`);
+    return EXIT.dataKey;
+  }
+}
+
 function factoryResetCommand(args: string[]): number {
   const { values } = parseArgs({
     args,
@@ -254,6 +286,8 @@ async function main(argv: string[]): Promise<number> {
       return auditExport(rest);
     case 'factory-reset':
       return factoryResetCommand(rest);
+    case 'data-key':
+      return dataKeyCommand(rest);
     default:
       process.stderr.write(`${USAGE}\n`);
       return EXIT.usage;

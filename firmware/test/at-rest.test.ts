@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
@@ -256,6 +265,46 @@ test('turning encryption on: patient fields from before are sealed, plaintext fi
   t.is(sealed.study(row.study_id!)!.patient_name, '李四');
   t.is(Buffer.from(sealed.readOriginal(row)).toString(), 'old ECG');
   t.is(Buffer.from(sealed.readDicom(row)).toString(), 'old DICOM');
+});
+
+test('telemed data-key makes the root-only key file once; the daemon reads it from the systemd credential', async (t) => {
+  const { dataDir, store } = tempStore({ dataKeys: null });
+  store.close();
+  const config = writeConfig(join(dirname(dataDir), `${dataDir.split('/').at(-1)}-key.json`), dataDir);
+  const made = await cli(['data-key', '--config', config]);
+  t.is(made.code, 0, made.stderr);
+  const first = JSON.parse(made.stdout) as {
+    keyStore: string;
+    where: string;
+    fingerprint: string;
+    created: boolean;
+  };
+  t.like(first, { keyStore: 'file', where: join(dataDir, 'keys', 'data.key'), created: true });
+  t.is(statSync(first.where).mode & 0o777, 0o600);
+  const again = JSON.parse((await cli(['data-key', '--config', config])).stdout) as typeof first;
+  t.like(again, { fingerprint: first.fingerprint, created: false });
+  // systemd's LoadCredential= copies the file into the service's credentials directory; the
+  // daemon, not root, cannot read the file itself — it finds the key there.
+  const credentials = mkdtempSync(join(tmpdir(), 'credentials-'));
+  writeFileSync(join(credentials, 'telemed-data-key'), readFileSync(first.where), { mode: 0o400 });
+  const keys = chooseKeyStore(
+    {
+      keyStore: 'auto',
+      keyFile: join(dataDir, 'unreadable', 'data.key'),
+      tpmTcti: null,
+      tpmHandle: '0x81000A11',
+    },
+    dataDir,
+    {
+      env: { CREDENTIALS_DIRECTORY: credentials },
+      exists: (p) => p.startsWith(credentials) && existsSync(p),
+    },
+  );
+  t.is(keys.kind, 'file');
+  const daemonStore = tempStoreAt(dataDir, keys as FileKeyStore);
+  t.is(daemonStore.dataKey!.fingerprint, first.fingerprint);
+  t.false(daemonStore.dataKey!.created);
+  daemonStore.close();
 });
 
 test('telemed factory-reset: the key is destroyed first, then the data directory emptied; a wrong --confirm or a running daemon stops it', async (t) => {

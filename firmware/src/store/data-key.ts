@@ -63,26 +63,44 @@ export class DataKeyError extends Error {
   }
 }
 
+/** The systemd credential the unit passes a root-only key file in (LoadCredential=, see below). */
+export const KEY_CREDENTIAL = 'telemed-data-key';
+
+/**
+ * A key file. On the board the file is root's (0600 in a 0700 directory): `telemed data-key`,
+ * run as root before the daemon (ExecStartPre=+), makes it at the first start, and systemd hands
+ * its content to the unprivileged daemon as a credential (LoadCredential=telemed-data-key:FILE,
+ * in $CREDENTIALS_DIRECTORY, readable by the service alone). Without systemd's credential the
+ * file itself is read, which needs the daemon to own it (the rig runs as root).
+ */
 export class FileKeyStore implements DataKeyStore {
   readonly kind = 'file' as const;
 
-  constructor(readonly where: string) {}
+  constructor(
+    readonly where: string,
+    /** `$CREDENTIALS_DIRECTORY/telemed-data-key` when systemd passed the key; else null. */
+    private readonly credential: string | null = null,
+  ) {}
 
   present(): boolean {
-    return existsSync(this.where);
+    return (this.credential !== null && existsSync(this.credential)) || existsSync(this.where);
   }
 
   load(): Buffer | null {
-    if (!this.present()) return null;
+    if (this.credential !== null && existsSync(this.credential)) return this.checked(this.credential);
+    if (!existsSync(this.where)) return null;
+    return this.checked(this.where);
+  }
+
+  private checked(path: string): Buffer {
+    const key = readFileSync(path);
+    if (key.length !== DATA_KEY_BYTES)
+      throw new DataKeyError(`the data key in ${path} holds ${key.length} bytes, not ${DATA_KEY_BYTES}`);
+    if (path === this.credential) return key;
     const mode = statSync(this.where).mode & 0o777;
     if ((mode & 0o077) !== 0)
       throw new DataKeyError(
         `the data key file ${this.where} can be read by others (mode ${mode.toString(8)}): chmod 600 it, and check who copied it`,
-      );
-    const key = readFileSync(this.where);
-    if (key.length !== DATA_KEY_BYTES)
-      throw new DataKeyError(
-        `the data key file ${this.where} holds ${key.length} bytes, not ${DATA_KEY_BYTES}`,
       );
     return key;
   }
@@ -249,10 +267,12 @@ export function keyFilePath(config: DataKeyConfig, dataDir: string): string {
 export function chooseKeyStore(
   config: DataKeyConfig,
   dataDir: string,
-  o: { run?: RunCommand; exists?: (path: string) => boolean } = {},
+  o: { run?: RunCommand; exists?: (path: string) => boolean; env?: NodeJS.ProcessEnv } = {},
 ): DataKeyStore {
   const exists = o.exists ?? existsSync;
-  const file = new FileKeyStore(keyFilePath(config, dataDir));
+  const credentials = (o.env ?? process.env)['CREDENTIALS_DIRECTORY'];
+  const credential = credentials ? join(credentials, KEY_CREDENTIAL) : null;
+  const file = new FileKeyStore(keyFilePath(config, dataDir), credential);
   const tpm = () => new TpmKeyStore(config.tpmHandle, config.tpmTcti, o.run);
   switch (config.keyStore) {
     case 'file':
@@ -260,7 +280,7 @@ export function chooseKeyStore(
     case 'tpm':
       return tpm();
     case 'auto':
-      if (exists(file.where)) return file;
+      if (exists(file.where) || (credential !== null && exists(credential))) return file;
       return tpmAvailable(config, exists) ? tpm() : file;
   }
 }
