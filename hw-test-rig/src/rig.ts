@@ -88,12 +88,10 @@ export class Rig {
       OrthancDataCentre.start('B', join(dir, 'dc-b')),
       MosquittoBroker.start(join(dir, 'broker')),
     ]);
-    // Direct to Orthanc, or across the shaped link while it has a shape.
-    let shaped: () => ShapedLink | null = () => null;
-    const via = (dc: 'A' | 'B', direct: string) => () => {
-      const link = shaped();
-      return link?.shape ? link.upstream(dc) : direct;
-    };
+    // Direct to Orthanc, or across the shaped link while it has a shape (looked up per request;
+    // `rig` is set below, before the firmware sends any).
+    let rig: Rig | undefined;
+    const via = (dc: 'A' | 'B', direct: string) => () => (rig?.link?.shape ? rig.link.upstream(dc) : direct);
     const proxies = {
       A: await FaultProxy.start(via('A', a.url)),
       B: await FaultProxy.start(via('B', b.url)),
@@ -106,7 +104,7 @@ export class Rig {
     for (const cable of cables) await cable.plug();
     const idReaderCable = new PtyCable(join(dir, 'serial'), 'id-reader-1');
     await idReaderCable.plug();
-    const rig = new Rig(
+    rig = new Rig(
       options,
       { A: a, B: b },
       proxies,
@@ -116,7 +114,6 @@ export class Rig {
       idReaderCable,
       options.apiPort ?? (await freePort()),
     );
-    shaped = () => rig.link;
     await rig.idReader.start();
     await rig.gpio.start();
     rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);

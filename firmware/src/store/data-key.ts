@@ -288,7 +288,11 @@ export function chooseKeyStore(
 /** The data key, made on first start (32 bytes from the kernel's CSPRNG). */
 export function loadOrCreateDataKey(store: DataKeyStore): { key: Buffer; created: boolean } {
   const existing = store.load();
-  if (existing) return { key: existing, created: false };
+  return existing ? { key: existing, created: false } : createDataKey(store);
+}
+
+/** A new data key, kept in `store` and read back from it. */
+export function createDataKey(store: DataKeyStore): { key: Buffer; created: true } {
   const key = randomBytes(DATA_KEY_BYTES);
   store.create(key);
   // Read back: a key that cannot be read again would seal files nobody can open.

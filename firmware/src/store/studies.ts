@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { AtRest } from './at-rest.ts';
+import { openPatientColumns } from './patient-columns.ts';
 import type { StudyRow } from './types.ts';
 
 /** What a study records of its patient (design.md: ID, name, sex, birth date; nothing else). */
@@ -30,13 +31,7 @@ type Row = StudyRow & {
 };
 
 const toStudy = (sealed: Row, atRest: AtRest): OpenStudy => {
-  const row = {
-    ...sealed,
-    patient_id: atRest.openField('patient_id', sealed.patient_id),
-    patient_name: atRest.openField('patient_name', sealed.patient_name),
-    patient_sex: atRest.openField('patient_sex', sealed.patient_sex),
-    patient_birth_date: atRest.openField('patient_birth_date', sealed.patient_birth_date),
-  };
+  const row = openPatientColumns(atRest, sealed);
   return {
     id: row.id,
     uid: row.study_uid,

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AesGcmAtRest, type AtRest, NO_ENCRYPTION } from './at-rest.ts';
 import { AuditLog } from './audit-log.ts';
-import { DataKeyError, type DataKeyStore, loadOrCreateDataKey } from './data-key.ts';
+import { createDataKey, DataKeyError, type DataKeyStore } from './data-key.ts';
 import { writeFileDurable } from './durable-file.ts';
 import { type FaultHook, noFaults } from './fault-points.ts';
 import { migrate } from './migrations.ts';
+import { openPatientColumns, type PatientColumn } from './patient-columns.ts';
 import { type PurgeResult, purgeDelivered } from './purge.ts';
 import { type RecoveryReport, reconcile } from './recovery.ts';
 import {
@@ -77,15 +78,6 @@ export interface EncodedInstance {
   priority?: number;
 }
 
-const PATIENT_COLUMNS = [
-  'patient_id',
-  'patient_name',
-  'patient_birth_date',
-  'patient_sex',
-  'accession_number',
-] as const;
-export type PatientColumn = (typeof PATIENT_COLUMNS)[number];
-
 function statfsFree(dir: string): number {
   const s = statfsSync(dir);
   return Number(s.bavail) * Number(s.bsize);
@@ -139,11 +131,13 @@ export class StudyStore {
         );
       return { atRest: NO_ENCRYPTION, info: null };
     }
-    if (recorded && keys.load() === null)
+    // Read once: from a TPM each read is an unseal.
+    const existing = keys.load();
+    if (recorded && existing === null)
       throw new DataKeyError(
         `the data key is gone from ${keys.where}, but this store holds data sealed under key ${recorded.fingerprint} (${recorded.key_store}): restore the key, or factory-reset the terminal (the data is lost)`,
       );
-    const { key, created } = loadOrCreateDataKey(keys);
+    const { key, created } = existing ? { key: existing, created: false } : createDataKey(keys);
     const fingerprint = keyFingerprint(key);
     if (recorded && recorded.fingerprint !== fingerprint)
       throw new DataKeyError(
@@ -178,15 +172,6 @@ export class StudyStore {
         row.id,
       );
     }
-  }
-
-  /** A study row with its patient fields opened. */
-  openPatient<T extends Partial<Record<PatientColumn, string | null>>>(row: T): T {
-    const opened = { ...row };
-    for (const column of PATIENT_COLUMNS)
-      if (column in opened)
-        opened[column] = this.atRest.openField(column, opened[column] ?? null) as T[PatientColumn];
-    return opened;
   }
 
   close(): void {
@@ -327,9 +312,13 @@ export class StudyStore {
     return row;
   }
 
-  study(id: number): StudyRow | undefined {
-    const row = this.db.prepare('SELECT * FROM studies WHERE id = ?').get(id) as StudyRow | undefined;
-    return row && this.openPatient(row);
+  /** A study's UID (no patient fields read: nothing to open). */
+  studyUid(id: number): string | undefined {
+    return (
+      this.db.prepare('SELECT study_uid FROM studies WHERE id = ?').get(id) as
+        | { study_uid: string }
+        | undefined
+    )?.study_uid;
   }
 
   inState(state: InstanceState): InstanceRow[] {
@@ -597,6 +586,6 @@ export class StudyStore {
          WHERE i.received_at >= ? ORDER BY i.id DESC LIMIT 200`,
         )
         .all(since) as Array<InstanceRow & { patient_name: string | null; patient_id: string | null }>
-    ).map((row) => this.openPatient(row));
+    ).map((row) => openPatientColumns(this.atRest, row));
   }
 }

@@ -328,10 +328,10 @@ export class Uplink {
     }
     let dc = first;
     // Where the data centre's copy sits, should it answer "already stored" (looked up once).
-    const study = row.study_id === null ? undefined : store.study(row.study_id);
+    const studyUid = row.study_id === null ? undefined : store.studyUid(row.study_id);
     const address =
-      study && row.series_uid
-        ? { studyUid: study.study_uid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
+      studyUid && row.series_uid
+        ? { studyUid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
         : undefined;
     let outcome = await this.attempt(row, dc, dicom, address);
     if (outcome.kind === 'retry') {

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { AesGcmAtRest, NO_ENCRYPTION } from '../../../firmware/src/store/at-rest.ts';
+import { AesGcmAtRest, type AtRest, NO_ENCRYPTION } from '../../../firmware/src/store/at-rest.ts';
 import type { Ledger } from './ledger.ts';
 
 /** What one look at the firmware's disk, right after it died, found wrong. */
@@ -29,12 +29,16 @@ interface Row {
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /**
- * The plaintext hash of a stored file: files are sealed under the data key the firmware made in
- * `keys/data.key` (the rig's terminals have no TPM); a file that does not open counts as damaged.
+ * How to open the store's files: they are sealed under the data key the firmware made in
+ * `keys/data.key` (the kill test runs without `up --tpm`).
  */
-function plainHash(dataDir: string, file: string): string | null {
+function atRestOf(dataDir: string): AtRest {
   const keyFile = join(dataDir, 'keys', 'data.key');
-  const atRest = existsSync(keyFile) ? new AesGcmAtRest(readFileSync(keyFile)) : NO_ENCRYPTION;
+  return existsSync(keyFile) ? new AesGcmAtRest(readFileSync(keyFile)) : NO_ENCRYPTION;
+}
+
+/** The plaintext hash of a stored file; null when it does not open (damaged). */
+function plainHash(atRest: AtRest, file: string): string | null {
   try {
     return sha256(atRest.openFile(readFileSync(file), file));
   } catch {
@@ -77,19 +81,20 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashed: Se
       })
       .map((a) => `${a.kind} ${a.sha256.slice(0, 12)} (acknowledged via ${a.via})`);
     const halfPresent: string[] = [];
+    const atRest = atRestOf(dataDir);
     for (const row of rows) {
       if (row.state === 'purgeable') continue;
       const original = join(dataDir, row.original_path);
       if (!existsSync(original)) halfPresent.push(`instance ${row.id}: ${row.original_path} missing`);
       else if (!hashed.has(row.original_path)) {
-        if (plainHash(dataDir, original) === row.content_sha256) hashed.add(row.original_path);
+        if (plainHash(atRest, original) === row.content_sha256) hashed.add(row.original_path);
         else halfPresent.push(`instance ${row.id}: ${row.original_path} does not match its hash`);
       }
       if (row.dicom_path) {
         const dicom = join(dataDir, row.dicom_path);
         if (!existsSync(dicom)) halfPresent.push(`instance ${row.id}: ${row.dicom_path} missing`);
         else if (row.dicom_sha256 && !hashed.has(row.dicom_path)) {
-          if (plainHash(dataDir, dicom) === row.dicom_sha256) hashed.add(row.dicom_path);
+          if (plainHash(atRest, dicom) === row.dicom_sha256) hashed.add(row.dicom_path);
           else halfPresent.push(`instance ${row.id}: ${row.dicom_path} does not match its hash`);
         }
       }

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, waitFor } from './free-port.ts';
+import { canConnect, freePort, waitFor } from './free-port.ts';
 import { RigProcess } from './process.ts';
 
 /** The province's MQTT broker: a real mosquitto on a loopback port. */
@@ -33,17 +32,7 @@ export class MosquittoBroker {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = connect(this.port, '127.0.0.1', () => {
-            socket.end();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(false));
-        }),
-      'mosquitto',
-    );
+    await waitFor(() => canConnect(this.port), 'mosquitto');
   }
 
   async stop(): Promise<void> {

@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from './free-port.ts';
+import { canConnect, waitFor } from './free-port.ts';
 import type { LinkShape } from './link-shape.ts';
 import { RigProcess } from './process.ts';
+import { TcpProxy } from './tcp-proxy.ts';
 
 const RELAY = join(import.meta.dirname, 'delay-relay.ts');
 /**
@@ -28,8 +28,8 @@ const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', '
 export class ShapedLink {
   shape: LinkShape | null = null;
   private readonly relays: RigProcess[] = [];
-  private readonly servers: Server[] = [];
-  private readonly open = new Set<Socket>();
+  /** The rig's ends of the relays: Unix socket → Orthanc's port. */
+  private readonly toOrthanc: TcpProxy[] = [];
 
   private constructor(
     /** The network namespace and the rig's end of the veth (for `ip netns exec`, `tc -s qdisc`). */
@@ -89,21 +89,7 @@ export class ShapedLink {
 
   private async listenUnix(dc: 'A' | 'B'): Promise<void> {
     rmSync(this.unixPath(dc), { force: true });
-    const server = createServer((client) => {
-      const upstream = connect(this.targets[dc](), '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.open.add(s);
-        s.on('close', () => this.open.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.unixPath(dc), resolve));
-    this.servers.push(server);
+    this.toOrthanc.push(await TcpProxy.start(this.targets[dc], this.unixPath(dc)));
   }
 
   /** Shapes the link (replacing any shape before): rate both ways, loss both ways, delay each way. */
@@ -180,16 +166,7 @@ export class ShapedLink {
       async () =>
         (
           await Promise.all(
-            (['A', 'B'] as const).map(
-              (dc) =>
-                new Promise<boolean>((resolve) => {
-                  const s = connect(ShapedLink.port(dc), this.nsAddress, () => {
-                    s.destroy();
-                    resolve(true);
-                  });
-                  s.on('error', () => resolve(false));
-                }),
-            ),
+            (['A', 'B'] as const).map((dc) => canConnect(ShapedLink.port(dc), this.nsAddress)),
           )
         ).every(Boolean),
       'the shaped link relays',
@@ -204,12 +181,11 @@ export class ShapedLink {
 
   async stop(): Promise<void> {
     await Promise.all(this.relays.splice(0).map((r) => r.stop()));
+    await Promise.all(this.toOrthanc.splice(0).map((p) => p.stop()));
     this.destroy();
   }
 
   private destroy(): void {
-    for (const s of this.open) s.destroy();
-    for (const server of this.servers) server.close();
     try {
       ip('netns', 'del', this.ns);
     } catch {

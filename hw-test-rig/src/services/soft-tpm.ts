@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { freePort, waitFor } from './free-port.ts';
+import { canConnect, freePort, waitFor } from './free-port.ts';
 import { RigProcess } from './process.ts';
 
 /**
@@ -44,18 +44,8 @@ export class SoftTpm {
   static async start(dir: string): Promise<SoftTpm> {
     const tpm = new SoftTpm(await freePortPair(), dir);
     tpm.process.start();
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          // Probed on the control port: the command port serves one client at a time.
-          const socket = connect(tpm.port + 1, '127.0.0.1', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.on('error', () => resolve(false));
-        }),
-      'swtpm',
-    );
+    // Probed on the control port: the command port serves one client at a time.
+    await waitFor(() => canConnect(tpm.port + 1), 'swtpm');
     return tpm;
   }
 

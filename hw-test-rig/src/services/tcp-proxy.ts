@@ -15,7 +15,11 @@ export class TcpProxy {
     readonly port: number,
   ) {}
 
-  static async start(targetPort: () => number): Promise<TcpProxy> {
+  /**
+   * Listens on a free loopback port, or on the Unix socket `path` (then `port` is 0): the shaped
+   * link's relay in its network namespace reaches the rig through one.
+   */
+  static async start(targetPort: () => number, path?: string): Promise<TcpProxy> {
     let proxy!: TcpProxy;
     const server = createServer((client) => {
       if (!proxy.linkUp) {
@@ -34,8 +38,10 @@ export class TcpProxy {
         a.once('close', () => proxy.open.delete(a));
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
+    await new Promise<void>((resolve) =>
+      path === undefined ? server.listen(0, '127.0.0.1', resolve) : server.listen(path, resolve),
+    );
+    proxy = new TcpProxy(server, path === undefined ? (server.address() as AddressInfo).port : 0);
     return proxy;
   }
 
