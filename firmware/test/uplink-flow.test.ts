@@ -6,15 +6,7 @@ import { PriorityRateLimiter } from '../src/uplink/rate-limiter.ts';
 import { type StowOutcome, stowInstance } from '../src/uplink/stow-client.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { encodeAndQueue, tempStore } from './helpers/store.ts';
-import { TWO_DATA_CENTRES } from './helpers/uplink.ts';
-
-async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { TWO_DATA_CENTRES, until } from './helpers/uplink.ts';
 
 test('rate limiter: waiting chunks go by priority, not by arrival; lifting the cap lets every waiter go', async (t) => {
   // 160 kbit/s = 20 kB/s: one 16 KiB burst, then a chunk every ~0.8 s.

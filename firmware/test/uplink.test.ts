@@ -4,7 +4,7 @@ import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
 import type { StowTarget } from '../src/uplink/stow-client.ts';
 import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
-import { TWO_DATA_CENTRES } from './helpers/uplink.ts';
+import { TWO_DATA_CENTRES, until } from './helpers/uplink.ts';
 
 test('data centre health: down only after N failures in a row, up again only after M answers in a row (model)', (t) => {
   fc.assert(
@@ -39,14 +39,6 @@ test('data centre health: down only after N failures in a row, up again only aft
   );
   t.pass();
 });
-
-async function until(what: string, probe: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('failover and failback with hysteresis: home down → the other takes the traffic; home back only after 3 answers in a row', async (t) => {
   const { store } = tempStore();
