@@ -33,7 +33,7 @@ export async function buildFirmware(outFile = join(here, 'dist/telemed.mjs')): P
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node24',
     external: NATIVE_PACKAGES,
     splitting: true,
     sourcemap: 'linked',

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PDFDocument } from '@cantoo/pdf-lib';
 import test from 'ava';
 import dcmjs from 'dcmjs';
-import { PDFDocument } from 'pdf-lib';
 import type { ScannerItem } from '../../firmware/src/api/types.ts';
 import { localApi, until, world } from './helpers/harness.ts';
 

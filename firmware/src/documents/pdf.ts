@@ -6,16 +6,15 @@ export interface PdfPage {
   dpi: number;
 }
 
-type PdfLib = typeof import('pdf-lib');
+type PdfLib = typeof import('@cantoo/pdf-lib');
 
 /**
- * pdf-lib, loaded on first use: it costs about 0.3 s of start-up, and most starts never send a
- * document. A CommonJS package: Node's loader names its exports, the shipped bundle (esbuild)
- * offers only its default export, so both shapes are taken.
+ * pdf-lib (the maintained fork, @cantoo/pdf-lib), loaded on first use: it costs about 0.3 s of
+ * start-up, and most starts never send a document. It ships ES modules, so Node and the shipped
+ * bundle (esbuild) see the same named exports.
  */
-export async function loadPdfLib(): Promise<PdfLib> {
-  const loaded = (await import('pdf-lib')) as PdfLib & { default?: PdfLib };
-  return loaded.default ?? loaded;
+export function loadPdfLib(): Promise<PdfLib> {
+  return import('@cantoo/pdf-lib');
 }
 
 /**
