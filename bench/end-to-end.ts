@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ByteQueue, NodeSerialOpener, sendFiles } from '#device-drivers';
+import { until as poll } from '../device-drivers/test/helpers/until.ts';
 import { buildFirmware } from '../firmware/build.ts';
 import type { StatusResponse } from '../firmware/src/api/types.ts';
 import { stowInstance } from '../firmware/src/uplink/stow-client.ts';
@@ -28,19 +29,9 @@ interface RigState {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms: number,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** The benchmarks' waits: the firmware restarts under them, and their latencies are measured. */
+export const until = <T>(what: string, probe: () => Promise<T | undefined | false>, ms: number) =>
+  poll(what, probe, ms, { errorsMeanNotYet: true, everyMs: 5 });
 
 /** Resident set size of a process in MiB, from /proc (what the board's watchdog and the NOC see). */
 function rssMiB(pid: number): number {

@@ -9,6 +9,7 @@ import { ByteQueue } from '../src/ymodem/byte-queue.ts';
 import { type SendMode, sendFiles } from '../src/ymodem/sender.ts';
 import { ptyPair } from './helpers/pty-pair.ts';
 import { encodeScp, smallRecord } from './helpers/scp-fixtures.ts';
+import { until } from './helpers/until.ts';
 
 const FAST = {
   blockTimeoutMs: 400,
@@ -55,13 +56,6 @@ function cartOn(
   });
 }
 
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  for (let waited = 0; !condition(); waited += 20) {
-    if (waited > ms) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test('trimXmodemPadding cuts SUB padding after the SCP record length, and nothing else', (t) => {
   const record = encodeScp(smallRecord());
   const padded = Uint8Array.from([...record, ...new Array(128 - (record.length % 128)).fill(0x1a)]);
@@ -83,19 +77,19 @@ test('a cart on a real pty: records arrive, the cable is pulled and replugged, r
     onState: (state) => states.push(state),
   });
   cart.start();
-  await until(() => cart.state === 'connected');
+  await until('the cart connected', () => cart.state === 'connected');
   const first = encodeScp(smallRecord());
   await cartSend(pair.b, first);
   t.is(records.length, 1);
   t.deepEqual(Buffer.from(records[0]!.bytes), Buffer.from(first));
 
   await pair.unplug();
-  await until(() => cart.counters.disconnects === 1);
+  await until('one disconnect counted', () => cart.counters.disconnects === 1);
   t.is(cart.state, 'searching');
   t.truthy(cart.lastProblem);
 
   await pair.plug();
-  await until(() => cart.state === 'connected');
+  await until('the cart connected', () => cart.state === 'connected');
   const second = encodeScp(smallRecord({ patient: { id: 'P-002' } }));
   await cartSend(pair.b, second, 'xmodem-1k');
   t.is(records.length, 2);
@@ -144,7 +138,7 @@ test('a stop while the port is still opening ends the driver (it hung: serve wai
     deliver: async () => {},
   });
   cart.start();
-  await until(() => cart.state === 'opening');
+  await until('the cart opening', () => cart.state === 'opening');
   const stopped = cart.stop();
   release();
   await stopped;
@@ -162,14 +156,14 @@ test('a replugged cart is found at once when the device manager kicks it, not af
   });
   t.teardown(() => cart.stop());
   cart.start();
-  await until(() => cart.state === 'connected');
+  await until('the cart connected', () => cart.state === 'connected');
   await pair.unplug();
-  await until(() => cart.state === 'searching');
+  await until('the cart searching', () => cart.state === 'searching');
   await new Promise((r) => setTimeout(r, 200)); // it is now waiting out its back-off
   await pair.plug();
   const kickedAt = Date.now();
   cart.kick();
-  await until(() => cart.state === 'connected', 5000);
+  await until('the cart connected', () => cart.state === 'connected');
   t.true(Date.now() - kickedAt < 5000);
 });
 
@@ -189,8 +183,10 @@ test('a port held by another program: the cart says who holds it, and takes the 
   t.teardown(() => cart.stop());
   cart.start();
   // (socat, which makes the pty pair, has it open too and is named beside flock.)
-  await until(() => states.some((d) => d !== null && /held by .*flock \(PID \d+\)/.test(d)));
+  await until('a state naming the lock holder', () =>
+    states.some((d) => d !== null && /held by .*flock \(PID \d+\)/.test(d)),
+  );
   holder.kill();
-  await until(() => cart.state === 'connected');
+  await until('the cart connected', () => cart.state === 'connected');
   t.pass();
 });

@@ -13,6 +13,7 @@ import {
 } from '../src/sane/parser.ts';
 import { encodePnm, PnmError, parsePnm } from '../src/sane/pnm.ts';
 import { SaneError, ScanimageBackend } from '../src/sane/scanner.ts';
+import { testWhen } from './helpers/test-when.ts';
 
 /** What `scanimage -d test:0 -A` prints (sane-backends 1.2), trimmed to a few option kinds. */
 const TEST_OPTIONS = `
@@ -192,118 +193,135 @@ function saneTestConfig(extra: string[] = []): string {
   return dir;
 }
 
-const hasScanimage = existsSync('/usr/bin/scanimage');
+const scanimageTest = testWhen(
+  existsSync('/usr/bin/scanimage'),
+  'scanimage (sane-utils) is not installed: bash .ci/setup installs it',
+);
 
-test('scanimage: lists the test scanner, reads its options, scans pages from the feeder in order', async (t) => {
-  if (!hasScanimage) return t.pass('skipped: scanimage (sane-utils) is not installed');
-  const backend = new ScanimageBackend({ env: { SANE_CONFIG_DIR: saneTestConfig() } });
-  const [device] = await backend.listDevices();
-  t.is(device?.name, 'test:0');
-  const caps = await backend.capabilities('test:0');
-  t.is(caps.feeder, 'Automatic Document Feeder');
-  const work = mkdtempSync(join(tmpdir(), 'scan-'));
-  const pages: number[] = [];
-  const progress: number[] = [];
-  const outcome = await backend.scan(
-    {
-      device: 'test:0',
-      resolution: 75,
-      mode: 'Gray',
-      source: caps.feeder,
-      widthMm: 50,
-      heightMm: 60,
-      maxPages: 2,
-    },
-    work,
-    { onPage: (p) => pages.push(p.number), onProgress: (_, f) => progress.push(f) },
-  );
-  t.deepEqual(outcome, { ended: 'done', pages: 2, error: null });
-  t.deepEqual(pages, [1, 2]);
-  t.true(progress.length > 0);
-  const page = parsePnm(new Uint8Array(readFileSync(join(work, 'page-1.pnm'))));
-  t.is(page.width, Math.floor((50 / 25.4) * 75));
-  // Until the feeder is empty (the test backend's holds ten sheets).
-  const all = await backend.scan(
-    {
-      device: 'test:0',
-      resolution: 25,
-      mode: 'Gray',
-      source: caps.feeder,
-      widthMm: 20,
-      heightMm: 20,
-      maxPages: null,
-    },
-    mkdtempSync(join(tmpdir(), 'scan-')),
-  );
-  t.deepEqual(all, { ended: 'done', pages: 10, error: null });
-});
-
-test('scanimage: an empty feeder, a backend I/O error and a missing frontend are told apart', async (t) => {
-  if (!hasScanimage) return t.pass('skipped: scanimage (sane-utils) is not installed');
-  const failing = new ScanimageBackend({
-    env: { SANE_CONFIG_DIR: saneTestConfig(['read-status-code "SANE_STATUS_IO_ERROR"']) },
-  });
-  const work = mkdtempSync(join(tmpdir(), 'scan-'));
-  const outcome = await failing.scan(
-    { device: 'test:0', resolution: 50, mode: 'Gray', source: null, widthMm: 20, heightMm: 20, maxPages: 1 },
-    work,
-  );
-  t.is(outcome.ended, 'failed');
-  t.regex(outcome.error ?? '', /Error during device I\/O/);
-  t.deepEqual(readdirSync(work), [], 'no partial page is left');
-  const missing = new ScanimageBackend({ command: '/nonexistent/scanimage' });
-  await t.throwsAsync(missing.listDevices(), {
-    instanceOf: SaneError,
-    message: /not installed \(Debian package sane-utils\)/,
-  });
-  t.throws(
-    () =>
-      failing.scan(
-        {
-          device: 'test:0',
-          resolution: 0,
-          mode: 'Gray',
-          source: null,
-          widthMm: null,
-          heightMm: null,
-          maxPages: 1,
-        },
-        work,
-      ),
-    { instanceOf: SaneError, message: /resolution must be positive/ },
-  );
-});
-
-test('scanimage: a scan cancelled mid-page stops the backend and keeps only finished pages', async (t) => {
-  if (!hasScanimage) return t.pass('skipped: scanimage (sane-utils) is not installed');
-  // One byte per read: a page takes seconds.
-  const slow = new ScanimageBackend({
-    env: { SANE_CONFIG_DIR: saneTestConfig(['read-limit true', 'read-limit-size 1']) },
-    cancelGraceMs: 2000,
-  });
-  const controller = new AbortController();
-  const work = mkdtempSync(join(tmpdir(), 'scan-'));
-  const outcome = await slow.scan(
-    {
-      device: 'test:0',
-      resolution: 200,
-      mode: 'Gray',
-      source: null,
-      widthMm: 200,
-      heightMm: 200,
-      maxPages: 1,
-    },
-    work,
-    {
-      signal: controller.signal,
-      onProgress: (_, f) => {
-        if (f > 0.02) controller.abort();
+scanimageTest(
+  'scanimage: lists the test scanner, reads its options, scans pages from the feeder in order',
+  async (t) => {
+    const backend = new ScanimageBackend({ env: { SANE_CONFIG_DIR: saneTestConfig() } });
+    const [device] = await backend.listDevices();
+    t.is(device?.name, 'test:0');
+    const caps = await backend.capabilities('test:0');
+    t.is(caps.feeder, 'Automatic Document Feeder');
+    const work = mkdtempSync(join(tmpdir(), 'scan-'));
+    const pages: number[] = [];
+    const progress: number[] = [];
+    const outcome = await backend.scan(
+      {
+        device: 'test:0',
+        resolution: 75,
+        mode: 'Gray',
+        source: caps.feeder,
+        widthMm: 50,
+        heightMm: 60,
+        maxPages: 2,
       },
-    },
-  );
-  t.deepEqual(outcome, { ended: 'cancelled', pages: 0, error: null });
-  t.deepEqual(readdirSync(work), []);
-});
+      work,
+      { onPage: (p) => pages.push(p.number), onProgress: (_, f) => progress.push(f) },
+    );
+    t.deepEqual(outcome, { ended: 'done', pages: 2, error: null });
+    t.deepEqual(pages, [1, 2]);
+    t.true(progress.length > 0);
+    const page = parsePnm(new Uint8Array(readFileSync(join(work, 'page-1.pnm'))));
+    t.is(page.width, Math.floor((50 / 25.4) * 75));
+    // Until the feeder is empty (the test backend's holds ten sheets).
+    const all = await backend.scan(
+      {
+        device: 'test:0',
+        resolution: 25,
+        mode: 'Gray',
+        source: caps.feeder,
+        widthMm: 20,
+        heightMm: 20,
+        maxPages: null,
+      },
+      mkdtempSync(join(tmpdir(), 'scan-')),
+    );
+    t.deepEqual(all, { ended: 'done', pages: 10, error: null });
+  },
+);
+
+scanimageTest(
+  'scanimage: an empty feeder, a backend I/O error and a missing frontend are told apart',
+  async (t) => {
+    const failing = new ScanimageBackend({
+      env: { SANE_CONFIG_DIR: saneTestConfig(['read-status-code "SANE_STATUS_IO_ERROR"']) },
+    });
+    const work = mkdtempSync(join(tmpdir(), 'scan-'));
+    const outcome = await failing.scan(
+      {
+        device: 'test:0',
+        resolution: 50,
+        mode: 'Gray',
+        source: null,
+        widthMm: 20,
+        heightMm: 20,
+        maxPages: 1,
+      },
+      work,
+    );
+    t.is(outcome.ended, 'failed');
+    t.regex(outcome.error ?? '', /Error during device I\/O/);
+    t.deepEqual(readdirSync(work), [], 'no partial page is left');
+    const missing = new ScanimageBackend({ command: '/nonexistent/scanimage' });
+    await t.throwsAsync(missing.listDevices(), {
+      instanceOf: SaneError,
+      message: /not installed \(Debian package sane-utils\)/,
+    });
+    t.throws(
+      () =>
+        failing.scan(
+          {
+            device: 'test:0',
+            resolution: 0,
+            mode: 'Gray',
+            source: null,
+            widthMm: null,
+            heightMm: null,
+            maxPages: 1,
+          },
+          work,
+        ),
+      { instanceOf: SaneError, message: /resolution must be positive/ },
+    );
+  },
+);
+
+scanimageTest(
+  'scanimage: a scan cancelled mid-page stops the backend and keeps only finished pages',
+  async (t) => {
+    // One byte per read: a page takes seconds.
+    const slow = new ScanimageBackend({
+      env: { SANE_CONFIG_DIR: saneTestConfig(['read-limit true', 'read-limit-size 1']) },
+      cancelGraceMs: 2000,
+    });
+    const controller = new AbortController();
+    const work = mkdtempSync(join(tmpdir(), 'scan-'));
+    const outcome = await slow.scan(
+      {
+        device: 'test:0',
+        resolution: 200,
+        mode: 'Gray',
+        source: null,
+        widthMm: 200,
+        heightMm: 200,
+        maxPages: 1,
+      },
+      work,
+      {
+        signal: controller.signal,
+        onProgress: (_, f) => {
+          if (f > 0.02) controller.abort();
+        },
+      },
+    );
+    t.deepEqual(outcome, { ended: 'cancelled', pages: 0, error: null });
+    t.deepEqual(readdirSync(work), []);
+  },
+);
 
 test('scanimage: a backend that goes silent is stopped after the stall limit, and says so', async (t) => {
   // A stand-in for a hung backend: prints nothing and never exits by itself.

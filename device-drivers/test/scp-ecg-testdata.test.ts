@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeScp } from '../src/scp-ecg/decode.ts';
 import { hasTestdata, TESTDATA } from './helpers/scp-fixtures.ts';
+import { testWhen } from './helpers/test-when.ts';
 
 interface Expected {
   size: number;
@@ -24,12 +25,12 @@ const reference: Record<string, Expected> = hasTestdata
   ? JSON.parse(readFileSync(join(TESTDATA, 'scp/reference/scp_expected.json'), 'utf8'))
   : {};
 
-if (!hasTestdata) {
-  test('SCP reference files (skipped: ../shared/testdata is absent)', (t) => {
-    t.log('needs ../shared/testdata/scp; skipped');
-    t.pass();
-  });
-}
+const testdataTest = testWhen(hasTestdata, '../shared/testdata/scp is absent (CI requires it)');
+
+testdataTest('the reference covers every compliant SCP file of the test data', (t) => {
+  const files = readdirSync(join(TESTDATA, 'scp')).filter((f) => /\.scp$/i.test(f));
+  t.deepEqual(Object.keys(reference).sort(), files.map((f) => `scp/${f}`).sort());
+});
 
 for (const [file, expected] of Object.entries(reference)) {
   test(`${file} decodes to the reference values`, (t) => {
@@ -67,8 +68,7 @@ for (const [file, expected] of Object.entries(reference)) {
   });
 }
 
-test('ECG Toolkit example: Section 1 demographics and device', (t) => {
-  if (!hasTestdata) return t.pass();
+testdataTest('ECG Toolkit example: Section 1 demographics and device', (t) => {
   const record = decodeScp(readFileSync(join(TESTDATA, 'scp/ecgtoolkit_Example.scp')));
   t.deepEqual(record.patient, {
     id: 'SBJ-123',
@@ -86,8 +86,7 @@ test('ECG Toolkit example: Section 1 demographics and device', (t) => {
 });
 
 for (const file of ['healforce_62.SCP', 'healforce_63.SCP']) {
-  test(`${file} decodes with the Healforce Prince 180D profile`, (t) => {
-    if (!hasTestdata) return t.pass();
+  testdataTest(`${file} decodes with the Healforce Prince 180D profile`, (t) => {
     const record = decodeScp(readFileSync(join(TESTDATA, 'scp/quirks', file)));
     t.is(record.vendorProfile, 'healforce-prince-180d');
     t.true(record.warnings.some((w) => w.includes('Healforce')));

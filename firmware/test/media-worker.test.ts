@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import pino from 'pino';
+import { until } from '../../device-drivers/test/helpers/until.ts';
 import { AUDIO_ENCODERS, audioChain } from '../src/media/audio.ts';
 import { sourceChain } from '../src/media/camera-source.ts';
 import { consultationSpec } from '../src/media/consultation-pipeline.ts';
@@ -32,16 +33,6 @@ function worker(options: { heartbeatTimeoutMs?: number } = {}) {
   });
   w.onBusEvent((e) => bus.push(e));
   return { w, bus, states };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const target = {

@@ -1,12 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
+import { until } from '../../device-drivers/test/helpers/until.ts';
 import { PRIORITY } from '../src/store/types.ts';
 import { PriorityRateLimiter } from '../src/uplink/rate-limiter.ts';
 import { type StowOutcome, stowInstance } from '../src/uplink/stow-client.ts';
 import { Uplink } from '../src/uplink/uplink.ts';
 import { encodeAndQueue, tempStore } from './helpers/store.ts';
-import { TWO_DATA_CENTRES, until } from './helpers/uplink.ts';
+import { TWO_DATA_CENTRES } from './helpers/uplink.ts';
 
 test('rate limiter: waiting chunks go by priority, not by arrival; lifting the cap lets every waiter go', async (t) => {
   // 160 kbit/s = 20 kB/s: one 16 KiB burst, then a chunk every ~0.8 s.

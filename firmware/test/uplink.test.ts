@@ -1,10 +1,11 @@
 import test from 'ava';
 import fc from 'fast-check';
+import { until } from '../../device-drivers/test/helpers/until.ts';
 import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
 import type { StowTarget } from '../src/uplink/stow-client.ts';
 import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
-import { TWO_DATA_CENTRES, until } from './helpers/uplink.ts';
+import { TWO_DATA_CENTRES } from './helpers/uplink.ts';
 
 test('data centre health: down only after N failures in a row, up again only after M answers in a row (model)', (t) => {
   fc.assert(

@@ -1,14 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
 import mqtt from 'mqtt';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import type { StatusResponse } from '../../firmware/src/api/types.ts';
 import { type RigState, readState } from '../src/state-file.ts';
 import { until } from './helpers/harness.ts';
 import { RIG_BIN, rigUp } from './helpers/rig-up.ts';
 
-const isRoot = process.getuid?.() === 0;
+const rootTest = testWhen(process.getuid?.() === 0, 'the disk image needs a loop device (root)', true);
 
 function rig(stateFile: string, ...args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((done) => {
@@ -36,10 +36,9 @@ async function delivered(state: RigState): Promise<number> {
   return n;
 }
 
-test.serial(
+rootTest(
   'a small disk image filled up: the alarm comes first, delivered copies go oldest first, undelivered ones stay; full refuses captures; emptied, everything arrives',
   async (t) => {
-    if (!isRoot) return t.pass('skipped: the disk image needs a loop device (root)');
     t.timeout(4 * 60_000);
     const { stateFile, state: s0 } = await rigUp(t, 'disk-bounded', ['--disk-mb', '48']);
     const dataDir = (JSON.parse(readFileSync(s0.configFile, 'utf8')) as { dataDir: string }).dataDir;

@@ -1,19 +1,18 @@
 import { readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import test from 'ava';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { localApi, until, world } from './helpers/harness.ts';
 
-const isRoot = process.getuid?.() === 0;
+const rootTest = testWhen(
+  process.getuid?.() === 0,
+  'a real small file system for the firmware needs root (mount -t tmpfs)',
+  true,
+);
 const RESERVE = 4 * 1048576;
 
-test.serial(
+rootTest(
   'storage running low during a recording: it stops cleanly with a clear message, the camera keeps running, what was recorded is kept and delivered',
   async (t) => {
-    if (!isRoot) {
-      t.log('skipped: a real small file system for the firmware needs root (mount -t tmpfs)');
-      t.pass();
-      return;
-    }
     const w = await world({ media: true, segmentS: 1, diskMb: 32, minFreeBytes: RESERVE });
     t.teardown(() => w.stop());
     const media = w.daemon.media!;

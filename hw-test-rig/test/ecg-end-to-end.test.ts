@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import test from 'ava';
 import mqtt from 'mqtt';
 import { decodeScp } from '#device-drivers';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { readEcgWaveform } from '../../firmware/src/dicom/ecg-read.ts';
 import { PRIORITY } from '../../firmware/src/store/types.ts';
 import { HealthPayload } from '../../firmware/src/telemetry/payloads.ts';
@@ -10,53 +11,50 @@ import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { synthEcgRecord } from '../src/cart/synth-ecg.ts';
 import { hasTestdata, readBytes, testdataScpFiles, until, world } from './helpers/harness.ts';
 
-test.serial(
-  'every SCP file in the test data goes cart → store → DICOM → data centre, sample for sample',
-  async (t) => {
-    if (!hasTestdata) {
-      t.log('needs ../shared/testdata/scp; skipped');
-      return t.pass();
-    }
-    const w = await world();
-    t.teardown(() => w.stop());
-    const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
-    const files = testdataScpFiles();
-    for (const file of files) await cart.send([{ name: basename(file), bytes: readBytes(file) }]);
+testWhen(
+  hasTestdata,
+  '../shared/testdata/scp is absent (CI requires it)',
+  true,
+)('every SCP file in the test data goes cart → store → DICOM → data centre, sample for sample', async (t) => {
+  const w = await world();
+  t.teardown(() => w.stop());
+  const cart = new CartSimulator(w.rig.cables[0]!.cartEnd);
+  const files = testdataScpFiles();
+  for (const file of files) await cart.send([{ name: basename(file), bytes: readBytes(file) }]);
 
-    const delivered = await until('every record delivered', () => {
-      const rows = w.daemon.store.inState('delivered');
-      return rows.length === files.length && rows;
+  const delivered = await until('every record delivered', () => {
+    const rows = w.daemon.store.inState('delivered');
+    return rows.length === files.length && rows;
+  });
+  t.is(w.daemon.store.inState('quarantined').length, 0);
+  const stored = await w.rig.dcs.A.sopInstanceUids();
+  t.is(stored.length, files.length);
+  for (const row of delivered) {
+    t.deepEqual(
+      w.daemon.store.deliveredTo(row.id).map((d) => d.dc),
+      ['A'],
+    );
+    const source = decodeScp(w.daemon.store.readOriginal(row));
+    const back = readEcgWaveform(await w.rig.dcs.A.instanceFile(row.sop_uid!));
+    t.is(back.sopInstanceUid, row.sop_uid!);
+    t.is(back.leads.length, source.leads.length, row.original_name ?? '');
+    source.leads.forEach((lead, i) => {
+      const got = back.leads[i]!;
+      t.is(got.code, `5.6.3-9-${lead.code}`);
+      t.is(got.sensitivityUv, lead.amplitudeNv / 1000);
+      t.deepEqual(
+        Array.from(got.samples),
+        Array.from(lead.samples),
+        `${row.original_name ?? ''} ${lead.name}`,
+      );
     });
-    t.is(w.daemon.store.inState('quarantined').length, 0);
-    const stored = await w.rig.dcs.A.sopInstanceUids();
-    t.is(stored.length, files.length);
-    for (const row of delivered) {
-      t.deepEqual(
-        w.daemon.store.deliveredTo(row.id).map((d) => d.dc),
-        ['A'],
-      );
-      const source = decodeScp(w.daemon.store.readOriginal(row));
-      const back = readEcgWaveform(await w.rig.dcs.A.instanceFile(row.sop_uid!));
-      t.is(back.sopInstanceUid, row.sop_uid!);
-      t.is(back.leads.length, source.leads.length, row.original_name ?? '');
-      source.leads.forEach((lead, i) => {
-        const got = back.leads[i]!;
-        t.is(got.code, `5.6.3-9-${lead.code}`);
-        t.is(got.sensitivityUv, lead.amplitudeNv / 1000);
-        t.deepEqual(
-          Array.from(got.samples),
-          Array.from(lead.samples),
-          `${row.original_name ?? ''} ${lead.name}`,
-        );
-      });
-      t.deepEqual(
-        Buffer.from(back.originalScp!),
-        Buffer.from(w.daemon.store.readOriginal(row)),
-        'SCP original travels with it',
-      );
-    }
-  },
-);
+    t.deepEqual(
+      Buffer.from(back.originalScp!),
+      Buffer.from(w.daemon.store.readOriginal(row)),
+      'SCP original travels with it',
+    );
+  }
+});
 
 test.serial(
   'a record sent twice is one instance; the home data centre stopping moves delivery to the other',

@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import test from 'ava';
 import fc from 'fast-check';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { LinkShapeError, parseLinkShape } from '../src/services/link-shape.ts';
 import { NFT } from '../src/services/shaped-link.ts';
 import { readState } from '../src/state-file.ts';
@@ -44,7 +45,7 @@ test('link flags: tc-style rate, delay and loss parse; anything else is refused 
   t.regex(error.message, /--rate 10 megabits: .*; --delay 20: .*; --loss 70%: /);
 });
 
-const linkTest = isRoot ? test.serial : test.skip;
+const linkTest = testWhen(isRoot, 'a network namespace, tc and nftables need root', true);
 
 linkTest(
   'telemed-rig link: the data centres behind a shaped county link (netns, tbf, nftables loss, delay); records and video arrive across it; off again',

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { isSealedFile } from '../../firmware/src/store/at-rest.ts';
 import {
   chooseKeyStore,
@@ -13,8 +13,7 @@ import { cli, writeConfig } from '../../firmware/test/helpers/cli.ts';
 import { SoftTpm } from '../src/services/soft-tpm.ts';
 
 const haveTools = ['/usr/bin/swtpm', '/usr/bin/tpm2_unseal'].every((f) => existsSync(f));
-const tpmTest = haveTools ? test.serial : test.skip;
-if (!haveTools) console.log('tpm-key: swtpm or tpm2-tools missing (bash .ci/setup installs them): skipped');
+const tpmTest = testWhen(haveTools, 'swtpm or tpm2-tools missing (bash .ci/setup installs them)', true);
 
 const keyConfig = (tcti: string): DataKeyConfig => ({
   keyStore: 'auto',

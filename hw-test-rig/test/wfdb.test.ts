@@ -3,47 +3,46 @@ import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { decodeScp } from '#device-drivers';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { readEcgWaveform } from '../../firmware/src/dicom/ecg-read.ts';
 import { CartSimulator } from '../src/cart/cart-simulator.ts';
 import { parseWfdbHeader, readFormat212, WfdbError, wfdbToScp, wfdbWindow } from '../src/cart/wfdb.ts';
 import { TESTDATA, until, world } from './helpers/harness.ts';
 
 const HEA = join(TESTDATA, 'wfdb/100.hea');
-const hasWfdb = existsSync(HEA);
+const wfdbTest = testWhen(existsSync(HEA), '../shared/testdata/wfdb is absent (CI requires it)');
 
-test('MIT-BIH record 100: header quirks, format 212, checksums, and V5 equal to the WFDB tools’ output', (t) => {
-  if (!hasWfdb) {
-    t.log('needs ../shared/testdata/wfdb; skipped');
-    return t.pass();
-  }
-  const header = parseWfdbHeader(readFileSync(HEA, 'utf8'));
-  t.is(header.frequencyHz, 360);
-  t.is(header.samplesPerSignal, 650_000);
-  t.deepEqual(
-    header.signals.map((s) => [s.description, s.gain, s.zero, s.initial, s.checksum]),
-    [
-      ['MLII', 200, 1024, 995, -22131],
-      ['V5', 200, 1024, 1011, 20052],
-    ],
-  );
-  const signals = readFormat212(header, readFileSync(join(TESTDATA, 'wfdb/100.dat')));
-  const reference = readFileSync(join(TESTDATA, 'wfdb/reference/100.V5.samples1-10799.rdsamp.txt'), 'utf8')
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  t.is(reference.length, 10_799);
-  // The file is `rdsamp -f` from sample number 1 (WFDB numbers samples from 0), 10799 values.
-  const v5 = signals[1]!;
-  t.is(v5[0], header.signals[1]!.initial);
-  t.is(
-    reference.findIndex((value, i) => value !== v5[i + 1]),
-    -1,
-    'every V5 sample equals the WFDB tools’ value',
-  );
-});
+wfdbTest(
+  'MIT-BIH record 100: header quirks, format 212, checksums, and V5 equal to the WFDB tools’ output',
+  (t) => {
+    const header = parseWfdbHeader(readFileSync(HEA, 'utf8'));
+    t.is(header.frequencyHz, 360);
+    t.is(header.samplesPerSignal, 650_000);
+    t.deepEqual(
+      header.signals.map((s) => [s.description, s.gain, s.zero, s.initial, s.checksum]),
+      [
+        ['MLII', 200, 1024, 995, -22131],
+        ['V5', 200, 1024, 1011, 20052],
+      ],
+    );
+    const signals = readFormat212(header, readFileSync(join(TESTDATA, 'wfdb/100.dat')));
+    const reference = readFileSync(join(TESTDATA, 'wfdb/reference/100.V5.samples1-10799.rdsamp.txt'), 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    t.is(reference.length, 10_799);
+    // The file is `rdsamp -f` from sample number 1 (WFDB numbers samples from 0), 10799 values.
+    const v5 = signals[1]!;
+    t.is(v5[0], header.signals[1]!.initial);
+    t.is(
+      reference.findIndex((value, i) => value !== v5[i + 1]),
+      -1,
+      'every V5 sample equals the WFDB tools’ value',
+    );
+  },
+);
 
-test('a damaged signal file is refused by its checksum, naming the signal', (t) => {
-  if (!hasWfdb) return t.pass();
+wfdbTest('a damaged signal file is refused by its checksum, naming the signal', (t) => {
   const header = parseWfdbHeader(readFileSync(HEA, 'utf8'));
   const bytes = new Uint8Array(readFileSync(join(TESTDATA, 'wfdb/100.dat')));
   bytes[3000]! ^= 0x01;
@@ -72,11 +71,7 @@ test('property: any header text and any signal bytes parse or fail with WfdbErro
   t.pass();
 });
 
-test('a real recording played by the cart arrives at the data centre sample for sample', async (t) => {
-  if (!hasWfdb) {
-    t.log('needs ../shared/testdata/wfdb; skipped');
-    return t.pass();
-  }
+wfdbTest('a real recording played by the cart arrives at the data centre sample for sample', async (t) => {
   const window = { startS: 60, seconds: 10 };
   const header = parseWfdbHeader(readFileSync(HEA, 'utf8'));
   const expected = wfdbWindow(

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dcmjs from 'dcmjs';
 import pino from 'pino';
+import { until } from '../../../device-drivers/test/helpers/until.ts';
 import type { StatusResponse } from '../../../firmware/src/api/types.ts';
 import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
@@ -28,22 +29,10 @@ export function testdataScpFiles(): string[] {
   ];
 }
 
+export { until };
+
 export function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
-}
-
-export async function until<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 type ConfigOverrides = NonNullable<Parameters<Rig['firmwareConfig']>[0]>;
