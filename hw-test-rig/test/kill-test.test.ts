@@ -4,7 +4,7 @@ import { buildFirmware } from '../../firmware/build.ts';
 import type { KillTestSummary } from '../src/kill-test/kill-test.ts';
 import { RIG_BIN, rigUp } from './helpers/rig-up.ts';
 
-/** CI runs the 200; a soak is the same command with more (README: the kill test). */
+/** CI runs the 200; a soak is the same command with more (hw-test-rig/README.md: the kill test). */
 const KILLS = Number(process.env['TELEMED_KILL_TEST_KILLS'] ?? 200);
 const SEED = Number(process.env['TELEMED_KILL_TEST_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 

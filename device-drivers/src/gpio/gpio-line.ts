@@ -63,7 +63,7 @@ type OnoffModule = {
 /**
  * GPIO through sysfs (`/sys/class/gpio`), as onoff drives it: the kernel must have
  * CONFIG_GPIO_SYSFS (deprecated upstream in favour of the character device `/dev/gpiochipN`;
- * see docs/ARCHITECTURE.md for how the same contract maps onto libgpiod's line requests).
+ * see docs/design/gpio.md for how the same contract maps onto libgpiod's line requests).
  */
 export class OnoffGpioOpener implements GpioOpener {
   private onoff: OnoffModule | null;

@@ -5,7 +5,7 @@ import type { ScpLead } from './types.ts';
 
 /**
  * Healforce Prince 180D (handheld, sold in China) writes SCP-ECG files that break the standard
- * in fixed ways (documented in ../shared/testdata/README.md and by the device's own exports):
+ * in fixed ways, seen in the device's own exports:
  * - the record length is 16-bit (bytes 4–5), the file padded to 32 KiB;
  * - CRCs are not CRC-CCITT, so they cannot be verified;
  * - Section 0 indexes are 0-based;
