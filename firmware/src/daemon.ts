@@ -15,17 +15,23 @@ import {
   UdevadmMonitor,
   type UsbEventSource,
 } from '#device-drivers';
-import { ApiActionError, type ApiActions, ApiServer } from './api/server.ts';
+import { documentRoutes } from './api/routes/documents.ts';
+import { patientRoutes } from './api/routes/patient.ts';
+import { statusRoutes } from './api/routes/status.ts';
+import { videoRoutes } from './api/routes/video.ts';
+import { ApiServer } from './api/server.ts';
 import type { Notice } from './api/types.ts';
 import type { Config, HidScannerConfig } from './config/schema.ts';
 import { DeviceManager } from './devices/device-manager.ts';
 import { Documents } from './documents/documents.ts';
+import { EventLoopMonitor } from './event-loop.ts';
 import { EventBus } from './events.ts';
 import { GpioPanel } from './gpio/panel.ts';
 import { PowerFailHandler } from './gpio/power.ts';
+import { CapturePipeline } from './ingest/capture-pipeline.ts';
 import { EcgIngest } from './ingest/ecg-ingest.ts';
 import { VideoIngest } from './ingest/video-ingest.ts';
-import { Consultation, VideoError } from './media/consultation.ts';
+import { Consultation } from './media/consultation.ts';
 import { EncoderSelector } from './media/encoder-selection.ts';
 import { MediaWorker } from './media/media-worker.ts';
 import { Recorder } from './media/recorder.ts';
@@ -77,6 +83,7 @@ export class Daemon {
   readonly store: StudyStore;
   readonly disk: DiskGuard;
   readonly bus: EventBus;
+  readonly pipeline: CapturePipeline;
   readonly ingest: EcgIngest;
   readonly carts = new Map<string, EcgCart>();
   readonly desk: PatientDesk;
@@ -88,6 +95,7 @@ export class Daemon {
   readonly studies: ConsultationStudies;
   readonly documents: Documents;
   readonly api: ApiServer;
+  readonly eventLoop = new EventLoopMonitor();
   readonly media: {
     worker: MediaWorker;
     encoders: EncoderSelector;
@@ -115,6 +123,8 @@ export class Daemon {
       dataDir: config.dataDir,
       minFreeBytes: config.storage.minFreeBytes,
       clock: now,
+      // Every committed change of an instance's state is announced once, by the store itself.
+      onTransition: (t) => this.bus.emit({ type: 'instance', ...t }),
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
       ...(deps.fault ? { fault: deps.fault } : {}),
       dataKeys:
@@ -164,54 +174,31 @@ export class Daemon {
       stow: deps.stow ?? stowInstance,
       ...(deps.fault ? { fault: deps.fault } : {}),
       onEvent: (event) => {
+        // The store announces the instance's new state; these are the uplink's own words for the log.
         switch (event.type) {
           case 'delivered':
             log.info(
               { instance: event.instanceId, dc: event.dc, alreadyStored: event.alreadyStored },
               'delivered',
             );
-            this.bus.emit({
-              type: 'instance',
-              instanceId: event.instanceId,
-              state: 'delivered',
-              reason: null,
-            });
             return;
           case 'retry':
             log.warn(
               { instance: event.instanceId, dc: event.dc, reason: event.reason },
               'delivery failed; will retry',
             );
-            this.bus.emit({
-              type: 'instance',
-              instanceId: event.instanceId,
-              state: 'queued',
-              reason: event.reason,
-            });
             return;
           case 'quarantined':
             log.warn(
               { instance: event.instanceId, dc: event.dc, reason: event.reason },
               'data centre rejected the instance',
             );
-            this.bus.emit({
-              type: 'instance',
-              instanceId: event.instanceId,
-              state: 'quarantined',
-              reason: event.reason,
-            });
             return;
           case 'unsendable':
             log.error(
               { instance: event.instanceId, code: event.code, reason: event.reason },
               'not sent: file damaged or gone',
             );
-            this.bus.emit({
-              type: 'instance',
-              instanceId: event.instanceId,
-              state: 'quarantined',
-              reason: event.reason,
-            });
             this.bus.emit({
               type: 'store-problem',
               code: event.code,
@@ -227,8 +214,14 @@ export class Daemon {
       },
     });
     const profiles = new Map(config.carts.map((c) => [c.id, c.vendorProfile]));
-    this.ingest = new EcgIngest({
+    this.pipeline = new CapturePipeline({
       store: this.store,
+      bus: this.bus,
+      log: log.child({ module: 'ingest' }),
+      onQueued: () => this.uplink.kick(),
+    });
+    this.ingest = new EcgIngest({
+      pipeline: this.pipeline,
       bus: this.bus,
       log: log.child({ module: 'ingest' }),
       uidRoot: config.device.uidRoot,
@@ -236,7 +229,6 @@ export class Daemon {
       institutionName: config.device.institutionName,
       profileFor: (cartId) => profiles.get(cartId) ?? 'auto',
       openStudy: () => this.studies.open(),
-      onQueued: () => this.uplink.kick(),
       now,
     });
     const opener = deps.opener ?? new NodeSerialOpener();
@@ -286,11 +278,11 @@ export class Daemon {
     });
     this.documents = new Documents({
       config,
+      pipeline: this.pipeline,
       store: this.store,
       studies: this.studies,
       bus: this.bus,
       log: log.child({ module: 'documents' }),
-      onQueued: () => this.uplink.kick(),
       onChange: () => this.api.notify(),
       ...(deps.scannerBackend ? { backend: deps.scannerBackend } : {}),
       now,
@@ -358,6 +350,7 @@ export class Daemon {
       recovery: () => this.recovery,
       audit: () => this.auditCheck,
       disk: this.disk,
+      eventLoop: this.eventLoop,
       startedAt: now().getTime(),
       now,
     };
@@ -367,8 +360,12 @@ export class Daemon {
       token: config.api.token,
       kioskDir: config.api.kioskDir ?? null,
       status: () => buildStatus(this.sources),
-      ...(this.media ? { actions: this.recordingActions(this.media) } : {}),
-      routes: [...this.documents.routes(), ...this.desk.routes()],
+      routes: [
+        ...statusRoutes(() => buildStatus(this.sources)),
+        ...videoRoutes(this.media),
+        ...documentRoutes(this.documents),
+        ...patientRoutes(this.desk, now),
+      ],
       log: log.child({ module: 'api' }),
     });
     this.bus.on((event) => {
@@ -426,17 +423,16 @@ export class Daemon {
     });
     const recordings = new RecordingRows(this.store.db, () => new Date().toISOString());
     const ingest = new VideoIngest({
+      pipeline: this.pipeline,
       store: this.store,
       recordings,
       patientFor: (studyUid) => this.studies.patientFor(studyUid),
       worker,
-      bus: this.bus,
       log: log.child({ module: 'video-ingest' }),
       scratchDir,
       uidRoot: config.device.uidRoot,
       stationName: config.device.id,
       institutionName: config.device.institutionName,
-      onQueued: () => this.uplink.kick(),
     });
     const consultation = new Consultation({
       worker,
@@ -498,36 +494,6 @@ export class Daemon {
       );
   }
 
-  private recordingActions({
-    recorder,
-    consultation,
-  }: {
-    recorder: Recorder;
-    consultation: Consultation;
-  }): ApiActions {
-    const refuse = (error: unknown): never => {
-      if (error instanceof VideoError) {
-        const conflict =
-          error.code === 'BUSY' || error.code === 'NOT_RECORDING' || error.code === 'NOT_RUNNING';
-        throw new ApiActionError(conflict ? 409 : error.code === 'NO_SPACE' ? 507 : 503, error.message);
-      }
-      throw error;
-    };
-    return {
-      startRecording: (seconds) => recorder.start(seconds).catch(refuse),
-      takeStill: () => consultation.still().catch(refuse),
-      stopRecording: () =>
-        recorder.stop().then(() => ({ stopped: true, segments: recorder.segments }), refuse),
-      startVideo: () => consultation.start().catch(refuse),
-      stopVideo: async () => {
-        if (recorder.state !== 'idle') await recorder.stop('video stopped by staff').catch(refuse);
-        await consultation.stop();
-        return { stopped: true };
-      },
-      previewFrame: () => consultation.previewFrame().catch(refuse),
-    };
-  }
-
   /** The status LED: power failing, then faults a technician must see, recording, backlog, ready. */
   private ledPattern(): LedPattern {
     if (this.power.state !== 'normal') return 'power-fail';
@@ -554,12 +520,14 @@ export class Daemon {
 
   async start(): Promise<void> {
     const log = this.deps.log;
+    this.eventLoop.start();
     this.recoverStore();
     await this.api.start();
     log.info({ port: this.api.port }, 'local API listening');
     this.telemetry.start();
     this.disk.start();
-    this.ingest.resume();
+    // ECGs saved before a restart are encoded now; ECG work never waits for video.
+    void this.pipeline.resume(['ecg']);
     this.uplink.start();
     for (const cart of this.carts.values()) cart.start();
     this.desk.start();
@@ -651,6 +619,7 @@ export class Daemon {
     await this.telemetry.stop();
     this.media?.ingest.stop();
     await this.media?.worker.stop();
+    this.eventLoop.stop();
     this.store.close();
   }
 }

@@ -12,6 +12,7 @@ import type {
 } from './api/types.ts';
 import type { DeviceManager, SeenDevice } from './devices/device-manager.ts';
 import type { Documents } from './documents/documents.ts';
+import type { EventLoopMonitor } from './event-loop.ts';
 import type { GpioPanel } from './gpio/panel.ts';
 import type { PowerFailHandler } from './gpio/power.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
@@ -77,6 +78,7 @@ export interface StatusSources {
   /** The audit log's check at start; the entries appended since are counted live. */
   audit(): AuditVerification | null;
   disk: DiskGuard;
+  eventLoop: EventLoopMonitor;
   startedAt: number;
   now(): Date;
 }
@@ -262,6 +264,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
       ...s.disk.counters,
     },
     temperatureC: temperature(),
+    eventLoop: s.eventLoop.snapshot(),
     devices: {
       ecgCarts: [...s.carts.entries()].map(([id, cart]) => ({
         id,

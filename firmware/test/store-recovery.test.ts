@@ -64,6 +64,7 @@ test('rows whose files are gone are quarantined as missing-file at start; delive
   encodeAndQueue(s, queued, Uint8Array.of(9, 9));
   const delivered = s.receive(ecgInput(Uint8Array.of(2))).id;
   encodeAndQueue(s, delivered, Uint8Array.of(8, 8));
+  s.markDelivering(delivered, 'A');
   s.markDelivered(delivered, 'A', 200);
   rmSync(join(dataDir, s.get(queued).dicom_path!));
   rmSync(join(dataDir, s.get(delivered).original_path));

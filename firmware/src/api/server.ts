@@ -4,71 +4,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { decodeBody, readJsonBody } from './body.ts';
+import { ApiError, httpStatusOf } from './errors.ts';
+import { type ApiReply, decodeSegment, type Route, Router } from './router.ts';
 import type { ServerMessage, StatusResponse } from './types.ts';
-
-/** An action's refusal: HTTP status and a message staff or a script can act on. */
-export class ApiActionError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface ApiActions {
-  startRecording(seconds: number | null): Promise<object>;
-  stopRecording(): Promise<object>;
-  takeStill(): Promise<object>;
-  /** Consultation video on (camera, live out, preview) without recording; off again. */
-  startVideo(): Promise<object>;
-  stopVideo(): Promise<object>;
-  /** The newest kiosk preview frame, JPEG. */
-  previewFrame(): Promise<Uint8Array>;
-}
-
-/** What a route answers: JSON (status 200 unless given), or bytes of a content type. */
-export type ApiReply = { json: object; status?: number } | { bytes: Uint8Array; contentType: string };
-
-/**
- * A route a daemon part adds to the API (documents, patient identification): `path` may hold
- * `:name` segments, given to `handle` as params; a JSON body is parsed before `handle` runs.
- * Refusals are {@link ApiActionError}s.
- */
-export interface ApiRoute {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  path: string;
-  handle(request: { params: Record<string, string>; body: unknown }): Promise<ApiReply>;
-}
-
-/** Bodies of route requests are small JSON objects (page orders, scan settings). */
-const MAX_BODY = 64 * 1024;
-
-function matchPath(pattern: string, path: string): Record<string, string> | null {
-  const want = pattern.split('/');
-  const got = path.split('/');
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i] as string;
-    const g = got[i] as string;
-    if (w.startsWith(':')) {
-      if (!g) return null;
-      params[w.slice(1)] = decodeURIComponent(g);
-    } else if (w !== g) return null;
-  }
-  return params;
-}
 
 export interface ApiServerOptions {
   host: string;
   port: number;
   token: string;
   kioskDir: string | null;
-  /** Actions the kiosk (and `telemed-rig`) may ask for; absent when the terminal has no video. */
-  actions?: ApiActions;
-  /** Routes other daemon parts add. */
-  routes?: readonly ApiRoute[];
+  /** The route table: api/routes/, one file per domain. */
+  routes: readonly Route[];
+  /** The status pushed to every kiosk over WebSocket on each change. */
   status(): StatusResponse;
   log: Logger;
 }
@@ -100,16 +48,44 @@ function hostAllowed(req: IncomingMessage): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 }
 
+/** The request's URL, or null when its target is not one (`GET http://[` and the like). */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
+function send(res: ServerResponse, reply: ApiReply): void {
+  if ('json' in reply)
+    res
+      .writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify(reply.json));
+  else
+    res.writeHead(200, { 'content-type': reply.contentType, 'cache-control': 'no-store' }).end(reply.bytes);
+}
+
 /**
  * The local API (loopback HTTP + WebSocket, bearer token) and the kiosk renderer's static files.
- * GET /api/v1/status; WebSocket /api/v1/events?token=… pushes the status on every change.
+ * Requests under /api/ go through one route table; WebSocket /api/v1/events?token=… pushes the
+ * status on every change.
+ *
+ * One error boundary: whatever a request makes go wrong (a malformed path, a body too large, a
+ * handler's refusal, a bug) ends as a JSON answer with the status api/errors.ts gives it, and never
+ * leaves the request handler, where it would end the daemon.
  */
 export class ApiServer {
   private server: Server | null = null;
   private wss: WebSocketServer | null = null;
   private pending: NodeJS.Timeout | null = null;
+  private readonly router: Router;
+  /** Requests answered, by outcome, for status and the benchmarks. */
+  readonly counters = { requests: 0, refused: 0, failed: 0 };
 
-  constructor(private readonly options: ApiServerOptions) {}
+  constructor(private readonly options: ApiServerOptions) {
+    this.router = new Router(options.routes);
+  }
 
   get port(): number {
     const address = this.server?.address();
@@ -117,16 +93,27 @@ export class ApiServer {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => this.fail(req, res, error));
+    });
+    // A request line or header that is not HTTP: answer 400 and close, as Node would by default.
+    server.on('clientError', (_error, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
     const wss = new WebSocketServer({ noServer: true });
     server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const url = requestUrl(req);
       if (
+        url === null ||
         url.pathname !== '/api/v1/events' ||
         !hostAllowed(req) ||
         !tokenMatches(this.options.token, url.searchParams.get('token'))
       ) {
-        this.options.log.warn({ path: url.pathname }, 'WebSocket refused: wrong path, host or token');
+        this.options.log.warn(
+          { path: url?.pathname ?? null },
+          'WebSocket refused: wrong path, host or token',
+        );
         socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
         socket.destroy();
         return;
@@ -157,160 +144,47 @@ export class ApiServer {
     }, 50);
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.counters.requests++;
     if (!hostAllowed(req)) {
+      this.counters.refused++;
       res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden host');
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/api/')) {
-      if (!tokenMatches(this.options.token, bearer(req))) {
-        this.options.log.warn({ path: url.pathname }, 'API request refused: missing or wrong token');
-        res
-          .writeHead(401, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: 'missing or wrong token' }));
-        return;
-      }
-      if (req.method === 'GET' && url.pathname === '/api/v1/status') {
-        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-        res.end(JSON.stringify(this.options.status()));
-        return;
-      }
-      if (req.method === 'GET' && url.pathname === '/api/v1/video/preview.jpg') {
-        this.previewFrame(res);
-        return;
-      }
-      if (
-        req.method === 'POST' &&
-        (url.pathname.startsWith('/api/v1/recordings') ||
-          url.pathname === '/api/v1/stills' ||
-          url.pathname.startsWith('/api/v1/video/'))
-      ) {
-        this.recordingAction(req, res, url.pathname);
-        return;
-      }
-      for (const route of this.options.routes ?? []) {
-        if (route.method !== req.method) continue;
-        const params = matchPath(route.path, url.pathname);
-        if (params) {
-          this.routeRequest(route, params, req, res);
-          return;
-        }
-      }
-      res
-        .writeHead(404, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: `no route ${req.method} ${url.pathname}` }));
+    const url = requestUrl(req);
+    if (url === null) throw new ApiError(400, 'the request target is not a valid path');
+    if (!url.pathname.startsWith('/api/')) {
+      this.serveStatic(url.pathname, res);
       return;
     }
-    this.serveStatic(url.pathname, res);
+    if (!tokenMatches(this.options.token, bearer(req))) {
+      this.options.log.warn({ path: url.pathname }, 'API request refused: missing or wrong token');
+      throw new ApiError(401, 'missing or wrong token');
+    }
+    const { route, params } = this.router.match(req.method ?? 'GET', url.pathname);
+    const json = req.method === 'GET' || req.method === 'HEAD' ? null : await readJsonBody(req);
+    const reply = await route.handle({ params, body: route.body ? decodeBody(route.body, json) : json });
+    send(res, reply);
   }
 
-  private routeRequest(
-    route: ApiRoute,
-    params: Record<string, string>,
-    req: IncomingMessage,
-    res: ServerResponse,
-  ): void {
-    const json = (status: number, body: object) =>
-      res
-        .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify(body));
-    let text = '';
-    let tooLarge = false;
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > MAX_BODY) {
-        tooLarge = true;
-        text = '';
-      }
-    });
-    req.on('end', () => {
-      if (tooLarge) return json(413, { error: `the request body is larger than ${MAX_BODY} bytes` });
-      let body: unknown = null;
-      if (text.trim()) {
-        try {
-          body = JSON.parse(text);
-        } catch {
-          return json(400, { error: 'the body is not JSON' });
-        }
-      }
-      route.handle({ params, body }).then(
-        (reply) => {
-          if ('json' in reply) json(reply.status ?? 200, reply.json);
-          else
-            res
-              .writeHead(200, { 'content-type': reply.contentType, 'cache-control': 'no-store' })
-              .end(reply.bytes);
-        },
-        (error: Error) => {
-          if (!(error instanceof ApiActionError))
-            this.options.log.error({ err: error, path: route.path }, 'API route failed');
-          json(error instanceof ApiActionError ? error.status : 500, { error: error.message });
-        },
+  /** The error boundary: every failure of a request ends here as a JSON answer. */
+  private fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const { status, message, expected } = httpStatusOf(error);
+    if (expected) this.counters.refused++;
+    else {
+      this.counters.failed++;
+      this.options.log.error(
+        { err: error, method: req.method, path: req.url?.slice(0, 200) },
+        'API request failed',
       );
-    });
-  }
-
-  /** GET /api/v1/video/preview.jpg: the kiosk polls it a few times a second while video runs. */
-  private previewFrame(res: ServerResponse): void {
-    const actions = this.options.actions;
-    const refuse = (status: number, error: string) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
-    if (!actions) return void refuse(409, 'this terminal runs without video (media.enabled is false)');
-    actions.previewFrame().then(
-      (jpeg) => res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store' }).end(jpeg),
-      (error: Error) => refuse(error instanceof ApiActionError ? error.status : 500, error.message),
-    );
-  }
-
-  /**
-   * POST /api/v1/recordings {"seconds"?: N} starts; POST /api/v1/recordings/stop ends; POST
-   * /api/v1/stills grabs a frame; POST /api/v1/video/start and /api/v1/video/stop turn the
-   * consultation camera (live out and preview) on and off.
-   */
-  private recordingAction(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const reply = (status: number, body: object): void => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    };
-    const actions = this.options.actions;
-    if (!actions) {
-      reply(409, { error: 'this terminal runs without video (media.enabled is false)' });
+    }
+    if (res.headersSent) {
+      res.destroy();
       return;
     }
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 4096) req.destroy();
-    });
-    req.on('end', () => {
-      let run: () => Promise<object>;
-      if (path === '/api/v1/recordings/stop') run = () => actions.stopRecording();
-      else if (path === '/api/v1/stills') run = () => actions.takeStill();
-      else if (path === '/api/v1/video/start') run = () => actions.startVideo();
-      else if (path === '/api/v1/video/stop') run = () => actions.stopVideo();
-      else if (path === '/api/v1/recordings') {
-        let seconds: number | null = null;
-        try {
-          const body = text ? (JSON.parse(text) as { seconds?: unknown }) : {};
-          if (body.seconds !== undefined) {
-            if (typeof body.seconds !== 'number' || !(body.seconds > 0 && body.seconds <= 3600)) {
-              return reply(400, { error: 'seconds must be a number between 0 and 3600' });
-            }
-            seconds = body.seconds;
-          }
-        } catch {
-          return reply(400, { error: 'the body is not JSON' });
-        }
-        run = () => actions.startRecording(seconds);
-      } else return reply(404, { error: `no route ${path}` });
-      run().then(
-        (result) => reply(200, result),
-        (error: Error) =>
-          reply(error instanceof ApiActionError ? error.status : 500, { error: error.message }),
-      );
-    });
+    res
+      .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify({ error: message }));
   }
 
   private serveStatic(pathname: string, res: ServerResponse): void {
@@ -319,7 +193,7 @@ export class ApiServer {
       res.writeHead(404).end();
       return;
     }
-    const relative = normalize(decodeURIComponent(pathname === '/' ? '/index.html' : pathname)).replace(
+    const relative = normalize(decodeSegment(pathname === '/' ? '/index.html' : pathname)).replace(
       /^([/\\])+/,
       '',
     );
@@ -334,7 +208,12 @@ export class ApiServer {
         "default-src 'self'; img-src 'self' blob:; connect-src 'self' ws://127.0.0.1:* ws://localhost:*",
       'x-content-type-options': 'nosniff',
     });
-    createReadStream(file).pipe(res);
+    createReadStream(file)
+      .on('error', (error) => {
+        this.options.log.error({ err: error, file }, 'kiosk file could not be read');
+        res.destroy();
+      })
+      .pipe(res);
   }
 
   async stop(): Promise<void> {

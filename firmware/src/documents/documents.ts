@@ -2,28 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ScanimageBackend, type ScannerBackend } from '#device-drivers';
-import { ApiActionError, type ApiRoute } from '../api/server.ts';
 import type { ScannerItem } from '../api/types.ts';
 import type { Config } from '../config/schema.ts';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
-import { queueEncoded } from '../ingest/queue-encoded.ts';
-import { originalOrSetAside } from '../ingest/read-original.ts';
-import type { StudyStore } from '../store/study-store.ts';
-import { PRIORITY, StoreError } from '../store/types.ts';
+import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
+import type { EncodedInstance, StudyStore } from '../store/study-store.ts';
+import { type InstanceRow, PRIORITY } from '../store/types.ts';
 import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
-import { DocumentScanner, ScanError, type ScanRequest } from './document-scanner.ts';
+import { DocumentScanner } from './document-scanner.ts';
 import { buildPdf, loadPdfLib } from './pdf.ts';
 
 export interface DocumentsOptions {
   config: Config;
+  pipeline: CapturePipeline;
   store: StudyStore;
   studies: Pick<ConsultationStudies, 'current' | 'patientFor'>;
   bus: EventBus;
   log: Logger;
-  onQueued(): void;
   onChange(): void;
   /** Default: scanimage, with the configured command and SANE_CONFIG_DIR. */
   backend?: ScannerBackend;
@@ -45,24 +43,16 @@ async function pdfPageCount(pdf: Uint8Array): Promise<number> {
   }
 }
 
-const STATUS_OF: Record<ScanError['code'], number> = {
-  NO_SCANNER: 503,
-  BUSY: 409,
-  BAD_REQUEST: 400,
-  NO_PAGES: 409,
-  NOT_FOUND: 404,
-  DISABLED: 409,
-};
-
 /**
  * Scanned documents, from the scanner to the queue: the draft at the scanner
  * ({@link DocumentScanner}), then one PDF of its pages saved durably and made a DICOM Encapsulated
- * PDF instance in the open consultation study. Adds its routes to the local API.
+ * PDF instance in the open consultation study.
  */
 export class Documents {
   readonly scanner: DocumentScanner;
-  readonly counters = { sent: 0, refused: 0, failures: 0 };
   private readonly now: () => Date;
+  /** Pages of a document just sent, until it is encoded (saves parsing the PDF it was made from). */
+  private readonly pageCounts = new Map<number, number>();
 
   constructor(private readonly options: DocumentsOptions) {
     const { config } = options;
@@ -82,6 +72,16 @@ export class Documents {
       onChange: options.onChange,
       atRest: options.store.atRest,
     });
+    options.pipeline.register({
+      kind: 'document',
+      noun: 'document',
+      encode: (row, pdf) => this.encode(row, pdf),
+    });
+  }
+
+  get counters() {
+    const c = this.options.pipeline.counters('document');
+    return { sent: c.queued, refused: c.refused, failures: c.setAside };
   }
 
   start(): void {
@@ -100,7 +100,7 @@ export class Documents {
    * The draft is cleared only once the PDF is durable; a refusal (disk low) leaves it as it was.
    */
   async send(): Promise<{ instanceId: number; pages: number; bytes: number; contentSha256: string }> {
-    const { store, studies, bus, log } = this.options;
+    const { pipeline, store, studies, log } = this.options;
     return this.scanner.sendDraft(async (pages, saved) => {
       const at = this.now();
       const pdf = await buildPdf(pages, {
@@ -108,27 +108,19 @@ export class Documents {
         createdAt: at,
         documentId: randomUUID(),
       });
-      let received: { id: number; duplicate: boolean };
-      try {
-        received = store.receive({
-          kind: 'document',
-          source: 'scanner',
-          bytes: pdf,
-          originalName: null,
-          priority: PRIORITY.document,
-          incomplete: null,
-          studyUid: studies.current().uid,
-        });
-      } catch (error) {
-        this.counters.refused++;
-        const reason = error instanceof StoreError ? error.message : String(error);
-        bus.emit({ type: 'capture-refused', source: 'scanner', reason });
-        throw error;
-      }
+      const received = pipeline.receive({
+        kind: 'document',
+        source: 'scanner',
+        bytes: pdf,
+        originalName: null,
+        priority: PRIORITY.document,
+        incomplete: null,
+        studyUid: studies.current().uid,
+      });
       saved();
       const id = received.id;
-      bus.emit({ type: 'instance', instanceId: id, state: 'captured', reason: null });
-      await this.encode(id, pages.length);
+      this.pageCounts.set(id, pages.length);
+      await pipeline.process(id);
       log.info({ instance: id, pages: pages.length, bytes: pdf.length }, 'document saved');
       return {
         instanceId: id,
@@ -140,61 +132,49 @@ export class Documents {
   }
 
   /** Documents saved but not yet made DICOM when the terminal stopped (a crash, a power cut): made now. */
-  async resume(): Promise<void> {
-    for (const row of this.options.store.inState('captured'))
-      if (row.kind === 'document') await this.encode(row.id);
+  resume(): Promise<void> {
+    return this.options.pipeline.resume(['document']);
   }
 
   /**
-   * Makes a saved PDF an Encapsulated PDF instance in the study it was scanned in, and queues it.
-   * `pages` is known when it was just sent; after a restart the PDF itself says.
+   * A saved PDF as an Encapsulated PDF instance in the study it was scanned in. The page count is
+   * known when it was just sent; after a restart the PDF itself says.
    */
-  private async encode(id: number, pages?: number): Promise<void> {
-    const { store, studies, bus, log, config } = this.options;
-    const row = store.get(id);
-    if (row.state !== 'captured' || row.kind !== 'document') return;
-    const pdf = originalOrSetAside(this.options, row);
-    if (!pdf) return;
+  private async encode(row: InstanceRow, pdf: Uint8Array): Promise<EncodedInstance> {
+    const { studies, config } = this.options;
+    const id = row.id;
+    const known = this.pageCounts.get(id);
+    this.pageCounts.delete(id);
     const at = new Date(row.received_at);
     const epoch = at.getTime();
-    try {
-      const studyUid = row.capture_study_uid;
-      if (!studyUid) throw new DicomEncodeError('the document was saved without its study');
-      const patient = studies.patientFor(studyUid);
-      const pageCount = pages ?? (await pdfPageCount(pdf));
-      const uids = {
-        study: studyUid,
-        series: makeUid(config.device.uidRoot, 'series', id, epoch),
-        sop: makeUid(config.device.uidRoot, 'instance', id, epoch),
-      };
-      const dicom = encodeEncapsulatedPdf({
-        pdf,
-        title: documentTitle(pageCount),
-        pages: pageCount,
-        uids,
-        takenAt: localIso(at),
-        seriesNumber: 700 + id,
-        patient,
-        stationName: config.device.id,
-        institutionName: config.device.institutionName,
-        originalSha256: row.content_sha256,
-      });
-      queueEncoded(this.options, id, {
-        study: storedStudy(studyUid, patient),
-        seriesUid: uids.series,
-        sopUid: uids.sop,
-        dicom,
-        warnings: [],
-      });
-      this.counters.sent++;
-    } catch (error) {
-      if (!(error instanceof DicomEncodeError)) throw error;
-      this.counters.failures++;
-      const reason = `cannot make DICOM of the document: ${error.message}`;
-      store.quarantine(id, 'undecodable', reason);
-      log.warn({ instance: id, reason }, 'document quarantined');
-      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
-    }
+    const studyUid = row.capture_study_uid;
+    if (!studyUid) throw new DicomEncodeError('the document was saved without its study');
+    const patient = studies.patientFor(studyUid);
+    const pageCount = known ?? (await pdfPageCount(pdf));
+    const uids = {
+      study: studyUid,
+      series: makeUid(config.device.uidRoot, 'series', id, epoch),
+      sop: makeUid(config.device.uidRoot, 'instance', id, epoch),
+    };
+    const dicom = encodeEncapsulatedPdf({
+      pdf,
+      title: documentTitle(pageCount),
+      pages: pageCount,
+      uids,
+      takenAt: localIso(at),
+      seriesNumber: 700 + id,
+      patient,
+      stationName: config.device.id,
+      institutionName: config.device.institutionName,
+      originalSha256: row.content_sha256,
+    });
+    return {
+      study: storedStudy(studyUid, patient),
+      seriesUid: uids.series,
+      sopUid: uids.sop,
+      dicom,
+      warnings: [],
+    };
   }
 
   status(): ScannerItem {
@@ -225,110 +205,10 @@ export class Documents {
     };
   }
 
-  routes(): ApiRoute[] {
-    const refuse = (error: unknown): never => {
-      if (error instanceof ScanError) throw new ApiActionError(STATUS_OF[error.code], error.message);
-      if (error instanceof StoreError)
-        throw new ApiActionError(
-          error.code === 'DISK_LOW' ? 507 : error.code === 'REFUSED' ? 503 : 500,
-          error.message,
-        );
-      throw error;
-    };
-    const s = this.scanner;
-    const ok = async (work: () => unknown) => {
-      try {
-        await work();
-      } catch (error) {
-        refuse(error);
-      }
-      return { json: this.status() };
-    };
-    return [
-      {
-        method: 'GET',
-        path: '/api/v1/scanner',
-        handle: async () => {
-          await s.refresh();
-          return { json: this.status() };
-        },
-      },
-      {
-        method: 'POST',
-        path: '/api/v1/scans',
-        handle: ({ body }) => ok(() => s.scan(scanRequest(body, null))),
-      },
-      { method: 'POST', path: '/api/v1/scans/cancel', handle: () => ok(() => s.cancel()) },
-      {
-        method: 'POST',
-        path: '/api/v1/document/pages/:id/rescan',
-        handle: ({ params, body }) => ok(() => s.scan(scanRequest(body, params['id'] as string))),
-      },
-      {
-        method: 'DELETE',
-        path: '/api/v1/document/pages/:id',
-        handle: ({ params }) => ok(() => s.deletePage(params['id'] as string)),
-      },
-      {
-        method: 'PUT',
-        path: '/api/v1/document/order',
-        handle: ({ body }) =>
-          ok(() => {
-            const order = (body as { order?: unknown } | null)?.order;
-            if (!Array.isArray(order) || !order.every((id) => typeof id === 'string'))
-              throw new ScanError('BAD_REQUEST', 'order must be an array of page ids');
-            s.reorder(order);
-          }),
-      },
-      { method: 'POST', path: '/api/v1/document/discard', handle: () => ok(() => s.discard()) },
-      {
-        method: 'POST',
-        path: '/api/v1/document/send',
-        handle: async () => {
-          try {
-            return { json: await this.send() };
-          } catch (error) {
-            return refuse(error);
-          }
-        },
-      },
-      {
-        method: 'GET',
-        path: '/api/v1/document/pages/:id/preview.jpg',
-        handle: async ({ params }) => {
-          try {
-            const id = params['id'] as string;
-            const bytes = s.preview(id);
-            this.options.store.audit.append(
-              this.now().toISOString(),
-              'kiosk',
-              'viewed',
-              `scanned page ${id}`,
-            );
-            return { bytes, contentType: 'image/jpeg' };
-          } catch (error) {
-            return refuse(error);
-          }
-        },
-      },
-    ];
+  /** A scanned page's preview for the kiosk; every view is in the audit log (patient data shown). */
+  pagePreview(pageId: string): Uint8Array {
+    const bytes = this.scanner.preview(pageId);
+    this.options.store.audit.append(this.now().toISOString(), 'kiosk', 'viewed', `scanned page ${pageId}`);
+    return bytes;
   }
-}
-
-/** A scan request from an HTTP body: `{ pages?: N, source?: 'feeder' | 'flatbed' }`. */
-function scanRequest(body: unknown, replacePage: string | null): ScanRequest {
-  if (body !== null && (typeof body !== 'object' || Array.isArray(body)))
-    throw new ScanError('BAD_REQUEST', 'the body must be a JSON object');
-  const b = (body ?? {}) as { pages?: unknown; source?: unknown };
-  const problems: string[] = [];
-  if (b.pages !== undefined && b.pages !== null && typeof b.pages !== 'number')
-    problems.push('pages must be a number');
-  if (b.source !== undefined && b.source !== null && b.source !== 'feeder' && b.source !== 'flatbed')
-    problems.push("source must be 'feeder' or 'flatbed'");
-  if (problems.length) throw new ScanError('BAD_REQUEST', problems.join('; '));
-  return {
-    pages: typeof b.pages === 'number' ? b.pages : null,
-    source: b.source === 'feeder' || b.source === 'flatbed' ? b.source : null,
-    replacePage,
-  };
 }

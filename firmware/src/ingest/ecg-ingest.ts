@@ -10,9 +10,9 @@ import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
 import type { OpenStudy } from '../store/studies.ts';
-import type { StudyStore } from '../store/study-store.ts';
-import { PRIORITY, StoreError } from '../store/types.ts';
-import { originalOrSetAside } from './read-original.ts';
+import type { EncodedInstance } from '../store/study-store.ts';
+import { type InstanceRow, PRIORITY } from '../store/types.ts';
+import { type CaptureEncoder, type CapturePipeline, CaptureUnusable } from './capture-pipeline.ts';
 
 export interface IngestCounters {
   received: number;
@@ -24,7 +24,7 @@ export interface IngestCounters {
 }
 
 export interface EcgIngestOptions {
-  store: StudyStore;
+  pipeline: CapturePipeline;
   bus: EventBus;
   log: Logger;
   uidRoot: string;
@@ -33,76 +33,68 @@ export interface EcgIngestOptions {
   profileFor(cartId: string): 'auto' | VendorProfile;
   /** The consultation study open now: an ECG goes into it (null: each ECG is its own study). */
   openStudy?(): OpenStudy | null;
-  onQueued(): void;
   now?: () => Date;
 }
 
 /**
- * From a cart's bytes to a queued DICOM instance. Step 1 (`receive`) makes the original durable
- * and is what the cart's final ACK waits for; step 2 (`process`) decodes and encodes, and may
- * quarantine, but never loses the original.
+ * ECGs from the carts: a cart's record is received through the capture pipeline (its final ACK
+ * waits for that), then decoded, placed in a study and encoded as a DICOM waveform (the
+ * pipeline's encoder for 'ecg'). A record that cannot be decoded is set aside, never lost.
  */
-export class EcgIngest {
-  readonly counters: IngestCounters = {
-    received: 0,
-    duplicates: 0,
-    refused: 0,
-    decodeFailures: 0,
-    decodeWarnings: 0,
-    encoded: 0,
-  };
+export class EcgIngest implements CaptureEncoder {
+  readonly kind = 'ecg' as const;
+  readonly noun = 'ECG';
+  private decodeWarnings = 0;
   private readonly now: () => Date;
 
   constructor(private readonly options: EcgIngestOptions) {
     this.now = options.now ?? (() => new Date());
+    options.pipeline.register(this);
+  }
+
+  get counters(): IngestCounters {
+    const c = this.options.pipeline.counters('ecg');
+    return {
+      received: c.received,
+      duplicates: c.duplicates,
+      refused: c.refused,
+      decodeFailures: c.setAside,
+      decodeWarnings: this.decodeWarnings,
+      encoded: c.queued,
+    };
   }
 
   /** Durable intake; rejects (so the cart is told "failed") when the record cannot be kept. */
   async receive(record: CartRecord): Promise<void> {
-    const { store, bus, log } = this.options;
-    let result: { id: number; duplicate: boolean };
-    try {
-      result = store.receive({
-        kind: 'ecg',
-        source: record.cartId,
-        bytes: record.bytes,
-        originalName: record.fileName,
-        priority: PRIORITY.ecg,
-        incomplete: record.incomplete,
-      });
-    } catch (error) {
-      this.counters.refused++;
-      const reason = error instanceof StoreError ? error.message : String(error);
-      log.error({ cart: record.cartId, err: reason }, 'ECG refused: could not be kept');
-      bus.emit({ type: 'capture-refused', source: record.cartId, reason });
-      throw error;
-    }
+    const { pipeline, log } = this.options;
+    const result = pipeline.receive({
+      kind: 'ecg',
+      source: record.cartId,
+      bytes: record.bytes,
+      originalName: record.fileName,
+      priority: PRIORITY.ecg,
+      incomplete: record.incomplete,
+    });
     if (result.duplicate) {
-      this.counters.duplicates++;
       log.info({ cart: record.cartId, instance: result.id }, 'the cart sent a record again; kept once');
       return;
     }
-    this.counters.received++;
-    const row = store.get(result.id);
     log.info(
-      { cart: record.cartId, instance: result.id, bytes: record.bytes.length, state: row.state },
+      { cart: record.cartId, instance: result.id, bytes: record.bytes.length, incomplete: record.incomplete },
       'ECG saved',
     );
-    bus.emit({ type: 'instance', instanceId: result.id, state: row.state, reason: row.quarantine_reason });
-    if (row.state === 'captured') setImmediate(() => this.process(result.id));
+    // The cart's ACK goes first; decoding and encoding follow.
+    if (!record.incomplete) setImmediate(() => void pipeline.process(result.id));
   }
 
-  /** Decodes and encodes one captured instance; quarantines it with the reason when it cannot. */
-  process(id: number): void {
-    const { store, bus, log } = this.options;
-    const row = store.get(id);
-    if (row.state !== 'captured' || row.kind !== 'ecg') return;
-    const original = originalOrSetAside(this.options, row);
-    if (!original) return;
+  /** The cart's record decoded, placed in its study and encoded as a DICOM waveform. */
+  encode(row: InstanceRow, original: Uint8Array): EncodedInstance {
+    const { log } = this.options;
+    const id = row.id;
     try {
       const record = decodeScp(original, { profile: this.options.profileFor(row.source) });
       if (record.warnings.length > 0) {
-        this.counters.decodeWarnings++;
+        this.decodeWarnings++;
         log.warn({ instance: id, warnings: record.warnings }, 'ECG decoded with warnings');
       }
       const epoch = this.now().getTime();
@@ -126,8 +118,12 @@ export class EcgIngest {
         institutionName: this.options.institutionName,
         receivedAt: new Date(row.received_at),
       });
+      // The cart marked it STAT (SCP-ECG Section 1 tag 24): it goes before everything queued.
+      const stat = record.statCode !== null && record.statCode > 0;
+      if (stat) log.info({ instance: id, statCode: record.statCode }, 'STAT ECG: delivered first');
+      if (placed.warning) this.options.bus.emit({ type: 'ecg-patient-mismatch', instanceId: id });
       const name = [patient.lastName, patient.firstName].filter(Boolean).join(' ') || null;
-      store.attachEncoded(id, {
+      return {
         study: {
           uid: uids.study,
           patientId: patient.id,
@@ -139,30 +135,12 @@ export class EcgIngest {
         sopUid: uids.sop,
         dicom: encoded.bytes,
         warnings,
-        // The cart marked it STAT (SCP-ECG Section 1 tag 24): it goes before everything queued.
-        ...(record.statCode !== null && record.statCode > 0 ? { priority: PRIORITY.statEcg } : {}),
-      });
-      if (record.statCode !== null && record.statCode > 0)
-        log.info({ instance: id, statCode: record.statCode }, 'STAT ECG: delivered first');
-      if (placed.warning) bus.emit({ type: 'ecg-patient-mismatch', instanceId: id });
-      bus.emit({ type: 'instance', instanceId: id, state: 'encoded', reason: null });
-      store.enqueue(id);
-      this.counters.encoded++;
-      bus.emit({ type: 'instance', instanceId: id, state: 'queued', reason: null });
-      this.options.onQueued();
+        ...(stat ? { priority: PRIORITY.statEcg } : {}),
+      };
     } catch (error) {
-      if (!isScpDecodeError(error) && !(error instanceof DicomEncodeError)) {
-        log.error(
-          { instance: id, err: error },
-          'ECG processing failed; it stays captured and is retried at the next start',
-        );
-        return;
-      }
-      this.counters.decodeFailures++;
-      const reason = `cannot decode the cart's record: ${error.message}`;
-      store.quarantine(id, 'undecodable', reason);
-      log.warn({ instance: id, reason }, 'ECG quarantined');
-      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
+      if (isScpDecodeError(error) || error instanceof DicomEncodeError)
+        throw new CaptureUnusable(`cannot decode the cart's record: ${error.message}`);
+      throw error;
     }
   }
 
@@ -205,13 +183,5 @@ export class EcgIngest {
       },
       warning: null,
     };
-  }
-
-  /** After a restart: finish every unfinished item. */
-  resume(): void {
-    const { store } = this.options;
-    for (const row of store.inState('captured')) this.process(row.id);
-    for (const row of store.inState('encoded')) store.enqueue(row.id);
-    this.options.onQueued();
   }
 }

@@ -5,8 +5,8 @@ import { type InstanceRow, StoreError } from '../store/types.ts';
 
 /**
  * The original of a captured instance for encoding, or null when its file is damaged (it no longer
- * decrypts or matches its hash) or gone: then the instance is quarantined, the kiosk and the NOC
- * are told, and the caller stops. Bad bytes are never made into DICOM.
+ * decrypts or matches its hash) or gone: then the instance is quarantined (the store announces it),
+ * the NOC is told of the damage, and the caller stops. Bad bytes are never made into DICOM.
  */
 export function originalOrSetAside(
   o: { store: StudyStore; bus: EventBus; log: Logger },
@@ -20,7 +20,6 @@ export function originalOrSetAside(
     const code = error.code === 'CORRUPTED' ? 'corrupted' : 'missing-file';
     o.store.quarantine(row.id, code, error.message);
     o.log.error({ instance: row.id, code, reason: error.message }, 'original damaged or gone: set aside');
-    o.bus.emit({ type: 'instance', instanceId: row.id, state: 'quarantined', reason: error.message });
     o.bus.emit({ type: 'store-problem', code, message: error.message, instanceId: row.id });
     return null;
   }

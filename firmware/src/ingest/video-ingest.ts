@@ -5,29 +5,26 @@ import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
 import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
-import type { EventBus } from '../events.ts';
 import { hasMedia, Mp4Error, mp4TrackHandlers, playableLength } from '../media/mp4-boxes.ts';
 import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
-import type { StudyStore } from '../store/study-store.ts';
-import { PRIORITY, StoreError } from '../store/types.ts';
+import type { EncodedInstance, StudyStore } from '../store/study-store.ts';
+import { type InstanceRow, PRIORITY, StoreError } from '../store/types.ts';
 import { type DicomPatient, storedStudy } from '../study/consultation-studies.ts';
-import { queueEncoded } from './queue-encoded.ts';
-import { originalOrSetAside } from './read-original.ts';
+import { CaptureDeferred, type CapturePipeline, CaptureUnusable } from './capture-pipeline.ts';
 
 export interface VideoIngestOptions {
+  pipeline: CapturePipeline;
   store: StudyStore;
   recordings: RecordingRows;
   /** The patient of a study, for the instances made in it. */
   patientFor(studyUid: string): DicomPatient;
   worker: PipelineRunner;
-  bus: EventBus;
   log: Logger;
   scratchDir: string;
   uidRoot: string;
   stationName: string;
   institutionName: string;
-  onQueued(): void;
   now?: () => Date;
   /** How often kept segments look for room in the store (default 5 s). */
   retryIntervalMs?: number;
@@ -37,12 +34,15 @@ const localIso = (d: Date) =>
   new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
 
 /**
- * A finished recording segment to a queued DICOM Video Photographic instance: the MP4 is made
- * durable in the store first (then the recorder's file is removed), its video extracted as an
- * H.264 byte stream by the media worker for checking, encoded with the MP4 itself, queued. A segment that cannot become DICOM is quarantined, kept.
+ * The camera's captures through the capture pipeline. A finished recording segment becomes a
+ * DICOM Video Photographic instance: the MP4 is made durable in the store first (then the
+ * recorder's file is removed), its video extracted as an H.264 byte stream by the media worker for
+ * checking, encoded with the MP4 itself. A still becomes VL Photographic. What cannot become DICOM
+ * is set aside, kept.
  */
 export class VideoIngest {
-  readonly counters = { segments: 0, encoded: 0, refused: 0, failures: 0, emptySegments: 0 };
+  private emptySegments = 0;
+  private vanished = 0;
   private readonly now: () => Date;
   /**
    * Segment files the store refused (storage below its reserve), by path, with their recording.
@@ -50,20 +50,39 @@ export class VideoIngest {
    */
   private readonly leftovers = new Map<string, number>();
   private retryTimer: NodeJS.Timeout | null = null;
-  /** Instances being encoded now: a resume never starts a second run of one. */
-  private readonly processing = new Set<number>();
 
   constructor(private readonly options: VideoIngestOptions) {
     this.now = options.now ?? (() => new Date());
+    options.pipeline.register({
+      kind: 'video',
+      noun: 'segment',
+      encode: (row, original) => this.encodeSegment(row, original),
+    });
+    options.pipeline.register({
+      kind: 'still',
+      noun: 'still',
+      encode: (row, original) => this.encodeStill(row, original),
+    });
+  }
+
+  get counters() {
+    const segments = this.options.pipeline.counters('video');
+    return {
+      segments: segments.received,
+      encoded: segments.queued,
+      refused: segments.refused,
+      failures: segments.setAside + this.vanished,
+      emptySegments: this.emptySegments,
+    };
   }
 
   async receiveSegment(recordingId: number, file: string): Promise<void> {
-    const { store, recordings, bus, log } = this.options;
+    const { pipeline, recordings, log } = this.options;
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch (error) {
-      this.counters.failures++;
+      this.vanished++;
       log.error({ recording: recordingId, file, err: error }, 'segment file vanished before it was saved');
       return;
     }
@@ -71,14 +90,14 @@ export class VideoIngest {
       // The recorder (or the terminal) died as this segment began: a header at most, no picture.
       // Not a capture; the empty file is removed, counted and logged (found by the kill test:
       // every empty segment has the same hash, so they were taken for one instance).
-      this.counters.emptySegments++;
+      this.emptySegments++;
       log.warn({ recording: recordingId, file, bytes: bytes.length }, 'segment without any picture removed');
       rmSync(file, { force: true });
       return;
     }
     let result: { id: number; duplicate: boolean };
     try {
-      result = store.receive({
+      result = pipeline.receive({
         kind: 'video',
         source: `recording-${recordingId}`,
         bytes,
@@ -88,38 +107,24 @@ export class VideoIngest {
         recording: { id: recordingId, segmentIndex: recordings.nextSegmentIndex(recordingId) },
       });
     } catch (error) {
-      this.counters.refused++;
-      const reason = error instanceof StoreError ? error.message : String(error);
       // The recorder's own file stays where it is: nothing is deleted that was not saved. It is
-      // offered to the store again once there may be room.
-      log.error({ recording: recordingId, file, err: reason }, 'video segment refused: could not be kept');
-      if (!this.leftovers.has(file))
-        bus.emit({ type: 'capture-refused', source: `recording-${recordingId}`, reason });
+      // offered to the store again once there may be room (the pipeline told the NOC once).
+      if (!(error instanceof StoreError)) throw error;
+      log.error({ recording: recordingId, file }, 'video segment kept where it was recorded, for later');
       this.leftovers.set(file, recordingId);
       this.scheduleRetry();
       return;
     }
     this.leftovers.delete(file);
     rmSync(file, { force: true });
-    this.counters.segments++;
-    bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
-    await this.process(result.id);
+    await pipeline.process(result.id);
   }
 
-  async process(id: number): Promise<void> {
-    if (this.processing.has(id)) return;
-    this.processing.add(id);
-    try {
-      await this.processOnce(id);
-    } finally {
-      this.processing.delete(id);
-    }
-  }
-
-  private async processOnce(id: number): Promise<void> {
-    const { store, recordings, bus, log } = this.options;
-    const row = store.get(id);
-    if (row.state !== 'captured' || row.kind !== 'video' || row.recording_id === null) return;
+  /** A saved segment as DICOM Video Photographic: its H.264 checked by the media worker first. */
+  private async encodeSegment(row: InstanceRow, recorded: Uint8Array): Promise<EncodedInstance> {
+    const { store, recordings } = this.options;
+    const id = row.id;
+    if (row.recording_id === null) throw new CaptureUnusable('the segment was saved without its recording');
     const recording = recordings.get(row.recording_id);
     const original = join(store.dataDir, row.original_path);
     const scratch = {
@@ -130,8 +135,6 @@ export class VideoIngest {
     };
     // The segment as the DICOM instance carries it: the recorder's fragmented MP4, cut to its last
     // complete fragment if a kill or power cut left a partial one.
-    const recorded = originalOrSetAside(this.options, row);
-    if (!recorded) return;
     const container = recorded.subarray(0, playableLength(recorded));
     let source = original;
     if (container.length < recorded.length || store.atRest.mode !== 'off') {
@@ -145,61 +148,45 @@ export class VideoIngest {
       if (!(error instanceof Mp4Error)) throw error;
       handlers = []; // the encoder refuses it below, with the reason
     }
-    let reason: string | null;
     try {
       let problem: string | null;
       try {
         const spec = annexBSpec(`annexb-${id}`, source, scratch.annexB, handlers.includes('soun'));
         problem = await runToEos(this.options.worker, spec, 30_000);
       } catch (error) {
-        if (!(error instanceof WorkerGone)) throw error;
         // Not the segment's fault: it stays captured and is processed once the worker is back.
-        log.warn({ instance: id, reason: error.message }, 'video segment waits for the media worker');
-        return;
+        if (error instanceof WorkerGone) throw new CaptureDeferred(error.message);
+        throw error;
       }
-      reason = problem ? `cannot read the segment: ${problem}` : null;
-      if (!reason) {
-        try {
-          const stream = readFileSync(scratch.annexB);
-          const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
-          const patient = this.options.patientFor(recording.study_uid);
-          const dicom = encodeVideoPhotographic({
-            stream,
-            container,
-            width: recording.width,
-            height: recording.height,
-            fps: recording.fps,
-            uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
-            instanceNumber: (row.segment_index ?? 0) + 1,
-            originalSha256: row.content_sha256,
-            seriesNumber: 100 + recording.id,
-            takenAt: localIso(new Date(row.received_at)),
-            patient,
-            stationName: this.options.stationName,
-            institutionName: this.options.institutionName,
-            seriesDescription: `Consultation video (${recording.encoder})`,
-          });
-          queueEncoded(this.options, id, {
-            study: storedStudy(recording.study_uid, patient),
-            seriesUid: recording.series_uid,
-            sopUid: uid,
-            dicom,
-            warnings: [],
-          });
-          this.counters.encoded++;
-        } catch (error) {
-          if (!(error instanceof DicomEncodeError)) throw error;
-          reason = `cannot make DICOM of the segment: ${error.message}`;
-        }
-      }
+      if (problem) throw new CaptureUnusable(`cannot read the segment: ${problem}`);
+      const stream = readFileSync(scratch.annexB);
+      const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
+      const patient = this.options.patientFor(recording.study_uid);
+      const dicom = encodeVideoPhotographic({
+        stream,
+        container,
+        width: recording.width,
+        height: recording.height,
+        fps: recording.fps,
+        uids: { study: recording.study_uid, series: recording.series_uid, sop: uid },
+        instanceNumber: (row.segment_index ?? 0) + 1,
+        originalSha256: row.content_sha256,
+        seriesNumber: 100 + recording.id,
+        takenAt: localIso(new Date(row.received_at)),
+        patient,
+        stationName: this.options.stationName,
+        institutionName: this.options.institutionName,
+        seriesDescription: `Consultation video (${recording.encoder})`,
+      });
+      return {
+        study: storedStudy(recording.study_uid, patient),
+        seriesUid: recording.series_uid,
+        sopUid: uid,
+        dicom,
+        warnings: [],
+      };
     } finally {
       for (const file of Object.values(scratch)) rmSync(file, { force: true });
-    }
-    if (reason) {
-      this.counters.failures++;
-      store.quarantine(id, 'undecodable', reason);
-      log.warn({ instance: id, reason }, 'video segment quarantined');
-      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
     }
   }
 
@@ -207,9 +194,12 @@ export class VideoIngest {
    * A still from the camera: saved durably as the JPEG it is (with the study it was taken in), then
    * a VL Photographic instance in its own series of that study.
    */
-  receiveStill(jpeg: Uint8Array, studyUid: string): { instanceId: number; contentSha256: string } {
-    const { store, bus } = this.options;
-    const result = store.receive({
+  async receiveStill(
+    jpeg: Uint8Array,
+    studyUid: string,
+  ): Promise<{ instanceId: number; contentSha256: string }> {
+    const { pipeline, store } = this.options;
+    const result = pipeline.receive({
       kind: 'still',
       source: 'camera',
       bytes: jpeg,
@@ -218,55 +208,39 @@ export class VideoIngest {
       incomplete: null,
       studyUid,
     });
-    if (!result.duplicate) {
-      bus.emit({ type: 'instance', instanceId: result.id, state: 'captured', reason: null });
-      this.encodeStill(result.id);
-    }
+    if (!result.duplicate) await pipeline.process(result.id);
     return { instanceId: result.id, contentSha256: store.get(result.id).content_sha256 };
   }
 
-  /** Makes a saved still DICOM and queues it: at capture, or after a restart cut in between. */
-  private encodeStill(id: number): void {
-    const { store, bus, log } = this.options;
-    const row = store.get(id);
-    if (row.state !== 'captured' || row.kind !== 'still') return;
+  /** A saved still as VL Photographic, in its own series of the study it was taken in. */
+  private encodeStill(row: InstanceRow, jpeg: Uint8Array): EncodedInstance {
     const studyUid = row.capture_study_uid;
+    if (!studyUid) throw new DicomEncodeError('the still was saved without its study');
     const takenAt = new Date(row.received_at);
-    const patient = studyUid ? this.options.patientFor(studyUid) : null;
-    const jpeg = originalOrSetAside(this.options, row);
-    if (!jpeg) return;
-    try {
-      if (!studyUid || !patient) throw new DicomEncodeError('the still was saved without its study');
-      const epoch = takenAt.getTime();
-      const uids = {
-        study: studyUid,
-        series: makeUid(this.options.uidRoot, 'series', id, epoch),
-        sop: makeUid(this.options.uidRoot, 'instance', id, epoch),
-      };
-      const dicom = encodeVlPhotographic({
-        jpeg,
-        uids,
-        originalSha256: row.content_sha256,
-        takenAt: localIso(takenAt),
-        stationName: this.options.stationName,
-        institutionName: this.options.institutionName,
-        seriesNumber: 500 + id,
-        patient,
-      });
-      queueEncoded(this.options, id, {
-        study: storedStudy(studyUid, patient),
-        seriesUid: uids.series,
-        sopUid: uids.sop,
-        dicom,
-        warnings: [],
-      });
-    } catch (error) {
-      if (!(error instanceof DicomEncodeError)) throw error;
-      const reason = `cannot make DICOM of the still: ${error.message}`;
-      store.quarantine(id, 'undecodable', reason);
-      log.warn({ instance: id, err: error.message }, 'still quarantined');
-      bus.emit({ type: 'instance', instanceId: id, state: 'quarantined', reason });
-    }
+    const patient = this.options.patientFor(studyUid);
+    const epoch = takenAt.getTime();
+    const uids = {
+      study: studyUid,
+      series: makeUid(this.options.uidRoot, 'series', row.id, epoch),
+      sop: makeUid(this.options.uidRoot, 'instance', row.id, epoch),
+    };
+    const dicom = encodeVlPhotographic({
+      jpeg,
+      uids,
+      originalSha256: row.content_sha256,
+      takenAt: localIso(takenAt),
+      stationName: this.options.stationName,
+      institutionName: this.options.institutionName,
+      seriesNumber: 500 + row.id,
+      patient,
+    });
+    return {
+      study: storedStudy(studyUid, patient),
+      seriesUid: uids.series,
+      sopUid: uids.sop,
+      dicom,
+      warnings: [],
+    };
   }
 
   /**
@@ -284,11 +258,8 @@ export class VideoIngest {
   }
 
   /** Segments and stills saved but not yet made DICOM (the media worker was away, or a crash): made now. */
-  async processCaptured(): Promise<void> {
-    for (const row of this.options.store.inState('captured')) {
-      if (row.kind === 'video') await this.process(row.id);
-      else if (row.kind === 'still') this.encodeStill(row.id);
-    }
+  processCaptured(): Promise<void> {
+    return this.options.pipeline.resume(['video', 'still']);
   }
 
   /**

@@ -7,13 +7,12 @@ import {
   NodeHidOpener,
   type SerialOpener,
 } from '#device-drivers';
-import { ApiActionError, type ApiRoute } from '../api/server.ts';
 import type { Config, HidScannerConfig } from '../config/schema.ts';
 import type { EventBus } from '../events.ts';
 import type { StudyPatient } from '../store/studies.ts';
 import type { ConsultationStudies } from '../study/consultation-studies.ts';
 import { type IdentityResult, identityFromCard, type PatientIdentity } from './patient-identity.ts';
-import { identityFromEntry, identityFromScan } from './patient-label.ts';
+import { identityFromScan } from './patient-label.ts';
 
 export interface PatientDeskOptions {
   config: Config;
@@ -112,28 +111,10 @@ export class PatientDesk {
     return result;
   }
 
-  routes(): ApiRoute[] {
-    return [
-      {
-        // The kiosk's manual entry: { idNumber, name, sex?, birthDate? }.
-        method: 'POST',
-        path: '/api/v1/patient',
-        handle: async ({ body }) => {
-          const result = this.identify(identityFromEntry(body, this.options.now()), 'manual', 'kiosk');
-          if (!result.ok) throw new ApiActionError(400, result.problems.join('; '));
-          return { json: { identified: true } };
-        },
-      },
-      {
-        // The patient leaves: their study is closed; the next capture opens a new one.
-        method: 'POST',
-        path: '/api/v1/study/close',
-        handle: async () => {
-          const closed = this.options.studies.close();
-          this.patient = null;
-          return { json: { closed: closed !== null } };
-        },
-      },
-    ];
+  /** The patient leaves: their study is closed; the next capture opens a new one. */
+  closeStudy(): boolean {
+    const closed = this.options.studies.close();
+    this.patient = null;
+    return closed !== null;
   }
 }

@@ -15,6 +15,7 @@ import {
   type InstanceKind,
   type InstanceRow,
   type InstanceState,
+  type InstanceTransition,
   type QuarantineCode,
   StoreError,
   type StudyRow,
@@ -33,6 +34,8 @@ export interface StoreOptions {
    * it (at-rest.ts). Null or absent: stored as they are (encryption off in the config).
    */
   dataKeys?: DataKeyStore | null;
+  /** Told of every committed change of an instance's state, after the commit (the daemon's bus). */
+  onTransition?: (transition: InstanceTransition) => void;
 }
 
 /** What health and the technician see of the data key (never the key). */
@@ -87,7 +90,8 @@ function statfsFree(dir: string): number {
  * The study store: SQLite (WAL, synchronous=FULL) for queue state plus files written durably.
  * INVARIANTS: a row never points at a file that is not yet durable (files are written first,
  * rows committed after); an instance leaves the store only after it is delivered; every state
- * change is one transaction.
+ * change is one transaction, leaves only the states it names (`WHERE state IN …`: anything else
+ * is a BAD_TRANSITION error, never a silent overwrite), and is announced once, after its commit.
  */
 export class StudyStore {
   readonly db: Database.Database;
@@ -283,6 +287,11 @@ export class StudyStore {
       );
       return inserted;
     });
+    this.announce(
+      Number(id),
+      input.incomplete ? 'quarantined' : 'captured',
+      input.incomplete ? `incomplete transfer: ${input.incomplete}` : null,
+    );
     return { id: Number(id), duplicate: false };
   }
 
@@ -295,6 +304,40 @@ export class StudyStore {
     })();
     this.fault('store.committed');
     return result;
+  }
+
+  /**
+   * Moves instance `id` from one of `from` to `to`, with `set` (more `column = ?` pairs) in the same
+   * UPDATE; throws BAD_TRANSITION when the instance is in none of `from`.
+   */
+  private move(
+    id: number,
+    from: readonly InstanceState[],
+    to: InstanceState,
+    set: Record<string, string | number | null> = {},
+  ): void {
+    const columns = Object.keys(set);
+    const changed = this.db
+      .prepare(
+        `UPDATE instances SET state = ?, updated_at = ?${columns.map((c) => `, ${c} = ?`).join('')}
+         WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`,
+      )
+      .run(to, this.now(), ...columns.map((c) => set[c] ?? null), id, ...from).changes;
+    if (changed === 1) return;
+    const row = this.db.prepare('SELECT state FROM instances WHERE id = ?').get(id) as
+      | { state: InstanceState }
+      | undefined;
+    throw new StoreError(
+      'BAD_TRANSITION',
+      row
+        ? `instance ${id} is ${row.state}: it cannot become ${to} (only from ${from.join(' or ')})`
+        : `instance ${id} does not exist`,
+      false,
+    );
+  }
+
+  private announce(instanceId: number, state: InstanceState, reason: string | null = null): void {
+    this.options.onTransition?.({ instanceId, state, reason });
   }
 
   get dataDir(): string {
@@ -381,17 +424,18 @@ export class StudyStore {
     return bytes;
   }
 
+  /** Sets an instance aside with the reason; anything not yet delivered may be set aside. */
   quarantine(id: number, code: QuarantineCode, reason: string): void {
     const now = this.now();
     this.db.transaction(() => {
-      this.db
-        .prepare(
-          `UPDATE instances SET state = 'quarantined', quarantine_code = ?, quarantine_reason = ?, updated_at = ?
-           WHERE id = ?`,
-        )
-        .run(code, reason, now, id);
+      this.move(id, ['captured', 'encoded', 'queued', 'delivering'], 'quarantined', {
+        quarantine_code: code,
+        quarantine_reason: reason,
+        delivering_dc: null,
+      });
       this.audit.append(now, 'terminal', 'set-aside', `instance ${id}`, `${code}: ${reason}`);
     })();
+    this.announce(id, 'quarantined', reason);
   }
 
   /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
@@ -418,32 +462,23 @@ export class StudyStore {
       const study = this.db.prepare('SELECT id FROM studies WHERE study_uid = ?').get(s.uid) as {
         id: number;
       };
-      this.db
-        .prepare(
-          `UPDATE instances SET state = 'encoded', study_id = ?, series_uid = ?, sop_uid = ?, dicom_path = ?,
-             dicom_sha256 = ?, warnings = ?, updated_at = ?, priority = COALESCE(?, priority)
-           WHERE id = ? AND state = 'captured'`,
-        )
-        .run(
-          study.id,
-          encoded.seriesUid,
-          encoded.sopUid,
-          relative,
-          dicomSha,
-          JSON.stringify(encoded.warnings),
-          now,
-          encoded.priority ?? null,
-          id,
-        );
+      const priority = encoded.priority ?? this.get(id).priority;
+      this.move(id, ['captured'], 'encoded', {
+        study_id: study.id,
+        series_uid: encoded.seriesUid,
+        sop_uid: encoded.sopUid,
+        dicom_path: relative,
+        dicom_sha256: dicomSha,
+        warnings: JSON.stringify(encoded.warnings),
+        priority,
+      });
     });
+    this.announce(id, 'encoded');
   }
 
   enqueue(id: number): void {
-    this.db
-      .prepare(
-        `UPDATE instances SET state = 'queued', next_attempt_at = 0, updated_at = ? WHERE id = ? AND state = 'encoded'`,
-      )
-      .run(this.now(), id);
+    this.move(id, ['encoded'], 'queued', { next_attempt_at: 0 });
+    this.announce(id, 'queued');
   }
 
   /**
@@ -491,12 +526,11 @@ export class StudyStore {
     );
   }
 
+  /** An upload to `dc` begins (again, to the other data centre, when the first failed). */
   markDelivering(id: number, dc: string): void {
-    this.db
-      .prepare(
-        `UPDATE instances SET state = 'delivering', delivering_dc = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?`,
-      )
-      .run(dc, this.now(), id);
+    const attempts = this.get(id).attempts + 1;
+    this.move(id, ['queued', 'delivering'], 'delivering', { delivering_dc: dc, attempts });
+    this.announce(id, 'delivering');
   }
 
   markDelivered(id: number, dc: 'A' | 'B', httpStatus: number): void {
@@ -508,22 +542,20 @@ export class StudyStore {
            ON CONFLICT (instance_id, dc) DO NOTHING`,
         )
         .run(id, dc, now, httpStatus);
-      this.db
-        .prepare(
-          `UPDATE instances SET state = 'delivered', delivering_dc = NULL, last_error = NULL, updated_at = ? WHERE id = ?`,
-        )
-        .run(now, id);
+      this.move(id, ['delivering'], 'delivered', { delivering_dc: null, last_error: null });
       this.audit.append(now, `data centre ${dc}`, 'sent', `instance ${id}`, `HTTP ${httpStatus}`);
     });
+    this.announce(id, 'delivered');
   }
 
+  /** Back in the queue, due at `nextAttemptAt`, with the reason the upload failed. */
   markRetry(id: number, error: string, nextAttemptAt: number): void {
-    this.db
-      .prepare(
-        `UPDATE instances SET state = 'queued', delivering_dc = NULL, last_error = ?, next_attempt_at = ?, updated_at = ?
-         WHERE id = ?`,
-      )
-      .run(error, nextAttemptAt, this.now(), id);
+    this.move(id, ['delivering', 'queued'], 'queued', {
+      delivering_dc: null,
+      last_error: error,
+      next_attempt_at: nextAttemptAt,
+    });
+    this.announce(id, 'queued', error);
   }
 
   deliveredTo(id: number): Array<{ dc: 'A' | 'B'; delivered_at: string; http_status: number }> {

@@ -74,11 +74,19 @@ export interface StudyRow {
 
 export class StoreError extends Error {
   constructor(
-    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND' | 'REFUSED' | 'CORRUPTED',
+    readonly code: 'DISK_LOW' | 'WRITE_FAILED' | 'NOT_FOUND' | 'REFUSED' | 'CORRUPTED' | 'BAD_TRANSITION',
     message: string,
     readonly retryable: boolean,
   ) {
     super(message);
     this.name = 'StoreError';
   }
+}
+
+/** A committed change of an instance's state, as the store announces it. */
+export interface InstanceTransition {
+  instanceId: number;
+  state: InstanceState;
+  /** Why it was set aside or will be retried; null otherwise. */
+  reason: string | null;
 }

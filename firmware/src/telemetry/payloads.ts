@@ -46,6 +46,18 @@ export const HealthPayload = Type.Object(
       trimmedBytes: Type.Number(),
     }),
     temperatureC: Type.Union([Type.Number(), Type.Null()]),
+    /**
+     * How late the daemon's event loop ran over the last window (monitorEventLoopDelay): the carts'
+     * YMODEM and the kiosk share it. p99 above budgetP99Ms means heavy work is blocking the loop.
+     */
+    eventLoop: Type.Object({
+      windowS: Type.Number(),
+      p50Ms: Type.Number(),
+      p99Ms: Type.Number(),
+      maxMs: Type.Number(),
+      budgetP99Ms: Type.Number(),
+      windowsOverBudget: Type.Integer(),
+    }),
     devices: Type.Object({
       ecgCarts: Type.Array(
         Type.Object({

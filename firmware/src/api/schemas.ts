@@ -1,0 +1,38 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * The local API's request bodies. Fields not named are ignored (older and newer kiosks share one
+ * daemon); a wrong value is a 400 naming it.
+ */
+
+/** POST /api/v1/recordings: a length in seconds, or none (until stopped). */
+export const RecordingRequest = Type.Object({
+  seconds: Type.Optional(
+    Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 3600,
+      errorMessage: 'seconds must be a number between 0 and 3600',
+    }),
+  ),
+});
+
+/** POST /api/v1/scans and /api/v1/document/pages/:id/rescan. */
+export const ScanRequestBody = Type.Object(
+  {
+    pages: Type.Optional(
+      Type.Union([Type.Number(), Type.Null()], { errorMessage: 'pages must be a number' }),
+    ),
+    source: Type.Optional(
+      Type.Union([Type.Literal('feeder'), Type.Literal('flatbed'), Type.Null()], {
+        errorMessage: "source must be 'feeder' or 'flatbed'",
+      }),
+    ),
+  },
+  { errorMessage: 'the body must be a JSON object' },
+);
+
+/** PUT /api/v1/document/order: every page id, in the new order. */
+export const PageOrder = Type.Object(
+  { order: Type.Array(Type.String(), { errorMessage: 'order must be an array of page ids' }) },
+  { errorMessage: 'order must be an array of page ids' },
+);
