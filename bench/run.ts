@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
+import { benchEventLoop } from './event-loop.ts';
 import { benchKillTest } from './kill-test.ts';
 import { benchPeripherals } from './peripherals.ts';
 import { benchScpDecode, type Row } from './scp-decode.ts';
@@ -35,6 +36,8 @@ try {
   const peripherals = await benchPeripherals(join(work, 'peripherals'));
   console.error('end to end (telemed-rig up, ~2 min)…');
   const e2e = await benchEndToEnd(join(work, 'rig'));
+  console.error('event-loop delay under load (telemed-rig up, ~3 min)…');
+  const loop = await benchEventLoop(join(work, 'event-loop'));
   console.error('kill test (60 kills, ~2 min)…');
   const kills = await benchKillTest(join(work, 'kill-test'));
   console.error('uplink on the shaped link (telemed-rig up + link, ~2 min)…');
@@ -74,6 +77,14 @@ try {
     table('(MiB)', e2e.memory),
     '',
     ...e2e.notes.map((n) => `- ${n}`),
+    '',
+    "## The daemon's event-loop delay under load",
+    '',
+    "From the daemon's own health reports (`health.eventLoop`, one window per report), p99 in ms.",
+    '',
+    table('(ms)', loop.rows),
+    '',
+    ...loop.notes.map((n) => `- ${n}`),
     '',
     '## Scan to PDF, per A4 page at 200 dpi greyscale',
     '',

@@ -1,4 +1,5 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Service } from './service.ts';
 
 /** The event loop's delay over the last complete window, in milliseconds. */
 export interface EventLoopSnapshot {
@@ -13,7 +14,7 @@ export interface EventLoopSnapshot {
 }
 
 export interface EventLoopMonitorOptions {
-  /** How long one window lasts (default 60 s: one health period at the default interval). */
+  /** How long one window lasts (the daemon makes it one health period; default 60 s). */
   windowMs?: number;
   /** The p99 budget (default 50 ms, justified below). */
   budgetP99Ms?: number;
@@ -31,7 +32,8 @@ export interface EventLoopMonitorOptions {
  * Figures are from the last complete window, so that a health report shows what happened over a
  * whole period rather than since the last report was read.
  */
-export class EventLoopMonitor {
+export class EventLoopMonitor implements Service<EventLoopSnapshot> {
+  readonly name = 'event-loop';
   private histogram: ELDHistogram | null = null;
   private timer: NodeJS.Timeout | null = null;
   private windowStartedAt = 0;

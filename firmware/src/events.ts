@@ -58,10 +58,6 @@ export type DaemonEvent =
   | { type: 'scanner-state'; state: ScannerDeviceState; device: string | null; detail: string | null }
   | { type: 'scanner-problem'; message: string }
   /**
-   * The store's own trouble: a damaged or missing file found before an upload or at start-up, files
-   * reconciled after a crash, or SQLite's integrity check failing.
-   */
-  /**
    * The data partition's free space crossed a level: 'low' (below storage.warnFreeBytes: logs
    * trimmed, delivered copies removed early), 'full' (below the reserve: captures refused), 'ok'.
    */
@@ -73,32 +69,70 @@ export type DaemonEvent =
       warnFreeBytes: number;
       minFreeBytes: number;
     }
+  /**
+   * The store's own trouble: a damaged or missing file found before an upload or at start-up, files
+   * reconciled after a crash, or SQLite's integrity check failing.
+   */
   | {
       type: 'store-problem';
       code: 'corrupted' | 'missing-file' | 'recovered' | 'integrity' | 'audit';
       message: string;
       instanceId: number | null;
-    };
+    }
+  /** A USB serial port, HID node or document scanner arrived: drivers still searching look now. */
+  | { type: 'usb-arrival'; kind: 'tty' | 'hidraw' | 'document-scanner' }
+  /** The UPS input settled: mains failing or back (the power handler acts on it). */
+  | { type: 'power-input'; failing: boolean }
+  /** Consultation video went live or stopped being live (uploads yield while it is). */
+  | { type: 'consultation'; live: boolean }
+  /** Something the kiosk shows changed in this part (nothing for the NOC). */
+  | { type: 'changed'; part: string };
 
 export type Listener = (event: DaemonEvent) => void;
+export type DaemonEventType = DaemonEvent['type'];
+export type EventOf<T extends DaemonEventType> = Extract<DaemonEvent, { type: T }>;
 
-/** A typed bus whose listener errors are caught and logged, never thrown into the emitter. */
+/**
+ * The daemon's typed event bus. Listeners are keyed by their owner (the part that subscribed), so
+ * a part that stops removes all of its own with `off(owner)`. A listener's error is caught and
+ * reported, never thrown into the emitter.
+ */
 export class EventBus {
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Map<string, Array<{ type: DaemonEventType | null; listener: Listener }>>();
 
-  constructor(private readonly onListenerError: (error: unknown) => void) {}
+  constructor(private readonly onListenerError: (error: unknown, owner: string) => void) {}
 
-  on(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /** Every event, for `owner`. */
+  on(owner: string, listener: Listener): void;
+  /** Events of one type, for `owner`. */
+  on<T extends DaemonEventType>(owner: string, type: T, listener: (event: EventOf<T>) => void): void;
+  on(owner: string, a: DaemonEventType | Listener, b?: (event: never) => void): void {
+    const entry =
+      typeof a === 'function' ? { type: null, listener: a } : { type: a, listener: b as unknown as Listener };
+    const list = this.listeners.get(owner) ?? [];
+    list.push(entry);
+    this.listeners.set(owner, list);
+  }
+
+  /** Removes every listener `owner` added. */
+  off(owner: string): void {
+    this.listeners.delete(owner);
+  }
+
+  /** Owners with listeners now (for tests and the status page's diagnostics). */
+  owners(): string[] {
+    return [...this.listeners.keys()];
   }
 
   emit(event: DaemonEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.onListenerError(error);
+    for (const [owner, list] of [...this.listeners]) {
+      for (const { type, listener } of list) {
+        if (type !== null && type !== event.type) continue;
+        try {
+          listener(event);
+        } catch (error) {
+          this.onListenerError(error, owner);
+        }
       }
     }
   }

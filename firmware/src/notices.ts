@@ -1,5 +1,7 @@
 import type { Notice } from './api/types.ts';
-import type { DaemonEvent } from './events.ts';
+import type { DaemonEvent, EventBus } from './events.ts';
+import type { Service } from './service.ts';
+import type { MqttTelemetry } from './telemetry/mqtt-telemetry.ts';
 
 /** Turns daemon events into kiosk notices and NOC events (codes stable; text for technicians). */
 export function describe(
@@ -219,5 +221,50 @@ export function describe(
     case 'telemetry-state':
       // Shown as state on the kiosk; an alarm about the NOC link could not reach the NOC anyway.
       return null;
+    case 'usb-arrival':
+    case 'power-input':
+    case 'consultation':
+    case 'changed':
+      // The daemon's parts telling each other; what follows from them has its own event.
+      return null;
+  }
+}
+
+/**
+ * What the kiosk's notice list and the NOC's `event` topic are made of: every event that
+ * `describe` words becomes a notice (the last 100 kept) and an MQTT event.
+ */
+export class Notices implements Service<Notice[]> {
+  readonly name = 'notices';
+  private readonly recent: Notice[] = [];
+
+  constructor(
+    private readonly options: {
+      bus: EventBus;
+      telemetry: Pick<MqttTelemetry, 'publishEvent'>;
+      now: () => Date;
+    },
+  ) {}
+
+  start(): void {
+    this.options.bus.on(this.name, (event) => {
+      const described = describe(event);
+      if (!described) return;
+      this.recent.push({ at: this.options.now().toISOString(), ...described.notice });
+      if (this.recent.length > 100) this.recent.shift();
+      this.options.telemetry.publishEvent({
+        severity: described.severity,
+        code: described.notice.code,
+        message: described.notice.message,
+      });
+    });
+  }
+
+  stop(): void {
+    this.options.bus.off(this.name);
+  }
+
+  snapshot(): Notice[] {
+    return [...this.recent];
   }
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
+import type { Service } from './service.ts';
 
 /**
  * What the daemon tells its service manager (systemd on the board, the rig's supervisor in tests):
@@ -56,4 +57,53 @@ export function serviceManagerFromEnv(
     watchdog: () => send(['WATCHDOG=1']),
     stopping: () => send(['STOPPING=1']),
   };
+}
+
+/**
+ * Tells the service manager the daemon is ready once every other service has started (it is
+ * started last), feeds the watchdog from the main loop while the store answers, and says
+ * STOPPING first when the daemon stops (it is stopped first).
+ */
+export class ServiceManagerLink implements Service<{ watchdogFeeds: number; watchdogMisses: number }> {
+  readonly name = 'service-manager';
+  private timer: NodeJS.Timeout | null = null;
+  private readonly counters = { watchdogFeeds: 0, watchdogMisses: 0 };
+
+  constructor(
+    private readonly options: {
+      manager: ServiceManager;
+      /** Throws when the store does not answer: then the watchdog is not fed. */
+      storeAlive: { ping(): void };
+      readyStatus: string;
+      log: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const { manager, storeAlive, log } = this.options;
+    manager.ready(this.options.readyStatus);
+    if (manager.watchdogIntervalMs === null) return;
+    // Fed from the main loop, and only while the store answers: a blocked loop or a dead database
+    // stops the feed, and the service manager restarts the daemon.
+    this.timer = setInterval(() => {
+      try {
+        storeAlive.ping();
+        manager.watchdog();
+        this.counters.watchdogFeeds++;
+      } catch (error) {
+        this.counters.watchdogMisses++;
+        log.error({ err: error }, 'store not answering: not feeding the watchdog');
+      }
+    }, manager.watchdogIntervalMs);
+  }
+
+  stop(): void {
+    this.options.manager.stopping();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  snapshot() {
+    return { ...this.counters };
+  }
 }

@@ -1,15 +1,14 @@
 import { readFileSync, statfsSync } from 'node:fs';
-import type { EcgCart } from '#device-drivers';
 import type {
   CartItem,
   DisplayState,
-  Notice,
   PatientItem,
   StatusResponse,
-  StoreRecoveryItem,
   StudyItem,
   VideoItem,
 } from './api/types.ts';
+import type { Config } from './config/schema.ts';
+import type { CartSnapshot, Carts } from './devices/carts.ts';
 import type { DeviceManager, SeenDevice } from './devices/device-manager.ts';
 import type { Documents } from './documents/documents.ts';
 import type { EventLoopMonitor } from './event-loop.ts';
@@ -20,10 +19,11 @@ import type { Consultation } from './media/consultation.ts';
 import type { EncoderSelector } from './media/encoder-selection.ts';
 import type { MediaWorker } from './media/media-worker.ts';
 import type { Recorder } from './media/recorder.ts';
+import type { Notices } from './notices.ts';
 import type { PatientDesk } from './patient/patient-desk.ts';
 import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
-import type { AuditVerification } from './store/audit-log.ts';
 import type { DiskGuard } from './store/disk-guard.ts';
+import type { StoreService } from './store/store-service.ts';
 import type { StudyPatient } from './store/studies.ts';
 import type { StudyStore } from './store/study-store.ts';
 import type { InstanceState } from './store/types.ts';
@@ -51,11 +51,13 @@ export function displayState(state: InstanceState): DisplayState {
 
 const PRIORITY_NAMES = ['stat-ecg', 'ecg', 'still-document', 'video', 'log'];
 
+/** The daemon's parts that status and health are built from (the Daemon itself is one). */
 export interface StatusSources {
-  deviceId: string;
-  dataDir: string;
+  config: Pick<Config, 'device' | 'dataDir'>;
   store: StudyStore;
-  carts: Map<string, EcgCart>;
+  /** Start-up reconciliation's counts and the audit log's check at start. */
+  storeService: StoreService;
+  cartService: Carts;
   /** ID readers, barcode scanners and the patient identified (local API only: never in health). */
   desk: PatientDesk;
   panel: GpioPanel;
@@ -72,14 +74,10 @@ export interface StatusSources {
   } | null;
   studies: ConsultationStudies;
   documents: Documents;
-  notices: Notice[];
-  /** Start-up reconciliation's counts, once it ran. */
-  recovery(): StoreRecoveryItem | null;
-  /** The audit log's check at start; the entries appended since are counted live. */
-  audit(): AuditVerification | null;
+  notices: Notices;
   disk: DiskGuard;
   eventLoop: EventLoopMonitor;
-  startedAt: number;
+  readonly startedAt: number;
   now(): Date;
 }
 
@@ -89,14 +87,14 @@ function startOfToday(now: Date): string {
   return d.toISOString();
 }
 
-function cartItems(carts: Map<string, EcgCart>): CartItem[] {
-  return [...carts.entries()].map(([id, cart]) => {
+function cartItems(carts: CartSnapshot[]): CartItem[] {
+  return carts.map((cart) => {
     const c = cart.counters;
     return {
-      id,
+      id: cart.id,
       state: cart.state,
       port: cart.port,
-      problem: cart.lastProblem,
+      problem: cart.problem,
       records: c.files,
       errors: c.crcErrors + c.sequenceErrors + c.timeouts + c.cancelledTransfers + c.failedDeliveries,
     };
@@ -141,9 +139,9 @@ export function buildStatus(s: StatusSources): StatusResponse {
   const counts = s.store.countByState();
   return {
     v: 1,
-    device: { id: s.deviceId, firmware: FIRMWARE_VERSION },
+    device: { id: s.config.device.id, firmware: FIRMWARE_VERSION },
     at: now.toISOString(),
-    carts: cartItems(s.carts),
+    carts: cartItems(s.cartService.snapshot()),
     idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
       id,
       state: reader.state,
@@ -171,14 +169,14 @@ export function buildStatus(s: StatusSources): StatusResponse {
     })),
     studiesToday: studies,
     queueDepth: counts.captured + counts.encoded + counts.queued + counts.delivering,
-    notices: s.notices.slice(-20),
+    notices: s.notices.snapshot().slice(-20),
     telemetry: s.telemetry.state,
     video: s.media ? videoItem(s.media) : null,
     study: openStudyItem(s.studies),
     panel: panelItem(s.panel, s.power),
     usbDevices: s.devices.list().map(usbDeviceItem),
     scanner: s.documents.status(),
-    storeRecovery: s.recovery(),
+    storeRecovery: s.storeService.snapshot().recovery,
   };
 }
 
@@ -245,14 +243,14 @@ function temperature(): number | null {
 /** The periodic health payload for the NOC. Counts and states only: no patient data. */
 export function buildHealth(s: StatusSources): HealthPayload {
   const now = s.now();
-  const fs = statfsSync(s.dataDir);
+  const fs = statfsSync(s.config.dataDir);
   const queue = s.store.queueStats(now.getTime());
   const dcs = s.uplink.dataCentres();
   return {
     v: 1,
     at: now.toISOString(),
     historical: false,
-    deviceId: s.deviceId,
+    deviceId: s.config.device.id,
     versions: { firmware: FIRMWARE_VERSION, node: process.version },
     uptimeS: Math.round((now.getTime() - s.startedAt) / 1000),
     disk: {
@@ -266,13 +264,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
     temperatureC: temperature(),
     eventLoop: s.eventLoop.snapshot(),
     devices: {
-      ecgCarts: [...s.carts.entries()].map(([id, cart]) => ({
-        id,
-        state: cart.state,
-        port: cart.port,
-        problem: cart.lastProblem,
-        counters: { ...cart.counters },
-      })),
+      ecgCarts: s.cartService.snapshot().map((cart) => ({ ...cart, counters: { ...cart.counters } })),
       idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
         id,
         state: reader.state,
@@ -297,8 +289,8 @@ export function buildHealth(s: StatusSources): HealthPayload {
       byPriority: queue.map((q) => ({ ...q, name: PRIORITY_NAMES[q.priority] ?? `p${q.priority}` })),
     },
     instances: { ...s.store.countByState() },
-    storeRecovery: s.recovery(),
-    audit: { ...s.store.audit.head(), chainBroken: s.audit()?.broken ?? null },
+    storeRecovery: s.storeService.snapshot().recovery,
+    audit: { ...s.store.audit.head(), chainBroken: s.storeService.snapshot().audit?.broken ?? null },
     uplinkFlow: s.uplink.flow(),
     encryption: {
       mode: s.store.atRest.mode,

@@ -2,6 +2,7 @@ import test from 'ava';
 import pino from 'pino';
 import type { UsbEvent, UsbEventSource } from '#device-drivers';
 import { DeviceManager } from '../src/devices/device-manager.ts';
+import { EventBus } from '../src/events.ts';
 
 class ScriptedSource implements UsbEventSource {
   emit: (event: UsbEvent) => void = () => {};
@@ -44,11 +45,17 @@ test('devices are named from the table, their ports followed across renumbering,
   const arrivals: string[] = [];
   let changes = 0;
   let clock = 0;
+  const bus = new EventBus((error) => {
+    throw error;
+  });
+  bus.on('test', (e) => {
+    if (e.type === 'usb-arrival') arrivals.push(e.kind);
+    if (e.type === 'changed') changes++;
+  });
   const manager = new DeviceManager({
     source,
     log: pino({ level: 'silent' }),
-    onArrival: (kind) => arrivals.push(kind),
-    onChange: () => changes++,
+    bus,
     now: () => new Date(Date.UTC(2026, 10, 28, 12, 0, clock++)),
   });
   manager.start();
@@ -80,8 +87,7 @@ test('a device without a serial number is known by its physical port; an unknown
   const manager = new DeviceManager({
     source,
     log: pino({ level: 'silent' }),
-    onArrival: () => {},
-    onChange: () => {},
+    bus: new EventBus(() => {}),
   });
   manager.start();
   source.emit(usb('add', null));

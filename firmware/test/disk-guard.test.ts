@@ -101,7 +101,7 @@ function guarded(
   const bus = new EventBus((e) => {
     throw e;
   });
-  bus.on((e) => {
+  bus.on('test', (e) => {
     if (e.type !== 'disk-state') return;
     events.push(e);
     trace.push(`level ${e.level}`);

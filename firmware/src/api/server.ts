@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, normalize, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
+import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 import { decodeBody, readJsonBody } from './body.ts';
 import { ApiError, httpStatusOf } from './errors.ts';
 import { type ApiReply, decodeSegment, type Route, Router } from './router.ts';
@@ -18,6 +20,8 @@ export interface ApiServerOptions {
   routes: readonly Route[];
   /** The status pushed to every kiosk over WebSocket on each change. */
   status(): StatusResponse;
+  /** Every event on it is a change the kiosk may show: the status is pushed again (coalesced). */
+  bus?: EventBus;
   log: Logger;
 }
 
@@ -75,7 +79,8 @@ function send(res: ServerResponse, reply: ApiReply): void {
  * handler's refusal, a bug) ends as a JSON answer with the status api/errors.ts gives it, and never
  * leaves the request handler, where it would end the daemon.
  */
-export class ApiServer {
+export class ApiServer implements Service<ApiServer['counters']> {
+  readonly name = 'api';
   private server: Server | null = null;
   private wss: WebSocketServer | null = null;
   private pending: NodeJS.Timeout | null = null;
@@ -126,6 +131,12 @@ export class ApiServer {
     });
     this.server = server;
     this.wss = wss;
+    this.options.bus?.on(this.name, () => this.notify());
+    this.options.log.info({ port: this.port }, 'local API listening');
+  }
+
+  snapshot(): ApiServer['counters'] {
+    return { ...this.counters };
   }
 
   private greet(ws: WebSocket): void {
@@ -217,6 +228,7 @@ export class ApiServer {
   }
 
   async stop(): Promise<void> {
+    this.options.bus?.off(this.name);
     if (this.pending) clearTimeout(this.pending);
     for (const client of this.wss?.clients ?? []) client.terminate();
     this.wss?.close();

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { type DeviceKind, knownDevice, type UsbEvent, type UsbEventSource } from '#device-drivers';
+import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 
 /** A USB device the terminal has seen since it started, present or gone. */
 export interface SeenDevice {
@@ -23,9 +25,8 @@ export interface SeenDevice {
 export interface DeviceManagerOptions {
   source: UsbEventSource;
   log: Logger;
-  /** A serial port, HID node or USB device arrived: the drivers waiting for one look now. */
-  onArrival(kind: 'tty' | 'hidraw' | 'document-scanner'): void;
-  onChange(): void;
+  /** A serial port, HID node or document scanner arriving is told here ('usb-arrival'). */
+  bus: EventBus;
   now?: () => Date;
 }
 
@@ -36,7 +37,8 @@ export interface DeviceManagerOptions {
  * its back-off. Drivers still find their own port by identity (serial number, VID:PID), so a
  * port that renumbers (ttyACM0 → ttyACM1) is simply found under its new name.
  */
-export class DeviceManager {
+export class DeviceManager implements Service<SeenDevice[]> {
+  readonly name = 'devices';
   private readonly devices = new Map<string, SeenDevice>();
   /** devpath → device key, to place a port's or a removal's event. */
   private readonly byDevpath = new Map<string, string>();
@@ -53,13 +55,25 @@ export class DeviceManager {
       (message) => {
         this.problem = message;
         this.options.log.warn({ problem: message }, 'device events unavailable');
-        this.options.onChange();
+        this.changed();
       },
     );
   }
 
   stop(): Promise<void> {
     return this.options.source.stop();
+  }
+
+  snapshot(): SeenDevice[] {
+    return this.list();
+  }
+
+  private changed(): void {
+    this.options.bus.emit({ type: 'changed', part: this.name });
+  }
+
+  private arrived(kind: 'tty' | 'hidraw' | 'document-scanner'): void {
+    this.options.bus.emit({ type: 'usb-arrival', kind });
   }
 
   list(): SeenDevice[] {
@@ -100,7 +114,7 @@ export class DeviceManager {
         device.arrivals++;
         this.byDevpath.set(event.devpath, device.key);
         this.options.log.info({ device: device.name, key: device.key }, 'USB device arrived');
-        if (device.kind === 'document-scanner') this.options.onArrival('document-scanner');
+        if (device.kind === 'document-scanner') this.arrived('document-scanner');
       } else {
         device.present = false;
         device.departures++;
@@ -118,8 +132,8 @@ export class DeviceManager {
             : device.nodes.filter((n) => n !== event.devname);
         device.lastSeen = at;
       }
-      if (event.action === 'add') this.options.onArrival(event.subsystem === 'tty' ? 'tty' : 'hidraw');
+      if (event.action === 'add') this.arrived(event.subsystem === 'tty' ? 'tty' : 'hidraw');
     }
-    this.options.onChange();
+    this.changed();
   }
 }

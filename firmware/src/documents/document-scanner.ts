@@ -184,6 +184,11 @@ export class DocumentScanner {
   }
 
   /** Stops the scan running now; pages finished before it are kept. */
+  /** Mains power failed: a scan running now stops; the pages scanned stay. */
+  async finishBeforePowerLoss(): Promise<void> {
+    if (this.job === 'scanning') await this.cancel();
+  }
+
   async cancel(): Promise<void> {
     if (this.job !== 'scanning' || !this.abort) throw new ScanError('BUSY', 'no scan is running');
     this.job = 'cancelling';

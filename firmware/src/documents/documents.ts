@@ -9,6 +9,7 @@ import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
 import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
+import type { Service } from '../service.ts';
 import type { EncodedInstance, StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, PRIORITY } from '../store/types.ts';
 import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
@@ -22,7 +23,6 @@ export interface DocumentsOptions {
   studies: Pick<ConsultationStudies, 'current' | 'patientFor'>;
   bus: EventBus;
   log: Logger;
-  onChange(): void;
   /** Default: scanimage, with the configured command and SANE_CONFIG_DIR. */
   backend?: ScannerBackend;
   now?: () => Date;
@@ -48,7 +48,8 @@ async function pdfPageCount(pdf: Uint8Array): Promise<number> {
  * ({@link DocumentScanner}), then one PDF of its pages saved durably and made a DICOM Encapsulated
  * PDF instance in the open consultation study.
  */
-export class Documents {
+export class Documents implements Service<ScannerItem> {
+  readonly name = 'documents';
   readonly scanner: DocumentScanner;
   private readonly now: () => Date;
   /** Pages of a document just sent, until it is encoded (saves parsing the PDF it was made from). */
@@ -69,7 +70,7 @@ export class Documents {
       dir: join(config.dataDir, 'scans'),
       bus: options.bus,
       log: options.log,
-      onChange: options.onChange,
+      onChange: () => options.bus.emit({ type: 'changed', part: 'scanner' }),
       atRest: options.store.atRest,
     });
     options.pipeline.register({
@@ -85,13 +86,22 @@ export class Documents {
   }
 
   start(): void {
+    // A document scanner plugged in: looked for at once.
+    this.options.bus.on(this.name, 'usb-arrival', (event) => {
+      if (event.kind === 'document-scanner') void this.scanner.refresh();
+    });
     void this.scanner.refresh();
     void this.resume().catch((error: unknown) =>
       this.options.log.error({ err: error }, 'documents saved before the restart could not be encoded'),
     );
   }
 
+  snapshot(): ScannerItem {
+    return this.status();
+  }
+
   async stop(): Promise<void> {
+    this.options.bus.off(this.name);
     await this.scanner.stop();
   }
 

@@ -9,6 +9,7 @@ import {
 } from '#device-drivers';
 import type { Config } from '../config/schema.ts';
 import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 
 type LineName = 'callButton' | 'statusLed' | 'tamper' | 'powerFail';
 export type LineState = 'absent' | 'ready' | 'failed';
@@ -18,11 +19,11 @@ export interface GpioPanelOptions {
   opener: GpioOpener;
   bus: EventBus;
   log: Logger;
-  /** What the LED should show now (asked twice a second: it looks at the store and the uplink). */
-  ledPattern(): LedPattern;
-  /** The UPS says mains power failed / came back. */
-  onPowerFail(): void;
-  onPowerRestored(): void;
+  /**
+   * What the LED should show now, given whether a line of the panel failed (asked twice a second:
+   * it looks at the store and the uplink). gpio/led-policy.ts decides.
+   */
+  led: { pattern(gpioLinesFailed: boolean): LedPattern };
   now?: () => number;
 }
 
@@ -34,7 +35,8 @@ export interface GpioPanelOptions {
  * INVARIANTS: each input has one decoder and at most one pending timer; after `stop()` no timer
  * is left and no event is emitted.
  */
-export class GpioPanel {
+export class GpioPanel implements Service<GpioPanel['counters']> {
+  readonly name = 'panel';
   readonly lines = new Map<LineName, { state: LineState; line: number | null; problem: string | null }>();
   readonly counters = { presses: 0, longPresses: 0, tamperOpened: 0, powerFails: 0, ioErrors: 0 };
   /** Tamper switch and UPS input as last settled (null before the first reading). */
@@ -72,8 +74,8 @@ export class GpioPanel {
         this.powerFailing = failing === 1;
         if (failing) {
           this.counters.powerFails++;
-          this.options.onPowerFail();
-        } else if (before) this.options.onPowerRestored();
+          this.options.bus.emit({ type: 'power-input', failing: true });
+        } else if (before) this.options.bus.emit({ type: 'power-input', failing: false });
       });
   }
 
@@ -163,7 +165,7 @@ export class GpioPanel {
   }
 
   private driveLed(line: GpioLine): void {
-    let pattern: LedPattern = this.options.ledPattern();
+    let pattern: LedPattern = this.ledPattern;
     let since = this.now();
     let asked = since;
     let level: 0 | 1 | null = null;
@@ -171,7 +173,7 @@ export class GpioPanel {
     this.ledTimer = setInterval(() => {
       if (this.now() - asked >= 500) {
         asked = this.now();
-        const wanted = this.options.ledPattern();
+        const wanted = this.ledPattern;
         if (wanted !== pattern) {
           pattern = wanted;
           since = asked;
@@ -189,6 +191,10 @@ export class GpioPanel {
 
   /** The pattern shown now, for status. */
   get ledPattern(): LedPattern {
-    return this.options.ledPattern();
+    return this.options.led.pattern([...this.lines.values()].some((l) => l.state === 'failed'));
+  }
+
+  snapshot(): GpioPanel['counters'] {
+    return { ...this.counters };
   }
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
+import type { StudyStore } from '../store/study-store.ts';
 
 export type PowerState = 'normal' | 'failing' | 'flushed';
 
@@ -7,11 +9,9 @@ export interface PowerFailOptions {
   bus: EventBus;
   log: Logger;
   /** Work in flight to finish (the recording's last segment, a scan) before captures are refused. */
-  finishWork(): Promise<void>;
-  refuseCaptures(reason: string): void;
-  acceptCaptures(): void;
-  /** Everything committed made durable (the store's WAL checkpoint). */
-  flush(): void;
+  inFlight: ReadonlyArray<{ finishBeforePowerLoss(): Promise<void> }>;
+  /** Refuses and accepts captures, and makes everything committed durable (WAL checkpoint). */
+  store: Pick<StudyStore, 'refuseCaptures' | 'acceptCaptures' | 'flush'>;
   /** Longest the in-flight work may take: the UPS's hold-up time is short. */
   budgetMs: number;
   now?: () => number;
@@ -27,7 +27,8 @@ export const POWER_FAIL_REASON =
  *
  * INVARIANTS: one sequence at a time; a restore during the sequence takes effect when it ends.
  */
-export class PowerFailHandler {
+export class PowerFailHandler implements Service<{ state: PowerState; lastFlushedMs: number | null }> {
+  readonly name = 'power';
   state: PowerState = 'normal';
   /** How long the last power failure took from the input to "flushed". */
   lastFlushedMs: number | null = null;
@@ -37,6 +38,22 @@ export class PowerFailHandler {
 
   constructor(private readonly options: PowerFailOptions) {
     this.now = options.now ?? (() => performance.now());
+  }
+
+  /** Acts on the UPS input as the GPIO panel settles it. */
+  start(): void {
+    this.options.bus.on(this.name, 'power-input', (event) => {
+      if (event.failing) void this.failed();
+      else this.restored();
+    });
+  }
+
+  stop(): void {
+    this.options.bus.off(this.name);
+  }
+
+  snapshot() {
+    return { state: this.state, lastFlushedMs: this.lastFlushedMs };
   }
 
   failed(): Promise<void> {
@@ -56,7 +73,7 @@ export class PowerFailHandler {
     }
     if (this.state === 'normal') return;
     this.state = 'normal';
-    this.options.acceptCaptures();
+    this.options.store.acceptCaptures();
     this.options.log.info('mains power back: captures accepted again');
     this.options.bus.emit({ type: 'power', state: 'restored', flushedMs: null });
   }
@@ -69,7 +86,7 @@ export class PowerFailHandler {
     o.bus.emit({ type: 'power', state: 'failing', flushedMs: null });
     let timer: NodeJS.Timeout | null = null;
     const finished = await Promise.race([
-      o.finishWork().then(
+      Promise.all(o.inFlight.map((work) => work.finishBeforePowerLoss())).then(
         () => true,
         () => true,
       ),
@@ -80,8 +97,8 @@ export class PowerFailHandler {
     if (timer) clearTimeout(timer);
     if (!finished)
       o.log.error({ budgetMs: o.budgetMs }, 'work in flight did not finish within the power-fail budget');
-    o.refuseCaptures(POWER_FAIL_REASON);
-    o.flush();
+    o.store.refuseCaptures(POWER_FAIL_REASON);
+    o.store.flush();
     this.lastFlushedMs = Math.round((this.now() - started) * 10) / 10;
     this.state = 'flushed';
     o.log.warn({ flushedMs: this.lastFlushedMs }, 'power-fail: store flushed');

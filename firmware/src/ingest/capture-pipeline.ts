@@ -49,8 +49,6 @@ export interface CapturePipelineOptions {
   store: StudyStore;
   bus: EventBus;
   log: Logger;
-  /** Something was queued: the uplink looks now. */
-  onQueued(): void;
 }
 
 /**
@@ -60,7 +58,7 @@ export interface CapturePipelineOptions {
  * 2. `process` reads the original back (setting aside one that is damaged or gone), has the kind's
  *    encoder make the DICOM, and has the store record and queue it; what cannot be used is set
  *    aside with the reason, never lost.
- * The store announces every state change itself.
+ * The store announces every state change itself (the uplink wakes on 'queued').
  *
  * INVARIANTS: one instance is processed by at most one run at a time (`busy`); an instance leaves
  * 'captured' only through the store's transitions, which refuse any other starting state.
@@ -155,7 +153,6 @@ export class CapturePipeline {
     store.attachEncoded(id, encoded);
     store.enqueue(id);
     counters.queued++;
-    this.options.onQueued();
     return 'queued';
   }
 
@@ -163,12 +160,6 @@ export class CapturePipeline {
   async resume(kinds: readonly InstanceKind[]): Promise<void> {
     const { store } = this.options;
     for (const row of store.inState('captured')) if (kinds.includes(row.kind)) await this.process(row.id);
-    let queued = false;
-    for (const row of store.inState('encoded'))
-      if (kinds.includes(row.kind)) {
-        store.enqueue(row.id);
-        queued = true;
-      }
-    if (queued) this.options.onQueued();
+    for (const row of store.inState('encoded')) if (kinds.includes(row.kind)) store.enqueue(row.id);
   }
 }

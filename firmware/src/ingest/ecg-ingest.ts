@@ -9,6 +9,7 @@ import {
 import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 import type { OpenStudy } from '../store/studies.ts';
 import type { EncodedInstance } from '../store/study-store.ts';
 import { type InstanceRow, PRIORITY } from '../store/types.ts';
@@ -41,7 +42,8 @@ export interface EcgIngestOptions {
  * waits for that), then decoded, placed in a study and encoded as a DICOM waveform (the
  * pipeline's encoder for 'ecg'). A record that cannot be decoded is set aside, never lost.
  */
-export class EcgIngest implements CaptureEncoder {
+export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
+  readonly name = 'ecg-ingest';
   readonly kind = 'ecg' as const;
   readonly noun = 'ECG';
   private decodeWarnings = 0;
@@ -50,6 +52,17 @@ export class EcgIngest implements CaptureEncoder {
   constructor(private readonly options: EcgIngestOptions) {
     this.now = options.now ?? (() => new Date());
     options.pipeline.register(this);
+  }
+
+  /** ECGs saved before a restart (or a crash) are decoded and encoded now; carts connect meanwhile. */
+  start(): void {
+    void this.options.pipeline.resume(['ecg']);
+  }
+
+  stop(): void {}
+
+  snapshot(): IngestCounters {
+    return this.counters;
   }
 
   get counters(): IngestCounters {

@@ -159,6 +159,11 @@ export class Recorder {
   }
 
   /** Ends the recording cleanly: end-of-stream closes the last segment, ingested like the others. */
+  /** Mains power failed: the recording ends with its last segment kept. */
+  async finishBeforePowerLoss(): Promise<void> {
+    if (this.state === 'recording') await this.stop('stopped: mains power failed');
+  }
+
   async stop(reason = 'stopped by staff'): Promise<void> {
     const o = this.options;
     if (this.state !== 'recording' || this.recordingId === null)

@@ -9,6 +9,7 @@ import {
 } from '#device-drivers';
 import type { Config, HidScannerConfig } from '../config/schema.ts';
 import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 import type { StudyPatient } from '../store/studies.ts';
 import type { ConsultationStudies } from '../study/consultation-studies.ts';
 import { type IdentityResult, identityFromCard, type PatientIdentity } from './patient-identity.ts';
@@ -40,7 +41,8 @@ const studyPatient = (p: PatientIdentity): StudyPatient => ({
  * (captures then go into it). Identities stay on the terminal: events say only that a patient was
  * identified, never who.
  */
-export class PatientDesk {
+export class PatientDesk implements Service<{ idReaders: number; hidScanners: number; identified: boolean }> {
+  readonly name = 'patient-desk';
   readonly idReaders = new Map<string, IdCardReader>();
   readonly scanners = new Map<string, BarcodeScanner>();
   /** The patient last identified at this terminal (memory only; the study keeps what it needs). */
@@ -82,11 +84,27 @@ export class PatientDesk {
   }
 
   start(): void {
+    // A serial port or HID node arriving: the readers and scanners still looking look now.
+    this.options.bus.on(this.name, 'usb-arrival', (event) => {
+      if (event.kind === 'tty')
+        for (const reader of this.idReaders.values()) if (reader.state === 'searching') reader.kick();
+      if (event.kind === 'hidraw')
+        for (const scanner of this.scanners.values()) if (scanner.state === 'searching') scanner.kick();
+    });
     for (const reader of this.idReaders.values()) reader.start();
     for (const scanner of this.scanners.values()) scanner.start();
   }
 
+  snapshot() {
+    return {
+      idReaders: this.idReaders.size,
+      hidScanners: this.scanners.size,
+      identified: this.patient !== null,
+    };
+  }
+
   async stop(): Promise<void> {
+    this.options.bus.off(this.name);
     await Promise.all([...this.idReaders.values()].map((r) => r.stop()));
     await Promise.all([...this.scanners.values()].map((s) => s.stop()));
   }

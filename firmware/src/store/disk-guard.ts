@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 import type { PurgeResult } from './purge.ts';
 
 /** ok: above the warning level; low: below it (alarm raised, delivered copies purged early); full: below the reserve (captures refused). */
@@ -44,7 +45,8 @@ const DAY_MS = 86_400_000;
  *
  * INVARIANTS: one check at a time (`running`); the level changes only inside a check.
  */
-export class DiskGuard {
+export class DiskGuard implements Service<{ level: DiskLevel } & DiskGuard['counters']> {
+  readonly name = 'disk';
   level: DiskLevel = 'ok';
   readonly counters = { purgedInstances: 0, purgedBytes: 0, lowEpisodes: 0, trimmedBytes: 0 };
   private timer: NodeJS.Timeout | null = null;
@@ -56,12 +58,19 @@ export class DiskGuard {
   }
 
   start(): void {
+    // A refused capture may be the first sign of a filling disk: look now, not at the next check.
+    this.options.bus.on(this.name, 'capture-refused', () => void this.check());
     void this.check();
     this.timer = setInterval(() => void this.check(), this.options.config.checkIntervalS * 1000);
     this.timer.unref();
   }
 
+  snapshot() {
+    return { level: this.level, ...this.counters };
+  }
+
   stop(): Promise<void> {
+    this.options.bus.off(this.name);
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     return this.running ?? Promise.resolve();

@@ -31,7 +31,6 @@ export class ConsultationStudies {
       uidRoot: string;
       bus: EventBus;
       log: Logger;
-      onChange(): void;
     },
   ) {}
 
@@ -51,7 +50,7 @@ export class ConsultationStudies {
   openFor(patient: StudyPatient): OpenStudy {
     const { study, opened } = this.options.rows.openFor(patient, this.newUid);
     if (opened) this.opened(study);
-    else this.options.onChange();
+    else this.options.bus.emit({ type: 'changed', part: 'study' });
     return study;
   }
 
@@ -60,7 +59,7 @@ export class ConsultationStudies {
     if (closed) {
       this.options.log.info({ study: closed.uid }, 'study closed');
       this.options.bus.emit({ type: 'study', state: 'closed', withPatient: closed.patient !== null });
-      this.options.onChange();
+      this.options.bus.emit({ type: 'changed', part: 'study' });
     }
     return closed;
   }
@@ -74,6 +73,6 @@ export class ConsultationStudies {
   private opened(study: OpenStudy): void {
     this.options.log.info({ study: study.uid, withPatient: study.patient !== null }, 'study opened');
     this.options.bus.emit({ type: 'study', state: 'opened', withPatient: study.patient !== null });
-    this.options.onChange();
+    this.options.bus.emit({ type: 'changed', part: 'study' });
   }
 }

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { Backoff } from '#device-drivers';
+import type { Config } from '../config/schema.ts';
+import type { Service } from '../service.ts';
+import { FIRMWARE_VERSION } from '../version.ts';
 import type { EventPayload, HealthPayload, StatePayload } from './payloads.ts';
 import { topicsFor } from './topics.ts';
 
@@ -35,7 +38,10 @@ interface Buffered {
  * replayed on reconnect marked `historical`. Reconnects use capped, jittered backoff and rotate
  * through the configured brokers (one per data centre).
  */
-export class MqttTelemetry {
+export class MqttTelemetry
+  implements Service<{ state: BrokerLinkState; broker: string } & MqttTelemetry['counters']>
+{
+  readonly name = 'telemetry';
   private client: MqttClient | null = null;
   private current: BrokerLinkState = 'stopped';
   private readonly topics: ReturnType<typeof topicsFor>;
@@ -76,6 +82,10 @@ export class MqttTelemetry {
 
   start(): void {
     void this.connect();
+  }
+
+  snapshot() {
+    return { state: this.state, broker: this.broker, ...this.counters };
   }
 
   /** mqtt.js, loaded on first use: it costs about 0.2 s of start-up, which READY need not wait for. */
@@ -178,4 +188,19 @@ export class MqttTelemetry {
     }
     await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
   }
+}
+
+/** The telemetry's device, brokers, credentials and TLS files from the configuration (an empty path is none). */
+export function telemetryOptions(config: Config): Omit<TelemetryOptions, 'log'> {
+  const m = config.mqtt;
+  return {
+    device: config.device,
+    brokers: m.brokers,
+    firmwareVersion: FIRMWARE_VERSION,
+    ...(m.username !== undefined ? { username: m.username } : {}),
+    ...(m.password !== undefined ? { password: m.password } : {}),
+    ...(m.caFile ? { caFile: m.caFile } : {}),
+    ...(m.certFile ? { certFile: m.certFile } : {}),
+    ...(m.keyFile ? { keyFile: m.keyFile } : {}),
+  };
 }

@@ -1,4 +1,8 @@
+import type { Logger } from 'pino';
 import { Backoff } from '#device-drivers';
+import type { Config } from '../config/schema.ts';
+import type { EventBus } from '../events.ts';
+import type { Service } from '../service.ts';
 import { type FaultHook, noFaults } from '../store/fault-points.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, PRIORITY, StoreError } from '../store/types.ts';
@@ -73,6 +77,13 @@ export interface UplinkOptions {
   stow: StowFn;
   /** The health probe: resolves null when the data centre answered, else why not. */
   probe?: ProbeFn;
+  /**
+   * The daemon's bus: queued instances wake the uplink, a live consultation lowers its cap, and it
+   * tells data-centre states and damaged files there (with a log line for each of its events).
+   */
+  bus?: EventBus;
+  log?: Logger;
+  /** Each of its events as it happens (tests watch here). */
   onEvent?(event: UplinkEvent): void;
   now?: () => number;
   /** The crash test's hook: between a data centre storing an instance and the store recording it. */
@@ -96,7 +107,8 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
  * centre listed its SOP Instance UID as stored. Instances other than ECGs take a slot only below
  * `allowedInFlight`; ECGs may take one more, so a STAT ECG never waits for a slot behind video.
  */
-export class Uplink {
+export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFlow }> {
+  readonly name = 'uplink';
   private readonly status: Record<DataCentreId, DcCounters>;
   private readonly health: Record<DataCentreId, DcHealth>;
   private readonly backoff: Backoff;
@@ -161,12 +173,63 @@ export class Uplink {
 
   start(): void {
     if (this.running) return;
+    this.options.bus?.on(this.name, 'instance', (event) => {
+      if (event.state === 'queued') this.kick();
+    });
+    this.options.bus?.on(this.name, 'consultation', (event) => this.setLive(event.live));
     this.running = true;
     this.loop = this.run();
     this.scheduleProbe(0);
   }
 
+  snapshot() {
+    return { dataCentres: this.dataCentres(), flow: this.flow() };
+  }
+
+  /** An event for the test watching, the log, and (data-centre states, damaged files) the bus. */
+  private tell(event: UplinkEvent): void {
+    this.options.onEvent?.(event);
+    const { log, bus } = this.options;
+    switch (event.type) {
+      case 'delivered':
+        log?.info(
+          { instance: event.instanceId, dc: event.dc, alreadyStored: event.alreadyStored },
+          'delivered',
+        );
+        return;
+      case 'retry':
+        log?.warn(
+          { instance: event.instanceId, dc: event.dc, reason: event.reason },
+          'delivery failed; will retry',
+        );
+        return;
+      case 'quarantined':
+        log?.warn(
+          { instance: event.instanceId, dc: event.dc, reason: event.reason },
+          'data centre rejected the instance',
+        );
+        return;
+      case 'unsendable':
+        log?.error(
+          { instance: event.instanceId, code: event.code, reason: event.reason },
+          'not sent: file damaged or gone',
+        );
+        bus?.emit({
+          type: 'store-problem',
+          code: event.code,
+          message: event.reason,
+          instanceId: event.instanceId,
+        });
+        return;
+      case 'dc-state':
+        log?.info({ dc: event.dc, state: event.state, reason: event.reason }, 'data centre state');
+        bus?.emit(event);
+        return;
+    }
+  }
+
   async stop(): Promise<void> {
+    this.options.bus?.off(this.name);
     this.running = false;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.wake?.();
@@ -227,8 +290,7 @@ export class Uplink {
       s.lastFailureAt = at;
       changed = this.health[dc].failure();
     }
-    if (changed)
-      this.options.onEvent?.({ type: 'dc-state', dc, state: changed, previous: before, reason: problem });
+    if (changed) this.tell({ type: 'dc-state', dc, state: changed, previous: before, reason: problem });
     if (changed === 'up') this.kick();
   }
 
@@ -261,7 +323,7 @@ export class Uplink {
           const reason = `upload failed on the terminal: ${(error as Error).message}`;
           const nextAttemptAt = this.now() + this.options.retryMaxMs;
           this.options.store.markRetry(row.id, reason, nextAttemptAt);
-          this.options.onEvent?.({
+          this.tell({
             type: 'retry',
             instanceId: row.id,
             dc: this.lastChosen,
@@ -317,7 +379,7 @@ export class Uplink {
         throw error;
       const code = error.code === 'CORRUPTED' ? 'corrupted' : 'missing-file';
       store.quarantine(row.id, code, error.message);
-      this.options.onEvent?.({ type: 'unsendable', instanceId: row.id, code, reason: error.message });
+      this.tell({ type: 'unsendable', instanceId: row.id, code, reason: error.message });
       return;
     }
     const first = this.chooseDc();
@@ -350,7 +412,7 @@ export class Uplink {
           this.provinceUnreachable = false;
           store.makeQueuedDue();
         }
-        this.options.onEvent?.({
+        this.tell({
           type: 'delivered',
           instanceId: row.id,
           dc,
@@ -359,7 +421,7 @@ export class Uplink {
         return;
       case 'rejected':
         store.quarantine(row.id, 'rejected-by-dc', outcome.reason);
-        this.options.onEvent?.({ type: 'quarantined', instanceId: row.id, dc, reason: outcome.reason });
+        this.tell({ type: 'quarantined', instanceId: row.id, dc, reason: outcome.reason });
         return;
       case 'retry': {
         this.provinceUnreachable = true;
@@ -371,7 +433,7 @@ export class Uplink {
               : Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS),
           );
         store.markRetry(row.id, outcome.reason, nextAttemptAt);
-        this.options.onEvent?.({
+        this.tell({
           type: 'retry',
           instanceId: row.id,
           dc,
@@ -382,4 +444,27 @@ export class Uplink {
       }
     }
   }
+}
+
+/** The uplink's data centres and link settings from the configuration. */
+export function uplinkOptions(config: Config) {
+  const dcs = config.dataCentres;
+  const target = (id: DataCentreId) => ({
+    name: dcs[id].name,
+    dicomWebUrl: dcs[id].dicomWebUrl,
+    timeoutMs: dcs.requestTimeoutMs,
+    ...(dcs[id].username !== undefined ? { username: dcs[id].username } : {}),
+    ...(dcs[id].password !== undefined ? { password: dcs[id].password } : {}),
+  });
+  return {
+    targets: { A: target('A'), B: target('B') },
+    home: dcs.home,
+    failoverAfter: dcs.failoverAfter,
+    recoverAfter: dcs.recoverAfter,
+    probeIntervalMs: dcs.probeIntervalMs,
+    retryInitialMs: dcs.retryInitialMs,
+    retryMaxMs: dcs.retryMaxMs,
+    bandwidth: { uploadKbps: dcs.uploadKbps, duringLiveKbps: dcs.duringLiveKbps },
+    maxInFlight: dcs.maxInFlight,
+  } satisfies Partial<UplinkOptions>;
 }

@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { EventBus } from '../events.ts';
+import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
+import { VideoIngest } from '../ingest/video-ingest.ts';
+import type { Service } from '../service.ts';
+import { RecordingRows } from '../store/recordings.ts';
+import type { StudyStore } from '../store/study-store.ts';
+import type { ConsultationStudies } from '../study/consultation-studies.ts';
+import { Consultation } from './consultation.ts';
+import { EncoderSelector } from './encoder-selection.ts';
+import { MediaWorker } from './media-worker.ts';
+import { Recorder } from './recorder.ts';
+
+export interface MediaServiceOptions {
+  config: Config;
+  store: StudyStore;
+  studies: ConsultationStudies;
+  pipeline: CapturePipeline;
+  bus: EventBus;
+  log: Logger;
+  /** Extra environment for the media worker (the rig's stand-in hardware encoder plugin). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Video on the terminal: the media worker (GStreamer in a child process), the H.264 encoder
+ * chosen from what it offers, the consultation pipeline (camera, live out, preview, stills), the
+ * recorder, and the video ingest that makes segments and stills DICOM. The parts tell the rest of
+ * the daemon what happened on the bus: camera lost and back, a recording stopped for the disk,
+ * the consultation going live (uploads yield to it), and changes for the kiosk.
+ */
+export class MediaService implements Service<null> {
+  readonly name = 'media';
+  readonly worker: MediaWorker;
+  readonly encoders: EncoderSelector;
+  readonly consultation: Consultation;
+  readonly recorder: Recorder;
+  readonly ingest: VideoIngest;
+
+  constructor(private readonly options: MediaServiceOptions) {
+    const { config, store, bus } = options;
+    const log = options.log.child({ module: 'media' });
+    const changed = () => bus.emit({ type: 'changed', part: 'media' });
+    this.worker = new MediaWorker({
+      log,
+      ...(options.env ? { env: options.env } : {}),
+      heartbeatTimeoutMs: config.media.heartbeatTimeoutMs,
+      onState: (state, detail) => this.workerState(state, detail),
+    });
+    this.worker.onBusEvent((event) => {
+      if (event.kind === 'error' || event.kind === 'warning')
+        log.warn(
+          { pipeline: event.pipeline, element: event.element, message: event.message },
+          `pipeline ${event.kind}`,
+        );
+    });
+    const scratchDir = join(config.dataDir, 'media-scratch');
+    mkdirSync(scratchDir, { recursive: true });
+    this.encoders = new EncoderSelector({
+      worker: this.worker,
+      log,
+      pinned: config.media.encoder,
+      scratchDir,
+      hardwareFailuresBeforeFallback: config.media.hardwareFailuresBeforeFallback,
+    });
+    const recordings = new RecordingRows(store.db, () => new Date().toISOString());
+    this.ingest = new VideoIngest({
+      pipeline: options.pipeline,
+      store,
+      recordings,
+      patientFor: (studyUid) => options.studies.patientFor(studyUid),
+      worker: this.worker,
+      log: options.log.child({ module: 'video-ingest' }),
+      scratchDir,
+      uidRoot: config.device.uidRoot,
+      stationName: config.device.id,
+      institutionName: config.device.institutionName,
+    });
+    this.consultation = new Consultation({
+      worker: this.worker,
+      encoders: this.encoders,
+      studies: options.studies,
+      ingest: this.ingest,
+      camera: config.media.camera,
+      microphone: config.media.microphone,
+      live: config.media.live,
+      target: {
+        ...config.media.record,
+        bitrateKbps: config.media.bitrateKbps,
+        keyFrameIntervalS: Math.min(2, config.media.record.segmentS),
+      },
+      log,
+      onLost: (reason, cause) => bus.emit({ type: 'camera', state: 'lost', detail: reason, cause }),
+      onBack: (camera) => {
+        bus.emit({ type: 'camera', state: 'back', detail: camera });
+        void this.recorder
+          .resumeAfterCamera()
+          .catch((error: unknown) => log.error({ err: error }, 'the recording could not resume'));
+      },
+      onChange: () => {
+        bus.emit({ type: 'consultation', live: this.consultation.state === 'live' });
+        changed();
+      },
+    });
+    this.recorder = new Recorder({
+      worker: this.worker,
+      consultation: this.consultation,
+      encoders: this.encoders,
+      recordings,
+      ingest: this.ingest,
+      segmentS: config.media.record.segmentS,
+      bitrateKbps: config.media.bitrateKbps,
+      headroomBytes: () => store.headroomBytes(),
+      onDiskLow: (message) => bus.emit({ type: 'recording-stopped', reason: message }),
+      dataDir: config.dataDir,
+      uidRoot: config.device.uidRoot,
+      log,
+      onChange: changed,
+    });
+  }
+
+  /** Starts the worker and chooses the encoder in the background: ECG work never waits for video. */
+  start(): void {
+    this.worker.start();
+    void this.worker
+      .ready()
+      .then(() => this.encoders.select())
+      .then(() => this.ingest.resume())
+      .then(
+        () => this.options.bus.emit({ type: 'changed', part: 'media' }),
+        (error: unknown) => this.options.log.error({ err: error }, 'choosing the H.264 encoder failed'),
+      );
+  }
+
+  async stop(): Promise<void> {
+    this.ingest.stop();
+    await this.worker.stop();
+  }
+
+  /** Status and health read the parts themselves (status.ts); nothing of its own to add yet. */
+  snapshot(): null {
+    return null;
+  }
+
+  private workerState(state: string, detail: string | null): void {
+    this.options.log.info({ state, detail }, 'media worker state');
+    if (state === 'restarting') {
+      // Pipelines died with the worker: the recording ends (its open segment is kept) and video
+      // comes back by itself when the worker is up again.
+      this.recorder.workerLost(detail);
+      this.consultation.workerLost(detail);
+    }
+    // Segments that waited for the worker (it was away when they closed) are made DICOM now.
+    // (Not a directory sweep: a recording may already be writing again.)
+    if (state === 'ready' && this.worker.counters.starts > 1) void this.ingest.processCaptured();
+    this.options.bus.emit({ type: 'changed', part: 'media' });
+  }
+}
