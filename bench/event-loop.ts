@@ -1,14 +1,23 @@
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';
+import { until as poll } from '../device-drivers/test/helpers/until.ts';
 import { buildFirmware } from '../firmware/build.ts';
 import type { HealthPayload } from '../firmware/src/telemetry/payloads.ts';
-import { RigUnderTest, sleep, until } from './end-to-end.ts';
+import { RigUnderTest, sleep } from './end-to-end.ts';
 import { twelveLeadRecord } from './records.ts';
 import type { Row } from './scp-decode.ts';
 import { fmt, median } from './stats.ts';
 
 const BURST = 100;
 const RECORD_S = 40;
+
+/**
+ * The bench's own waits ask the terminal's status four times a second, as a kiosk's pushes would
+ * (at most one per 50 ms while things change): asking every few milliseconds would itself be the
+ * load the figures show.
+ */
+const until = <T>(what: string, probe: () => Promise<T | undefined | false>, ms: number) =>
+  poll(what, probe, ms, { errorsMeanNotYet: true, everyMs: 250 });
 
 interface Report {
   /** When the report arrived (performance.now()): it covers the window that ended then. */

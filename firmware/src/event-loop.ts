@@ -88,8 +88,10 @@ export class EventLoopMonitor implements Service<EventLoopSnapshot> {
   }
 
   private figures(h: ELDHistogram): Omit<EventLoopSnapshot, 'budgetP99Ms' | 'windowsOverBudget'> {
-    // The histogram counts in nanoseconds, and only once a sample exists (else min is huge).
-    const ms = (ns: number) => (h.count > 0 ? Math.round(ns / 1e4) / 100 : 0);
+    // The histogram holds each sampling interval in nanoseconds, the timer's own resolution
+    // included (an idle loop reads 10.1 ms at a 10 ms resolution): the delay is what exceeds it.
+    const ms = (ns: number) =>
+      h.count > 0 ? Math.max(0, Math.round((ns / 1e6 - this.resolutionMs) * 100) / 100) : 0;
     return {
       windowS: Math.round((this.clock() - this.windowStartedAt) / 100) / 10,
       p50Ms: ms(h.percentile(50)),

@@ -42,6 +42,29 @@ test('files: sealed and opened again exactly; the sealed bytes hold no trace of 
   t.notDeepEqual(atRest.sealFile(marker), atRest.sealFile(marker));
 });
 
+test('files opened off the event loop (WebCrypto) give the same bytes, and refuse the same damage', async (t) => {
+  const atRest = new AesGcmAtRest(key());
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ minLength: 1, maxLength: 2048 }),
+      fc.nat(),
+      fc.integer({ min: 1, max: 255 }),
+      async (plain, at, flip) => {
+        const sealed = Buffer.from(atRest.sealFile(plain));
+        t.deepEqual(new Uint8Array(await atRest.openFileAsync(sealed, 'f')), plain);
+        const i = 4 + (at % (sealed.length - 4)); // past the magic (see the next test)
+        sealed[i] = sealed[i]! ^ flip;
+        const error = await t.throwsAsync(() => atRest.openFileAsync(sealed, 'f'), {
+          instanceOf: StoreError,
+        });
+        t.is(error?.code, 'CORRUPTED');
+      },
+    ),
+    { numRuns: 50 },
+  );
+  t.deepEqual(await NO_ENCRYPTION.openFileAsync(Uint8Array.of(1, 2), 'f'), Uint8Array.of(1, 2));
+});
+
 test('files: any changed byte, a cut, or another key is CORRUPTED, never wrong bytes', (t) => {
   const atRest = new AesGcmAtRest(key());
   fc.assert(

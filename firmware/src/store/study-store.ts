@@ -1,5 +1,6 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, webcrypto } from 'node:crypto';
 import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AesGcmAtRest, type AtRest, NO_ENCRYPTION } from './at-rest.ts';
@@ -397,6 +398,42 @@ export class StudyStore {
    * The instance's DICOM file, checked against the hash recorded when it was written: a file that
    * changed on disk (a failing card, a bad sector) is CORRUPTED and must never be sent as good.
    */
+  /**
+   * readDicom off the event loop: the file read, the decryption and the hash run on libuv's thread
+   * pool (the uplink reads every file it sends, several MB for a video segment).
+   */
+  async readDicomAsync(row: InstanceRow): Promise<Uint8Array> {
+    if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
+    let stored: Uint8Array;
+    try {
+      stored = await readFile(join(this.options.dataDir, row.dicom_path));
+    } catch (error) {
+      throw new StoreError(
+        'NOT_FOUND',
+        `the DICOM file of instance ${row.id} cannot be read: ${(error as Error).message}`,
+        false,
+      );
+    }
+    const bytes = await this.atRest.openFileAsync(
+      stored,
+      `the DICOM file of instance ${row.id} (${row.dicom_path})`,
+    );
+    if (row.dicom_sha256 !== null) {
+      const digest = await webcrypto.subtle.digest('SHA-256', bytes);
+      this.checkDicomHash(row, Buffer.from(digest).toString('hex'));
+    }
+    return bytes;
+  }
+
+  private checkDicomHash(row: InstanceRow, sha: string): void {
+    if (sha !== row.dicom_sha256)
+      throw new StoreError(
+        'CORRUPTED',
+        `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256?.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
+        false,
+      );
+  }
+
   readDicom(row: InstanceRow): Uint8Array {
     if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
     const path = join(this.options.dataDir, row.dicom_path);
@@ -411,16 +448,7 @@ export class StudyStore {
       );
     }
     const bytes = this.atRest.openFile(stored, `the DICOM file of instance ${row.id} (${row.dicom_path})`);
-    if (row.dicom_sha256 !== null) {
-      const sha = createHash('sha256').update(bytes).digest('hex');
-      if (sha !== row.dicom_sha256) {
-        throw new StoreError(
-          'CORRUPTED',
-          `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
-          false,
-        );
-      }
-    }
+    if (row.dicom_sha256 !== null) this.checkDicomHash(row, createHash('sha256').update(bytes).digest('hex'));
     return bytes;
   }
 

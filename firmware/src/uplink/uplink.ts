@@ -358,8 +358,9 @@ export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFl
     dc: DataCentreId,
     dicom: Uint8Array,
     address: Omit<InstanceAddress, 'sopUid'> | undefined,
+    marked = false,
   ): Promise<StowOutcome> {
-    this.options.store.markDelivering(row.id, dc);
+    if (!marked) this.options.store.markDelivering(row.id, dc);
     const target = this.flowControl.timed(this.options.targets[dc], dicom.length);
     const outcome = await this.options.stow(target, dicom, row.sop_uid!, address, (bytes) =>
       this.flowControl.pace(bytes, row.priority),
@@ -371,9 +372,18 @@ export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFl
 
   private async deliver(row: InstanceRow): Promise<void> {
     const { store } = this.options;
+    const first = this.chooseDc();
+    if (first !== this.lastChosen) {
+      if (first === this.options.home) this.counters.failbacks++;
+      else this.counters.failovers++;
+      this.lastChosen = first;
+    }
+    // Marked before the first await: the loop's next pick skips it.
+    store.markDelivering(row.id, first);
     let dicom: Uint8Array;
     try {
-      dicom = store.readDicom(row);
+      // Read, decrypted and checked against its hash off the event loop (several MB for video).
+      dicom = await store.readDicomAsync(row);
     } catch (error) {
       if (!(error instanceof StoreError) || (error.code !== 'CORRUPTED' && error.code !== 'NOT_FOUND'))
         throw error;
@@ -382,12 +392,6 @@ export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFl
       this.tell({ type: 'unsendable', instanceId: row.id, code, reason: error.message });
       return;
     }
-    const first = this.chooseDc();
-    if (first !== this.lastChosen) {
-      if (first === this.options.home) this.counters.failbacks++;
-      else this.counters.failovers++;
-      this.lastChosen = first;
-    }
     let dc = first;
     // Where the data centre's copy sits, should it answer "already stored" (looked up once).
     const studyUid = row.study_id === null ? undefined : store.studyUid(row.study_id);
@@ -395,7 +399,7 @@ export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFl
       studyUid && row.series_uid
         ? { studyUid, seriesUid: row.series_uid, captureSha256: row.content_sha256 }
         : undefined;
-    let outcome = await this.attempt(row, dc, dicom, address);
+    let outcome = await this.attempt(row, dc, dicom, address, true);
     if (outcome.kind === 'retry') {
       // Active-active: the other data centre takes it now rather than after a backoff.
       dc = other(first);
