@@ -1,41 +1,30 @@
-import type { Logger } from 'pino';
-import {
-  type EcgCart,
-  type GpioOpener,
-  GpioRelayOpener,
-  type HidOpener,
-  NodeSerialOpener,
-  OnoffGpioOpener,
-  type ScannerBackend,
-  type SerialOpener,
-  UdevadmMonitor,
-  type UsbEventSource,
-} from '#device-drivers';
+import { type EcgCart, NodeSerialOpener } from '#device-drivers';
 import { documentRoutes } from './api/routes/documents.ts';
 import { patientRoutes } from './api/routes/patient.ts';
 import { statusRoutes } from './api/routes/status.ts';
 import { videoRoutes } from './api/routes/video.ts';
 import { ApiServer } from './api/server.ts';
-import type { Config, HidScannerConfig } from './config/schema.ts';
+import { BoardSensors } from './board.ts';
+import type { Config } from './config/schema.ts';
+import type { DaemonDeps } from './daemon-deps.ts';
 import { Carts } from './devices/carts.ts';
-import { DeviceManager } from './devices/device-manager.ts';
+import { DeviceManager, usbEventSource } from './devices/device-manager.ts';
 import { Documents } from './documents/documents.ts';
 import { EventLoopMonitor } from './event-loop.ts';
 import { EventBus } from './events.ts';
 import { StatusLed } from './gpio/led-policy.ts';
-import { GpioPanel } from './gpio/panel.ts';
+import { GpioPanel, gpioOpener } from './gpio/panel.ts';
 import { PowerFailHandler } from './gpio/power.ts';
 import { CapturePipeline } from './ingest/capture-pipeline.ts';
-import { EcgIngest } from './ingest/ecg-ingest.ts';
+import { EcgIngest, ecgIngestOptions } from './ingest/ecg-ingest.ts';
 import { MediaService } from './media/media-service.ts';
 import { Notices } from './notices.ts';
 import { PatientDesk } from './patient/patient-desk.ts';
 import { ServiceGroup } from './service.ts';
-import { type ServiceManager, ServiceManagerLink } from './service-manager.ts';
+import { ServiceManagerLink } from './service-manager.ts';
 import { buildHealth, buildStatus } from './status.ts';
-import { chooseKeyStore, type DataKeyStore } from './store/data-key.ts';
+import { configuredKeyStore } from './store/data-key.ts';
 import { DiskGuard } from './store/disk-guard.ts';
-import type { FaultHook } from './store/fault-points.ts';
 import { journalTrimmer } from './store/journal-trimmer.ts';
 import { StoreService } from './store/store-service.ts';
 import { StudyRows } from './store/studies.ts';
@@ -44,33 +33,9 @@ import { ConsultationStudies } from './study/consultation-studies.ts';
 import { HealthPublisher } from './telemetry/health-publisher.ts';
 import { MqttTelemetry, telemetryOptions } from './telemetry/mqtt-telemetry.ts';
 import { stowInstance } from './uplink/stow-client.ts';
-import { type StowFn, Uplink, uplinkOptions } from './uplink/uplink.ts';
+import { Uplink, uplinkOptions } from './uplink/uplink.ts';
 
-export interface DaemonDeps {
-  log: Logger;
-  /** The kill test's crash points in the store and uplink (see fault-points.ts); none by default. */
-  fault?: FaultHook;
-  /** Extra environment for the media worker (the rig's stand-in hardware encoder plugin). */
-  mediaEnv?: Record<string, string>;
-  opener?: SerialOpener;
-  stow?: StowFn;
-  freeBytes?: (dir: string) => number;
-  /** Where the data key lives (default: as storage.encryption says; null: encryption off). */
-  dataKeys?: DataKeyStore | null;
-  now?: () => Date;
-  /** USB arrivals and departures (default: udev, or none as configured). */
-  usbEvents?: UsbEventSource;
-  /** The GPIO lines (default: the relay socket if configured, else sysfs through onoff). */
-  gpioOpener?: GpioOpener;
-  /** The HID transport for a barcode scanner (default: its relay socket if set, else node-hid). */
-  hidOpener?: (scanner: HidScannerConfig) => HidOpener;
-  /** The document scanner backend (default: scanimage as configured). */
-  scannerBackend?: ScannerBackend;
-  /** systemd (or the rig's supervisor) to tell READY, WATCHDOG and STOPPING; none by default. */
-  serviceManager?: ServiceManager;
-}
-
-const NO_USB_EVENTS: UsbEventSource = { start: () => {}, stop: async () => {} };
+export type { DaemonDeps } from './daemon-deps.ts';
 
 /**
  * The terminal daemon: builds its services, in dependency order, and wires them together. The
@@ -95,6 +60,7 @@ export class Daemon {
   readonly api: ApiServer;
   readonly media: MediaService | null;
   readonly eventLoop: EventLoopMonitor;
+  readonly board = new BoardSensors();
   readonly cartService: Carts;
   readonly storeService: StoreService;
   readonly notices: Notices;
@@ -123,18 +89,12 @@ export class Daemon {
       onTransition: (t) => bus.emit({ type: 'instance', ...t }),
       ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
       ...(deps.fault ? { fault: deps.fault } : {}),
-      dataKeys:
-        deps.dataKeys !== undefined
-          ? deps.dataKeys
-          : config.storage.encryption.enabled
-            ? chooseKeyStore(config.storage.encryption, config.dataDir)
-            : null,
+      dataKeys: deps.dataKeys !== undefined ? deps.dataKeys : configuredKeyStore(config),
     });
     this.storeService = new StoreService(this.store, bus, child('store'));
     this.disk = new DiskGuard({
       config: config.storage,
-      freeBytes: () => this.store.freeBytesNow(),
-      purge: (o) => this.store.purge(o),
+      disk: this.store,
       trimmers: config.storage.journalKeep === null ? [] : [journalTrimmer(config.storage.journalKeep)],
       bus,
       log: child('storage'),
@@ -161,16 +121,12 @@ export class Daemon {
       bus,
       log: child('study'),
     });
-    const profiles = new Map(config.carts.map((c) => [c.id, c.vendorProfile]));
     this.ingest = new EcgIngest({
+      ...ecgIngestOptions(config),
       pipeline: this.pipeline,
       bus,
       log: child('ingest'),
-      uidRoot: config.device.uidRoot,
-      stationName: config.device.id,
-      institutionName: config.device.institutionName,
-      profileFor: (cartId) => profiles.get(cartId) ?? 'auto',
-      openStudy: () => this.studies.open(),
+      studies: this.studies,
       now,
     });
     const opener = deps.opener ?? new NodeSerialOpener();
@@ -213,15 +169,13 @@ export class Daemon {
       store: this.store,
     });
     this.devices = new DeviceManager({
-      source: deps.usbEvents ?? (config.usbEvents === 'udev' ? new UdevadmMonitor() : NO_USB_EVENTS),
+      source: deps.usbEvents ?? usbEventSource(config),
       log: child('devices'),
       bus,
     });
     this.panel = new GpioPanel({
       config: config.gpio,
-      opener:
-        deps.gpioOpener ??
-        (config.gpio.relaySocket ? new GpioRelayOpener(config.gpio.relaySocket) : new OnoffGpioOpener()),
+      opener: deps.gpioOpener ?? gpioOpener(config.gpio),
       bus,
       log: child('gpio'),
       led: new StatusLed({

@@ -1,12 +1,13 @@
-import { readFileSync, statfsSync } from 'node:fs';
 import type {
   CartItem,
   DisplayState,
   PatientItem,
+  ScannerItem,
   StatusResponse,
   StudyItem,
   VideoItem,
 } from './api/types.ts';
+import type { BoardSensors } from './board.ts';
 import type { Config } from './config/schema.ts';
 import type { CartSnapshot, Carts } from './devices/carts.ts';
 import type { DeviceManager, SeenDevice } from './devices/device-manager.ts';
@@ -15,10 +16,7 @@ import type { EventLoopMonitor } from './event-loop.ts';
 import type { GpioPanel } from './gpio/panel.ts';
 import type { PowerFailHandler } from './gpio/power.ts';
 import type { EcgIngest } from './ingest/ecg-ingest.ts';
-import type { Consultation } from './media/consultation.ts';
-import type { EncoderSelector } from './media/encoder-selection.ts';
-import type { MediaWorker } from './media/media-worker.ts';
-import type { Recorder } from './media/recorder.ts';
+import type { MediaSnapshot } from './media/media-service.ts';
 import type { Notices } from './notices.ts';
 import type { PatientDesk } from './patient/patient-desk.ts';
 import { maskIdNumber, type PatientIdentity } from './patient/patient-identity.ts';
@@ -66,16 +64,12 @@ export interface StatusSources {
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
-  media: {
-    worker: MediaWorker;
-    encoders: EncoderSelector;
-    consultation: Consultation;
-    recorder: Recorder;
-  } | null;
+  media: { snapshot(): MediaSnapshot } | null;
   studies: ConsultationStudies;
   documents: Documents;
   notices: Notices;
   disk: DiskGuard;
+  board: BoardSensors;
   eventLoop: EventLoopMonitor;
   readonly startedAt: number;
   now(): Date;
@@ -137,27 +131,19 @@ export function buildStatus(s: StatusSources): StatusResponse {
     deliveredTo: s.store.deliveredTo(row.id).map((d) => d.dc),
   }));
   const counts = s.store.countByState();
+  const desk = s.desk.snapshot();
   return {
     v: 1,
     device: { id: s.config.device.id, firmware: FIRMWARE_VERSION },
     at: now.toISOString(),
     carts: cartItems(s.cartService.snapshot()),
-    idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
-      id,
-      state: reader.state,
-      port: reader.port,
-      problem: reader.lastProblem,
-      cardsRead: reader.counters.cardsRead,
+    idReaders: desk.idReaders.map(({ counters, ...reader }) => ({
+      ...reader,
+      cardsRead: counters.cardsRead,
     })),
-    hidScanners: [...s.desk.scanners.entries()].map(([id, scanner]) => ({
-      id,
-      state: scanner.state,
-      mode: scanner.mode,
-      problem: scanner.lastProblem,
-      scans: scanner.counters.scans,
-    })),
-    patient: patientItem(s.desk.patient),
-    dataCentres: s.uplink.dataCentres().map((d) => ({
+    hidScanners: desk.hidScanners.map(({ counters, ...scanner }) => ({ ...scanner, scans: counters.scans })),
+    patient: patientItem(desk.patient),
+    dataCentres: s.uplink.snapshot().dataCentres.map((d) => ({
       id: d.id,
       name: d.name,
       state: d.state,
@@ -170,12 +156,12 @@ export function buildStatus(s: StatusSources): StatusResponse {
     studiesToday: studies,
     queueDepth: counts.captured + counts.encoded + counts.queued + counts.delivering,
     notices: s.notices.snapshot().slice(-20),
-    telemetry: s.telemetry.state,
-    video: s.media ? videoItem(s.media) : null,
+    telemetry: s.telemetry.snapshot().state,
+    video: s.media ? videoItem(s.media.snapshot()) : null,
     study: openStudyItem(s.studies),
-    panel: panelItem(s.panel, s.power),
-    usbDevices: s.devices.list().map(usbDeviceItem),
-    scanner: s.documents.status(),
+    panel: panelItem(s.panel.snapshot(), s.power.snapshot()),
+    usbDevices: s.devices.snapshot().map(usbDeviceItem),
+    scanner: s.documents.snapshot(),
     storeRecovery: s.storeService.snapshot().recovery,
   };
 }
@@ -199,53 +185,70 @@ function studyPatientItem(p: StudyPatient | null, at: string): PatientItem | nul
   };
 }
 
-function videoItem(media: NonNullable<StatusSources['media']>): VideoItem {
-  const encoder = media.encoders.status();
+function videoItem(m: MediaSnapshot): VideoItem {
   return {
-    worker: media.worker.state,
-    encoderState: encoder.state,
-    encoder: encoder.element,
-    encoderKind: encoder.kind,
-    fallbackReason: encoder.fallbackReason,
+    worker: m.worker.state,
+    encoderState: m.encoder.state,
+    encoder: m.encoder.element,
+    encoderKind: m.encoder.kind,
+    fallbackReason: m.encoder.fallbackReason,
     camera: {
-      state: media.consultation.state,
-      name: media.consultation.camera,
-      lastError: media.consultation.lastError,
-      measured: media.consultation.measured,
-      microphone: media.consultation.microphone,
+      state: m.camera.state,
+      name: m.camera.name,
+      lastError: m.camera.lastError,
+      measured: m.camera.measured,
+      microphone: m.camera.microphone,
     },
     live: {
-      transport: media.consultation.liveOut.transport,
-      state: media.consultation.liveOut.state,
-      lastError: media.consultation.liveOut.lastError,
-      bitrateKbps: media.consultation.liveOut.bitrate.current,
-      resolution: media.consultation.size,
-      rttMs: media.consultation.liveOut.bitrate.lastRttMs,
-      lossPercent: Math.round(media.consultation.liveOut.bitrate.lastLoss * 1000) / 10,
+      transport: m.live.transport,
+      state: m.live.state,
+      lastError: m.live.lastError,
+      bitrateKbps: m.live.bitrateKbps,
+      resolution: m.live.resolution,
+      rttMs: m.live.rttMs,
+      lossPercent: m.live.lossPercent,
     },
-    recording: {
-      state: media.recorder.state,
-      recordingId: media.recorder.recordingId,
-      segments: media.recorder.segments,
-      lastError: media.recorder.lastError,
-    },
+    recording: m.recording,
   };
 }
 
-function temperature(): number | null {
-  try {
-    return Number(readFileSync('/sys/class/thermal/thermal_zone0/temp', 'utf8')) / 1000;
-  } catch {
-    return null;
-  }
+function mediaHealth(m: MediaSnapshot): NonNullable<HealthPayload['media']> {
+  return {
+    worker: m.worker.state,
+    gstVersion: m.worker.gstVersion,
+    counters: m.worker.counters,
+    encoder: m.encoder,
+    camera: {
+      state: m.camera.state,
+      name: m.camera.name,
+      lastError: m.camera.lastError,
+      counters: m.camera.counters,
+      microphone: m.camera.microphone,
+      audioEncoder: m.audioEncoder,
+    },
+    encoderOutput: m.camera.measured,
+    live: {
+      state: m.live.state,
+      lastError: m.live.lastError,
+      counters: m.live.counters,
+      bitrateKbps: m.live.bitrateKbps,
+      resolution: m.live.resolution,
+      bitrateSteps: m.live.bitrateSteps,
+      rttMs: m.live.rttMs,
+    },
+    recording: { state: m.recording.state, segments: m.recording.segments },
+  };
 }
 
 /** The periodic health payload for the NOC. Counts and states only: no patient data. */
 export function buildHealth(s: StatusSources): HealthPayload {
   const now = s.now();
-  const fs = statfsSync(s.config.dataDir);
   const queue = s.store.queueStats(now.getTime());
-  const dcs = s.uplink.dataCentres();
+  const uplink = s.uplink.snapshot();
+  const media = s.media?.snapshot() ?? null;
+  const desk = s.desk.snapshot();
+  const telemetry = s.telemetry.snapshot();
+  const store = s.storeService.snapshot();
   return {
     v: 1,
     at: now.toISOString(),
@@ -253,52 +256,29 @@ export function buildHealth(s: StatusSources): HealthPayload {
     deviceId: s.config.device.id,
     versions: { firmware: FIRMWARE_VERSION, node: process.version },
     uptimeS: Math.round((now.getTime() - s.startedAt) / 1000),
-    disk: {
-      freeBytes: Number(fs.bavail) * Number(fs.bsize),
-      totalBytes: Number(fs.blocks) * Number(fs.bsize),
-      level: s.disk.level,
-      warnFreeBytes: s.disk.options.config.warnFreeBytes,
-      minFreeBytes: s.disk.options.config.minFreeBytes,
-      ...s.disk.counters,
-    },
-    temperatureC: temperature(),
+    disk: s.disk.snapshot(),
+    temperatureC: s.board.snapshot().temperatureC,
     eventLoop: s.eventLoop.snapshot(),
     devices: {
       ecgCarts: s.cartService.snapshot().map((cart) => ({ ...cart, counters: { ...cart.counters } })),
-      idReaders: [...s.desk.idReaders.entries()].map(([id, reader]) => ({
-        id,
-        state: reader.state,
-        port: reader.port,
-        problem: reader.lastProblem,
-        counters: { ...reader.counters },
-      })),
-      hidScanners: [...s.desk.scanners.entries()].map(([id, scanner]) => ({
-        id,
-        state: scanner.state,
-        mode: scanner.mode,
-        problem: scanner.lastProblem,
-        counters: { ...scanner.counters },
-      })),
-      scanner: scannerHealth(s.documents),
-      gpio: panelItem(s.panel, s.power),
-      usb: s.devices.list().map(usbDeviceItem),
+      idReaders: desk.idReaders,
+      hidScanners: desk.hidScanners,
+      scanner: scannerHealth(s.documents.snapshot()),
+      gpio: panelItem(s.panel.snapshot(), s.power.snapshot()),
+      usb: s.devices.snapshot().map(usbDeviceItem),
     },
     queue: {
       depth: queue.reduce((n, q) => n + q.depth, 0),
       oldestUndeliveredAgeS: queue.reduce((m, q) => Math.max(m, q.oldestAgeS), 0),
       byPriority: queue.map((q) => ({ ...q, name: PRIORITY_NAMES[q.priority] ?? `p${q.priority}` })),
     },
-    instances: { ...s.store.countByState() },
-    storeRecovery: s.storeService.snapshot().recovery,
-    audit: { ...s.store.audit.head(), chainBroken: s.storeService.snapshot().audit?.broken ?? null },
-    uplinkFlow: s.uplink.flow(),
-    encryption: {
-      mode: s.store.atRest.mode,
-      keyStore: s.store.dataKey?.keyStore ?? null,
-      keyFingerprint: s.store.dataKey?.fingerprint ?? null,
-    },
+    instances: store.instances,
+    storeRecovery: store.recovery,
+    audit: store.audit,
+    uplinkFlow: uplink.flow,
+    encryption: store.encryption,
     uplink: Object.fromEntries(
-      dcs.map((d) => [
+      uplink.dataCentres.map((d) => [
         d.id,
         {
           name: d.name,
@@ -315,42 +295,15 @@ export function buildHealth(s: StatusSources): HealthPayload {
       ]),
     ),
     /** Moves of new uploads away from the home data centre, and back. */
-    uplinkSwitches: { ...s.uplink.counters },
-    ingest: { ...s.ingest.counters },
-    telemetry: { state: s.telemetry.state, counters: { ...s.telemetry.counters } },
-    encoder: s.media?.encoders.status().element ?? null,
-    media: s.media
-      ? {
-          worker: s.media.worker.state,
-          gstVersion: s.media.worker.gstVersion,
-          counters: { ...s.media.worker.counters },
-          encoder: s.media.encoders.status(),
-          camera: {
-            state: s.media.consultation.state,
-            name: s.media.consultation.camera,
-            lastError: s.media.consultation.lastError,
-            counters: { ...s.media.consultation.counters },
-            microphone: s.media.consultation.microphone,
-            audioEncoder: s.media.encoders.audioEncoder?.element ?? null,
-          },
-          encoderOutput: s.media.consultation.measured,
-          live: {
-            state: s.media.consultation.liveOut.state,
-            lastError: s.media.consultation.liveOut.lastError,
-            counters: { ...s.media.consultation.liveOut.counters },
-            bitrateKbps: s.media.consultation.liveOut.bitrate.current,
-            resolution: s.media.consultation.size,
-            bitrateSteps: { ...s.media.consultation.liveOut.bitrate.counters },
-            rttMs: s.media.consultation.liveOut.bitrate.lastRttMs,
-          },
-          recording: { state: s.media.recorder.state, segments: s.media.recorder.segments },
-        }
-      : null,
+    uplinkSwitches: uplink.switches,
+    ingest: { ...s.ingest.snapshot() },
+    telemetry: { state: telemetry.state, counters: telemetry.counters },
+    encoder: media?.encoder.element ?? null,
+    media: media ? mediaHealth(media) : null,
   };
 }
 
-function scannerHealth(documents: Documents): HealthPayload['devices']['scanner'] {
-  const status = documents.status();
+function scannerHealth(status: ScannerItem): HealthPayload['devices']['scanner'] {
   if (!status.enabled) return null;
   return {
     state: status.state,
@@ -362,19 +315,17 @@ function scannerHealth(documents: Documents): HealthPayload['devices']['scanner'
 }
 
 /** GPIO lines, what the LED shows, the door and the mains power (kiosk and health alike: no patient data). */
-function panelItem(panel: GpioPanel, power: PowerFailHandler): StatusResponse['panel'] {
+function panelItem(
+  panel: ReturnType<GpioPanel['snapshot']>,
+  power: ReturnType<PowerFailHandler['snapshot']>,
+): StatusResponse['panel'] {
   return {
-    lines: [...panel.lines.entries()].map(([name, l]) => ({
-      name,
-      state: l.state,
-      line: l.line,
-      problem: l.problem,
-    })),
-    led: panel.ledPattern,
+    lines: panel.lines,
+    led: panel.led,
     doorOpen: panel.doorOpen,
     power: power.state,
     lastPowerFailFlushedMs: power.lastFlushedMs,
-    counters: { ...panel.counters },
+    counters: panel.counters,
   };
 }
 

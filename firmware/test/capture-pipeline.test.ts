@@ -171,7 +171,7 @@ function ecgWorld(open: OpenStudy | null) {
     stationName: 'T-0001',
     institutionName: 'Clinic',
     profileFor: () => 'auto',
-    openStudy: () => open,
+    studies: { open: () => open },
   });
   const send = async (bytes: Uint8Array) => {
     await ingest.receive({

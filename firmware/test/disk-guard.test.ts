@@ -113,11 +113,14 @@ function guarded(
       retentionDays: o.retentionDays ?? 30,
       checkIntervalS: 60,
     },
-    freeBytes: o.free,
-    purge: (p) => {
-      const result = store.purge(p);
-      if (result.instances > 0) trace.push(`purged ${result.instances}`);
-      return result;
+    disk: {
+      freeBytesNow: o.free,
+      totalBytesNow: () => 10 ** 12,
+      purge: (p) => {
+        const result = store.purge(p);
+        if (result.instances > 0) trace.push(`purged ${result.instances}`);
+        return result;
+      },
     },
     trimmers: o.trimmers ?? [],
     bus,

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import { type DeviceKind, knownDevice, type UsbEvent, type UsbEventSource } from '#device-drivers';
+import {
+  type DeviceKind,
+  knownDevice,
+  UdevadmMonitor,
+  type UsbEvent,
+  type UsbEventSource,
+} from '#device-drivers';
+import type { Config } from '../config/schema.ts';
 import type { EventBus } from '../events.ts';
 import type { Service } from '../service.ts';
 
@@ -136,4 +143,11 @@ export class DeviceManager implements Service<SeenDevice[]> {
     }
     this.changed();
   }
+}
+
+const NO_USB_EVENTS: UsbEventSource = { start: () => {}, stop: async () => {} };
+
+/** USB events as configured: udev's (udevadm monitor), or none where the board has no udev. */
+export function usbEventSource(config: Pick<Config, 'usbEvents'>): UsbEventSource {
+  return config.usbEvents === 'udev' ? new UdevadmMonitor() : NO_USB_EVENTS;
 }

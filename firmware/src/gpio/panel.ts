@@ -3,8 +3,10 @@ import {
   ButtonDecoder,
   type GpioLine,
   type GpioOpener,
+  GpioRelayOpener,
   type LedPattern,
   ledLevel,
+  OnoffGpioOpener,
   SwitchDecoder,
 } from '#device-drivers';
 import type { Config } from '../config/schema.ts';
@@ -35,7 +37,7 @@ export interface GpioPanelOptions {
  * INVARIANTS: each input has one decoder and at most one pending timer; after `stop()` no timer
  * is left and no event is emitted.
  */
-export class GpioPanel implements Service<GpioPanel['counters']> {
+export class GpioPanel implements Service {
   readonly name = 'panel';
   readonly lines = new Map<LineName, { state: LineState; line: number | null; problem: string | null }>();
   readonly counters = { presses: 0, longPresses: 0, tamperOpened: 0, powerFails: 0, ioErrors: 0 };
@@ -194,7 +196,23 @@ export class GpioPanel implements Service<GpioPanel['counters']> {
     return this.options.led.pattern([...this.lines.values()].some((l) => l.state === 'failed'));
   }
 
-  snapshot(): GpioPanel['counters'] {
-    return { ...this.counters };
+  /** The lines, what the LED shows, the door, and the counters. */
+  snapshot() {
+    return {
+      lines: [...this.lines.entries()].map(([name, l]) => ({
+        name,
+        state: l.state,
+        line: l.line,
+        problem: l.problem,
+      })),
+      led: this.ledPattern,
+      doorOpen: this.doorOpen,
+      counters: { ...this.counters },
+    };
   }
+}
+
+/** The GPIO lines as configured: through the rig's relay socket, else the board's sysfs (onoff). */
+export function gpioOpener(config: Config['gpio']): GpioOpener {
+  return config.relaySocket ? new GpioRelayOpener(config.relaySocket) : new OnoffGpioOpener();
 }

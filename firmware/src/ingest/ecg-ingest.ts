@@ -6,6 +6,7 @@ import {
   type ScpPatient,
   type VendorProfile,
 } from '#device-drivers';
+import type { Config } from '../config/schema.ts';
 import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
@@ -32,8 +33,8 @@ export interface EcgIngestOptions {
   stationName: string;
   institutionName: string;
   profileFor(cartId: string): 'auto' | VendorProfile;
-  /** The consultation study open now: an ECG goes into it (null: each ECG is its own study). */
-  openStudy?(): OpenStudy | null;
+  /** The consultation study open now: an ECG goes into it (none open: each ECG is its own study). */
+  studies?: { open(): OpenStudy | null };
   now?: () => Date;
 }
 
@@ -167,7 +168,7 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
     cart: ScpPatient,
     ownStudyUid: string,
   ): { studyUid: string; patient: ScpPatient; warning: string | null } {
-    const open = this.options.openStudy?.() ?? null;
+    const open = this.options.studies?.open() ?? null;
     if (!open) return { studyUid: ownStudyUid, patient: cart, warning: null };
     const cartId = cart.id?.trim().toUpperCase() || null;
     const studyId = open.patient?.id.toUpperCase() ?? null;
@@ -197,4 +198,15 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
       warning: null,
     };
   }
+}
+
+/** The UID root, station, institution and each cart's vendor profile, from the configuration. */
+export function ecgIngestOptions(config: Config) {
+  const profiles = new Map(config.carts.map((c) => [c.id, c.vendorProfile]));
+  return {
+    uidRoot: config.device.uidRoot,
+    stationName: config.device.id,
+    institutionName: config.device.institutionName,
+    profileFor: (cartId: string) => profiles.get(cartId) ?? 'auto',
+  } satisfies Partial<EcgIngestOptions>;
 }

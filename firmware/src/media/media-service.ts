@@ -32,7 +32,9 @@ export interface MediaServiceOptions {
  * the daemon what happened on the bus: camera lost and back, a recording stopped for the disk,
  * the consultation going live (uploads yield to it), and changes for the kiosk.
  */
-export class MediaService implements Service<null> {
+export type MediaSnapshot = ReturnType<MediaService['snapshot']>;
+
+export class MediaService implements Service {
   readonly name = 'media';
   readonly worker: MediaWorker;
   readonly encoders: EncoderSelector;
@@ -140,9 +142,40 @@ export class MediaService implements Service<null> {
     await this.worker.stop();
   }
 
-  /** Status and health read the parts themselves (status.ts); nothing of its own to add yet. */
-  snapshot(): null {
-    return null;
+  /** The worker, the encoder, the camera, live out and the recording, for status and health. */
+  snapshot() {
+    const { worker, encoders, consultation: c, recorder } = this;
+    const live = c.liveOut;
+    return {
+      worker: { state: worker.state, gstVersion: worker.gstVersion, counters: { ...worker.counters } },
+      encoder: encoders.status(),
+      audioEncoder: encoders.audioEncoder?.element ?? null,
+      camera: {
+        state: c.state,
+        name: c.camera,
+        lastError: c.lastError,
+        measured: c.measured,
+        microphone: c.microphone,
+        counters: { ...c.counters },
+      },
+      live: {
+        transport: live.transport,
+        state: live.state,
+        lastError: live.lastError,
+        counters: { ...live.counters },
+        bitrateKbps: live.bitrate.current,
+        resolution: c.size,
+        rttMs: live.bitrate.lastRttMs,
+        lossPercent: Math.round(live.bitrate.lastLoss * 1000) / 10,
+        bitrateSteps: { ...live.bitrate.counters },
+      },
+      recording: {
+        state: recorder.state,
+        recordingId: recorder.recordingId,
+        segments: recorder.segments,
+        lastError: recorder.lastError,
+      },
+    };
   }
 
   private workerState(state: string, detail: string | null): void {

@@ -41,7 +41,9 @@ const studyPatient = (p: PatientIdentity): StudyPatient => ({
  * (captures then go into it). Identities stay on the terminal: events say only that a patient was
  * identified, never who.
  */
-export class PatientDesk implements Service<{ idReaders: number; hidScanners: number; identified: boolean }> {
+export type DeskSnapshot = ReturnType<PatientDesk['snapshot']>;
+
+export class PatientDesk implements Service {
   readonly name = 'patient-desk';
   readonly idReaders = new Map<string, IdCardReader>();
   readonly scanners = new Map<string, BarcodeScanner>();
@@ -95,11 +97,24 @@ export class PatientDesk implements Service<{ idReaders: number; hidScanners: nu
     for (const scanner of this.scanners.values()) scanner.start();
   }
 
+  /** The readers and scanners, and the patient identified (the kiosk's, never the NOC's: status.ts). */
   snapshot() {
     return {
-      idReaders: this.idReaders.size,
-      hidScanners: this.scanners.size,
-      identified: this.patient !== null,
+      idReaders: [...this.idReaders.entries()].map(([id, reader]) => ({
+        id,
+        state: reader.state,
+        port: reader.port,
+        problem: reader.lastProblem,
+        counters: { ...reader.counters },
+      })),
+      hidScanners: [...this.scanners.entries()].map(([id, scanner]) => ({
+        id,
+        state: scanner.state,
+        mode: scanner.mode,
+        problem: scanner.lastProblem,
+        counters: { ...scanner.counters },
+      })),
+      patient: this.patient,
     };
   }
 

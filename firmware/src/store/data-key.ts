@@ -300,3 +300,11 @@ export function createDataKey(store: DataKeyStore): { key: Buffer; created: true
   if (!again?.equals(key)) throw new DataKeyError(`${store.where}: the new data key does not read back`);
   return { key, created: true };
 }
+
+/** Where the configuration keeps the data key, or null when encryption at rest is off. */
+export function configuredKeyStore(config: {
+  dataDir: string;
+  storage: { encryption: DataKeyConfig & { enabled: boolean } };
+}): DataKeyStore | null {
+  return config.storage.encryption.enabled ? chooseKeyStore(config.storage.encryption, config.dataDir) : null;
+}

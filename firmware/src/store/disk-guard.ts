@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../events.ts';
 import type { Service } from '../service.ts';
 import type { PurgeResult } from './purge.ts';
+import type { StudyStore } from './study-store.ts';
 
 /** ok: above the warning level; low: below it (alarm raised, delivered copies purged early); full: below the reserve (captures refused). */
 export type DiskLevel = 'ok' | 'low' | 'full';
@@ -20,8 +21,8 @@ export interface DiskGuardOptions {
     retentionDays: number;
     checkIntervalS: number;
   };
-  freeBytes(): number;
-  purge(o: { deliveredBefore: string | null; wantBytes: number | null }): PurgeResult;
+  /** The data partition's space, and the removal of delivered copies (the store). */
+  disk: Pick<StudyStore, 'freeBytesNow' | 'totalBytesNow' | 'purge'>;
   trimmers: DiskTrimmer[];
   bus: EventBus;
   log: Logger;
@@ -45,7 +46,7 @@ const DAY_MS = 86_400_000;
  *
  * INVARIANTS: one check at a time (`running`); the level changes only inside a check.
  */
-export class DiskGuard implements Service<{ level: DiskLevel } & DiskGuard['counters']> {
+export class DiskGuard implements Service {
   readonly name = 'disk';
   level: DiskLevel = 'ok';
   readonly counters = { purgedInstances: 0, purgedBytes: 0, lowEpisodes: 0, trimmedBytes: 0 };
@@ -65,8 +66,17 @@ export class DiskGuard implements Service<{ level: DiskLevel } & DiskGuard['coun
     this.timer.unref();
   }
 
+  /** Free and total bytes now, the level, the configured levels, and what was purged and trimmed. */
   snapshot() {
-    return { level: this.level, ...this.counters };
+    const { warnFreeBytes, minFreeBytes } = this.options.config;
+    return {
+      freeBytes: this.options.disk.freeBytesNow(),
+      totalBytes: this.options.disk.totalBytesNow(),
+      level: this.level,
+      warnFreeBytes,
+      minFreeBytes,
+      ...this.counters,
+    };
   }
 
   stop(): Promise<void> {
@@ -89,8 +99,11 @@ export class DiskGuard implements Service<{ level: DiskLevel } & DiskGuard['coun
     try {
       const now = this.clock();
       const cutoff = new Date(now.getTime() - config.retentionDays * DAY_MS).toISOString();
-      this.purged(this.options.purge({ deliveredBefore: cutoff, wantBytes: null }), 'retention period over');
-      let free = this.options.freeBytes();
+      this.purged(
+        this.options.disk.purge({ deliveredBefore: cutoff, wantBytes: null }),
+        'retention period over',
+      );
+      let free = this.options.disk.freeBytesNow();
       if (free < config.warnFreeBytes) {
         if (this.level === 'ok') {
           this.counters.lowEpisodes++;
@@ -108,14 +121,14 @@ export class DiskGuard implements Service<{ level: DiskLevel } & DiskGuard['coun
               'storage low: trimming failed',
             );
           }
-          free = this.options.freeBytes();
+          free = this.options.disk.freeBytesNow();
         }
         if (free < config.warnFreeBytes) {
           this.purged(
-            this.options.purge({ deliveredBefore: null, wantBytes: config.warnFreeBytes - free }),
+            this.options.disk.purge({ deliveredBefore: null, wantBytes: config.warnFreeBytes - free }),
             'storage low',
           );
-          free = this.options.freeBytes();
+          free = this.options.disk.freeBytesNow();
         }
       }
       const level: DiskLevel =

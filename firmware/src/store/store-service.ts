@@ -4,12 +4,21 @@ import type { Service } from '../service.ts';
 import type { AuditVerification } from './audit-log.ts';
 import type { RecoveryReport } from './recovery.ts';
 import type { StudyStore } from './study-store.ts';
+import type { InstanceState } from './types.ts';
 
 export interface StoreSnapshot {
   /** What start-up reconciliation found (status and health show it until the next start). */
   recovery: Omit<RecoveryReport, 'actions'> | null;
-  /** The audit log's chain, walked end to end at start. */
-  audit: AuditVerification | null;
+  /** The audit log now (entries, newest hash), and where its chain broke when walked at start. */
+  audit: { entries: number; hash: string; chainBroken: AuditVerification['broken'] };
+  /** Instances by state. */
+  instances: Record<InstanceState, number>;
+  /** How patient data is sealed at rest, where the key is, and its fingerprint (never the key). */
+  encryption: {
+    mode: 'aes-256-gcm' | 'off';
+    keyStore: 'tpm' | 'file' | null;
+    keyFingerprint: string | null;
+  };
 }
 
 /**
@@ -58,7 +67,17 @@ export class StoreService implements Service<StoreSnapshot> {
   }
 
   snapshot(): StoreSnapshot {
-    return { recovery: this.recovery, audit: this.audit };
+    const { store } = this;
+    return {
+      recovery: this.recovery,
+      audit: { ...store.audit.head(), chainBroken: this.audit?.broken ?? null },
+      instances: store.countByState(),
+      encryption: {
+        mode: store.atRest.mode,
+        keyStore: store.dataKey?.keyStore ?? null,
+        keyFingerprint: store.dataKey?.fingerprint ?? null,
+      },
+    };
   }
 }
 

@@ -192,6 +192,12 @@ export class StudyStore {
     return this.freeBytes(this.options.dataDir);
   }
 
+  /** The data partition's size. */
+  totalBytesNow(): number {
+    const s = statfsSync(this.options.dataDir);
+    return Number(s.blocks) * Number(s.bsize);
+  }
+
   /** Bytes that can still be written before the reserve (`storage.minFreeBytes`) is reached. */
   headroomBytes(): number {
     return this.freeBytes(this.options.dataDir) - this.options.minFreeBytes;

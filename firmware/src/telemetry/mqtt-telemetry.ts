@@ -39,7 +39,7 @@ interface Buffered {
  * through the configured brokers (one per data centre).
  */
 export class MqttTelemetry
-  implements Service<{ state: BrokerLinkState; broker: string } & MqttTelemetry['counters']>
+  implements Service<{ state: BrokerLinkState; broker: string; counters: MqttTelemetry['counters'] }>
 {
   readonly name = 'telemetry';
   private client: MqttClient | null = null;
@@ -85,7 +85,7 @@ export class MqttTelemetry
   }
 
   snapshot() {
-    return { state: this.state, broker: this.broker, ...this.counters };
+    return { state: this.state, broker: this.broker, counters: { ...this.counters } };
   }
 
   /** mqtt.js, loaded on first use: it costs about 0.2 s of start-up, which READY need not wait for. */

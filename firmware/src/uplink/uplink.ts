@@ -107,7 +107,9 @@ const MAX_RETRY_AFTER_MS = 3_600_000;
  * centre listed its SOP Instance UID as stored. Instances other than ECGs take a slot only below
  * `allowedInFlight`; ECGs may take one more, so a STAT ECG never waits for a slot behind video.
  */
-export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFlow }> {
+export class Uplink
+  implements Service<{ dataCentres: DcStatus[]; flow: UplinkFlow; switches: Uplink['counters'] }>
+{
   readonly name = 'uplink';
   private readonly status: Record<DataCentreId, DcCounters>;
   private readonly health: Record<DataCentreId, DcHealth>;
@@ -182,8 +184,9 @@ export class Uplink implements Service<{ dataCentres: DcStatus[]; flow: UplinkFl
     this.scheduleProbe(0);
   }
 
+  /** Each data centre's state and counters, the flow on the link, failovers and failbacks. */
   snapshot() {
-    return { dataCentres: this.dataCentres(), flow: this.flow() };
+    return { dataCentres: this.dataCentres(), flow: this.flow(), switches: { ...this.counters } };
   }
 
   /** An event for the test watching, the log, and (data-centre states, damaged files) the bus. */
