@@ -6,6 +6,7 @@ import { videoRoutes } from './api/routes/video.ts';
 import { ApiServer } from './api/server.ts';
 import { BoardSensors } from './board.ts';
 import type { Config } from './config/schema.ts';
+import { CpuPool } from './cpu/cpu-pool.ts';
 import type { DaemonDeps } from './daemon-deps.ts';
 import { Carts } from './devices/carts.ts';
 import { DeviceManager, usbEventSource } from './devices/device-manager.ts';
@@ -48,6 +49,8 @@ export class Daemon {
   readonly store: StudyStore;
   readonly disk: DiskGuard;
   readonly pipeline: CapturePipeline;
+  /** Worker threads for decoding and DICOM encoding. */
+  readonly cpu: CpuPool;
   readonly ingest: EcgIngest;
   readonly desk: PatientDesk;
   readonly panel: GpioPanel;
@@ -115,6 +118,7 @@ export class Daemon {
       ...(deps.fault ? { fault: deps.fault } : {}),
     });
     this.pipeline = new CapturePipeline({ store: this.store, bus, log: child('ingest') });
+    this.cpu = new CpuPool({ log: child('cpu') });
     this.studies = new ConsultationStudies({
       rows: new StudyRows(this.store.db, () => now().toISOString(), this.store.atRest),
       uidRoot: config.device.uidRoot,
@@ -124,6 +128,7 @@ export class Daemon {
     this.ingest = new EcgIngest({
       ...ecgIngestOptions(config),
       pipeline: this.pipeline,
+      cpu: this.cpu,
       bus,
       log: child('ingest'),
       studies: this.studies,
@@ -143,6 +148,7 @@ export class Daemon {
     this.documents = new Documents({
       config,
       pipeline: this.pipeline,
+      cpu: this.cpu,
       store: this.store,
       studies: this.studies,
       bus,
@@ -156,6 +162,7 @@ export class Daemon {
           store: this.store,
           studies: this.studies,
           pipeline: this.pipeline,
+          cpu: this.cpu,
           bus,
           log,
           ...(deps.mediaEnv ? { env: deps.mediaEnv } : {}),
@@ -205,6 +212,7 @@ export class Daemon {
     // the NOC hears of alarms from start-up on; ECG work never waits for video, which comes last.
     for (const service of [
       this.eventLoop,
+      this.cpu,
       this.notices,
       this.telemetry,
       this.storeService,

@@ -1,11 +1,13 @@
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import pino from 'pino';
 import { encodeScp } from '#device-drivers';
 import { buildFirmware } from '../build.ts';
+import { CpuPool } from '../src/cpu/cpu-pool.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -46,4 +48,14 @@ test('the shipped bundle runs without tsx: scp-decode prints the record, a bad c
   worker.kill();
   t.is(ready.type, 'ready');
   t.regex(ready.gstVersion ?? '', /^1\.22/);
+
+  // So does the CPU pool's worker thread: an SCP record decoded in it, without tsx.
+  const pool = new CpuPool({
+    log: pino({ level: 'silent' }),
+    size: 1,
+    entry: { module: join(dirname(bundle), 'cpu-worker.mjs'), execArgv: [] },
+  });
+  const record = await pool.run('scp-decode', { bytes: readFileSync(file), profile: 'auto' });
+  await pool.stop();
+  t.is(record.patient.id, 'B-1');
 });

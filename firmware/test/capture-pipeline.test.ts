@@ -5,6 +5,7 @@ import pino from 'pino';
 import { encodeScp } from '../../device-drivers/src/scp-ecg/encode.ts';
 import { smallRecord } from '../../device-drivers/test/helpers/scp-fixtures.ts';
 import { until } from '../../device-drivers/test/helpers/until.ts';
+import { CpuPool } from '../src/cpu/cpu-pool.ts';
 import { readEcgWaveform } from '../src/dicom/ecg-read.ts';
 import { DicomEncodeError } from '../src/dicom/ecg-waveform.ts';
 import { type DaemonEvent, EventBus } from '../src/events.ts';
@@ -163,8 +164,10 @@ test('resume: captured instances of the kinds asked for are encoded, encoded one
 
 function ecgWorld(open: OpenStudy | null) {
   const w = world();
+  const cpu = new CpuPool({ log, size: 1 });
   const ingest = new EcgIngest({
     pipeline: w.pipeline,
+    cpu,
     bus: w.bus,
     log,
     uidRoot: '1.2.826.0.1.3680043.10.1234',
@@ -185,7 +188,7 @@ function ecgWorld(open: OpenStudy | null) {
     await until('the ECG processed', () => w.store.get(id).state !== 'captured');
     return w.store.get(id);
   };
-  return { ...w, ingest, send };
+  return { ...w, ingest, send, cpu };
 }
 
 const openStudy = (patientId: string | null): OpenStudy => ({

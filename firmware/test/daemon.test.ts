@@ -48,6 +48,7 @@ test('started in dependency order and stopped in reverse; every listener gone af
   const { daemon: d } = daemon();
   t.deepEqual(d.services.names, [
     'event-loop',
+    'cpu',
     'notices',
     'telemetry',
     'store',

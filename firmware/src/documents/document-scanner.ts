@@ -2,18 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import {
-  PnmError,
-  parsePnm,
-  type SaneDevice,
-  type ScannerBackend,
-  type ScannerCapabilities,
-  type ScanSettings,
-} from '#device-drivers';
+import type { SaneDevice, ScannerBackend, ScannerCapabilities, ScanSettings } from '#device-drivers';
+import { type CpuPool, CpuTaskError } from '../cpu/cpu-pool.ts';
 import type { EventBus } from '../events.ts';
 import type { AtRest } from '../store/at-rest.ts';
 import { writeFileDurable } from '../store/durable-file.ts';
-import { pageImages } from './page-image.ts';
+import type { PageImages } from './page-image.ts';
 
 export type ScannerDeviceState = 'unknown' | 'absent' | 'ready' | 'failed';
 export type ScanJobState = 'idle' | 'scanning' | 'cancelling' | 'sending';
@@ -62,6 +56,8 @@ export interface DocumentScannerOptions {
   onChange(): void;
   /** Scanned pages are patient data: sealed on disk like the store's files (at-rest.ts). */
   atRest: AtRest;
+  /** Worker threads: each page is parsed and made JPEG there, not on the event loop. */
+  cpu: Pick<CpuPool, 'run'>;
 }
 
 const PAPER_MM = { A4: [210, 297], A5: [148, 210], letter: [216, 279] } as const;
@@ -316,6 +312,8 @@ export class DocumentScanner {
       'scan started',
     );
     let added = 0;
+    // Pages are made JPEG in order, in a worker thread, while the scanner goes on with the next.
+    let pages = Promise.resolve();
     let outcome: Awaited<ReturnType<ScannerBackend['scan']>>;
     try {
       outcome = await backend.scan(settings, workDir, {
@@ -325,14 +323,17 @@ export class DocumentScanner {
           this.options.onChange();
         },
         onPage: ({ number, file }) => {
-          if (this.takePage(file, number, settings.resolution, replacePage)) added++;
-          this.progress = { page: number + 1, fraction: 0, pagesDone: added };
-          this.options.onChange();
+          pages = pages.then(async () => {
+            if (await this.takePage(file, number, settings.resolution, replacePage)) added++;
+            this.progress = { page: number + 1, fraction: 0, pagesDone: added };
+            this.options.onChange();
+          });
         },
       });
     } catch (error) {
       outcome = { ended: 'failed', pages: added, error: (error as Error).message };
     }
+    await pages.catch((error: unknown) => log.error({ err: error }, 'a scanned page could not be kept'));
     rmSync(workDir, { recursive: true, force: true });
     if (outcome.ended === 'cancelled') this.counters.cancelled++;
     if (outcome.ended === 'failed') {
@@ -353,13 +354,18 @@ export class DocumentScanner {
   }
 
   /** One finished page: kept as JPEG + preview in the draft; true when it was added. */
-  private takePage(file: string, number: number, dpi: number, replacePage: string | null): boolean {
+  private async takePage(
+    file: string,
+    number: number,
+    dpi: number,
+    replacePage: string | null,
+  ): Promise<boolean> {
     const { log, bus } = this.options;
-    let images: ReturnType<typeof pageImages>;
+    let images: PageImages;
     try {
-      images = pageImages(parsePnm(readFileSync(file)));
+      images = await this.options.cpu.run('page-images', { pnm: readFileSync(file) });
     } catch (error) {
-      if (!(error instanceof PnmError)) throw error;
+      if (!(error instanceof CpuTaskError) || error.kind !== 'undecodable') throw error;
       // The scanner's output is kept for the technician, never silently dropped.
       const rejected = join(this.options.dir, 'rejected');
       mkdirSync(rejected, { recursive: true });

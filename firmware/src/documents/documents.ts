@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { ScanimageBackend, type ScannerBackend } from '#device-drivers';
 import type { ScannerItem } from '../api/types.ts';
 import type { Config } from '../config/schema.ts';
+import type { CpuPool } from '../cpu/cpu-pool.ts';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
-import { encodeEncapsulatedPdf } from '../dicom/encapsulated-pdf.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
 import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
@@ -19,6 +19,8 @@ import { buildPdf, loadPdfLib } from './pdf.ts';
 export interface DocumentsOptions {
   config: Config;
   pipeline: CapturePipeline;
+  /** Worker threads for the DICOM encoding. */
+  cpu: Pick<CpuPool, 'run'>;
   store: StudyStore;
   studies: Pick<ConsultationStudies, 'current' | 'patientFor'>;
   bus: EventBus;
@@ -72,6 +74,7 @@ export class Documents implements Service<ScannerItem> {
       log: options.log,
       onChange: () => options.bus.emit({ type: 'changed', part: 'scanner' }),
       atRest: options.store.atRest,
+      cpu: options.cpu,
     });
     options.pipeline.register({
       kind: 'document',
@@ -166,7 +169,7 @@ export class Documents implements Service<ScannerItem> {
       series: makeUid(config.device.uidRoot, 'series', id, epoch),
       sop: makeUid(config.device.uidRoot, 'instance', id, epoch),
     };
-    const dicom = encodeEncapsulatedPdf({
+    const dicom = await this.options.cpu.run('encapsulated-pdf', {
       pdf,
       title: documentTitle(pageCount),
       pages: pageCount,

@@ -1,13 +1,8 @@
 import type { Logger } from 'pino';
-import {
-  type CartRecord,
-  decodeScp,
-  isScpDecodeError,
-  type ScpPatient,
-  type VendorProfile,
-} from '#device-drivers';
+import type { CartRecord, ScpPatient, VendorProfile } from '#device-drivers';
 import type { Config } from '../config/schema.ts';
-import { DicomEncodeError, encodeEcgWaveform } from '../dicom/ecg-waveform.ts';
+import { type CpuPool, CpuTaskError } from '../cpu/cpu-pool.ts';
+import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
 import type { EventBus } from '../events.ts';
 import type { Service } from '../service.ts';
@@ -27,6 +22,8 @@ export interface IngestCounters {
 
 export interface EcgIngestOptions {
   pipeline: CapturePipeline;
+  /** Worker threads for decoding and DICOM encoding (off the event loop the carts share). */
+  cpu: Pick<CpuPool, 'run'>;
   bus: EventBus;
   log: Logger;
   uidRoot: string;
@@ -101,12 +98,15 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
     if (!record.incomplete) setImmediate(() => void pipeline.process(result.id));
   }
 
-  /** The cart's record decoded, placed in its study and encoded as a DICOM waveform. */
-  encode(row: InstanceRow, original: Uint8Array): EncodedInstance {
-    const { log } = this.options;
+  /** The cart's record decoded, placed in its study and encoded as a DICOM waveform (in a worker). */
+  async encode(row: InstanceRow, original: Uint8Array): Promise<EncodedInstance> {
+    const { log, cpu } = this.options;
     const id = row.id;
     try {
-      const record = decodeScp(original, { profile: this.options.profileFor(row.source) });
+      const record = await cpu.run('scp-decode', {
+        bytes: original,
+        profile: this.options.profileFor(row.source),
+      });
       if (record.warnings.length > 0) {
         this.decodeWarnings++;
         log.warn({ instance: id, warnings: record.warnings }, 'ECG decoded with warnings');
@@ -121,7 +121,7 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
         sop: makeUid(root, 'instance', id, epoch),
       };
       const patient = placed.patient;
-      const encoded = encodeEcgWaveform({
+      const dicom = await cpu.run('ecg-waveform', {
         record: { ...record, patient },
         original,
         originalName: row.original_name,
@@ -147,13 +147,14 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
         },
         seriesUid: uids.series,
         sopUid: uids.sop,
-        dicom: encoded.bytes,
+        dicom,
         warnings,
         ...(stat ? { priority: PRIORITY.statEcg } : {}),
       };
     } catch (error) {
-      if (isScpDecodeError(error) || error instanceof DicomEncodeError)
-        throw new CaptureUnusable(`cannot decode the cart's record: ${error.message}`);
+      const unusable =
+        error instanceof DicomEncodeError || (error instanceof CpuTaskError && error.kind === 'undecodable');
+      if (unusable) throw new CaptureUnusable(`cannot decode the cart's record: ${(error as Error).message}`);
       throw error;
     }
   }

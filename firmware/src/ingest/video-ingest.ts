@@ -1,10 +1,9 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { CpuPool } from '../cpu/cpu-pool.ts';
 import { DicomEncodeError } from '../dicom/ecg-waveform.ts';
 import { makeUid } from '../dicom/uid.ts';
-import { encodeVideoPhotographic } from '../dicom/video-photographic.ts';
-import { encodeVlPhotographic } from '../dicom/vl-photographic.ts';
 import { hasMedia, Mp4Error, mp4TrackHandlers, playableLength } from '../media/mp4-boxes.ts';
 import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/run-to-eos.ts';
 import type { RecordingRows } from '../store/recordings.ts';
@@ -15,6 +14,8 @@ import { CaptureDeferred, type CapturePipeline, CaptureUnusable } from './captur
 
 export interface VideoIngestOptions {
   pipeline: CapturePipeline;
+  /** Worker threads for the DICOM encoding (a segment is several MB). */
+  cpu: Pick<CpuPool, 'run'>;
   store: StudyStore;
   recordings: RecordingRows;
   /** The patient of a study, for the instances made in it. */
@@ -162,7 +163,7 @@ export class VideoIngest {
       const stream = readFileSync(scratch.annexB);
       const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
       const patient = this.options.patientFor(recording.study_uid);
-      const dicom = encodeVideoPhotographic({
+      const dicom = await this.options.cpu.run('video-photographic', {
         stream,
         container,
         width: recording.width,
@@ -213,7 +214,7 @@ export class VideoIngest {
   }
 
   /** A saved still as VL Photographic, in its own series of the study it was taken in. */
-  private encodeStill(row: InstanceRow, jpeg: Uint8Array): EncodedInstance {
+  private async encodeStill(row: InstanceRow, jpeg: Uint8Array): Promise<EncodedInstance> {
     const studyUid = row.capture_study_uid;
     if (!studyUid) throw new DicomEncodeError('the still was saved without its study');
     const takenAt = new Date(row.received_at);
@@ -224,7 +225,7 @@ export class VideoIngest {
       series: makeUid(this.options.uidRoot, 'series', row.id, epoch),
       sop: makeUid(this.options.uidRoot, 'instance', row.id, epoch),
     };
-    const dicom = encodeVlPhotographic({
+    const dicom = await this.options.cpu.run('vl-photographic', {
       jpeg,
       uids,
       originalSha256: row.content_sha256,

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
+import type { CpuPool } from '../cpu/cpu-pool.ts';
 import type { EventBus } from '../events.ts';
 import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
 import { VideoIngest } from '../ingest/video-ingest.ts';
@@ -19,6 +20,7 @@ export interface MediaServiceOptions {
   store: StudyStore;
   studies: ConsultationStudies;
   pipeline: CapturePipeline;
+  cpu: CpuPool;
   bus: EventBus;
   log: Logger;
   /** Extra environment for the media worker (the rig's stand-in hardware encoder plugin). */
@@ -71,6 +73,7 @@ export class MediaService implements Service {
     const recordings = new RecordingRows(store.db, () => new Date().toISOString());
     this.ingest = new VideoIngest({
       pipeline: options.pipeline,
+      cpu: options.cpu,
       store,
       recordings,
       patientFor: (studyUid) => options.studies.patientFor(studyUid),
