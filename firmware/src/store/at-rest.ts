@@ -51,6 +51,19 @@ export function isSealedFile(bytes: Uint8Array): boolean {
 const corrupted = (what: string, why: string) =>
   new StoreError('CORRUPTED', `${what} cannot be decrypted: ${why}`, false);
 
+/**
+ * The header of a sealed file (magic, version, nonce), or null for a plaintext one; a sealed file
+ * too short or of an unknown version is CORRUPTED.
+ */
+function sealedHeader(bytes: Buffer, what: string): Buffer | null {
+  if (!isSealedFile(bytes)) return null;
+  if (bytes.length < HEADER_BYTES + TAG_BYTES)
+    throw corrupted(what, `${bytes.length} bytes is shorter than an empty sealed file`);
+  if (bytes[MAGIC.length] !== VERSION)
+    throw corrupted(what, `format version ${bytes[MAGIC.length]} is not known to this firmware`);
+  return bytes.subarray(0, HEADER_BYTES);
+}
+
 export class AesGcmAtRest implements AtRest {
   readonly mode = 'aes-256-gcm' as const;
   private readonly key: Buffer;
@@ -72,12 +85,8 @@ export class AesGcmAtRest implements AtRest {
 
   openFile(stored: Uint8Array, what: string): Buffer {
     const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (!isSealedFile(bytes)) return bytes;
-    if (bytes.length < HEADER_BYTES + TAG_BYTES)
-      throw corrupted(what, `${bytes.length} bytes is shorter than an empty sealed file`);
-    if (bytes[MAGIC.length] !== VERSION)
-      throw corrupted(what, `format version ${bytes[MAGIC.length]} is not known to this firmware`);
-    const header = bytes.subarray(0, HEADER_BYTES);
+    const header = sealedHeader(bytes, what);
+    if (!header) return bytes;
     const decipher = createDecipheriv('aes-256-gcm', this.key, header.subarray(MAGIC.length + 1));
     decipher.setAAD(header);
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
@@ -96,13 +105,9 @@ export class AesGcmAtRest implements AtRest {
 
   async openFileAsync(stored: Uint8Array, what: string): Promise<Uint8Array> {
     const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    if (!isSealedFile(bytes)) return bytes;
-    if (bytes.length < HEADER_BYTES + TAG_BYTES)
-      throw corrupted(what, `${bytes.length} bytes is shorter than an empty sealed file`);
-    if (bytes[MAGIC.length] !== VERSION)
-      throw corrupted(what, `format version ${bytes[MAGIC.length]} is not known to this firmware`);
+    const header = sealedHeader(bytes, what);
+    if (!header) return bytes;
     this.webKey ??= webcrypto.subtle.importKey('raw', this.key, 'AES-GCM', false, ['decrypt']);
-    const header = bytes.subarray(0, HEADER_BYTES);
     try {
       // WebCrypto takes the tag at the end of the ciphertext, which is where the format has it.
       const plain = await webcrypto.subtle.decrypt(
