@@ -69,7 +69,18 @@ export function benchStoreCommits(root: string): Row[] {
       }),
     );
     // A delivery with one retry, as the uplink commits it: delivering, retry, delivering, delivered.
-    if (!sealed)
+    // Each instance is queued first, untimed (the store takes each step only from its state).
+    if (!sealed) {
+      for (const id of ids) {
+        store.attachEncoded(id, {
+          study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
+          seriesUid: `1.2.3.${id}`,
+          sopUid: `1.2.3.${id}.1`,
+          dicom: Uint8Array.of(id & 0xff, id >> 8),
+          warnings: [],
+        });
+        store.enqueue(id);
+      }
       transitions.push(
         rate(ids.length, (i) => {
           const id = ids[i]!;
@@ -79,6 +90,7 @@ export function benchStoreCommits(root: string): Row[] {
           store.markDelivered(id, 'B', 200);
         }) * 4,
       );
+    }
     store.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
