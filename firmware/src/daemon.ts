@@ -1,8 +1,5 @@
 import { type EcgCart, NodeSerialOpener } from '#device-drivers';
-import { documentRoutes } from './api/routes/documents.ts';
-import { patientRoutes } from './api/routes/patient.ts';
-import { statusRoutes } from './api/routes/status.ts';
-import { videoRoutes } from './api/routes/video.ts';
+import { localApiRoutes } from './api/routes/index.ts';
 import { ApiServer } from './api/server.ts';
 import { BoardSensors } from './board.ts';
 import type { Config } from './config/schema.ts';
@@ -199,12 +196,7 @@ export class Daemon {
       token: config.api.token,
       kioskDir: config.api.kioskDir ?? null,
       status: () => this.status(),
-      routes: [
-        ...statusRoutes(() => this.status()),
-        ...videoRoutes(this.media),
-        ...documentRoutes(this.documents),
-        ...patientRoutes(this.desk, now),
-      ],
+      routes: localApiRoutes(this),
       bus,
       log: child('api'),
     });

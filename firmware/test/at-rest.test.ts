@@ -179,7 +179,7 @@ test('key store choice: an existing key file stays; else the TPM when the board 
   });
 });
 
-test('the store seals originals, DICOM files and patient fields; reads give the plaintext back', (t) => {
+test('the store seals originals, DICOM files and patient fields; reads give the plaintext back', async (t) => {
   const { dataDir } = tempStore();
   const keys = new FileKeyStore(join(dataDir, 'keys', 'data.key'));
   const { store } = tempStore({ dataKeys: keys });
@@ -208,7 +208,7 @@ test('the store seals originals, DICOM files and patient fields; reads give the 
     t.is(onDisk.indexOf('110101199003071234'), -1, `${path} holds no ID number`);
   }
   t.deepEqual(Buffer.from(store.readOriginal(row)), ecg);
-  t.is(Buffer.from(store.readDicom(row)).toString(), 'DICOM 张三 110101199003071234');
+  t.is(Buffer.from(await store.readDicomAsync(row)).toString(), 'DICOM 张三 110101199003071234');
   const raw = store.db.prepare('SELECT * FROM studies').get() as Record<string, string>;
   for (const column of ['patient_id', 'patient_name', 'patient_birth_date', 'patient_sex'])
     t.regex(raw[column]!, /^enc1:/, column);
@@ -218,7 +218,7 @@ test('the store seals originals, DICOM files and patient fields; reads give the 
   t.is(listed.patient_id, '110101199003071234');
 });
 
-test('a sealed file changed on disk is CORRUPTED when read, never handed on as good', (t) => {
+test('a sealed file changed on disk is CORRUPTED when read, never handed on as good', async (t) => {
   const { dataDir } = tempStore();
   const { store } = tempStore({ dataKeys: new FileKeyStore(join(dataDir, 'data.key')) });
   const id = store.receive(ecgInput(Buffer.from('an ECG record'))).id;
@@ -231,7 +231,11 @@ test('a sealed file changed on disk is CORRUPTED when read, never handed on as g
     writeFileSync(file, bytes);
   }
   throwsCorrupted(t, () => store.readOriginal(row), /cannot be decrypted/);
-  throwsCorrupted(t, () => store.readDicom(row), /DICOM file of instance/);
+  const damaged = await t.throwsAsync(() => store.readDicomAsync(row), {
+    instanceOf: StoreError,
+    message: /DICOM file of instance/,
+  });
+  t.is(damaged?.code, 'CORRUPTED');
 });
 
 test('the store refuses to start with a lost key, a different key, or encryption turned off over sealed data', (t) => {
@@ -266,7 +270,7 @@ test('the store refuses to start with a lost key, a different key, or encryption
   t.false(existsSync(keyFile), 'no new key was made in place of the lost one');
 });
 
-test('turning encryption on: patient fields from before are sealed, plaintext files still read', (t) => {
+test('turning encryption on: patient fields from before are sealed, plaintext files still read', async (t) => {
   const plain = tempStore();
   const id = plain.store.receive(ecgInput(Buffer.from('old ECG'))).id;
   plain.store.attachEncoded(id, {
@@ -286,7 +290,7 @@ test('turning encryption on: patient fields from before are sealed, plaintext fi
   const row = sealed.get(id);
   t.is(sealed.recent('2000-01-01')[0]!.patient_name, '李四');
   t.is(Buffer.from(sealed.readOriginal(row)).toString(), 'old ECG');
-  t.is(Buffer.from(sealed.readDicom(row)).toString(), 'old DICOM');
+  t.is(Buffer.from(await sealed.readDicomAsync(row)).toString(), 'old DICOM');
 });
 
 test('telemed data-key makes the root-only key file once; the daemon reads it from the systemd credential', async (t) => {

@@ -222,7 +222,7 @@ test('ECG placement: into the open study under its patient; a cart naming anothe
   const same = ecgWorld(openStudy('P-001'));
   const placed = await same.send(encodeScp(smallRecord()));
   t.is(same.store.studyUid(placed.study_id!), '1.2.826.0.1.3680043.10.1234.77');
-  const waveform = readEcgWaveform(same.store.readDicom(placed));
+  const waveform = readEcgWaveform(await same.store.readDicomAsync(placed));
   t.is(waveform.patientName, '王芳', "the study's patient, not the cart's");
 
   const other = ecgWorld(openStudy('P-999'));

@@ -85,7 +85,10 @@ test('a corrupted DICOM file is caught by its hash: quarantined, the NOC told, n
   const bytes = readFileSync(path);
   bytes[2] = (bytes[2] ?? 0) ^ 0x10;
   writeFileSync(path, bytes);
-  t.throws(() => s.readDicom(s.get(id)), { instanceOf: StoreError, message: /no longer matches its hash/ });
+  await t.throwsAsync(() => s.readDicomAsync(s.get(id)), {
+    instanceOf: StoreError,
+    message: /no longer matches its hash/,
+  });
   const events: UplinkEvent[] = [];
   let sent = 0;
   const stow: StowFn = async () => {

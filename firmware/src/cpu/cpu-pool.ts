@@ -38,7 +38,7 @@ function defaultEntry(): { module: string; execArgv: string[] } {
 }
 
 /**
- * Worker threads for the daemon's CPU-heavy work (tasks.ts), so that decoding and DICOM encoding
+ * Worker threads (one or two) for the daemon's CPU-heavy work (tasks.ts), so that decoding and DICOM encoding
  * never hold up the event loop that the carts' YMODEM and the kiosk share. Tasks go to the least
  * busy worker. A worker that dies fails the tasks it held (each caller decides what that means:
  * a capture stays saved and is tried again) and is replaced.
@@ -59,12 +59,15 @@ export class CpuPool
   constructor(
     private readonly options: {
       log: Logger;
-      /** Worker threads (default: one fewer than the cores, at least one). */
+      /**
+       * Worker threads (default: one fewer than the cores, one to two: each is a V8 isolate of
+       * about 50 MiB, and the board's memory is shared with GStreamer).
+       */
       size?: number;
       entry?: { module: string; execArgv: string[] };
     },
   ) {
-    this.size = options.size ?? Math.max(1, availableParallelism() - 1);
+    this.size = options.size ?? Math.min(2, Math.max(1, availableParallelism() - 1));
   }
 
   start(): void {

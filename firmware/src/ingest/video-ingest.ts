@@ -42,8 +42,6 @@ const localIso = (d: Date) =>
  * is set aside, kept.
  */
 export class VideoIngest {
-  private emptySegments = 0;
-  private vanished = 0;
   private readonly now: () => Date;
   /**
    * Segment files the store refused (storage below its reserve), by path, with their recording.
@@ -66,24 +64,12 @@ export class VideoIngest {
     });
   }
 
-  get counters() {
-    const segments = this.options.pipeline.counters('video');
-    return {
-      segments: segments.received,
-      encoded: segments.queued,
-      refused: segments.refused,
-      failures: segments.setAside + this.vanished,
-      emptySegments: this.emptySegments,
-    };
-  }
-
   async receiveSegment(recordingId: number, file: string): Promise<void> {
     const { pipeline, recordings, log } = this.options;
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch (error) {
-      this.vanished++;
       log.error({ recording: recordingId, file, err: error }, 'segment file vanished before it was saved');
       return;
     }
@@ -91,7 +77,6 @@ export class VideoIngest {
       // The recorder (or the terminal) died as this segment began: a header at most, no picture.
       // Not a capture; the empty file is removed, counted and logged (found by the kill test:
       // every empty segment has the same hash, so they were taken for one instance).
-      this.emptySegments++;
       log.warn({ recording: recordingId, file, bytes: bytes.length }, 'segment without any picture removed');
       rmSync(file, { force: true });
       return;

@@ -405,8 +405,9 @@ export class StudyStore {
    * changed on disk (a failing card, a bad sector) is CORRUPTED and must never be sent as good.
    */
   /**
-   * readDicom off the event loop: the file read, the decryption and the hash run on libuv's thread
-   * pool (the uplink reads every file it sends, several MB for a video segment).
+   * The DICOM file of an instance, checked against the hash recorded when it was written. The file
+   * read, the decryption and the hash run on libuv's thread pool, off the event loop (the uplink
+   * reads every file it sends, several MB for a video segment).
    */
   async readDicomAsync(row: InstanceRow): Promise<Uint8Array> {
     if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
@@ -438,24 +439,6 @@ export class StudyStore {
         `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256?.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
         false,
       );
-  }
-
-  readDicom(row: InstanceRow): Uint8Array {
-    if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
-    const path = join(this.options.dataDir, row.dicom_path);
-    let stored: Uint8Array;
-    try {
-      stored = readFileSync(path);
-    } catch (error) {
-      throw new StoreError(
-        'NOT_FOUND',
-        `the DICOM file of instance ${row.id} cannot be read: ${(error as Error).message}`,
-        false,
-      );
-    }
-    const bytes = this.atRest.openFile(stored, `the DICOM file of instance ${row.id} (${row.dicom_path})`);
-    if (row.dicom_sha256 !== null) this.checkDicomHash(row, createHash('sha256').update(bytes).digest('hex'));
-    return bytes;
   }
 
   /** Sets an instance aside with the reason; anything not yet delivered may be set aside. */
