@@ -8,7 +8,7 @@ import pino from 'pino';
 import { ApiError } from '../src/api/errors.ts';
 import { type Route, route } from '../src/api/router.ts';
 import { type VideoParts, videoRoutes } from '../src/api/routes/video.ts';
-import { PageOrder, ScanRequestBody } from '../src/api/schemas.ts';
+import { Captured, PageOrder, ScanRequestBody } from '../src/api/schemas.ts';
 import { ApiServer } from '../src/api/server.ts';
 import type { StatusResponse } from '../src/api/types.ts';
 import { ScanError } from '../src/documents/document-scanner.ts';
@@ -266,4 +266,24 @@ test('two routes for one method and path are refused when the table is built', (
       message: 'two routes for POST /api/v1/echo/:id',
     },
   );
+});
+
+test('an answer that breaks its schema is counted and logged, and still sent', async (t) => {
+  const answers = route({
+    method: 'GET',
+    path: '/api/v1/answer/:shape',
+    response: Captured,
+    handle: async ({ params }) => ({
+      json: params['shape'] === 'good' ? { instanceId: 7, contentSha256: 'ab' } : { instanceId: 'seven' },
+    }),
+  });
+  const { server, call } = await api([answers]);
+  t.teardown(() => server.stop());
+  t.deepEqual(await call('GET', '/api/v1/answer/good'), {
+    status: 200,
+    body: { instanceId: 7, contentSha256: 'ab' },
+  });
+  t.is(server.counters.invalidResponses, 0);
+  t.deepEqual(await call('GET', '/api/v1/answer/bad'), { status: 200, body: { instanceId: 'seven' } });
+  t.is(server.counters.invalidResponses, 1);
 });

@@ -7,6 +7,7 @@ import pino from 'pino';
 import { encodeScp } from '../../device-drivers/src/scp-ecg/encode.ts';
 import { smallRecord } from '../../device-drivers/test/helpers/scp-fixtures.ts';
 import { until } from '../../device-drivers/test/helpers/until.ts';
+import { StatusResponse } from '../src/api/types.ts';
 import { parseConfig } from '../src/config/schema.ts';
 import { Daemon } from '../src/daemon.ts';
 import { HealthPayload } from '../src/telemetry/payloads.ts';
@@ -89,8 +90,15 @@ test('status and health are built from the parts; health matches its published s
     incomplete: null,
   });
   await until('the ECG delivered', () => stored.length === 1);
-  const status = d.status();
+  const status = (await (
+    await fetch(`${api}/api/v1/status`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).json()) as StatusResponse;
   t.is(status.device.id, 'T-0001');
+  t.true(
+    Value.Check(StatusResponse, status),
+    [...Value.Errors(StatusResponse, status)].map((e) => e.path).join(),
+  );
+  t.is(d.api.snapshot().invalidResponses, 0, 'every answer kept to its schema');
   const item = await until('the kiosk shows it delivered', () =>
     d.status().studiesToday.find((i) => i.display === 'delivered'),
   );

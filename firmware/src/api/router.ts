@@ -16,6 +16,8 @@ export interface Route<S extends TSchema | undefined = TSchema | undefined> {
   method: Method;
   path: string;
   body?: S;
+  /** The schema its JSON answer keeps to (api/types.ts, api/schemas.ts); the server checks it. */
+  response?: TSchema;
   handle(request: {
     params: Record<string, string>;
     body: S extends TSchema ? Static<S> : unknown;

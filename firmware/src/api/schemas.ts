@@ -36,3 +36,18 @@ export const PageOrder = Type.Object(
   { order: Type.Array(Type.String(), { errorMessage: 'order must be an array of page ids' }) },
   { errorMessage: 'order must be an array of page ids' },
 );
+
+/** Answers (beside api/types.ts, whose StatusResponse and ScannerItem answer several routes). */
+export const RecordingStarted = Type.Object({ recordingId: Type.Integer(), studyUid: Type.String() });
+export const RecordingStopped = Type.Object({ stopped: Type.Literal(true), segments: Type.Integer() });
+export const VideoStarted = Type.Object({ studyUid: Type.String() });
+export const VideoStopped = Type.Object({ stopped: Type.Literal(true) });
+export const Captured = Type.Object({ instanceId: Type.Integer(), contentSha256: Type.String() });
+export const DocumentSent = Type.Object({
+  instanceId: Type.Integer(),
+  pages: Type.Integer(),
+  bytes: Type.Integer(),
+  contentSha256: Type.String(),
+});
+export const PatientIdentified = Type.Object({ identified: Type.Literal(true) });
+export const StudyClosed = Type.Object({ closed: Type.Boolean() });

@@ -2,6 +2,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { EventBus } from '../events.ts';
@@ -86,7 +88,8 @@ export class ApiServer implements Service<ApiServer['counters']> {
   private pending: NodeJS.Timeout | null = null;
   private readonly router: Router;
   /** Requests answered, by outcome, for status and the benchmarks. */
-  readonly counters = { requests: 0, refused: 0, failed: 0 };
+  readonly counters = { requests: 0, refused: 0, failed: 0, invalidResponses: 0 };
+  private readonly checkers = new Map<TSchema, TypeCheck<TSchema>>();
 
   constructor(private readonly options: ApiServerOptions) {
     this.router = new Router(options.routes);
@@ -175,7 +178,26 @@ export class ApiServer implements Service<ApiServer['counters']> {
     const { route, params } = this.router.match(req.method ?? 'GET', url.pathname);
     const json = req.method === 'GET' || req.method === 'HEAD' ? null : await readJsonBody(req);
     const reply = await route.handle({ params, body: route.body ? decodeBody(route.body, json) : json });
+    if ('json' in reply && route.response) this.checkResponse(route, reply.json);
     send(res, reply);
+  }
+
+  /**
+   * An answer that breaks its schema is the firmware's bug, not the kiosk's: it is logged (with
+   * where it breaks) and counted, and sent all the same, since a kiosk that shows a little less is
+   * better than one that shows nothing.
+   */
+  private checkResponse(route: Route, body: object): void {
+    const schema = route.response as TSchema;
+    let check = this.checkers.get(schema);
+    if (!check) {
+      check = TypeCompiler.Compile(schema);
+      this.checkers.set(schema, check);
+    }
+    if (check.Check(body)) return;
+    this.counters.invalidResponses++;
+    const where = [...check.Errors(body)].slice(0, 5).map((e) => `${e.path || '/'}: ${e.message}`);
+    this.options.log.error({ route: `${route.method} ${route.path}`, where }, 'API answer breaks its schema');
   }
 
   /** The error boundary: every failure of a request ends here as a JSON answer. */

@@ -1,237 +1,279 @@
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+
 /**
- * The local API's JSON shapes, shared with the kiosk renderer (which imports types only).
- * Version: /api/v1. Patient names appear here because the kiosk shows them to clinic staff on the
- * terminal itself; nothing of this leaves the terminal.
+ * The local API's JSON shapes, shared with the kiosk renderer (which imports types only). Each is
+ * a TypeBox schema and the type derived from it: the API checks what it answers against them
+ * (api/server.ts). Version: /api/v1. Patient names appear here because the kiosk shows them to
+ * clinic staff on the terminal itself; nothing of this leaves the terminal.
  */
-export type DisplayState = 'saved' | 'sending' | 'delivered' | 'attention';
 
-export interface StudyItem {
-  instanceId: number;
-  kind: 'ecg' | 'video' | 'still' | 'document';
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+type Literals<T extends string[]> = { [K in keyof T]: TLiteral<T[K]> };
+/** A union of string literals, typed as such. */
+const OneOf = <const T extends string[]>(
+  ...values: T
+): TUnion<Literals<T> extends TSchema[] ? Literals<T> : never> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as never;
+
+export const DisplayState = OneOf('saved', 'sending', 'delivered', 'attention');
+export type DisplayState = Static<typeof DisplayState>;
+
+export const StudyItem = Type.Object({
+  instanceId: Type.Integer(),
+  kind: OneOf('ecg', 'video', 'still', 'document'),
   /** Video: the segment's number in its recording (1-based); null otherwise. */
-  segment: number | null;
-  receivedAt: string;
-  patientName: string | null;
-  patientId: string | null;
-  state: string;
-  display: DisplayState;
+  segment: Nullable(Type.Integer()),
+  receivedAt: Type.String(),
+  patientName: Nullable(Type.String()),
+  patientId: Nullable(Type.String()),
+  state: Type.String(),
+  display: DisplayState,
   /** Why the item needs attention (kiosk shows staff what to do); null unless quarantined. */
-  reasonCode: 'incomplete-transfer' | 'undecodable' | 'rejected-by-dc' | 'corrupted' | 'missing-file' | null;
+  reasonCode: Nullable(
+    OneOf('incomplete-transfer', 'undecodable', 'rejected-by-dc', 'corrupted', 'missing-file'),
+  ),
   /** The technical reason, for the technician. */
-  reason: string | null;
-  lastError: string | null;
-  deliveredTo: Array<'A' | 'B'>;
+  reason: Nullable(Type.String()),
+  lastError: Nullable(Type.String()),
+  deliveredTo: Type.Array(OneOf('A', 'B')),
   /** SHA-256 of the capture as received (the cart's file, the JPEG, the PDF, the segment). */
-  contentSha256: string;
-}
+  contentSha256: Type.String(),
+});
+export type StudyItem = Static<typeof StudyItem>;
 
-export interface CartItem {
-  id: string;
-  state: 'searching' | 'opening' | 'connected' | 'receiving' | 'stopped';
-  port: string | null;
-  problem: string | null;
-  records: number;
-  errors: number;
-}
+export const CartItem = Type.Object({
+  id: Type.String(),
+  state: OneOf('searching', 'opening', 'connected', 'receiving', 'stopped'),
+  port: Nullable(Type.String()),
+  problem: Nullable(Type.String()),
+  records: Type.Integer(),
+  errors: Type.Integer(),
+});
+export type CartItem = Static<typeof CartItem>;
 
-export interface IdReaderItem {
-  id: string;
-  state: 'searching' | 'opening' | 'connected' | 'reading' | 'stopped';
-  port: string | null;
-  problem: string | null;
-  cardsRead: number;
-}
+export const IdReaderItem = Type.Object({
+  id: Type.String(),
+  state: OneOf('searching', 'opening', 'connected', 'reading', 'stopped'),
+  port: Nullable(Type.String()),
+  problem: Nullable(Type.String()),
+  cardsRead: Type.Integer(),
+});
+export type IdReaderItem = Static<typeof IdReaderItem>;
 
-export interface HidScannerItem {
-  id: string;
-  state: 'searching' | 'connected' | 'stopped';
+export const HidScannerItem = Type.Object({
+  id: Type.String(),
+  state: OneOf('searching', 'connected', 'stopped'),
   /** The mode of the interface in use: keyboard wedge or HID POS. */
-  mode: 'wedge' | 'pos' | null;
-  problem: string | null;
-  scans: number;
-}
+  mode: Nullable(OneOf('wedge', 'pos')),
+  problem: Nullable(Type.String()),
+  scans: Type.Integer(),
+});
+export type HidScannerItem = Static<typeof HidScannerItem>;
 
-export interface PatientItem {
-  name: string;
+export const PatientItem = Type.Object({
+  name: Type.String(),
   /** First and last four characters; the kiosk never gets the whole number. */
-  idNumberMasked: string;
-  sex: 'M' | 'F' | 'unknown';
-  birthDate: string;
-  source: 'id-card' | 'qr' | 'manual';
+  idNumberMasked: Type.String(),
+  sex: OneOf('M', 'F', 'unknown'),
+  birthDate: Type.String(),
+  source: OneOf('id-card', 'qr', 'manual'),
   /** 'unverified' until the province confirms the identity. */
-  verification: 'unverified' | 'verified';
-  at: string;
-}
+  verification: OneOf('unverified', 'verified'),
+  at: Type.String(),
+});
+export type PatientItem = Static<typeof PatientItem>;
 
-export interface DataCentreItem {
-  id: 'A' | 'B';
-  name: string;
-  state: 'unknown' | 'up' | 'down';
-  home: boolean;
+export const DataCentreItem = Type.Object({
+  id: OneOf('A', 'B'),
+  name: Type.String(),
+  state: OneOf('unknown', 'up', 'down'),
+  home: Type.Boolean(),
   /** New uploads go here now (home, or the other while home is down). */
-  active: boolean;
-  delivered: number;
-  lastError: string | null;
-  lastSuccessAt: string | null;
-}
+  active: Type.Boolean(),
+  delivered: Type.Integer(),
+  lastError: Nullable(Type.String()),
+  lastSuccessAt: Nullable(Type.String()),
+});
+export type DataCentreItem = Static<typeof DataCentreItem>;
 
-export interface Notice {
-  at: string;
-  level: 'info' | 'warning' | 'error';
-  code: string;
-  message: string;
-}
+export const Notice = Type.Object({
+  at: Type.String(),
+  level: OneOf('info', 'warning', 'error'),
+  code: Type.String(),
+  message: Type.String(),
+});
+export type Notice = Static<typeof Notice>;
 
-export interface StoreRecoveryItem {
+export const StoreRecoveryItem = Type.Object({
   /** SQLite's quick_check: 'ok' or what it found. */
-  integrity: string;
-  requeued: number;
-  tempFilesRemoved: number;
-  orphanFiles: number;
-  missingFiles: number;
-  purgesFinished: number;
-}
+  integrity: Type.String(),
+  requeued: Type.Integer(),
+  tempFilesRemoved: Type.Integer(),
+  orphanFiles: Type.Integer(),
+  missingFiles: Type.Integer(),
+  purgesFinished: Type.Integer(),
+});
+export type StoreRecoveryItem = Static<typeof StoreRecoveryItem>;
 
-export interface StatusResponse {
-  v: 1;
-  device: { id: string; firmware: string };
-  at: string;
-  carts: CartItem[];
-  idReaders: IdReaderItem[];
-  hidScanners: HidScannerItem[];
-  /** The patient identified at this terminal for the next study, or null. */
-  patient: PatientItem | null;
-  dataCentres: DataCentreItem[];
-  studiesToday: StudyItem[];
-  queueDepth: number;
-  notices: Notice[];
-  telemetry: 'connecting' | 'online' | 'offline' | 'stopped';
-  /** Null when the terminal runs without video (media.enabled false). */
-  video: VideoItem | null;
-  /** The consultation study open now (captures go into it), or null. */
-  study: OpenStudyItem | null;
-  scanner: ScannerItem;
-  /** What start-up reconciliation of the store found after the last restart (null before it ran). */
-  storeRecovery: StoreRecoveryItem | null;
-  panel: PanelItem;
-  /** USB devices seen since start (udev), present or gone. */
-  usbDevices: UsbDeviceItem[];
-}
-
-export interface UsbDeviceItem {
-  kind: 'usb-serial' | 'barcode-scanner' | 'document-scanner' | 'camera' | 'id-reader' | 'unknown';
-  name: string;
-  vendorId: string | null;
-  productId: string | null;
-  serialNumber: string | null;
+export const UsbDeviceItem = Type.Object({
+  kind: OneOf('usb-serial', 'barcode-scanner', 'document-scanner', 'camera', 'id-reader', 'unknown'),
+  name: Type.String(),
+  vendorId: Nullable(Type.String()),
+  productId: Nullable(Type.String()),
+  serialNumber: Nullable(Type.String()),
   /** Its ports now (/dev/ttyUSB1 after a renumbering). */
-  nodes: string[];
-  present: boolean;
-  lastSeen: string;
-  arrivals: number;
-  departures: number;
-}
+  nodes: Type.Array(Type.String()),
+  present: Type.Boolean(),
+  lastSeen: Type.String(),
+  arrivals: Type.Integer(),
+  departures: Type.Integer(),
+});
+export type UsbDeviceItem = Static<typeof UsbDeviceItem>;
 
 /** The front panel: GPIO lines, the status LED's pattern, the cabinet door, mains power. */
-export interface PanelItem {
-  lines: Array<{
-    name: 'callButton' | 'statusLed' | 'tamper' | 'powerFail';
-    /** 'absent': not configured on this board; 'failed': configured but could not be opened. */
-    state: 'absent' | 'ready' | 'failed';
-    line: number | null;
-    problem: string | null;
-  }>;
-  led: 'off' | 'ready' | 'recording' | 'uploading' | 'fault' | 'power-fail';
-  doorOpen: boolean | null;
+export const PanelItem = Type.Object({
+  lines: Type.Array(
+    Type.Object({
+      name: OneOf('callButton', 'statusLed', 'tamper', 'powerFail'),
+      /** 'absent': not configured on this board; 'failed': configured but could not be opened. */
+      state: OneOf('absent', 'ready', 'failed'),
+      line: Nullable(Type.Integer()),
+      problem: Nullable(Type.String()),
+    }),
+  ),
+  led: OneOf('off', 'ready', 'recording', 'uploading', 'fault', 'power-fail'),
+  doorOpen: Nullable(Type.Boolean()),
   /** 'failing' while writes finish, 'flushed' once the store is safe, until power returns. */
-  power: 'normal' | 'failing' | 'flushed';
-  lastPowerFailFlushedMs: number | null;
-  counters: {
-    presses: number;
-    longPresses: number;
-    tamperOpened: number;
-    powerFails: number;
-    ioErrors: number;
-  };
-}
+  power: OneOf('normal', 'failing', 'flushed'),
+  lastPowerFailFlushedMs: Nullable(Type.Number()),
+  counters: Type.Object({
+    presses: Type.Integer(),
+    longPresses: Type.Integer(),
+    tamperOpened: Type.Integer(),
+    powerFails: Type.Integer(),
+    ioErrors: Type.Integer(),
+  }),
+});
+export type PanelItem = Static<typeof PanelItem>;
 
-export interface OpenStudyItem {
-  uid: string;
-  openedAt: string;
+export const OpenStudyItem = Type.Object({
+  uid: Type.String(),
+  openedAt: Type.String(),
   /** The study's patient as the kiosk shows it (masked ID), or null: no patient identified. */
-  patient: PatientItem | null;
-}
+  patient: Nullable(PatientItem),
+});
+export type OpenStudyItem = Static<typeof OpenStudyItem>;
 
 /** The document scanner and the document being scanned (the draft, before it is sent). */
-export interface ScannerItem {
-  enabled: boolean;
+export const ScannerItem = Type.Object({
+  enabled: Type.Boolean(),
   /** 'absent': SANE lists no scanner; 'failed': SANE itself could not be asked. */
-  state: 'unknown' | 'absent' | 'ready' | 'failed';
-  device: { name: string; vendor: string; model: string } | null;
-  problem: string | null;
+  state: OneOf('unknown', 'absent', 'ready', 'failed'),
+  device: Nullable(Type.Object({ name: Type.String(), vendor: Type.String(), model: Type.String() })),
+  problem: Nullable(Type.String()),
   /** The scanner has a document feeder (a stack of pages in one scan). */
-  feeder: boolean;
-  job: 'idle' | 'scanning' | 'cancelling' | 'sending';
+  feeder: Type.Boolean(),
+  job: OneOf('idle', 'scanning', 'cancelling', 'sending'),
   /** While scanning: the page being scanned (1-based), its progress 0..1, pages finished. */
-  progress: { page: number; fraction: number; pagesDone: number } | null;
+  progress: Nullable(
+    Type.Object({ page: Type.Integer(), fraction: Type.Number(), pagesDone: Type.Integer() }),
+  ),
   /** The draft document's pages, in order. */
-  pages: Array<{ id: string; number: number; width: number; height: number; dpi: number; preview: string }>;
-  lastError: string | null;
-  counters: {
-    scans: number;
-    pages: number;
-    failures: number;
-    cancelled: number;
-    rejectedPages: number;
-    documentsSent: number;
+  pages: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      number: Type.Integer(),
+      width: Type.Integer(),
+      height: Type.Integer(),
+      dpi: Type.Number(),
+      preview: Type.String(),
+    }),
+  ),
+  lastError: Nullable(Type.String()),
+  counters: Type.Object({
+    scans: Type.Integer(),
+    pages: Type.Integer(),
+    failures: Type.Integer(),
+    cancelled: Type.Integer(),
+    rejectedPages: Type.Integer(),
+    documentsSent: Type.Integer(),
     /** Not saved (storage low, power failing); the draft was kept. */
-    documentsRefused: number;
-    documentsQuarantined: number;
-  };
-}
+    documentsRefused: Type.Integer(),
+    documentsQuarantined: Type.Integer(),
+  }),
+});
+export type ScannerItem = Static<typeof ScannerItem>;
 
-export interface VideoItem {
-  worker: 'starting' | 'ready' | 'restarting' | 'stopped';
+export const VideoItem = Type.Object({
+  worker: OneOf('starting', 'ready', 'restarting', 'stopped'),
   /** 'unknown' until the encoder was chosen; 'none' when no encoder works. */
-  encoderState: 'unknown' | 'ready' | 'none';
-  encoder: string | null;
-  encoderKind: 'hardware' | 'software' | null;
+  encoderState: OneOf('unknown', 'ready', 'none'),
+  encoder: Nullable(Type.String()),
+  encoderKind: Nullable(OneOf('hardware', 'software')),
   /** Set when the terminal is not on its best encoder (e.g. hardware failed): say so to staff. */
-  fallbackReason: string | null;
+  fallbackReason: Nullable(Type.String()),
   /** The consultation camera: 'live' while it runs (live out, preview, stills), with or without a recording. */
-  camera: {
+  camera: Type.Object({
     /** 'waiting': unplugged while in use; the video resumes by itself when it is plugged in again. */
-    state: 'off' | 'starting' | 'live' | 'stopping' | 'waiting';
+    state: OneOf('off', 'starting', 'live', 'stopping', 'waiting'),
     /** The camera in use (the device's name, or 'rig test camera'). */
-    name: string | null;
+    name: Nullable(Type.String()),
     /** Why it last stopped or failed to start, in words staff can act on. */
-    lastError: string | null;
+    lastError: Nullable(Type.String()),
     /** Measured at the encoder's output over the last second while it runs. */
-    measured: { fps: number; kbps: number } | null;
+    measured: Nullable(Type.Object({ fps: Type.Number(), kbps: Type.Number() })),
     /** The microphone sent and recorded with the video (AAC), or null: video without sound. */
-    microphone: string | null;
-  };
+    microphone: Nullable(Type.String()),
+  }),
   /** Live video to the province's media server while the camera runs. */
-  live: {
-    transport: 'none' | 'srt' | 'rtp';
-    state: 'off' | 'connecting' | 'live' | 'retrying';
+  live: Type.Object({
+    transport: OneOf('none', 'srt', 'rtp'),
+    state: OneOf('off', 'connecting', 'live', 'retrying'),
     /** Why the last attempt failed (unreachable, refused), while retrying. */
-    lastError: string | null;
+    lastError: Nullable(Type.String()),
     /** The encoder rate adapted to the link (the configured rate until the link says otherwise). */
-    bitrateKbps: number;
+    bitrateKbps: Type.Number(),
     /** The picture size encoded now: smaller rungs on a weak link, held while recording. */
-    resolution: { width: number; height: number };
+    resolution: Type.Object({ width: Type.Integer(), height: Type.Integer() }),
     /** SRT's round-trip time and the share of packets resent in the last second. */
-    rttMs: number | null;
-    lossPercent: number;
-  };
-  recording: {
-    state: 'idle' | 'recording' | 'finishing';
-    recordingId: number | null;
+    rttMs: Nullable(Type.Number()),
+    lossPercent: Type.Number(),
+  }),
+  recording: Type.Object({
+    state: OneOf('idle', 'recording', 'finishing'),
+    recordingId: Nullable(Type.Integer()),
     /** Segments closed so far in the current (or last) recording. */
-    segments: number;
-    lastError: string | null;
-  };
-}
+    segments: Type.Integer(),
+    lastError: Nullable(Type.String()),
+  }),
+});
+export type VideoItem = Static<typeof VideoItem>;
+
+export const StatusResponse = Type.Object({
+  v: Type.Literal(1),
+  device: Type.Object({ id: Type.String(), firmware: Type.String() }),
+  at: Type.String(),
+  carts: Type.Array(CartItem),
+  idReaders: Type.Array(IdReaderItem),
+  hidScanners: Type.Array(HidScannerItem),
+  /** The patient identified at this terminal for the next study, or null. */
+  patient: Nullable(PatientItem),
+  dataCentres: Type.Array(DataCentreItem),
+  studiesToday: Type.Array(StudyItem),
+  queueDepth: Type.Integer(),
+  notices: Type.Array(Notice),
+  telemetry: OneOf('connecting', 'online', 'offline', 'stopped'),
+  /** Null when the terminal runs without video (media.enabled false). */
+  video: Nullable(VideoItem),
+  /** The consultation study open now (captures go into it), or null. */
+  study: Nullable(OpenStudyItem),
+  scanner: ScannerItem,
+  /** What start-up reconciliation of the store found after the last restart (null before it ran). */
+  storeRecovery: Nullable(StoreRecoveryItem),
+  panel: PanelItem,
+  /** USB devices seen since start (udev), present or gone. */
+  usbDevices: Type.Array(UsbDeviceItem),
+});
+export type StatusResponse = Static<typeof StatusResponse>;
 
 export type ServerMessage = { type: 'status'; status: StatusResponse };

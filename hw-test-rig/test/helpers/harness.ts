@@ -80,10 +80,13 @@ export async function world(
     rig,
     daemon,
     config,
+    /** Stops everything; fails the test if any answer of the local API broke its schema. */
     async stop() {
       await daemon.stop();
       await rig.stop();
       disk?.stop();
+      const invalid = daemon.api.snapshot().invalidResponses;
+      if (invalid > 0) throw new Error(`${invalid} local API answer(s) broke their schema (see the log)`);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Documents } from '../../documents/documents.ts';
 import { type Route, route } from '../router.ts';
-import { PageOrder, ScanRequestBody } from '../schemas.ts';
+import { DocumentSent, PageOrder, ScanRequestBody } from '../schemas.ts';
+import { ScannerItem } from '../types.ts';
 
 /**
  * Scanned documents: the scanner's state, scans and rescans, the draft's pages (order, delete,
@@ -16,19 +17,27 @@ export function documentRoutes(documents: Documents): Route[] {
     route({
       method: 'GET',
       path: '/api/v1/scanner',
+      response: ScannerItem,
       handle: () => answer(() => s.refresh()),
     }),
     route({
       method: 'POST',
       path: '/api/v1/scans',
+      response: ScannerItem,
       body: ScanRequestBody,
       handle: ({ body }) =>
         answer(() => s.scan({ pages: body.pages ?? null, source: body.source ?? null, replacePage: null })),
     }),
-    route({ method: 'POST', path: '/api/v1/scans/cancel', handle: () => answer(() => s.cancel()) }),
+    route({
+      method: 'POST',
+      path: '/api/v1/scans/cancel',
+      response: ScannerItem,
+      handle: () => answer(() => s.cancel()),
+    }),
     route({
       method: 'POST',
       path: '/api/v1/document/pages/:id/rescan',
+      response: ScannerItem,
       body: ScanRequestBody,
       handle: ({ params, body }) =>
         answer(() =>
@@ -42,18 +51,26 @@ export function documentRoutes(documents: Documents): Route[] {
     route({
       method: 'DELETE',
       path: '/api/v1/document/pages/:id',
+      response: ScannerItem,
       handle: ({ params }) => answer(() => s.deletePage(params['id'] as string)),
     }),
     route({
       method: 'PUT',
       path: '/api/v1/document/order',
+      response: ScannerItem,
       body: PageOrder,
       handle: ({ body }) => answer(() => s.reorder(body.order)),
     }),
-    route({ method: 'POST', path: '/api/v1/document/discard', handle: () => answer(() => s.discard()) }),
+    route({
+      method: 'POST',
+      path: '/api/v1/document/discard',
+      response: ScannerItem,
+      handle: () => answer(() => s.discard()),
+    }),
     route({
       method: 'POST',
       path: '/api/v1/document/send',
+      response: DocumentSent,
       handle: async () => ({ json: await documents.send() }),
     }),
     route({

@@ -2,6 +2,7 @@ import type { PatientDesk } from '../../patient/patient-desk.ts';
 import { identityFromEntry } from '../../patient/patient-label.ts';
 import { ApiError } from '../errors.ts';
 import { type Route, route } from '../router.ts';
+import { PatientIdentified, StudyClosed } from '../schemas.ts';
 
 /**
  * The kiosk's manual entry of a patient ({ idNumber, name, sex?, birthDate? }; its decoder reports
@@ -12,6 +13,7 @@ export function patientRoutes(desk: Pick<PatientDesk, 'identify' | 'closeStudy'>
     route({
       method: 'POST',
       path: '/api/v1/patient',
+      response: PatientIdentified,
       handle: async ({ body }) => {
         const result = desk.identify(identityFromEntry(body, now()), 'manual', 'kiosk');
         if (!result.ok) throw new ApiError(400, result.problems.join('; '));
@@ -21,6 +23,7 @@ export function patientRoutes(desk: Pick<PatientDesk, 'identify' | 'closeStudy'>
     route({
       method: 'POST',
       path: '/api/v1/study/close',
+      response: StudyClosed,
       handle: async () => ({ json: { closed: desk.closeStudy() } }),
     }),
   ];

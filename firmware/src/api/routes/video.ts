@@ -2,7 +2,14 @@ import type { Consultation } from '../../media/consultation.ts';
 import type { Recorder } from '../../media/recorder.ts';
 import { ApiError } from '../errors.ts';
 import { type Route, route } from '../router.ts';
-import { RecordingRequest } from '../schemas.ts';
+import {
+  Captured,
+  RecordingRequest,
+  RecordingStarted,
+  RecordingStopped,
+  VideoStarted,
+  VideoStopped,
+} from '../schemas.ts';
 
 export interface VideoParts {
   recorder: Pick<Recorder, 'state' | 'segments' | 'start' | 'stop'>;
@@ -30,11 +37,13 @@ export function videoRoutes(media: VideoParts | null): Route[] {
       method: 'POST',
       path: '/api/v1/recordings',
       body: RecordingRequest,
+      response: RecordingStarted,
       handle: async ({ body }) => ({ json: await parts().recorder.start(body.seconds ?? null) }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/recordings/stop',
+      response: RecordingStopped,
       handle: async () => {
         const { recorder } = parts();
         await recorder.stop();
@@ -44,16 +53,19 @@ export function videoRoutes(media: VideoParts | null): Route[] {
     route({
       method: 'POST',
       path: '/api/v1/stills',
+      response: Captured,
       handle: async () => ({ json: await parts().consultation.still() }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/video/start',
+      response: VideoStarted,
       handle: async () => ({ json: await parts().consultation.start() }),
     }),
     route({
       method: 'POST',
       path: '/api/v1/video/stop',
+      response: VideoStopped,
       handle: async () => {
         const { recorder, consultation } = parts();
         if (recorder.state !== 'idle') await recorder.stop('video stopped by staff');
