@@ -46,7 +46,6 @@ export class Daemon {
   readonly store: StudyStore;
   readonly disk: DiskGuard;
   readonly pipeline: CapturePipeline;
-  /** Worker threads for decoding and DICOM encoding. */
   readonly cpu: CpuPool;
   readonly ingest: EcgIngest;
   readonly desk: PatientDesk;
@@ -219,20 +218,9 @@ export class Daemon {
       this.panel,
       this.devices,
       ...(this.media ? [this.media] : []),
-      new HealthPublisher({
-        telemetry: this.telemetry,
-        source: this,
-        intervalS: config.mqtt.healthIntervalS,
-      }),
+      new HealthPublisher({ telemetry: this.telemetry, source: this, everyS: config.mqtt.healthIntervalS }),
       ...(deps.serviceManager
-        ? [
-            new ServiceManagerLink({
-              manager: deps.serviceManager,
-              storeAlive: this.store,
-              readyStatus: `ready: ${config.carts.length} cart(s), home data centre ${config.dataCentres.home}`,
-              log,
-            }),
-          ]
+        ? [new ServiceManagerLink({ manager: deps.serviceManager, store: this.store, config, log })]
         : []),
     ])
       this.services.add(service);

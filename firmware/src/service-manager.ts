@@ -73,21 +73,22 @@ export class ServiceManagerLink implements Service<{ watchdogFeeds: number; watc
     private readonly options: {
       manager: ServiceManager;
       /** Throws when the store does not answer: then the watchdog is not fed. */
-      storeAlive: { ping(): void };
-      readyStatus: string;
+      store: { ping(): void };
+      /** What READY's status line says: the carts and the home data centre. */
+      config: { carts: readonly unknown[]; dataCentres: { home: string } };
       log: Logger;
     },
   ) {}
 
   start(): void {
-    const { manager, storeAlive, log } = this.options;
-    manager.ready(this.options.readyStatus);
+    const { manager, store, config, log } = this.options;
+    manager.ready(`ready: ${config.carts.length} cart(s), home data centre ${config.dataCentres.home}`);
     if (manager.watchdogIntervalMs === null) return;
     // Fed from the main loop, and only while the store answers: a blocked loop or a dead database
     // stops the feed, and the service manager restarts the daemon.
     this.timer = setInterval(() => {
       try {
-        storeAlive.ping();
+        store.ping();
         manager.watchdog();
         this.counters.watchdogFeeds++;
       } catch (error) {

@@ -3,7 +3,7 @@ import type { MqttTelemetry } from './mqtt-telemetry.ts';
 import type { HealthPayload } from './payloads.ts';
 
 /**
- * Publishes health to the NOC once at start and then every `intervalS` seconds (MQTT buffers it
+ * Publishes health to the NOC once at start and then every `everyS` seconds (MQTT buffers it
  * while the broker is away and replays it marked historical).
  */
 export class HealthPublisher implements Service<{ published: number }> {
@@ -15,13 +15,14 @@ export class HealthPublisher implements Service<{ published: number }> {
     private readonly options: {
       telemetry: Pick<MqttTelemetry, 'publishHealth'>;
       source: { health(): HealthPayload };
-      intervalS: number;
+      /** Seconds between reports (mqtt.healthIntervalS). */
+      everyS: number;
     },
   ) {}
 
   start(): void {
     this.publish();
-    this.timer = setInterval(() => this.publish(), this.options.intervalS * 1000);
+    this.timer = setInterval(() => this.publish(), this.options.everyS * 1000);
   }
 
   stop(): void {
