@@ -115,6 +115,21 @@ test('what cannot be used is set aside with its reason; what cannot be done now 
   t.is(w.pipeline.counters('still').setAside, 2);
 });
 
+test('a transition refused under an encode (set aside meanwhile) fails that run, never the caller', async (t) => {
+  const w = world();
+  w.pipeline.register({
+    kind: 'still',
+    noun: 'still',
+    encode: async (row) => {
+      w.store.quarantine(row.id, 'corrupted', 'a technician set it aside meanwhile');
+      return encodedFor(row);
+    },
+  });
+  const id = w.pipeline.receive(still(1)).id;
+  t.is(await w.pipeline.process(id), 'failed');
+  t.is(w.store.get(id).state, 'quarantined', 'not overwritten by the late encode');
+});
+
 test('a damaged original is never encoded: set aside as corrupted, the NOC told', async (t) => {
   const w = world();
   let encoded = 0;

@@ -102,12 +102,22 @@ export class CapturePipeline {
     }
   }
 
-  /** Makes a captured instance DICOM and queues it; sets it aside with the reason when it cannot. */
+  /**
+   * Makes a captured instance DICOM and queues it; sets it aside with the reason when it cannot.
+   * Never rejects: callers fire it and forget. Whatever else goes wrong (the store closing under a
+   * stopping daemon, a bug) leaves the instance captured, to be processed at the next start.
+   */
   async process(id: number): Promise<ProcessOutcome> {
     if (this.busy.has(id)) return 'skipped';
     this.busy.add(id);
     try {
       return await this.processOnce(id);
+    } catch (error) {
+      this.options.log.error(
+        { instance: id, err: error },
+        'capture not processed: it stays saved and is tried again',
+      );
+      return 'failed';
     } finally {
       this.busy.delete(id);
     }
