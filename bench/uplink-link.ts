@@ -5,7 +5,7 @@ import { buildFirmware } from '../firmware/build.ts';
 import { encodeEncapsulatedPdf } from '../firmware/src/dicom/encapsulated-pdf.ts';
 import { StudyStore } from '../firmware/src/store/study-store.ts';
 import { PRIORITY } from '../firmware/src/store/types.ts';
-import { NO_PATIENT, storedStudy } from '../firmware/src/study/consultation-studies.ts';
+import { instanceInStudy, NO_PATIENT } from '../firmware/src/study/consultation-studies.ts';
 import { stowInstance } from '../firmware/src/uplink/stow-client.ts';
 import { Uplink } from '../firmware/src/uplink/uplink.ts';
 import { RigUnderTest } from './end-to-end.ts';
@@ -67,13 +67,7 @@ function queueInstances(
       institutionName: 'bench',
       originalSha256: store.get(id).content_sha256,
     });
-    store.attachEncoded(id, {
-      study: storedStudy(uids.study, NO_PATIENT),
-      seriesUid: uids.series,
-      sopUid: uids.sop,
-      dicom,
-      warnings: [],
-    });
+    store.attachEncoded(id, instanceInStudy(uids.study, NO_PATIENT, uids, dicom));
     store.enqueue(id);
     total += dicom.length;
     ids.push(id);

@@ -12,7 +12,7 @@ import type { CapturePipeline } from '../ingest/capture-pipeline.ts';
 import type { Service } from '../service.ts';
 import type { EncodedInstance, StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, PRIORITY } from '../store/types.ts';
-import { type ConsultationStudies, storedStudy } from '../study/consultation-studies.ts';
+import { type ConsultationStudies, instanceInStudy } from '../study/consultation-studies.ts';
 import { DocumentScanner } from './document-scanner.ts';
 import { buildPdf, loadPdfLib } from './pdf.ts';
 
@@ -181,13 +181,7 @@ export class Documents implements Service<ScannerItem> {
       institutionName: config.device.institutionName,
       originalSha256: row.content_sha256,
     });
-    return {
-      study: storedStudy(studyUid, patient),
-      seriesUid: uids.series,
-      sopUid: uids.sop,
-      dicom,
-      warnings: [],
-    };
+    return instanceInStudy(studyUid, patient, uids, dicom);
   }
 
   status(): ScannerItem {

@@ -9,7 +9,7 @@ import { annexBSpec, type PipelineRunner, runToEos, WorkerGone } from '../media/
 import type { RecordingRows } from '../store/recordings.ts';
 import type { EncodedInstance, StudyStore } from '../store/study-store.ts';
 import { type InstanceRow, PRIORITY, StoreError } from '../store/types.ts';
-import { type DicomPatient, storedStudy } from '../study/consultation-studies.ts';
+import { type DicomPatient, instanceInStudy } from '../study/consultation-studies.ts';
 import { CaptureDeferred, type CapturePipeline, CaptureUnusable } from './capture-pipeline.ts';
 
 export interface VideoIngestOptions {
@@ -164,13 +164,7 @@ export class VideoIngest {
         institutionName: this.options.institutionName,
         seriesDescription: `Consultation video (${recording.encoder})`,
       });
-      return {
-        study: storedStudy(recording.study_uid, patient),
-        seriesUid: recording.series_uid,
-        sopUid: uid,
-        dicom,
-        warnings: [],
-      };
+      return instanceInStudy(recording.study_uid, patient, { series: recording.series_uid, sop: uid }, dicom);
     } finally {
       for (const file of Object.values(scratch)) rmSync(file, { force: true });
     }
@@ -220,13 +214,7 @@ export class VideoIngest {
       seriesNumber: 500 + row.id,
       patient,
     });
-    return {
-      study: storedStudy(studyUid, patient),
-      seriesUid: uids.series,
-      sopUid: uids.sop,
-      dicom,
-      warnings: [],
-    };
+    return instanceInStudy(studyUid, patient, uids, dicom);
   }
 
   /**

@@ -14,9 +14,23 @@ export interface DicomPatient {
 
 export const NO_PATIENT: DicomPatient = { id: null, name: null, birthDate: null, sex: null };
 
-/** The study record the store keeps beside an instance of this study (`EncodedInstance.study`). */
-export function storedStudy(uid: string, p: DicomPatient): EncodedInstance['study'] {
-  return { uid, patientId: p.id, patientName: p.name, birthDate: p.birthDate, sex: p.sex };
+/**
+ * A camera or scanner capture made DICOM, as the store records it: the instance, its series, and
+ * the study (with its patient) it belongs to. No warnings: those come from decoding a cart's record.
+ */
+export function instanceInStudy(
+  studyUid: string,
+  p: DicomPatient,
+  uids: { series: string; sop: string },
+  dicom: Uint8Array,
+): EncodedInstance {
+  return {
+    study: { uid: studyUid, patientId: p.id, patientName: p.name, birthDate: p.birthDate, sex: p.sex },
+    seriesUid: uids.series,
+    sopUid: uids.sop,
+    dicom,
+    warnings: [],
+  };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
+import { StoreRecoveryItem } from '../api/types.ts';
 
 // JSON Schema's date-time (RFC 3339) for TypeBox's own checks; the NOC's validators know it natively.
 if (!FormatRegistry.Has('date-time')) {
@@ -147,17 +148,7 @@ export const HealthPayload = Type.Object(
     /** Moves of new uploads away from the home data centre (failovers), and back (failbacks). */
     uplinkSwitches: Type.Object({ failovers: Type.Integer(), failbacks: Type.Integer() }),
     /** Start-up reconciliation of the store after the last restart (null before it ran). */
-    storeRecovery: Type.Union([
-      Type.Null(),
-      Type.Object({
-        integrity: Type.String(),
-        requeued: Type.Integer(),
-        tempFilesRemoved: Type.Integer(),
-        orphanFiles: Type.Integer(),
-        missingFiles: Type.Integer(),
-        purgesFinished: Type.Integer(),
-      }),
-    ]),
+    storeRecovery: Type.Union([Type.Null(), StoreRecoveryItem]),
     /**
      * The audit log: entries so far and the newest one's hash (kept by the NOC, a log cut short
      * no longer ends there), and where its chain broke when the start-up check found it broken.
