@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { until as poll } from '../device-drivers/test/helpers/until.ts';
 import { buildFirmware } from '../firmware/build.ts';
@@ -9,7 +10,9 @@ import type { Row } from './scp-decode.ts';
 import { fmt, median } from './stats.ts';
 
 const BURST = 100;
-const RECORD_S = 40;
+/** The firmware's default segment length: each segment is saved, sealed and hashed as one capture. */
+const SEGMENT_S = 30;
+const RECORD_S = 2 * SEGMENT_S;
 
 /**
  * The bench's own waits ask the terminal's status four times a second, as a kiosk's pushes would
@@ -26,18 +29,28 @@ interface Report {
 }
 
 interface FirmwareConfig {
+  dataDir: string;
   device: { province: string; county: string; id: string };
   mqtt: { brokers: string[]; healthIntervalS: number };
 }
 
 /**
  * The daemon's event-loop delay as its own health reports give it (health.eventLoop, one window
- * per report), idle, during a burst of 100 ECGs over YMODEM, and while a backlog of video segments
- * drains after both data centres were down during a recording. The baseline is the idle terminal
+ * per report), idle, during a burst of 100 ECGs over YMODEM, while a recording's 30 s segments are
+ * saved (hashed, sealed, written, fsynced) and made DICOM, and while that backlog drains after both
+ * data centres were down during the recording. The baseline is the idle terminal
  * in the same run; the budget (50 ms at p99) is justified in firmware/src/event-loop.ts.
  */
 export async function benchEventLoop(dir: string): Promise<{ rows: Row[]; notes: string[] }> {
-  const rig = await RigUnderTest.start(dir, await buildFirmware(), ['--segment-s', '2']);
+  const rig = await RigUnderTest.start(dir, await buildFirmware(), [
+    '--segment-s',
+    String(SEGMENT_S),
+    // Segments as large as the terminal's: 4 Mbit/s (the configured default) of noise, 15 MB each.
+    '--video-kbps',
+    '4000',
+    '--camera-pattern',
+    'snow',
+  ]);
   const config = JSON.parse(readFileSync(rig.state.configFile, 'utf8')) as FirmwareConfig;
   const windowMs = config.mqtt.healthIntervalS * 1000;
   const reports: Report[] = [];
@@ -79,6 +92,7 @@ export async function benchEventLoop(dir: string): Promise<{ rows: Row[]; notes:
       body: JSON.stringify({ seconds: RECORD_S }),
     });
     if (!started.ok) throw new Error(`recording refused: ${await started.text()}`);
+    const recordFrom = performance.now();
     await until(
       'the recording saved and encoded',
       async () => {
@@ -90,7 +104,16 @@ export async function benchEventLoop(dir: string): Promise<{ rows: Row[]; notes:
       },
       (RECORD_S + 60) * 1000,
     );
+    const recordTo = performance.now();
+    await sleep(windowMs + 500);
+    const recording = during(recordFrom, recordTo);
     const segments = (await rig.status()).studiesToday.filter((i) => i.kind === 'video').length;
+    const originals = join(config.dataDir, 'originals');
+    const segmentMb = median(
+      readdirSync(originals)
+        .filter((f) => f.endsWith('.mp4'))
+        .map((f) => statSync(join(originals, f)).size / 1048576),
+    );
     const drainFrom = performance.now();
     await rig.control({ command: 'dc-up', dc: 'A' });
     await rig.control({ command: 'dc-up', dc: 'B' });
@@ -123,13 +146,19 @@ export async function benchEventLoop(dir: string): Promise<{ rows: Row[]; notes:
         p99(burst),
       ),
       row(
-        `${segments} video segments (${RECORD_S} s recorded while both data centres were down) draining: worst window's p99`,
+        `recording ${RECORD_S} s: ${segments} segments of ${SEGMENT_S} s (median ${fmt(segmentMb, 1)} MB) saved and made DICOM as they close: worst window's p99`,
+        recording,
+        p99(recording),
+      ),
+      row(
+        `those ${segments} segments (recorded while both data centres were down) draining: worst window's p99`,
         drain,
         p99(drain),
       ),
     ];
     const over = [
       ['the ECG burst', p99(burst)],
+      ['the recording', p99(recording)],
       ['the video backlog', p99(drain)],
     ].filter(([, v]) => (v as number) > budget);
     return {
@@ -137,8 +166,8 @@ export async function benchEventLoop(dir: string): Promise<{ rows: Row[]; notes:
       notes: [
         `Budget: p99 ≤ ${budget} ms (firmware/src/event-loop.ts: a 1 KiB YMODEM block is 89 ms on the wire at 115200 baud, and the cart waits for our ACK before the next).`,
         over.length === 0
-          ? 'Both loads stayed within the budget.'
-          : `Over budget: ${over.map(([w, v]) => `${w} (${fmt(v as number, 1)} ms)`).join(', ')}. Decoding, DICOM encoding, sealing and hashing still run on the main thread; moving them to worker threads is what this figure is to show.`,
+          ? 'Every load stayed within the budget.'
+          : `Over budget: ${over.map(([w, v]) => `${w} (${fmt(v as number, 1)} ms)`).join(', ')}.`,
       ],
     };
   } finally {

@@ -29,7 +29,7 @@ try {
   console.error('SCP decode…');
   const decode = benchScpDecode();
   console.error('store commits…');
-  const commits = benchStoreCommits(work);
+  const commits = await benchStoreCommits(work);
   console.error('documents…');
   const documents = await benchDocuments(join(work, 'documents'));
   console.error('peripherals (telemed-rig up, ~2 min)…');

@@ -17,6 +17,13 @@ function rate(n: number, fn: (i: number) => void): number {
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** The same for operations that resolve when done, one after the other. */
+async function rateAwaited(n: number, fn: (i: number) => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return n / ((performance.now() - t0) / 1000);
+}
+
 function bareLoop(root: string, pragmas: string[]): number {
   const dir = mkdtempSync(join(root, 'bare-'));
   const db = new Database(join(dir, 'bare.sqlite'));
@@ -33,7 +40,7 @@ function bareLoop(root: string, pragmas: string[]): number {
  * Store commits per second with the store's durability settings (WAL, synchronous=FULL), as a
  * ratio to a bare better-sqlite3 insert loop run in the same process on the same disk.
  */
-export function benchStoreCommits(root: string): Row[] {
+export async function benchStoreCommits(root: string): Promise<Row[]> {
   const bare = median(Array.from({ length: RUNS }, () => bareLoop(root, [])));
   const bareWal = median(
     Array.from({ length: RUNS }, () => bareLoop(root, ['journal_mode = WAL', 'synchronous = FULL'])),
@@ -53,26 +60,25 @@ export function benchStoreCommits(root: string): Row[] {
     const record = new Uint8Array(30_000).map((_, i) => (i * 31 + run) & 0xff);
     const ids: number[] = [];
     (sealed ? sealedCaptures : captures).push(
-      rate(COMMITS / 3, (i) => {
+      await rateAwaited(COMMITS / 3, async (i) => {
         record[0] = i & 0xff;
         record[1] = i >> 8;
-        ids.push(
-          store.receive({
-            bytes: record,
-            kind: 'ecg',
-            source: 'bench',
-            originalName: `B${i}.SCP`,
-            priority: PRIORITY.ecg,
-            incomplete: null,
-          }).id,
-        );
+        const { id } = await store.receive({
+          bytes: record,
+          kind: 'ecg',
+          source: 'bench',
+          originalName: `B${i}.SCP`,
+          priority: PRIORITY.ecg,
+          incomplete: null,
+        });
+        ids.push(id);
       }),
     );
     // A delivery with one retry, as the uplink commits it: delivering, retry, delivering, delivered.
     // Each instance is queued first, untimed (the store takes each step only from its state).
     if (!sealed) {
       for (const id of ids) {
-        store.attachEncoded(id, {
+        await store.attachEncoded(id, {
           study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
           seriesUid: `1.2.3.${id}`,
           sopUid: `1.2.3.${id}.1`,

@@ -31,18 +31,18 @@ let made = 0;
  * Queues `count` DICOM instances of about `bytes` each (Encapsulated PDF around random bytes:
  * incompressible, as H.264 segments are) at `priority`; returns the DICOM bytes and the row ids.
  */
-function queueInstances(
+async function queueInstances(
   store: StudyStore,
   count: number,
   bytes: number,
   priority: number,
-): { bytes: number; ids: number[] } {
+): Promise<{ bytes: number; ids: number[] }> {
   let total = 0;
   const ids: number[] = [];
   for (let i = 0; i < count; i++) {
     const n = ++made;
     const payload = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(bytes)]);
-    const { id } = store.receive({
+    const { id } = await store.receive({
       kind: 'document',
       source: 'bench',
       bytes: payload,
@@ -67,7 +67,7 @@ function queueInstances(
       institutionName: 'bench',
       originalSha256: store.get(id).content_sha256,
     });
-    store.attachEncoded(id, instanceInStudy(uids.study, NO_PATIENT, uids, dicom));
+    await store.attachEncoded(id, instanceInStudy(uids.study, NO_PATIENT, uids, dicom));
     store.enqueue(id);
     total += dicom.length;
     ids.push(id);
@@ -132,7 +132,7 @@ async function drain(
   uploadKbps: number | null,
 ): Promise<{ seconds: number; bytes: number }> {
   const u = uplinkOn(root, targets, { uploadKbps, duringLiveKbps: null });
-  const total = queueInstances(u.store, count, bytes, PRIORITY.video).bytes;
+  const total = (await queueInstances(u.store, count, bytes, PRIORITY.video)).bytes;
   const t0 = performance.now();
   u.uplink.start();
   await waitUntil('the backlog to drain', () => u.delivered.size === count, 30 * 60_000);
@@ -145,11 +145,11 @@ async function drain(
 /** Milliseconds from queueing a STAT ECG to its delivery, with `backlog` video instances draining. */
 async function statLatency(root: string, targets: Targets, backlog: number): Promise<number> {
   const u = uplinkOn(root, targets, { uploadKbps: 8000, duringLiveKbps: 1500 });
-  queueInstances(u.store, backlog, 2 * MB, PRIORITY.video);
+  await queueInstances(u.store, backlog, 2 * MB, PRIORITY.video);
   u.uplink.start();
   if (backlog > 0) await waitUntil('video uploads under way', () => u.delivered.size >= 2, 120_000);
   const t0 = performance.now();
-  const id = queueInstances(u.store, 1, 100_000, PRIORITY.statEcg).ids[0]!;
+  const id = (await queueInstances(u.store, 1, 100_000, PRIORITY.statEcg)).ids[0]!;
   u.uplink.kick();
   await waitUntil('the STAT ECG', () => u.delivered.has(id), 120_000);
   const ms = u.delivered.get(id)! - t0;

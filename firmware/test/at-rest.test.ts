@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import {
   chmodSync,
   existsSync,
@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
-import { AesGcmAtRest, isSealedFile, NO_ENCRYPTION } from '../src/store/at-rest.ts';
+import { AesGcmAtRest, type AtRest, isSealedFile, NO_ENCRYPTION } from '../src/store/at-rest.ts';
 import { chooseKeyStore, DataKeyError, FileKeyStore, type RunCommand } from '../src/store/data-key.ts';
 import { keyFingerprint, StudyStore } from '../src/store/study-store.ts';
 import { StoreError } from '../src/store/types.ts';
@@ -20,83 +20,85 @@ import { cli, writeConfig } from './helpers/cli.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
 
 const key = () => randomBytes(32);
-/** `fn` throws a StoreError CORRUPTED (with `message` when given). */
-function throwsCorrupted(t: ExecutionContext, fn: () => unknown, message?: RegExp): void {
-  const error = t.throws(fn, { instanceOf: StoreError, ...(message ? { message } : {}) });
-  t.is((error as StoreError | undefined)?.code, 'CORRUPTED');
+/** The sealed file as it is written to disk (sealFile gives its parts, to be written in order). */
+const seal = async (atRest: AtRest, plain: Uint8Array) => Buffer.concat(await atRest.sealFile(plain));
+/** `fn` throws a StoreError CORRUPTED. */
+function throwsCorrupted(t: ExecutionContext, fn: () => unknown): void {
+  t.is(t.throws(fn, { instanceOf: StoreError })?.code, 'CORRUPTED');
+}
+/** `fn` rejects with a StoreError CORRUPTED (with `message` when given). */
+async function rejectsCorrupted(
+  t: ExecutionContext,
+  fn: () => Promise<unknown>,
+  message?: RegExp,
+): Promise<StoreError | undefined> {
+  const error = await t.throwsAsync(fn, { instanceOf: StoreError, ...(message ? { message } : {}) });
+  t.is(error?.code, 'CORRUPTED');
+  return error;
 }
 
-test('files: sealed and opened again exactly; the sealed bytes hold no trace of the plaintext', (t) => {
+test('files: sealed and opened again exactly; the sealed bytes hold no trace of the plaintext', async (t) => {
   const atRest = new AesGcmAtRest(key());
-  fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 4096 }), (plain) => {
-      const sealed = atRest.sealFile(plain);
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), async (plain) => {
+      const sealed = await seal(atRest, plain);
       t.true(isSealedFile(sealed));
       t.is(sealed.length, plain.length + 33);
-      t.deepEqual(new Uint8Array(atRest.openFile(sealed, 'f')), plain);
+      t.deepEqual(new Uint8Array(await atRest.openFile(sealed, 'f')), plain);
     }),
   );
   const marker = Buffer.from('ZHANG SAN 110101199003071234 '.repeat(20));
-  t.is(Buffer.from(atRest.sealFile(marker)).indexOf('110101199003071234'), -1);
+  t.is((await seal(atRest, marker)).indexOf('110101199003071234'), -1);
   // Two seals of the same bytes differ (a fresh nonce each time).
-  t.notDeepEqual(atRest.sealFile(marker), atRest.sealFile(marker));
+  t.notDeepEqual(await seal(atRest, marker), await seal(atRest, marker));
+  t.deepEqual(await NO_ENCRYPTION.openFile(Uint8Array.of(1, 2), 'f'), Uint8Array.of(1, 2));
+  t.deepEqual(await seal(NO_ENCRYPTION, Uint8Array.of(1, 2)), Buffer.of(1, 2));
 });
 
-test('files opened off the event loop (WebCrypto) give the same bytes, and refuse the same damage', async (t) => {
+test('files sealed before sealing ran off the event loop (node:crypto, one buffer) still open', async (t) => {
+  const k = key();
+  const plain = Buffer.from('an ECG sealed by firmware of issue 5');
+  // The version-1 format as the earlier firmware wrote it, built here with node:crypto's streaming API.
+  const header = Buffer.concat([Buffer.from('TTAR'), Buffer.of(1), randomBytes(12)]);
+  const cipher = createCipheriv('aes-256-gcm', k, header.subarray(5));
+  cipher.setAAD(header);
+  const old = Buffer.concat([header, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  t.deepEqual(Buffer.from(await new AesGcmAtRest(k).openFile(old, 'f')), plain);
+});
+
+test('files: any changed byte, a cut, or another key is CORRUPTED, never wrong bytes', async (t) => {
   const atRest = new AesGcmAtRest(key());
   await fc.assert(
     fc.asyncProperty(
-      fc.uint8Array({ minLength: 1, maxLength: 2048 }),
-      fc.nat(),
-      fc.integer({ min: 1, max: 255 }),
-      async (plain, at, flip) => {
-        const sealed = Buffer.from(atRest.sealFile(plain));
-        t.deepEqual(new Uint8Array(await atRest.openFileAsync(sealed, 'f')), plain);
-        const i = 4 + (at % (sealed.length - 4)); // past the magic (see the next test)
-        sealed[i] = sealed[i]! ^ flip;
-        const error = await t.throwsAsync(() => atRest.openFileAsync(sealed, 'f'), {
-          instanceOf: StoreError,
-        });
-        t.is(error?.code, 'CORRUPTED');
-      },
-    ),
-    { numRuns: 50 },
-  );
-  t.deepEqual(await NO_ENCRYPTION.openFileAsync(Uint8Array.of(1, 2), 'f'), Uint8Array.of(1, 2));
-});
-
-test('files: any changed byte, a cut, or another key is CORRUPTED, never wrong bytes', (t) => {
-  const atRest = new AesGcmAtRest(key());
-  fc.assert(
-    fc.property(
       fc.uint8Array({ minLength: 1, maxLength: 512 }),
       fc.nat(),
       fc.integer({ min: 1, max: 255 }),
-      (plain, at, flip) => {
-        const sealed = Buffer.from(atRest.sealFile(plain));
+      async (plain, at, flip) => {
+        const sealed = await seal(atRest, plain);
         const i = at % sealed.length;
         sealed[i] = sealed[i]! ^ flip;
         // A flip inside the magic makes it a "plaintext" file: returned as is, then the content
         // hash (checked by every reader of the store) refuses it; anywhere else it is CORRUPTED.
         if (i < 4) t.false(isSealedFile(sealed));
-        else throwsCorrupted(t, () => atRest.openFile(sealed, 'f'));
+        else await rejectsCorrupted(t, () => atRest.openFile(sealed, 'f'));
       },
     ),
+    { numRuns: 50 },
   );
-  const sealed = atRest.sealFile(Buffer.from('an ECG'));
-  throwsCorrupted(t, () => atRest.openFile(sealed.subarray(0, sealed.length - 1), 'f'));
+  const sealed = await seal(atRest, Buffer.from('an ECG'));
+  await rejectsCorrupted(t, () => atRest.openFile(sealed.subarray(0, sealed.length - 1), 'f'));
   const other = new AesGcmAtRest(key());
-  const error = t.throws(() => other.openFile(sealed, 'the original of instance 7'));
-  t.regex(error.message, /the original of instance 7 cannot be decrypted: .*another key/);
+  const error = await rejectsCorrupted(t, () => other.openFile(sealed, 'the original of instance 7'));
+  t.regex(error?.message ?? '', /the original of instance 7 cannot be decrypted: .*another key/);
 });
 
-test('files: whatever bytes are read back, opening fails only with a StoreError (fuzzed)', (t) => {
+test('files: whatever bytes are read back, opening fails only with a StoreError (fuzzed)', async (t) => {
   const atRest = new AesGcmAtRest(key());
-  fc.assert(
-    fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (tail, magic) => {
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 200 }), fc.boolean(), async (tail, magic) => {
       const bytes = magic ? Buffer.concat([Buffer.from('TTAR'), tail]) : Buffer.from(tail);
       try {
-        atRest.openFile(bytes, 'f');
+        await atRest.openFile(bytes, 'f');
       } catch (error) {
         t.true(error instanceof StoreError);
       }
@@ -187,8 +189,8 @@ test('the store seals originals, DICOM files and patient fields; reads give the 
   t.true(store.dataKey!.created);
   t.is(store.dataKey!.fingerprint, keyFingerprint(keys.load()!));
   const ecg = Buffer.from('SCP-ECG of 110101199003071234 '.repeat(10));
-  const id = store.receive(ecgInput(ecg)).id;
-  store.attachEncoded(id, {
+  const id = (await store.receive(ecgInput(ecg))).id;
+  await store.attachEncoded(id, {
     study: {
       uid: '1.2.3',
       patientId: '110101199003071234',
@@ -207,8 +209,8 @@ test('the store seals originals, DICOM files and patient fields; reads give the 
     t.true(isSealedFile(onDisk), path);
     t.is(onDisk.indexOf('110101199003071234'), -1, `${path} holds no ID number`);
   }
-  t.deepEqual(Buffer.from(store.readOriginal(row)), ecg);
-  t.is(Buffer.from(await store.readDicomAsync(row)).toString(), 'DICOM 张三 110101199003071234');
+  t.deepEqual(Buffer.from(await store.readOriginal(row)), ecg);
+  t.is(Buffer.from(await store.readDicom(row)).toString(), 'DICOM 张三 110101199003071234');
   const raw = store.db.prepare('SELECT * FROM studies').get() as Record<string, string>;
   for (const column of ['patient_id', 'patient_name', 'patient_birth_date', 'patient_sex'])
     t.regex(raw[column]!, /^enc1:/, column);
@@ -221,8 +223,8 @@ test('the store seals originals, DICOM files and patient fields; reads give the 
 test('a sealed file changed on disk is CORRUPTED when read, never handed on as good', async (t) => {
   const { dataDir } = tempStore();
   const { store } = tempStore({ dataKeys: new FileKeyStore(join(dataDir, 'data.key')) });
-  const id = store.receive(ecgInput(Buffer.from('an ECG record'))).id;
-  encodeAndQueue(store, id);
+  const id = (await store.receive(ecgInput(Buffer.from('an ECG record')))).id;
+  await encodeAndQueue(store, id);
   const row = store.get(id);
   for (const path of [row.original_path, row.dicom_path!]) {
     const file = join(store.dataDir, path);
@@ -230,19 +232,19 @@ test('a sealed file changed on disk is CORRUPTED when read, never handed on as g
     bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 1;
     writeFileSync(file, bytes);
   }
-  throwsCorrupted(t, () => store.readOriginal(row), /cannot be decrypted/);
-  const damaged = await t.throwsAsync(() => store.readDicomAsync(row), {
+  await rejectsCorrupted(t, () => store.readOriginal(row), /cannot be decrypted/);
+  const damaged = await t.throwsAsync(() => store.readDicom(row), {
     instanceOf: StoreError,
     message: /DICOM file of instance/,
   });
   t.is(damaged?.code, 'CORRUPTED');
 });
 
-test('the store refuses to start with a lost key, a different key, or encryption turned off over sealed data', (t) => {
+test('the store refuses to start with a lost key, a different key, or encryption turned off over sealed data', async (t) => {
   const { dataDir } = tempStore();
   const keyFile = join(dataDir, 'k', 'data.key');
   const first = tempStore({ dataKeys: new FileKeyStore(keyFile) });
-  first.store.receive(ecgInput(Buffer.from('ECG')));
+  await first.store.receive(ecgInput(Buffer.from('ECG')));
   const fingerprint = first.store.dataKey!.fingerprint;
   first.store.close();
   const reopen = (dataKeys: FileKeyStore | null) => tempStoreAt(first.dataDir, dataKeys);
@@ -272,8 +274,8 @@ test('the store refuses to start with a lost key, a different key, or encryption
 
 test('turning encryption on: patient fields from before are sealed, plaintext files still read', async (t) => {
   const plain = tempStore();
-  const id = plain.store.receive(ecgInput(Buffer.from('old ECG'))).id;
-  plain.store.attachEncoded(id, {
+  const id = (await plain.store.receive(ecgInput(Buffer.from('old ECG')))).id;
+  await plain.store.attachEncoded(id, {
     study: { uid: '1.2.9', patientId: 'P-7', patientName: '李四', birthDate: null, sex: 'F' },
     seriesUid: '1.2.9.1',
     sopUid: '1.2.9.1.1',
@@ -289,8 +291,8 @@ test('turning encryption on: patient fields from before are sealed, plaintext fi
   t.regex(raw['patient_name']!, /^enc1:/);
   const row = sealed.get(id);
   t.is(sealed.recent('2000-01-01')[0]!.patient_name, '李四');
-  t.is(Buffer.from(sealed.readOriginal(row)).toString(), 'old ECG');
-  t.is(Buffer.from(await sealed.readDicomAsync(row)).toString(), 'old DICOM');
+  t.is(Buffer.from(await sealed.readOriginal(row)).toString(), 'old ECG');
+  t.is(Buffer.from(await sealed.readDicom(row)).toString(), 'old DICOM');
 });
 
 test('telemed data-key makes the root-only key file once; the daemon reads it from the systemd credential', async (t) => {
@@ -338,7 +340,7 @@ test('telemed factory-reset: the key is destroyed first, then the data directory
   store.close();
   const keyFile = join(dataDir, 'keys', 'data.key');
   const sealedStore = tempStoreAt(dataDir, new FileKeyStore(keyFile));
-  const id = sealedStore.receive(ecgInput(Buffer.from('ECG of a patient'))).id;
+  const id = (await sealedStore.receive(ecgInput(Buffer.from('ECG of a patient')))).id;
   const original = readFileSync(join(dataDir, sealedStore.get(id).original_path));
   const fingerprint = sealedStore.dataKey!.fingerprint;
   const config = join(dirname(dataDir), `${dataDir.split('/').at(-1)}.json`);
@@ -363,7 +365,7 @@ test('telemed factory-reset: the key is destroyed first, then the data directory
   // A copy of a sealed file taken before the reset opens under no key the terminal has now.
   const fresh = tempStoreAt(dataDir, new FileKeyStore(keyFile));
   t.true(fresh.dataKey!.created);
-  throwsCorrupted(t, () => fresh.atRest.openFile(original, 'an old copy'));
+  await rejectsCorrupted(t, () => fresh.atRest.openFile(original, 'an old copy'));
 });
 
 function tempStoreAt(dataDir: string, dataKeys: FileKeyStore | null): StudyStore {

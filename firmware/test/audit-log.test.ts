@@ -10,12 +10,12 @@ function unprotect(store: ReturnType<typeof tempStore>['store']): void {
   store.db.exec('DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
 }
 
-test('captured, set aside, sent, deleted: each change writes its entry in its own transaction, chained', (t) => {
+test('captured, set aside, sent, deleted: each change writes its entry in its own transaction, chained', async (t) => {
   const { store } = tempStore();
-  const a = store.receive(ecgInput(Uint8Array.of(1))).id;
-  const b = store.receive(ecgInput(Uint8Array.of(2))).id;
-  store.receive({ ...ecgInput(Uint8Array.of(3)), incomplete: 'cable pulled' });
-  encodeAndQueue(store, a);
+  const a = (await store.receive(ecgInput(Uint8Array.of(1)))).id;
+  const b = (await store.receive(ecgInput(Uint8Array.of(2)))).id;
+  await store.receive({ ...ecgInput(Uint8Array.of(3)), incomplete: 'cable pulled' });
+  await encodeAndQueue(store, a);
   store.markDelivering(a, 'B');
   store.markDelivered(a, 'B', 200);
   store.quarantine(b, 'undecodable', 'not SCP-ECG');
@@ -37,13 +37,13 @@ test('captured, set aside, sent, deleted: each change writes its entry in its ow
   t.deepEqual(check, { entries: 6, headHash: entries[5]!.hash, broken: null });
   t.deepEqual(store.audit.head(), { entries: 6, hash: entries[5]!.hash });
   // The same bytes again are the same capture: no second entry.
-  store.receive(ecgInput(Uint8Array.of(1)));
+  await store.receive(ecgInput(Uint8Array.of(1)));
   t.is(store.audit.head().entries, 6);
 });
 
-test('the log refuses UPDATE and DELETE; altered or removed entries break the chain where it happened', (t) => {
+test('the log refuses UPDATE and DELETE; altered or removed entries break the chain where it happened', async (t) => {
   const { store } = tempStore();
-  for (let i = 1; i <= 5; i++) store.receive(ecgInput(Uint8Array.of(i)));
+  for (let i = 1; i <= 5; i++) await store.receive(ecgInput(Uint8Array.of(i)));
   t.throws(() => store.db.prepare("UPDATE audit SET actor = 'x' WHERE id = 2").run(), {
     any: true,
     message: /append-only/,
@@ -56,7 +56,7 @@ test('the log refuses UPDATE and DELETE; altered or removed entries break the ch
   store.db.prepare("UPDATE audit SET detail = 'nothing to see' WHERE id = 3").run();
   t.deepEqual(store.audit.verify().broken, { id: 3, reason: 'its content no longer matches its hash' });
   const { store: other } = tempStore();
-  for (let i = 1; i <= 5; i++) other.receive(ecgInput(Uint8Array.of(i)));
+  for (let i = 1; i <= 5; i++) await other.receive(ecgInput(Uint8Array.of(i)));
   unprotect(other);
   other.db.prepare('DELETE FROM audit WHERE id = 2').run();
   t.deepEqual(other.audit.verify().broken, { id: 3, reason: 'entry 2 is missing' });
@@ -99,7 +99,7 @@ test('property: any run of appends verifies; changing any one field of any entry
 
 test('telemed audit-export: JSON lines for the inspector, the chain checked; a broken chain exits 65', async (t) => {
   const { dataDir, store } = tempStore();
-  for (let i = 1; i <= 3; i++) store.receive(ecgInput(Uint8Array.of(i)));
+  for (let i = 1; i <= 3; i++) await store.receive(ecgInput(Uint8Array.of(i)));
   const config = join(dataDir, 'config.json');
   writeConfig(config, dataDir);
   const ok = await cli(['audit-export', '--config', config]);

@@ -64,7 +64,7 @@ test('one path for every kind: received, encoded by its kind, queued, each state
       return encodedFor(row);
     },
   });
-  const { id, duplicate } = w.pipeline.receive(still(1));
+  const { id, duplicate } = await w.pipeline.receive(still(1));
   t.false(duplicate);
   t.is(await w.pipeline.process(id), 'queued');
   t.deepEqual(
@@ -75,7 +75,7 @@ test('one path for every kind: received, encoded by its kind, queued, each state
   t.is(w.store.get(id).state, 'queued');
   t.deepEqual(states(w.events, id), ['captured', 'encoded', 'queued']);
   t.is(await w.pipeline.process(id), 'skipped', 'a queued instance is not encoded again');
-  t.true(w.pipeline.receive(still(1)).duplicate);
+  t.true((await w.pipeline.receive(still(1))).duplicate);
   t.deepEqual(w.pipeline.counters('still'), {
     received: 1,
     duplicates: 1,
@@ -98,17 +98,17 @@ test('what cannot be used is set aside with its reason; what cannot be done now 
       throw new TypeError('a bug');
     },
   });
-  const a = w.pipeline.receive(still(1)).id;
+  const a = (await w.pipeline.receive(still(1))).id;
   t.is(await w.pipeline.process(a), 'quarantined');
   t.is(w.store.get(a).quarantine_reason, 'the JPEG has no frame');
   outcome = 'dicom';
-  const b = w.pipeline.receive(still(2)).id;
+  const b = (await w.pipeline.receive(still(2))).id;
   t.is(await w.pipeline.process(b), 'quarantined');
   t.is(w.store.get(b).quarantine_reason, 'cannot make DICOM of the still: no study');
   t.is(w.store.get(b).quarantine_code, 'undecodable');
   for (const kind of ['deferred', 'bug'] as const) {
     outcome = kind;
-    const c = w.pipeline.receive(still(kind === 'deferred' ? 3 : 4)).id;
+    const c = (await w.pipeline.receive(still(kind === 'deferred' ? 3 : 4))).id;
     t.is(await w.pipeline.process(c), kind === 'deferred' ? 'deferred' : 'failed');
     t.is(w.store.get(c).state, 'captured', 'kept to be tried again');
   }
@@ -125,7 +125,7 @@ test('a transition refused under an encode (set aside meanwhile) fails that run,
       return encodedFor(row);
     },
   });
-  const id = w.pipeline.receive(still(1)).id;
+  const id = (await w.pipeline.receive(still(1))).id;
   t.is(await w.pipeline.process(id), 'failed');
   t.is(w.store.get(id).state, 'quarantined', 'not overwritten by the late encode');
 });
@@ -141,7 +141,7 @@ test('a damaged original is never encoded: set aside as corrupted, the NOC told'
       return encodedFor(row);
     },
   });
-  const id = w.pipeline.receive(still(1)).id;
+  const id = (await w.pipeline.receive(still(1))).id;
   writeFileSync(join(w.dataDir, w.store.get(id).original_path), 'not what was saved');
   t.is(await w.pipeline.process(id), 'quarantined');
   t.is(encoded, 0);
@@ -149,9 +149,9 @@ test('a damaged original is never encoded: set aside as corrupted, the NOC told'
   t.true(w.events.some((e) => e.type === 'store-problem' && e.code === 'corrupted' && e.instanceId === id));
 });
 
-test('a capture the store cannot keep is refused to the caller and announced; nothing is recorded', (t) => {
+test('a capture the store cannot keep is refused to the caller and announced; nothing is recorded', async (t) => {
   const w = world({ minFreeBytes: 1_000_000, freeBytes: 10 });
-  t.throws(() => w.pipeline.receive(still(1)), { message: /storage/ });
+  await t.throwsAsync(() => w.pipeline.receive(still(1)), { message: /storage/ });
   t.true(w.events.some((e) => e.type === 'capture-refused' && e.source === 'camera'));
   t.is(w.pipeline.counters('still').refused, 1);
   t.deepEqual(w.store.inState('captured'), []);
@@ -167,10 +167,10 @@ test('resume: captured instances of the kinds asked for are encoded, encoded one
       throw new Error('not asked for');
     },
   });
-  const a = w.pipeline.receive(still(1)).id;
-  const b = w.pipeline.receive(still(2)).id;
-  w.store.attachEncoded(b, encodedFor(w.store.get(b)));
-  const doc = w.pipeline.receive({ ...still(3), kind: 'document', source: 'scanner' }).id;
+  const a = (await w.pipeline.receive(still(1))).id;
+  const b = (await w.pipeline.receive(still(2))).id;
+  await w.store.attachEncoded(b, encodedFor(w.store.get(b)));
+  const doc = (await w.pipeline.receive({ ...still(3), kind: 'document', source: 'scanner' })).id;
   await w.pipeline.resume(['still']);
   t.is(w.store.get(a).state, 'queued');
   t.is(w.store.get(b).state, 'queued');
@@ -237,7 +237,7 @@ test('ECG placement: into the open study under its patient; a cart naming anothe
   const same = ecgWorld(openStudy('P-001'));
   const placed = await same.send(encodeScp(smallRecord()));
   t.is(same.store.studyUid(placed.study_id!), '1.2.826.0.1.3680043.10.1234.77');
-  const waveform = readEcgWaveform(await same.store.readDicomAsync(placed));
+  const waveform = readEcgWaveform(await same.store.readDicom(placed));
   t.is(waveform.patientName, '王芳', "the study's patient, not the cart's");
 
   const other = ecgWorld(openStudy('P-999'));
@@ -254,6 +254,6 @@ test("ECG: a record that cannot be decoded is set aside with the decoder's words
   const row = await w.send(bytes);
   t.is(row.state, 'quarantined');
   t.regex(row.quarantine_reason ?? '', /^cannot decode the cart's record: /);
-  t.deepEqual([...w.store.readOriginal(row)], [...bytes]);
+  t.deepEqual([...(await w.store.readOriginal(row))], [...bytes]);
   t.is(w.ingest.counters.decodeFailures, 1);
 });

@@ -16,14 +16,15 @@ const T0 = Date.parse('2026-11-01T08:00:00Z');
 const log = pino({ level: 'silent' });
 
 /** A store whose clock the test moves, with `n` ECGs of 1000 bytes each, encoded and queued. */
-function filledStore(n: number) {
+async function filledStore(n: number) {
   let now = T0;
   const { dataDir, store } = tempStore({ clock: () => new Date(now) });
-  const ids = Array.from({ length: n }, (_, i) => {
-    const id = store.receive(ecgInput(new Uint8Array(1000).fill(i + 1))).id;
-    encodeAndQueue(store, id, new Uint8Array(500).fill(i + 1));
-    return id;
-  });
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const { id } = await store.receive(ecgInput(new Uint8Array(1000).fill(i + 1)));
+    await encodeAndQueue(store, id, new Uint8Array(500).fill(i + 1));
+    ids.push(id);
+  }
   return {
     dataDir,
     store,
@@ -38,14 +39,14 @@ function filledStore(n: number) {
   };
 }
 
-function deliverAt(f: ReturnType<typeof filledStore>, id: number, ms: number): void {
+function deliverAt(f: Awaited<ReturnType<typeof filledStore>>, id: number, ms: number): void {
   f.at(ms);
   f.store.markDelivering(id, 'A');
   f.store.markDelivered(id, 'A', 200);
 }
 
-test('purging takes delivered copies only, oldest delivery first; the rows stay as the record', (t) => {
-  const f = filledStore(5);
+test('purging takes delivered copies only, oldest delivery first; the rows stay as the record', async (t) => {
+  const f = await filledStore(5);
   const [a, b, c, queued, rejected] = f.ids as [number, number, number, number, number];
   deliverAt(f, b, T0 + 1000);
   deliverAt(f, a, T0 + 2000);
@@ -74,11 +75,11 @@ test('purging takes delivered copies only, oldest delivery first; the rows stay 
   t.deepEqual(f.store.purge({ deliveredBefore: null, wantBytes: null }), { instances: 0, bytes: 0 });
 
   // The same record sent again by a cart is still recognised as one already taken.
-  t.true(f.store.receive(ecgInput(new Uint8Array(1000).fill(2))).duplicate);
+  t.true((await f.store.receive(ecgInput(new Uint8Array(1000).fill(2)))).duplicate);
 });
 
-test('a purge cut by a crash is finished at start-up; nothing is called missing', (t) => {
-  const f = filledStore(1);
+test('a purge cut by a crash is finished at start-up; nothing is called missing', async (t) => {
+  const f = await filledStore(1);
   const id = f.ids[0]!;
   deliverAt(f, id, T0);
   // The crash came after the row was marked and before its files were removed.
@@ -131,7 +132,7 @@ function guarded(
 }
 
 test('retention: copies go once delivered longer ago than the period; clock jumps a day either way do no harm', async (t) => {
-  const f = filledStore(3);
+  const f = await filledStore(3);
   const [a, b, c] = f.ids as [number, number, number];
   deliverAt(f, a, T0);
   deliverAt(f, b, T0 + DAY);
@@ -156,7 +157,7 @@ test('retention: copies go once delivered longer ago than the period; clock jump
 });
 
 test('storage low: the alarm first, then the journal, then delivered copies oldest first, never the undelivered; below the reserve captures are refused', async (t) => {
-  const f = filledStore(6);
+  const f = await filledStore(6);
   const delivered = f.ids.slice(0, 4);
   for (const [i, id] of delivered.entries()) deliverAt(f, id, T0 + i * 1000);
   // The disk: 4000 bytes free to start with; whatever is removed comes back as free space.
@@ -208,7 +209,7 @@ test('storage low: the alarm first, then the journal, then delivered copies olde
   t.is(describeEvent(events.at(-1)!)!.notice.code, 'disk-full');
   for (const id of f.ids.slice(4)) t.is(f.store.get(id).state, 'queued');
   const tight = tempStore({ minFreeBytes: 2000, freeBytes: free });
-  t.throws(() => tight.store.receive(ecgInput(Uint8Array.of(9))), {
+  await t.throwsAsync(() => tight.store.receive(ecgInput(Uint8Array.of(9))), {
     instanceOf: StoreError,
     message: /storage nearly full/,
   });

@@ -6,25 +6,25 @@ import { StoreError } from '../src/store/types.ts';
 import { type StowFn, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
 import { ecgInput, encodeAndQueue, tempStore } from './helpers/store.ts';
 
-test('the fault points come in write order: file synced, renamed, rows written, committed', (t) => {
+test('the fault points come in write order: file synced, renamed, rows written, committed', async (t) => {
   const hits: FaultPoint[] = [];
   const { store: s } = tempStore({ fault: (p) => hits.push(p) });
-  const { id } = s.receive(ecgInput(Uint8Array.of(1)));
+  const { id } = await s.receive(ecgInput(Uint8Array.of(1)));
   t.deepEqual(hits, ['file.synced', 'file.renamed', 'store.in-transaction', 'store.committed']);
   hits.length = 0;
-  encodeAndQueue(s, id);
+  await encodeAndQueue(s, id);
   t.deepEqual(hits, ['file.synced', 'file.renamed', 'store.in-transaction', 'store.committed']);
   s.close();
 });
 
-test('a crash inside the commit leaves no row; the complete file it left is kept in orphans/, not deleted', (t) => {
+test('a crash inside the commit leaves no row; the complete file it left is kept in orphans/, not deleted', async (t) => {
   let crash = true;
   const { dataDir, store: s } = tempStore({
     fault: (p) => {
       if (crash && p === 'store.in-transaction') throw new Error('crash before COMMIT');
     },
   });
-  t.throws(() => s.receive(ecgInput(Uint8Array.of(7, 7))), { message: 'crash before COMMIT' });
+  await t.throwsAsync(() => s.receive(ecgInput(Uint8Array.of(7, 7))), { message: 'crash before COMMIT' });
   crash = false;
   t.is(s.db.prepare('SELECT COUNT(*) AS n FROM instances').pluck().get(), 0, 'the transaction rolled back');
   const [file] = readdirSync(join(dataDir, 'originals'));
@@ -34,22 +34,22 @@ test('a crash inside the commit leaves no row; the complete file it left is kept
   t.deepEqual(readdirSync(join(dataDir, 'originals')), []);
   t.deepEqual(readFileSync(join(dataDir, 'orphans', 'originals', file!)), Buffer.from([7, 7]));
   // The cart sends the same record again (it had no acknowledgement): it is saved as new.
-  const again = s.receive(ecgInput(Uint8Array.of(7, 7)));
+  const again = await s.receive(ecgInput(Uint8Array.of(7, 7)));
   t.false(again.duplicate);
   t.is(s.get(again.id).state, 'captured');
   s.close();
 });
 
-test('a DICOM file written but not committed is an orphan; the instance stays captured to be encoded again', (t) => {
+test('a DICOM file written but not committed is an orphan; the instance stays captured to be encoded again', async (t) => {
   let crash = false;
   const { dataDir, store: s } = tempStore({
     fault: (p) => {
       if (crash && p === 'store.in-transaction') throw new Error('crash before COMMIT');
     },
   });
-  const { id } = s.receive(ecgInput(Uint8Array.of(3)));
+  const { id } = await s.receive(ecgInput(Uint8Array.of(3)));
   crash = true;
-  t.throws(() => encodeAndQueue(s, id));
+  await t.throwsAsync(() => encodeAndQueue(s, id));
   crash = false;
   t.is(s.get(id).state, 'captured');
   const report = s.recover();
@@ -58,12 +58,12 @@ test('a DICOM file written but not committed is an orphan; the instance stays ca
   s.close();
 });
 
-test('rows whose files are gone are quarantined as missing-file at start; delivered ones are left as they are', (t) => {
+test('rows whose files are gone are quarantined as missing-file at start; delivered ones are left as they are', async (t) => {
   const { dataDir, store: s } = tempStore();
-  const queued = s.receive(ecgInput(Uint8Array.of(1))).id;
-  encodeAndQueue(s, queued, Uint8Array.of(9, 9));
-  const delivered = s.receive(ecgInput(Uint8Array.of(2))).id;
-  encodeAndQueue(s, delivered, Uint8Array.of(8, 8));
+  const queued = (await s.receive(ecgInput(Uint8Array.of(1)))).id;
+  await encodeAndQueue(s, queued, Uint8Array.of(9, 9));
+  const delivered = (await s.receive(ecgInput(Uint8Array.of(2)))).id;
+  await encodeAndQueue(s, delivered, Uint8Array.of(8, 8));
   s.markDelivering(delivered, 'A');
   s.markDelivered(delivered, 'A', 200);
   rmSync(join(dataDir, s.get(queued).dicom_path!));
@@ -79,13 +79,13 @@ test('rows whose files are gone are quarantined as missing-file at start; delive
 
 test('a corrupted DICOM file is caught by its hash: quarantined, the NOC told, never sent', async (t) => {
   const { dataDir, store: s } = tempStore();
-  const { id } = s.receive(ecgInput(Uint8Array.of(4)));
-  encodeAndQueue(s, id, Uint8Array.of(1, 2, 3, 4, 5, 6));
+  const { id } = await s.receive(ecgInput(Uint8Array.of(4)));
+  await encodeAndQueue(s, id, Uint8Array.of(1, 2, 3, 4, 5, 6));
   const path = join(dataDir, s.get(id).dicom_path!);
   const bytes = readFileSync(path);
   bytes[2] = (bytes[2] ?? 0) ^ 0x10;
   writeFileSync(path, bytes);
-  await t.throwsAsync(() => s.readDicomAsync(s.get(id)), {
+  await t.throwsAsync(() => s.readDicom(s.get(id)), {
     instanceOf: StoreError,
     message: /no longer matches its hash/,
   });

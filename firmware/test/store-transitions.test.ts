@@ -19,8 +19,8 @@ function fixture() {
   const announced: InstanceTransition[] = [];
   const { store } = tempStore({ onTransition: (t) => announced.push(t) });
   let n = 0;
-  const receive = () => store.receive(ecgInput(Uint8Array.of(n >> 8, n++ & 0xff, 7))).id;
-  const apply = (op: Op, id: number) => {
+  const receive = async () => (await store.receive(ecgInput(Uint8Array.of(n >> 8, n++ & 0xff, 7)))).id;
+  const apply = async (op: Op, id: number) => {
     switch (op) {
       case 'encode':
         return store.attachEncoded(id, {
@@ -45,18 +45,18 @@ function fixture() {
   return { store, announced, receive, apply };
 }
 
-test('every step the life cycle allows is taken and announced once; every other is BAD_TRANSITION and changes nothing', (t) => {
+test('every step the life cycle allows is taken and announced once; every other is BAD_TRANSITION and changes nothing', async (t) => {
   const ops = Object.keys(MODEL) as Op[];
-  fc.assert(
-    fc.property(fc.array(fc.constantFrom(...ops), { maxLength: 12 }), (sequence) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.constantFrom(...ops), { maxLength: 12 }), async (sequence) => {
       const f = fixture();
-      const id = f.receive();
+      const id = await f.receive();
       const expected: InstanceTransition[] = [{ instanceId: id, state: 'captured', reason: null }];
       let state: InstanceState = 'captured';
       for (const op of sequence) {
         const step = MODEL[op];
         if (step.from.includes(state)) {
-          f.apply(op, id);
+          await f.apply(op, id);
           state = step.to;
           expected.push({
             instanceId: id,
@@ -64,7 +64,7 @@ test('every step the life cycle allows is taken and announced once; every other 
             reason: op === 'retry' ? 'HTTP 503' : op === 'quarantine' ? 'test' : null,
           });
         } else {
-          const error = t.throws(() => f.apply(op, id), { instanceOf: StoreError });
+          const error = await t.throwsAsync(() => f.apply(op, id), { instanceOf: StoreError });
           t.is(error?.code, 'BAD_TRANSITION');
           t.true(error?.message.includes(`is ${state}`), error?.message);
         }
@@ -82,9 +82,9 @@ test('a step on an instance that does not exist says so', (t) => {
   t.throws(() => f.store.enqueue(999), { instanceOf: StoreError, message: 'instance 999 does not exist' });
 });
 
-test('an incomplete transfer is announced as set aside, with its reason', (t) => {
+test('an incomplete transfer is announced as set aside, with its reason', async (t) => {
   const f = fixture();
-  const id = f.store.receive({ ...ecgInput(Uint8Array.of(5)), incomplete: 'cut after 3 blocks' }).id;
+  const id = (await f.store.receive({ ...ecgInput(Uint8Array.of(5)), incomplete: 'cut after 3 blocks' })).id;
   t.deepEqual(f.announced, [
     { instanceId: id, state: 'quarantined', reason: 'incomplete transfer: cut after 3 blocks' },
   ]);

@@ -62,10 +62,10 @@ test('another patient closes the open study and opens theirs; the same patient a
   t.is(r.close(), null);
 });
 
-test('a study with captures in it is not taken over by the next patient', (t) => {
+test('a study with captures in it is not taken over by the next patient', async (t) => {
   const { store, rows: r } = rows();
   const anonymous = r.current(uid);
-  const { id } = store.receive({
+  const { id } = await store.receive({
     kind: 'still',
     source: 'camera',
     bytes: Uint8Array.from([0xff, 0xd8, 1]),
@@ -73,7 +73,7 @@ test('a study with captures in it is not taken over by the next patient', (t) =>
     priority: 2,
     incomplete: null,
   });
-  store.attachEncoded(id, {
+  await store.attachEncoded(id, {
     study: { uid: anonymous.uid, patientId: null, patientName: null, birthDate: null, sex: null },
     seriesUid: '1.2.3.9.1',
     sopUid: '1.2.3.9.2',

@@ -95,9 +95,9 @@ test('uploads in flight: one at first, more while they succeed, one again after 
         peak = Math.max(peak, pending.length);
       }),
   });
-  const queue = (kind: 'video' | 'ecg', n: number, priority: number) => {
+  const queue = async (kind: 'video' | 'ecg', n: number, priority: number) => {
     for (let i = 0; i < n; i++) {
-      const { id } = store.receive({
+      const { id } = await store.receive({
         kind,
         source: 'test',
         bytes: Buffer.from(`${kind}-${i}-${Math.random()}`),
@@ -105,7 +105,7 @@ test('uploads in flight: one at first, more while they succeed, one again after 
         priority,
         incomplete: null,
       });
-      encodeAndQueue(store, id);
+      await encodeAndQueue(store, id);
     }
     uplink.kick();
   };

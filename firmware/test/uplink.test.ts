@@ -76,10 +76,10 @@ test('failover and failback with hysteresis: home down → the other takes the t
   uplink.start();
   t.teardown(() => uplink.stop());
   let captures = 0;
-  const queue = (n: number) => {
+  const queue = async (n: number) => {
     for (let i = 0; i < n; i++) {
-      const { id } = store.receive(ecgInput(new Uint8Array(Uint32Array.of(++captures).buffer)));
-      encodeAndQueue(store, id);
+      const { id } = await store.receive(ecgInput(new Uint8Array(Uint32Array.of(++captures).buffer)));
+      await encodeAndQueue(store, id);
     }
     uplink.kick();
   };

@@ -23,9 +23,12 @@ import { FirmwareSupervisor } from './supervisor.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S] [--segment-s S] [--tpm]
+     [--video-kbps N] [--camera-pattern NAME]
         start the province side, the devices and the firmware until SIGINT/SIGTERM
         (--segment-s: recording segment length, default 5 s; --tpm: the terminal has a TPM 2.0
-        (swtpm) and seals its data key there instead of in a root-only key file)
+        (swtpm) and seals its data key there instead of in a root-only key file; --video-kbps:
+        the terminal's video bitrate, default 1000; --camera-pattern: what the rig camera films,
+        a videotestsrc pattern, default ball (snow: noise, every frame at the full bitrate))
   ecg-send [FILE.scp] [--cart cart-1] [--stat]
                                            the cart transmits FILE (or a synthesized 12-lead ECG;
                                            --stat: marked STAT, SCP-ECG stat code 1)
@@ -98,7 +101,12 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
   const dir = join(dirname(resolve(stateFile)), 'rig');
   mkdirSync(dir, { recursive: true });
   const kioskDir = await buildKiosk();
-  const rig = await Rig.start({ dir, kioskDir, carts: Number(flags.carts ?? 1) });
+  const rig = await Rig.start({
+    dir,
+    kioskDir,
+    carts: Number(flags.carts ?? 1),
+    ...(flags['camera-pattern'] ? { cameraPattern: flags['camera-pattern'] } : {}),
+  });
   const dataDir = rig.firmwareConfig().dataDir;
   const diskMb = flags['disk-mb'] ? Number(flags['disk-mb']) : null;
   const loop = diskMb ? LoopDisk.create(dir, dataDir, diskMb) : null;
@@ -111,6 +119,7 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
     // A small disk fills in seconds: the firmware looks at it every 2 s, not every minute.
     ...(diskMb ? { storageCheckIntervalS: 2 } : {}),
     ...(flags['segment-s'] ? { segmentS: number(flags['segment-s'], '--segment-s') } : {}),
+    ...(flags['video-kbps'] ? { bitrateKbps: number(flags['video-kbps'], '--video-kbps') } : {}),
     live: { uri: srt.uri, passphrase: srt.passphrase },
   });
   const logFile = join(dir, 'firmware.log');
@@ -583,6 +592,8 @@ function parseOptions(args: string[]) {
       'max-run-ms': { type: 'string' },
       'drain-timeout-s': { type: 'string' },
       'segment-s': { type: 'string' },
+      'video-kbps': { type: 'string' },
+      'camera-pattern': { type: 'string' },
       'crash-at': { type: 'string' },
       'power-cuts': { type: 'string' },
       hold: { type: 'boolean' },

@@ -24,6 +24,8 @@ export interface RigOptions {
   kioskDir?: string;
   /** Start with the camera plugged in (default true; tests without video leave it out). */
   camera?: boolean;
+  /** What the rig camera films: a videotestsrc pattern (default `ball`). */
+  cameraPattern?: string;
 }
 
 /**
@@ -73,7 +75,7 @@ export class Rig {
     this.broker = broker;
     this.brokerLink = brokerLink;
     this.cables = cables;
-    this.camera = new RigCamera(join(options.dir, 'camera'));
+    this.camera = new RigCamera(join(options.dir, 'camera'), options.cameraPattern);
     this.hwEncoder = new RigHwEncoder(join(options.dir, 'camera'));
     this.scanner = new RigScanner(join(options.dir, 'scanner'));
     this.gpio = new SimGpioChip(join(options.dir, 'gpio.sock'));
@@ -135,6 +137,8 @@ export class Rig {
       requestTimeoutMs?: number;
       media?: boolean;
       segmentS?: number;
+      /** The terminal's video bitrate (default 1000 kbit/s). */
+      bitrateKbps?: number;
       /**
        * Cameras found by the device monitor (`auto`, as on the board) instead of the rig camera's
        * element chain: with RigUsbCameras in the media worker's environment.
@@ -219,7 +223,7 @@ export class Rig {
       },
       media: {
         enabled: overrides.media ?? true,
-        bitrateKbps: 1000,
+        bitrateKbps: overrides.bitrateKbps ?? 1000,
         hardwareFailuresBeforeFallback: overrides.hardwareFailuresBeforeFallback ?? 3,
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.

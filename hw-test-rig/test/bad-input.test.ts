@@ -25,7 +25,7 @@ test.serial('garbage bytes and bit errors on the serial line: the record still a
   );
   await cart.send([{ name: 'N.SCP', bytes }], 'ymodem', { garbageBefore: garbage, bitErrorRate: 0.0005 });
   const row = await until('delivered', () => w.daemon.store.inState('delivered')[0]);
-  t.deepEqual(Buffer.from(w.daemon.store.readOriginal(row)), Buffer.from(bytes));
+  t.deepEqual(Buffer.from(await w.daemon.store.readOriginal(row)), Buffer.from(bytes));
   const counters = w.daemon.health().devices.ecgCarts[0]!.counters;
   t.true(counters['noiseBytes']! > 0, JSON.stringify(counters));
 });
@@ -42,7 +42,7 @@ test.serial(
     t.truthy(error);
     const row = await until('quarantined', () => w.daemon.store.inState('quarantined')[0], 60_000);
     t.regex(row.quarantine_reason!, /incomplete transfer/);
-    t.true(w.daemon.store.readOriginal(row).length >= 4096);
+    t.true((await w.daemon.store.readOriginal(row)).length >= 4096);
     const status = w.daemon.status();
     t.is(status.studiesToday[0]!.display, 'attention');
     t.true(status.notices.some((n) => n.code === 'cart-problem'));
@@ -64,7 +64,7 @@ test.serial('an SCP record with a bad CRC is kept, quarantined with the reason, 
     /cannot decode the cart's record: Record: CRC: stored 0x[0-9a-f]{4} does not match/,
   );
   t.is(row.quarantine_code, 'undecodable');
-  t.deepEqual(Buffer.from(w.daemon.store.readOriginal(row)), Buffer.from(bytes));
+  t.deepEqual(Buffer.from(await w.daemon.store.readOriginal(row)), Buffer.from(bytes));
   t.is(w.daemon.health().ingest['decodeFailures'], 1);
   t.true(w.daemon.status().notices.some((n) => n.code === 'quarantined'));
 });

@@ -34,7 +34,7 @@ testWhen(
       w.daemon.store.deliveredTo(row.id).map((d) => d.dc),
       ['A'],
     );
-    const source = decodeScp(w.daemon.store.readOriginal(row));
+    const source = decodeScp(await w.daemon.store.readOriginal(row));
     const back = readEcgWaveform(await w.rig.dcs.A.instanceFile(row.sop_uid!));
     t.is(back.sopInstanceUid, row.sop_uid!);
     t.is(back.leads.length, source.leads.length, row.original_name ?? '');
@@ -50,7 +50,7 @@ testWhen(
     });
     t.deepEqual(
       Buffer.from(back.originalScp!),
-      Buffer.from(w.daemon.store.readOriginal(row)),
+      Buffer.from(await w.daemon.store.readOriginal(row)),
       'SCP original travels with it',
     );
   }

@@ -36,14 +36,16 @@ tpmTest(
     t.true(store.dataKey!.created);
     t.is(store.dataKey!.where, 'TPM persistent handle 0x81000A11');
     t.false(existsSync(join(dataDir, 'keys')), 'no key file on the disk');
-    const id = store.receive({
-      kind: 'ecg',
-      source: 'cart-1',
-      bytes: Buffer.from('ECG of 110101199003071234'),
-      originalName: null,
-      priority: 1,
-      incomplete: null,
-    }).id;
+    const id = (
+      await store.receive({
+        kind: 'ecg',
+        source: 'cart-1',
+        bytes: Buffer.from('ECG of 110101199003071234'),
+        originalName: null,
+        priority: 1,
+        incomplete: null,
+      })
+    ).id;
     const row = store.get(id);
     t.true(isSealedFile(readFileSync(join(dataDir, row.original_path))));
     const fingerprint = store.dataKey!.fingerprint;
@@ -59,7 +61,7 @@ tpmTest(
     });
     t.false(again.dataKey!.created);
     t.is(again.dataKey!.fingerprint, fingerprint);
-    t.is(Buffer.from(again.readOriginal(again.get(id))).toString(), 'ECG of 110101199003071234');
+    t.is(Buffer.from(await again.readOriginal(again.get(id))).toString(), 'ECG of 110101199003071234');
     t.throws(() => chooseKeyStore(keyConfig(tpm.tcti), dataDir).create(Buffer.alloc(32)), {
       message: /0x81000A11 is already in use/,
     });

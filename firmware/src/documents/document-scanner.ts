@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { SaneDevice, ScannerBackend, ScannerCapabilities, ScanSettings } from '#device-drivers';
 import { type CpuPool, CpuTaskError } from '../cpu/cpu-pool.ts';
 import type { EventBus } from '../events.ts';
 import type { AtRest } from '../store/at-rest.ts';
-import { writeFileDurable } from '../store/durable-file.ts';
+import { writeFileDurable, writeFileDurableSync } from '../store/durable-file.ts';
 import type { PageImages } from './page-image.ts';
 
 export type ScannerDeviceState = 'unknown' | 'absent' | 'ready' | 'failed';
@@ -227,7 +228,7 @@ export class DocumentScanner {
     this.options.onChange();
   }
 
-  preview(id: string): Uint8Array {
+  preview(id: string): Promise<Uint8Array> {
     if (!this.pages.some((p) => p.id === id))
       throw new ScanError('NOT_FOUND', `no page ${id} in the document`);
     return this.readPage(`${id}.preview.jpg`);
@@ -243,7 +244,9 @@ export class DocumentScanner {
   ): Promise<T> {
     this.requireIdle();
     if (this.pages.length === 0) throw new ScanError('NO_PAGES', 'there are no scanned pages to send');
-    const pages = this.pages.map((p) => ({ ...p, jpeg: this.readPage(`${p.id}.jpg`) }));
+    const pages = await Promise.all(
+      this.pages.map(async (p) => ({ ...p, jpeg: await this.readPage(`${p.id}.jpg`) })),
+    );
     const saved = () => {
       const sent = new Set(pages.map((p) => p.id));
       this.savePages(this.pages.filter((p) => !sent.has(p.id)));
@@ -363,7 +366,7 @@ export class DocumentScanner {
     const { log, bus } = this.options;
     let images: PageImages;
     try {
-      images = await this.options.cpu.run('page-images', { pnm: readFileSync(file) });
+      images = await this.options.cpu.run('page-images', { pnm: await readFile(file) });
     } catch (error) {
       if (!(error instanceof CpuTaskError) || error.kind !== 'undecodable') throw error;
       // The scanner's output is kept for the technician, never silently dropped.
@@ -378,8 +381,9 @@ export class DocumentScanner {
       return false;
     }
     const id = randomUUID();
-    writeFileDurable(join(this.draftDir, `${id}.jpg`), this.options.atRest.sealFile(images.jpeg));
-    writeFileDurable(join(this.draftDir, `${id}.preview.jpg`), this.options.atRest.sealFile(images.preview));
+    const { atRest } = this.options;
+    await writeFileDurable(join(this.draftDir, `${id}.jpg`), await atRest.sealFile(images.jpeg));
+    await writeFileDurable(join(this.draftDir, `${id}.preview.jpg`), await atRest.sealFile(images.preview));
     rmSync(file, { force: true });
     const page: DraftPage = { id, width: images.width, height: images.height, dpi };
     const index = replacePage === null ? -1 : this.pages.findIndex((p) => p.id === replacePage);
@@ -395,13 +399,13 @@ export class DocumentScanner {
     return true;
   }
 
-  private readPage(name: string): Uint8Array {
-    return this.options.atRest.openFile(readFileSync(join(this.draftDir, name)), `scanned page ${name}`);
+  private async readPage(name: string): Promise<Uint8Array> {
+    return this.options.atRest.openFile(await readFile(join(this.draftDir, name)), `scanned page ${name}`);
   }
 
   private savePages(pages: DraftPage[]): void {
     const draft: DraftFile = { version: 1, pages };
-    writeFileDurable(join(this.draftDir, 'draft.json'), new TextEncoder().encode(JSON.stringify(draft)));
+    writeFileDurableSync(join(this.draftDir, 'draft.json'), new TextEncoder().encode(JSON.stringify(draft)));
     this.pages = pages;
   }
 

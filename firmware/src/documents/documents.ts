@@ -121,7 +121,7 @@ export class Documents implements Service<ScannerItem> {
         createdAt: at,
         documentId: randomUUID(),
       });
-      const received = pipeline.receive({
+      const received = await pipeline.receive({
         kind: 'document',
         source: 'scanner',
         bytes: pdf,
@@ -213,8 +213,8 @@ export class Documents implements Service<ScannerItem> {
   }
 
   /** A scanned page's preview for the kiosk; every view is in the audit log (patient data shown). */
-  pagePreview(pageId: string): Uint8Array {
-    const bytes = this.scanner.preview(pageId);
+  async pagePreview(pageId: string): Promise<Uint8Array> {
+    const bytes = await this.scanner.preview(pageId);
     this.options.store.audit.append(this.now().toISOString(), 'kiosk', 'viewed', `scanned page ${pageId}`);
     return bytes;
   }

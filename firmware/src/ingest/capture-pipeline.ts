@@ -86,10 +86,10 @@ export class CapturePipeline {
   }
 
   /** Durable intake: the bytes are kept, or a StoreError says why not (and the NOC is told). */
-  receive(input: ReceiveInput): { id: number; duplicate: boolean } {
+  async receive(input: ReceiveInput): Promise<{ id: number; duplicate: boolean }> {
     const counters = this.counters(input.kind);
     try {
-      const result = this.options.store.receive(input);
+      const result = await this.options.store.receive(input);
       if (result.duplicate) counters.duplicates++;
       else counters.received++;
       return result;
@@ -129,7 +129,7 @@ export class CapturePipeline {
     const encoder = this.encoders.get(row.kind);
     if (row.state !== 'captured' || !encoder) return 'skipped';
     const counters = this.counters(row.kind);
-    const original = originalOrSetAside(this.options, row);
+    const original = await originalOrSetAside(this.options, row);
     if (!original) {
       counters.setAside++;
       return 'quarantined';
@@ -160,7 +160,7 @@ export class CapturePipeline {
       log.warn({ instance: id, reason }, `${encoder.noun} set aside`);
       return 'quarantined';
     }
-    store.attachEncoded(id, encoded);
+    await store.attachEncoded(id, encoded);
     store.enqueue(id);
     counters.queued++;
     return 'queued';

@@ -78,7 +78,7 @@ export class EcgIngest implements CaptureEncoder, Service<IngestCounters> {
   /** Durable intake; rejects (so the cart is told "failed") when the record cannot be kept. */
   async receive(record: CartRecord): Promise<void> {
     const { pipeline, log } = this.options;
-    const result = pipeline.receive({
+    const result = await pipeline.receive({
       kind: 'ecg',
       source: record.cartId,
       bytes: record.bytes,

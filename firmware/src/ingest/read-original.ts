@@ -8,12 +8,12 @@ import { type InstanceRow, StoreError } from '../store/types.ts';
  * decrypts or matches its hash) or gone: then the instance is quarantined (the store announces it),
  * the NOC is told of the damage, and the caller stops. Bad bytes are never made into DICOM.
  */
-export function originalOrSetAside(
+export async function originalOrSetAside(
   o: { store: StudyStore; bus: EventBus; log: Logger },
   row: InstanceRow,
-): Uint8Array | null {
+): Promise<Uint8Array | null> {
   try {
-    return o.store.readOriginal(row);
+    return await o.store.readOriginal(row);
   } catch (error) {
     if (!(error instanceof StoreError) || (error.code !== 'CORRUPTED' && error.code !== 'NOT_FOUND'))
       throw error;

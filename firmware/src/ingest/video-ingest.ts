@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CpuPool } from '../cpu/cpu-pool.ts';
@@ -65,10 +66,10 @@ export class VideoIngest {
   }
 
   async receiveSegment(recordingId: number, file: string): Promise<void> {
-    const { pipeline, recordings, log } = this.options;
+    const { pipeline, log } = this.options;
     let bytes: Uint8Array;
     try {
-      bytes = readFileSync(file);
+      bytes = await readFile(file);
     } catch (error) {
       log.error({ recording: recordingId, file, err: error }, 'segment file vanished before it was saved');
       return;
@@ -83,14 +84,14 @@ export class VideoIngest {
     }
     let result: { id: number; duplicate: boolean };
     try {
-      result = pipeline.receive({
+      result = await pipeline.receive({
         kind: 'video',
         source: `recording-${recordingId}`,
         bytes,
         originalName: file.split('/').at(-1) ?? null,
         priority: PRIORITY.video,
         incomplete: null,
-        recording: { id: recordingId, segmentIndex: recordings.nextSegmentIndex(recordingId) },
+        recordingId,
       });
     } catch (error) {
       // The recorder's own file stays where it is: nothing is deleted that was not saved. It is
@@ -124,7 +125,7 @@ export class VideoIngest {
     const container = recorded.subarray(0, playableLength(recorded));
     let source = original;
     if (container.length < recorded.length || store.atRest.mode !== 'off') {
-      writeFileSync(scratch.trimmed, container);
+      await writeFile(scratch.trimmed, container, { mode: 0o600 });
       source = scratch.trimmed;
     }
     let handlers: string[];
@@ -145,7 +146,7 @@ export class VideoIngest {
         throw error;
       }
       if (problem) throw new CaptureUnusable(`cannot read the segment: ${problem}`);
-      const stream = readFileSync(scratch.annexB);
+      const stream = await readFile(scratch.annexB);
       const uid = makeUid(this.options.uidRoot, 'instance', id, this.now().getTime());
       const patient = this.options.patientFor(recording.study_uid);
       const dicom = await this.options.cpu.run('video-photographic', {
@@ -179,7 +180,7 @@ export class VideoIngest {
     studyUid: string,
   ): Promise<{ instanceId: number; contentSha256: string }> {
     const { pipeline, store } = this.options;
-    const result = pipeline.receive({
+    const result = await pipeline.receive({
       kind: 'still',
       source: 'camera',
       bytes: jpeg,

@@ -22,15 +22,18 @@ import { StoreError } from './types.ts';
 export interface AtRest {
   /** 'aes-256-gcm', or 'off' when the config turned encryption off (benchmarks, old terminals). */
   readonly mode: 'aes-256-gcm' | 'off';
-  sealFile(plain: Uint8Array): Uint8Array;
-  /** The plaintext of a file written by sealFile (or a plaintext one); `what` names it in errors. */
-  openFile(stored: Uint8Array, what: string): Buffer;
   /**
-   * The same, off the event loop: WebCrypto's AES-GCM runs on libuv's thread pool, so opening a
-   * segment of several MB does not hold up the carts' YMODEM or the kiosk (the uplink reads every
-   * DICOM file it sends this way).
+   * The file to write for `plain`, as the parts to write in order (header, then ciphertext and
+   * tag), so that megabytes are not copied only to join them. WebCrypto's AES-GCM runs on
+   * libuv's thread pool: sealing a video segment of several MB does not hold up the carts' YMODEM
+   * or the kiosk.
    */
-  openFileAsync(stored: Uint8Array, what: string): Promise<Uint8Array>;
+  sealFile(plain: Uint8Array): Promise<Uint8Array[]>;
+  /**
+   * The plaintext of a file written by sealFile (or of a plaintext one), checked by its GCM tag;
+   * `what` names it in errors. Off the event loop, as sealing is.
+   */
+  openFile(stored: Uint8Array, what: string): Promise<Uint8Array>;
   sealField(column: string, value: string | null): string | null;
   openField(column: string, stored: string | null): string | null;
 }
@@ -75,44 +78,25 @@ export class AesGcmAtRest implements AtRest {
     this.key = Buffer.from(key);
   }
 
-  sealFile(plain: Uint8Array): Uint8Array {
+  async sealFile(plain: Uint8Array): Promise<Uint8Array[]> {
     const header = Buffer.concat([MAGIC, Buffer.of(VERSION), randomBytes(12)]);
-    const cipher = createCipheriv('aes-256-gcm', this.key, header.subarray(MAGIC.length + 1));
-    cipher.setAAD(header);
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return Buffer.concat([header, body, cipher.getAuthTag()]);
+    // WebCrypto appends the tag to the ciphertext, which is where the format has it.
+    const body = await webcrypto.subtle.encrypt(
+      { name: 'AES-GCM', iv: header.subarray(MAGIC.length + 1), additionalData: header, tagLength: 128 },
+      await this.cryptoKey(),
+      plain,
+    );
+    return [header, new Uint8Array(body)];
   }
 
-  openFile(stored: Uint8Array, what: string): Buffer {
+  async openFile(stored: Uint8Array, what: string): Promise<Uint8Array> {
     const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
     const header = sealedHeader(bytes, what);
     if (!header) return bytes;
-    const decipher = createDecipheriv('aes-256-gcm', this.key, header.subarray(MAGIC.length + 1));
-    decipher.setAAD(header);
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
     try {
-      return Buffer.concat([
-        decipher.update(bytes.subarray(HEADER_BYTES, bytes.length - TAG_BYTES)),
-        decipher.final(),
-      ]);
-    } catch {
-      throw corrupted(
-        what,
-        'its authentication tag does not match (changed on disk, or sealed under another key)',
-      );
-    }
-  }
-
-  async openFileAsync(stored: Uint8Array, what: string): Promise<Uint8Array> {
-    const bytes = Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
-    const header = sealedHeader(bytes, what);
-    if (!header) return bytes;
-    this.webKey ??= webcrypto.subtle.importKey('raw', this.key, 'AES-GCM', false, ['decrypt']);
-    try {
-      // WebCrypto takes the tag at the end of the ciphertext, which is where the format has it.
       const plain = await webcrypto.subtle.decrypt(
         { name: 'AES-GCM', iv: header.subarray(MAGIC.length + 1), additionalData: header, tagLength: 128 },
-        await this.webKey,
+        await this.cryptoKey(),
         bytes.subarray(HEADER_BYTES),
       );
       return new Uint8Array(plain);
@@ -122,6 +106,11 @@ export class AesGcmAtRest implements AtRest {
         'its authentication tag does not match (changed on disk, or sealed under another key)',
       );
     }
+  }
+
+  private cryptoKey(): Promise<webcrypto.CryptoKey> {
+    this.webKey ??= webcrypto.subtle.importKey('raw', this.key, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    return this.webKey;
   }
 
   sealField(column: string, value: string | null): string | null {
@@ -154,9 +143,8 @@ export class AesGcmAtRest implements AtRest {
 /** Encryption turned off in the config: files and fields are stored as they are. */
 export const NO_ENCRYPTION: AtRest = {
   mode: 'off',
-  sealFile: (plain) => plain,
-  openFile: (stored) => Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength),
-  openFileAsync: async (stored) => stored,
+  sealFile: async (plain) => [plain],
+  openFile: async (stored) => stored,
   sealField: (_column, value) => value,
   openField: (_column, stored) => stored,
 };

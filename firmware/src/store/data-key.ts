@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DATA_KEY_BYTES } from './at-rest.ts';
-import { fsyncDirectory, writeFileDurable } from './durable-file.ts';
+import { fsyncDirectory, writeFileDurableSync } from './durable-file.ts';
 
 /**
  * Where the device's data key lives (issue 5 §5).
@@ -112,7 +112,7 @@ export class FileKeyStore implements DataKeyStore {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       fsyncDirectory(dirname(dir));
     }
-    writeFileDurable(this.where, key);
+    writeFileDurableSync(this.where, key);
   }
 
   erase(): void {

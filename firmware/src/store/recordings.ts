@@ -67,14 +67,4 @@ export class RecordingRows {
     if (!row) throw new Error(`no recording ${id}`);
     return row;
   }
-
-  /** Segments already received for the recording: the next one's index. */
-  nextSegmentIndex(id: number): number {
-    const row = this.db
-      .prepare('SELECT MAX(segment_index) AS last FROM instances WHERE recording_id = ?')
-      .get(id) as {
-      last: number | null;
-    };
-    return row.last === null ? 0 : row.last + 1;
-  }
 }

@@ -62,7 +62,8 @@ export class StoreService implements Service<StoreSnapshot> {
       this.bus.emit({ type: 'store-problem', ...problem, instanceId: null });
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
+    await this.store.settled();
     this.store.close();
   }
 

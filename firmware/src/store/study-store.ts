@@ -1,5 +1,5 @@
-import { createHash, createHmac, webcrypto } from 'node:crypto';
-import { mkdirSync, readFileSync, statfsSync } from 'node:fs';
+import { createHmac, webcrypto } from 'node:crypto';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -60,8 +60,8 @@ export interface ReceiveInput {
   priority: number;
   /** Set when the transfer did not complete: the bytes are kept, quarantined with this reason. */
   incomplete: string | null;
-  /** Video segments: the recording and the segment's position in it. */
-  recording?: { id: number; segmentIndex: number };
+  /** Video segments: their recording (the store numbers them in the order they are saved). */
+  recordingId?: number;
   /** Stills and documents: the consultation study they were taken in. */
   studyUid?: string;
 }
@@ -82,6 +82,11 @@ export interface EncodedInstance {
   priority?: number;
 }
 
+/** SHA-256 in hex, computed on libuv's thread pool. */
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex');
+}
+
 function statfsFree(dir: string): number {
   const s = statfsSync(dir);
   return Number(s.bavail) * Number(s.bsize);
@@ -93,6 +98,10 @@ function statfsFree(dir: string): number {
  * rows committed after); an instance leaves the store only after it is delivered; every state
  * change is one transaction, leaves only the states it names (`WHERE state IN …`: anything else
  * is a BAD_TRANSITION error, never a silent overwrite), and is announced once, after its commit.
+ * Saves yield while their files are hashed, sealed and written (off the event loop), so: two saves
+ * of the same bytes at once make one instance (the second waits for the first, `receiving`); a
+ * segment's index is taken inside its row's transaction; `settled` waits for every save and
+ * encode in flight, and the store is closed only after it.
  */
 export class StudyStore {
   readonly db: Database.Database;
@@ -103,6 +112,9 @@ export class StudyStore {
   private readonly clock: () => Date;
   private readonly freeBytes: (dir: string) => number;
   private readonly fault: FaultHook;
+  /** Captures being written now, by content hash: a second copy waits for the first (see receive). */
+  private readonly receiving = new Map<string, Promise<number>>();
+  private readonly writing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: StoreOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -179,8 +191,28 @@ export class StudyStore {
     }
   }
 
+  /** Resolves once every capture and DICOM file being written now is recorded (or refused). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.writing]);
+  }
+
+  /** Closes the database; call `settled` first, or writes still in flight fail. */
   close(): void {
     this.db.close();
+  }
+
+  /** No file is written for a store already closed (a capture or encode finishing as the daemon stops). */
+  private requireOpen(): void {
+    if (!this.db.open)
+      throw new StoreError('WRITE_FAILED', 'the store is closed: the terminal is stopping', true);
+  }
+
+  /** A write in flight until it settles, for `settled`. */
+  private tracked<T>(work: Promise<T>): Promise<T> {
+    this.writing.add(work);
+    const done = () => this.writing.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   private now(): string {
@@ -238,19 +270,41 @@ export class StudyStore {
 
   /**
    * Makes received bytes durable and records them. Resolves only when both the file and the row
-   * are on disk; the same bytes received again return the existing instance.
+   * are on disk; the same bytes received again return the existing instance (also while the
+   * first copy is still being written). Hashing, sealing and the file's writes and fsyncs run off
+   * the event loop (a 30 s video segment is about 15 MB).
    */
-  receive(input: ReceiveInput): { id: number; duplicate: boolean } {
-    const sha = createHash('sha256').update(input.bytes).digest('hex');
+  receive(input: ReceiveInput): Promise<{ id: number; duplicate: boolean }> {
+    return this.tracked(this.receiveOnce(input));
+  }
+
+  private async receiveOnce(input: ReceiveInput): Promise<{ id: number; duplicate: boolean }> {
+    this.requireOpen();
+    const [sha, sealed] = await Promise.all([sha256Hex(input.bytes), this.atRest.sealFile(input.bytes)]);
+    for (let first = this.receiving.get(sha); first; first = this.receiving.get(sha)) {
+      const kept = await first.catch(() => null);
+      if (kept !== null) return { id: kept, duplicate: true };
+      // the first copy was refused (disk low): this one is tried in its own right
+    }
     const existing = this.db.prepare('SELECT id FROM instances WHERE content_sha256 = ?').get(sha) as
       | { id: number }
       | undefined;
     if (existing) return { id: existing.id, duplicate: true };
+    const keeping = this.keep(input, sha, sealed);
+    this.receiving.set(sha, keeping);
+    try {
+      return { id: await keeping, duplicate: false };
+    } finally {
+      this.receiving.delete(sha);
+    }
+  }
+
+  private async keep(input: ReceiveInput, sha: string, sealed: Uint8Array[]): Promise<number> {
     this.ensureSpace(input.bytes.length);
     const extension = { ecg: 'scp', video: 'mp4', still: 'jpg', document: 'pdf' }[input.kind];
     const relative = join('originals', `${sha}.${extension}`);
     try {
-      writeFileDurable(join(this.options.dataDir, relative), this.atRest.sealFile(input.bytes), this.fault);
+      await writeFileDurable(join(this.options.dataDir, relative), sealed, this.fault);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       throw new StoreError(
@@ -262,13 +316,22 @@ export class StudyStore {
       );
     }
     const now = this.now();
+    // A segment's index is its place among its recording's saved segments, taken in the same
+    // transaction as the row, so that two segments saved at once cannot share one.
     const insert = this.db.prepare(
       `INSERT INTO instances (content_sha256, kind, source, original_path, original_name, state, priority,
            quarantine_reason, quarantine_code, received_at, updated_at, recording_id, segment_index,
            capture_study_uid)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const nextSegment = this.db.prepare(
+      'SELECT COALESCE(MAX(segment_index) + 1, 0) AS next FROM instances WHERE recording_id = ?',
+    );
     const id = this.committed(() => {
+      const segmentIndex =
+        input.recordingId === undefined
+          ? null
+          : (nextSegment.get(input.recordingId) as { next: number }).next;
       const inserted = insert.run(
         sha,
         input.kind,
@@ -281,8 +344,8 @@ export class StudyStore {
         input.incomplete ? 'incomplete-transfer' : null,
         now,
         now,
-        input.recording?.id ?? null,
-        input.recording?.segmentIndex ?? null,
+        input.recordingId ?? null,
+        segmentIndex,
         input.studyUid ?? null,
       ).lastInsertRowid;
       this.audit.append(
@@ -299,7 +362,7 @@ export class StudyStore {
       input.incomplete ? 'quarantined' : 'captured',
       input.incomplete ? `incomplete transfer: ${input.incomplete}` : null,
     );
-    return { id: Number(id), duplicate: false };
+    return Number(id);
   }
 
   /** One transaction, with the fault points inside it (before COMMIT) and right after it. */
@@ -381,16 +444,16 @@ export class StudyStore {
    * The capture as it was received, decrypted and checked against its content hash: a file that
    * changed on disk is CORRUPTED, one that is gone NOT_FOUND (never encoded and sent as good).
    */
-  readOriginal(row: InstanceRow): Uint8Array {
+  async readOriginal(row: InstanceRow): Promise<Uint8Array> {
     const what = `the original of instance ${row.id} (${row.original_path})`;
     let stored: Uint8Array;
     try {
-      stored = readFileSync(join(this.options.dataDir, row.original_path));
+      stored = await readFile(join(this.options.dataDir, row.original_path));
     } catch (error) {
       throw new StoreError('NOT_FOUND', `${what} cannot be read: ${(error as Error).message}`, false);
     }
-    const bytes = this.atRest.openFile(stored, what);
-    const sha = createHash('sha256').update(bytes).digest('hex');
+    const bytes = await this.atRest.openFile(stored, what);
+    const sha = await sha256Hex(bytes);
     if (sha !== row.content_sha256)
       throw new StoreError(
         'CORRUPTED',
@@ -401,15 +464,11 @@ export class StudyStore {
   }
 
   /**
-   * The instance's DICOM file, checked against the hash recorded when it was written: a file that
-   * changed on disk (a failing card, a bad sector) is CORRUPTED and must never be sent as good.
-   */
-  /**
    * The DICOM file of an instance, checked against the hash recorded when it was written. The file
    * read, the decryption and the hash run on libuv's thread pool, off the event loop (the uplink
    * reads every file it sends, several MB for a video segment).
    */
-  async readDicomAsync(row: InstanceRow): Promise<Uint8Array> {
+  async readDicom(row: InstanceRow): Promise<Uint8Array> {
     if (!row.dicom_path) throw new StoreError('NOT_FOUND', `instance ${row.id} has no DICOM file yet`, false);
     let stored: Uint8Array;
     try {
@@ -421,24 +480,18 @@ export class StudyStore {
         false,
       );
     }
-    const bytes = await this.atRest.openFileAsync(
+    const bytes = await this.atRest.openFile(
       stored,
       `the DICOM file of instance ${row.id} (${row.dicom_path})`,
     );
-    if (row.dicom_sha256 !== null) {
-      const digest = await webcrypto.subtle.digest('SHA-256', bytes);
-      this.checkDicomHash(row, Buffer.from(digest).toString('hex'));
-    }
-    return bytes;
-  }
-
-  private checkDicomHash(row: InstanceRow, sha: string): void {
+    const sha = row.dicom_sha256 === null ? null : await sha256Hex(bytes);
     if (sha !== row.dicom_sha256)
       throw new StoreError(
         'CORRUPTED',
-        `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256?.slice(0, 12)}…, now ${sha.slice(0, 12)}…`,
+        `the DICOM file of instance ${row.id} (${row.dicom_path}) no longer matches its hash: recorded ${row.dicom_sha256?.slice(0, 12)}…, now ${sha?.slice(0, 12)}…`,
         false,
       );
+    return bytes;
   }
 
   /** Sets an instance aside with the reason; anything not yet delivered may be set aside. */
@@ -455,11 +508,22 @@ export class StudyStore {
     this.announce(id, 'quarantined', reason);
   }
 
-  /** Writes the DICOM file durably, then records study, UIDs and the 'encoded' state in one transaction. */
-  attachEncoded(id: number, encoded: EncodedInstance): void {
+  /**
+   * Writes the DICOM file durably (hashed, sealed and written off the event loop), then records
+   * study, UIDs and the 'encoded' state in one transaction.
+   */
+  attachEncoded(id: number, encoded: EncodedInstance): Promise<void> {
+    return this.tracked(this.attach(id, encoded));
+  }
+
+  private async attach(id: number, encoded: EncodedInstance): Promise<void> {
+    this.requireOpen();
     const relative = join('dicom', `${encoded.sopUid}.dcm`);
-    writeFileDurable(join(this.options.dataDir, relative), this.atRest.sealFile(encoded.dicom), this.fault);
-    const dicomSha = createHash('sha256').update(encoded.dicom).digest('hex');
+    const [dicomSha, sealed] = await Promise.all([
+      sha256Hex(encoded.dicom),
+      this.atRest.sealFile(encoded.dicom),
+    ]);
+    await writeFileDurable(join(this.options.dataDir, relative), sealed, this.fault);
     const now = this.now();
     this.committed(() => {
       const s = encoded.study;

@@ -386,7 +386,7 @@ export class Uplink
     let dicom: Uint8Array;
     try {
       // Read, decrypted and checked against its hash off the event loop (several MB for video).
-      dicom = await store.readDicomAsync(row);
+      dicom = await store.readDicom(row);
     } catch (error) {
       if (!(error instanceof StoreError) || (error.code !== 'CORRUPTED' && error.code !== 'NOT_FOUND'))
         throw error;

@@ -23,8 +23,12 @@ export const ecgInput = (bytes: Uint8Array) => ({
 });
 
 /** Makes instance `id` DICOM (`dicom` standing in for the file) and queues it for the uplink. */
-export function encodeAndQueue(s: StudyStore, id: number, dicom = Uint8Array.of(1, 2, 3, 4)): void {
-  s.attachEncoded(id, {
+export async function encodeAndQueue(
+  s: StudyStore,
+  id: number,
+  dicom = Uint8Array.of(1, 2, 3, 4),
+): Promise<void> {
+  await s.attachEncoded(id, {
     study: { uid: '1.2.3', patientId: null, patientName: null, birthDate: null, sex: null },
     seriesUid: `1.2.3.${id}`,
     sopUid: `1.2.3.${id}.1`,

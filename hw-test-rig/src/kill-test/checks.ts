@@ -38,9 +38,9 @@ function atRestOf(dataDir: string): AtRest {
 }
 
 /** The plaintext hash of a stored file; null when it does not open (damaged). */
-function plainHash(atRest: AtRest, file: string): string | null {
+async function plainHash(atRest: AtRest, file: string): Promise<string | null> {
   try {
-    return sha256(atRest.openFile(readFileSync(file), file));
+    return sha256(await atRest.openFile(readFileSync(file), file));
   } catch {
     return null;
   }
@@ -53,7 +53,11 @@ function plainHash(atRest: AtRest, file: string): string | null {
  * not in `hashed` are hashed and added to it (a file never changes once written: the ones an
  * earlier check hashed are only stat-ed now).
  */
-export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashed: Set<string>): CrashCheck {
+export async function checkStoreAfterCrash(
+  dataDir: string,
+  ledger: Ledger,
+  hashed: Set<string>,
+): Promise<CrashCheck> {
   const path = join(dataDir, 'store.sqlite');
   if (!existsSync(path))
     return { integrity: 'ok', lostAcknowledged: ledger.all().map((a) => a.sha256), halfPresent: [], rows: 0 };
@@ -87,14 +91,14 @@ export function checkStoreAfterCrash(dataDir: string, ledger: Ledger, hashed: Se
       const original = join(dataDir, row.original_path);
       if (!existsSync(original)) halfPresent.push(`instance ${row.id}: ${row.original_path} missing`);
       else if (!hashed.has(row.original_path)) {
-        if (plainHash(atRest, original) === row.content_sha256) hashed.add(row.original_path);
+        if ((await plainHash(atRest, original)) === row.content_sha256) hashed.add(row.original_path);
         else halfPresent.push(`instance ${row.id}: ${row.original_path} does not match its hash`);
       }
       if (row.dicom_path) {
         const dicom = join(dataDir, row.dicom_path);
         if (!existsSync(dicom)) halfPresent.push(`instance ${row.id}: ${row.dicom_path} missing`);
         else if (row.dicom_sha256 && !hashed.has(row.dicom_path)) {
-          if (plainHash(atRest, dicom) === row.dicom_sha256) hashed.add(row.dicom_path);
+          if ((await plainHash(atRest, dicom)) === row.dicom_sha256) hashed.add(row.dicom_path);
           else halfPresent.push(`instance ${row.id}: ${row.dicom_path} does not match its hash`);
         }
       }

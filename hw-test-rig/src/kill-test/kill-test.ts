@@ -251,7 +251,7 @@ export async function runKillTest(o: KillTestOptions): Promise<KillTestSummary> 
     killsBy[counted]++;
     alive = false;
     life.abort(new Error('the firmware was killed'));
-    const check = checkStoreAfterCrash(dataDir, ledger, hashed);
+    const check = await checkStoreAfterCrash(dataDir, ledger, hashed);
     if (check.integrity !== 'ok') {
       integrityFailures++;
       violations.push(

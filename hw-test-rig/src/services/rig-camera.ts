@@ -16,7 +16,10 @@ export class RigCamera {
   private readonly process: RigProcess;
   readonly socketPath: string;
 
-  constructor(dir: string) {
+  /** `pattern`: videotestsrc's; `snow` (noise) makes every frame cost the encoder's full bitrate. */
+  constructor(dir: string, pattern = 'ball') {
+    if (!/^[a-z0-9-]+$/.test(pattern))
+      throw new Error(`the rig camera's pattern must be a videotestsrc pattern name, got ${pattern}`);
     mkdirSync(dir, { recursive: true });
     this.socketPath = join(dir, 'rig-camera.sock');
     const f = RIG_CAMERA_FORMAT;
@@ -26,7 +29,7 @@ export class RigCamera {
       [
         'videotestsrc',
         'is-live=true',
-        'pattern=ball',
+        `pattern=${pattern}`,
         '!',
         `video/x-raw,format=${f.format},width=${f.width},height=${f.height},framerate=${f.fps}/1`,
         '!',

@@ -77,7 +77,7 @@ export function documentRoutes(documents: Documents): Route[] {
       method: 'GET',
       path: '/api/v1/document/pages/:id/preview.jpg',
       handle: async ({ params }) => ({
-        bytes: documents.pagePreview(params['id'] as string),
+        bytes: await documents.pagePreview(params['id'] as string),
         contentType: 'image/jpeg',
       }),
     }),
