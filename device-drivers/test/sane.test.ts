@@ -93,6 +93,14 @@ test('device list, progress and backend errors', (t) => {
     'sane_read: Error during device I/O',
   );
   t.is(backendError('Progress: 100%\n'), null);
+  // Stopped by the driver after the failure: scanimage's signal lines do not hide the real error.
+  t.is(
+    backendError(
+      'scanimage: sane_read: Error during device I/O\nscanimage: received signal 15\nscanimage: trying to stop scanner...\nscanimage: received signal 15\nscanimage: aborting\n',
+    ),
+    'sane_read: Error during device I/O',
+  );
+  t.is(backendError('scanimage: received signal 2\nscanimage: aborting\n'), 'aborting', 'nothing else said');
 });
 
 test('property: the option and list parsers take any text without throwing', (t) => {

@@ -173,11 +173,20 @@ export function lastProgress(chunk: string): number | null {
   return last;
 }
 
-/** A `scanimage: ...` error line on stderr (the backend's status text), or null. */
+/**
+ * scanimage's own words when it is signalled (stopped by us after a failure, or cancelled):
+ * they come after the backend's status and say nothing about what went wrong.
+ */
+const SIGNAL_LINES = /^(received signal \d+|trying to stop scanner\.*|aborting)$/;
+
+/**
+ * The last `scanimage: ...` error line on stderr (the backend's status text), or null. Lines
+ * scanimage prints about signals it got are passed over when the backend said something before.
+ */
 export function backendError(stderr: string): string | null {
   const lines = stderr
     .split(/[\r\n]+/)
     .filter((l) => l.startsWith('scanimage: '))
-    .map((l) => l.slice('scanimage: '.length));
-  return lines.at(-1) ?? null;
+    .map((l) => l.slice('scanimage: '.length).trim());
+  return lines.filter((l) => !SIGNAL_LINES.test(l)).at(-1) ?? lines.at(-1) ?? null;
 }
