@@ -9,7 +9,8 @@ const here = dirname(fileURLToPath(import.meta.url));
  * Packages with native code (or, for serialport, a native binding beneath it): the Yocto recipe
  * builds them for the board and installs them beside the bundle.
  */
-const NATIVE_PACKAGES = ['better-sqlite3', 'serialport', 'node-hid', 'onoff', 'node-gtk'];
+// unix-dgram: janode's Unix-socket transport (loaded with janode, on a terminal's first call).
+const NATIVE_PACKAGES = ['better-sqlite3', 'serialport', 'node-hid', 'onoff', 'node-gtk', 'unix-dgram'];
 
 /**
  * Compiles the firmware (with device-drivers and its pure-JavaScript packages) into the ES modules

@@ -217,7 +217,7 @@ export class Daemon {
       this.power,
       this.panel,
       this.devices,
-      ...(this.media ? [this.media] : []),
+      ...(this.media ? [this.media, this.media.call] : []),
       new HealthPublisher({ telemetry: this.telemetry, source: this, everyS: config.mqtt.healthIntervalS }),
       ...(deps.serviceManager
         ? [new ServiceManagerLink({ manager: deps.serviceManager, store: this.store, config, log })]

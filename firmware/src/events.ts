@@ -85,6 +85,8 @@ export type DaemonEvent =
   | { type: 'power-input'; failing: boolean }
   /** Consultation video went live or stopped being live (uploads yield while it is). */
   | { type: 'consultation'; live: boolean }
+  /** A two-way call began (in a room on a data centre's media server) or ended; no patient data. */
+  | { type: 'call'; event: 'started' | 'ended'; server: 'A' | 'B' | null; reason: string | null }
   /** Something the kiosk shows changed in this part (nothing for the NOC). */
   | { type: 'changed'; part: string };
 

@@ -208,6 +208,24 @@ export function describe(
               notice: { level: 'info', code: 'power-restored', message: 'mains power is back' },
               severity: 'info',
             };
+    case 'call':
+      return event.event === 'started'
+        ? {
+            notice: {
+              level: 'info',
+              code: 'call-started',
+              message: `a consultation call started (media server of data centre ${event.server ?? '?'})`,
+            },
+            severity: 'info',
+          }
+        : {
+            notice: {
+              level: 'info',
+              code: 'call-ended',
+              message: `the consultation call ended${event.reason ? `: ${event.reason}` : ''}`,
+            },
+            severity: 'info',
+          };
     case 'gpio-problem':
       return {
         notice: { level: 'warning', code: 'gpio-problem', message: `${event.line}: ${event.message}` },

@@ -8,6 +8,7 @@ import type {
   VideoItem,
 } from './api/types.ts';
 import type { BoardSensors } from './board.ts';
+import type { CallSnapshot } from './call/call-service.ts';
 import type { Config } from './config/schema.ts';
 import type { CartSnapshot, Carts } from './devices/carts.ts';
 import type { DeviceManager, SeenDevice } from './devices/device-manager.ts';
@@ -64,7 +65,7 @@ export interface StatusSources {
   uplink: Uplink;
   ingest: EcgIngest;
   telemetry: MqttTelemetry;
-  media: { snapshot(): MediaSnapshot } | null;
+  media: { snapshot(): MediaSnapshot; call: { configured: boolean; snapshot(): CallSnapshot } } | null;
   studies: ConsultationStudies;
   documents: Documents;
   notices: Notices;
@@ -161,6 +162,7 @@ export function buildStatus(s: StatusSources): StatusResponse {
     study: openStudyItem(s.studies),
     panel: panelItem(s.panel.snapshot(), s.power.snapshot()),
     usbDevices: s.devices.snapshot().map(usbDeviceItem),
+    call: s.media?.call.configured ? s.media.call.snapshot() : null,
     scanner: s.documents.snapshot(),
     storeRecovery: s.storeService.snapshot().recovery,
   };

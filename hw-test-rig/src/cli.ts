@@ -13,10 +13,12 @@ import { RIG_GPIO } from './gpio/sim-gpio.ts';
 import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
+import { RIG_ROOM } from './services/janus.ts';
 import { LinkShapeError, parseLinkShape } from './services/link-shape.ts';
 import { LoopDisk } from './services/loop-disk.ts';
 import { SoftTpm } from './services/soft-tpm.ts';
 import { SrtListener } from './services/srt-listener.ts';
+import { specialistCommand } from './specialist/specialist-command.ts';
 import { type RigState, readState, writeState } from './state-file.ts';
 import { FirmwareSupervisor } from './supervisor.ts';
 
@@ -39,6 +41,11 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
   still                                    take a still from the running camera (video or recording)
+  specialist [--seconds N] [--dc A|B] [--display NAME]
+                                           the province's specialist (headless Chromium, fake camera
+                                           and microphone) joins the consultation room on data centre
+                                           A's media server (or B's) for N s (or until Ctrl-C), then
+                                           prints who was in the room and what it decoded, as JSON
   id-card --id NUMBER --name NAME --sex M|F --birth YYYY-MM-DD [--seconds S]
                                            lay a resident ID card on the simulated reader (3 s)
   qr TEXT [--pos]                          scan TEXT on the barcode/QR scanner (keyboard wedge, or
@@ -104,6 +111,7 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
   const rig = await Rig.start({
     dir,
     kioskDir,
+    call: true,
     carts: Number(flags.carts ?? 1),
     ...(flags['camera-pattern'] ? { cameraPattern: flags['camera-pattern'] } : {}),
   });
@@ -214,6 +222,15 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
     logFile,
     disk: diskMb ? { sizeMb: diskMb, filled: false, powerCuts: 0 } : null,
     srt: { uri: srt.uri, passphrase: srt.passphrase, receivedFile: srt.receivedFile },
+    call: rig.janus
+      ? {
+          janus: {
+            A: { ws: rig.janus.A.ws, http: rig.janus.A.http, running: rig.janus.A.running },
+            B: { ws: rig.janus.B.ws, http: rig.janus.B.http, running: rig.janus.B.running },
+          },
+          room: RIG_ROOM,
+        }
+      : null,
   };
   await supervisor.start();
   console.log(`rig up. kiosk: ${rig.kioskUrl}\nstate: ${resolve(stateFile)}`);
@@ -547,6 +564,12 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
   if (command === 'kill-test') return killTest(stateFile, values);
+  if (command === 'specialist')
+    return specialistCommand(readState(stateFile), {
+      seconds: values.seconds === undefined ? null : number(values.seconds, '--seconds'),
+      dc: dcArg(values.dc ?? 'A'),
+      display: values.display ?? 'specialist',
+    });
   if (command === 'scan')
     return scan(stateFile, {
       pages: number(values.pages, '--pages'),
@@ -594,6 +617,8 @@ function parseOptions(args: string[]) {
       'segment-s': { type: 'string' },
       'video-kbps': { type: 'string' },
       'camera-pattern': { type: 'string' },
+      dc: { type: 'string' },
+      display: { type: 'string' },
       'crash-at': { type: 'string' },
       'power-cuts': { type: 'string' },
       hold: { type: 'boolean' },

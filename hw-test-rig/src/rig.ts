@@ -9,6 +9,7 @@ import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
 import { RigScanner } from './scanner/rig-scanner.ts';
 import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
+import { JanusMediaServer, RIG_ROOM } from './services/janus.ts';
 import type { LinkShape } from './services/link-shape.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
@@ -26,6 +27,8 @@ export interface RigOptions {
   camera?: boolean;
   /** What the rig camera films: a videotestsrc pattern (default `ball`). */
   cameraPattern?: string;
+  /** Start a Janus media server per data centre, for consultation calls (default false). */
+  call?: boolean;
 }
 
 /**
@@ -81,6 +84,9 @@ export class Rig {
     this.gpio = new SimGpioChip(join(options.dir, 'gpio.sock'));
   }
 
+  /** The data centres' media servers for consultation calls (RigOptions.call), else null. */
+  janus: Record<'A' | 'B', JanusMediaServer> | null = null;
+
   static async start(options: RigOptions): Promise<Rig> {
     const dir = options.dir;
     for (const sub of ['dc-a', 'dc-b', 'broker', 'serial', 'firmware'])
@@ -120,6 +126,13 @@ export class Rig {
     await rig.gpio.start();
     rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
     if (options.camera ?? true) await rig.camera.plug();
+    if (options.call) {
+      const [janusA, janusB] = await Promise.all([
+        JanusMediaServer.start('A', join(dir, 'janus-a')),
+        JanusMediaServer.start('B', join(dir, 'janus-b')),
+      ]);
+      rig.janus = { A: janusA, B: janusB };
+    }
     return rig;
   }
 
@@ -251,6 +264,17 @@ export class Rig {
             ? { transport: 'srt', retryMaxMs: 4000, ...overrides.live }
             : { transport: 'none' },
       },
+      // Calls go to the data centres' Janus rooms (RigOptions.call); the loudspeaker plays into
+      // nothing here but keeps time (the far end's sound is still decoded and heard by the echo probe).
+      ...(this.janus
+        ? {
+            call: {
+              servers: { A: this.janus.A.ws, B: this.janus.B.ws },
+              room: RIG_ROOM,
+              speaker: { kind: 'none' },
+            },
+          }
+        : {}),
     };
   }
 
@@ -291,6 +315,8 @@ export class Rig {
       this.camera.unplug(),
       this.hidRelay?.stop(),
       this.gpio.stop(),
+      this.janus?.A.stop(),
+      this.janus?.B.stop(),
     ]);
   }
 }

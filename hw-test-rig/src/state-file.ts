@@ -39,6 +39,14 @@ export interface RigState {
   disk: { sizeMb: number; filled: boolean; powerCuts: number } | null;
   /** The link to the data centres as `link` shaped it, with its namespace and veth (null: direct). */
   link?: (LinkShape & { namespace: string; hostInterface: string }) | null;
+  /**
+   * The data centres' WebRTC media servers (Janus: VideoRoom over WebSocket, and its HTTP API) and
+   * the consultation room; null when the rig was started without them.
+   */
+  call?: {
+    janus: Record<'A' | 'B', { ws: string; http: string; running: boolean }>;
+    room: number;
+  } | null;
   /** The SRT listener the rig provides as the province media server; live video lands in receivedFile. */
   srt: { uri: string; passphrase: string; receivedFile: string };
 }

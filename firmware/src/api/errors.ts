@@ -1,3 +1,4 @@
+import { CallError } from '../call/call-service.ts';
 import { ScanError } from '../documents/document-scanner.ts';
 import { VideoError } from '../media/consultation.ts';
 import { StoreError } from '../store/types.ts';
@@ -32,6 +33,14 @@ const VIDEO_STATUS: Record<VideoError['code'], number> = {
   PIPELINE: 503,
 };
 
+const CALL_STATUS: Record<CallError['code'], number> = {
+  NOT_CONFIGURED: 409,
+  BUSY: 409,
+  NOT_IN_CALL: 409,
+  UNREACHABLE: 503,
+  MEDIA: 503,
+};
+
 const STORE_STATUS: Record<StoreError['code'], number> = {
   DISK_LOW: 507,
   REFUSED: 503,
@@ -50,6 +59,7 @@ export function httpStatusOf(error: unknown): { status: number; message: string;
   if (error instanceof ApiError) return { status: error.status, message, expected: true };
   if (error instanceof ScanError) return { status: SCAN_STATUS[error.code], message, expected: true };
   if (error instanceof VideoError) return { status: VIDEO_STATUS[error.code], message, expected: true };
+  if (error instanceof CallError) return { status: CALL_STATUS[error.code], message, expected: true };
   if (error instanceof StoreError) {
     const status = STORE_STATUS[error.code];
     return { status, message, expected: status !== 500 };

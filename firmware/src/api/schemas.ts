@@ -37,6 +37,18 @@ export const PageOrder = Type.Object(
   { errorMessage: 'order must be an array of page ids' },
 );
 
+/** POST /api/v1/call: a room to join, or none (the duty specialist's, from the config). */
+export const CallRequest = Type.Object(
+  {
+    room: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+        errorMessage: 'room must be a positive integer',
+      }),
+    ),
+  },
+  { errorMessage: 'the body must be a JSON object' },
+);
+
 /** Answers (beside api/types.ts, whose StatusResponse and ScannerItem answer several routes). */
 export const RecordingStarted = Type.Object({ recordingId: Type.Integer(), studyUid: Type.String() });
 export const RecordingStopped = Type.Object({ stopped: Type.Literal(true), segments: Type.Integer() });

@@ -249,6 +249,28 @@ export const VideoItem = Type.Object({
 });
 export type VideoItem = Static<typeof VideoItem>;
 
+/** A two-way consultation call (the call service's snapshot). */
+export const CallItem = Type.Object({
+  state: OneOf('idle', 'joining', 'in-call', 'reconnecting', 'leaving'),
+  server: Nullable(OneOf('A', 'B')),
+  room: Nullable(Type.Integer()),
+  since: Nullable(Type.String()),
+  /** The far end (the specialist's display name) while it is in the room. */
+  remote: Nullable(Type.Object({ display: Type.String(), since: Type.String() })),
+  /** The far-end picture as shown here: frames rendered and dropped by the sink. */
+  received: Nullable(Type.Object({ framesRendered: Type.Integer(), framesDropped: Type.Integer() })),
+  echoControl: Type.Boolean(),
+  lastError: Nullable(Type.String()),
+  counters: Type.Object({
+    calls: Type.Integer(),
+    reconnects: Type.Integer(),
+    failovers: Type.Integer(),
+    subscriptions: Type.Integer(),
+    slowLinks: Type.Integer(),
+  }),
+});
+export type CallItem = Static<typeof CallItem>;
+
 export const StatusResponse = Type.Object({
   v: Type.Literal(1),
   device: Type.Object({ id: Type.String(), firmware: Type.String() }),
@@ -273,6 +295,8 @@ export const StatusResponse = Type.Object({
   panel: PanelItem,
   /** USB devices seen since start (udev), present or gone. */
   usbDevices: Type.Array(UsbDeviceItem),
+  /** The consultation call; null when the terminal runs without video or has no media server. */
+  call: Nullable(CallItem),
 });
 export type StatusResponse = Static<typeof StatusResponse>;
 

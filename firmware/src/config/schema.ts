@@ -90,6 +90,19 @@ const ElementSpec = Type.Object(
   { additionalProperties: false },
 );
 
+/** A sound device: 'auto' (found on the board), 'none', or a chain of GStreamer elements. */
+const AudioDevice = Type.Union(
+  [
+    Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }),
+    Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
+    Type.Object(
+      { kind: Type.Literal('elements'), elements: Type.Array(ElementSpec, { minItems: 1 }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { default: { kind: 'auto' } },
+);
+
 export const ConfigSchema = Type.Object(
   {
     device: Type.Object(
@@ -271,17 +284,7 @@ export const ConfigSchema = Type.Object(
          * Sound for live out and recordings (AAC): 'auto' the first capture device the device
          * monitor finds (none found: video without sound), 'none', or a chain of GStreamer elements.
          */
-        microphone: Type.Union(
-          [
-            Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }),
-            Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
-            Type.Object(
-              { kind: Type.Literal('elements'), elements: Type.Array(ElementSpec, { minItems: 1 }) },
-              { additionalProperties: false },
-            ),
-          ],
-          { default: { kind: 'auto' } },
-        ),
+        microphone: AudioDevice,
         /** Live consultation video out: SRT caller to the province media server (design.md), or RTP/UDP. */
         live: Type.Union(
           [
@@ -326,6 +329,33 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false, default: {} },
         ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /**
+     * Two-way consultation calls (WebRTC) with the province's specialists: a Janus VideoRoom per
+     * data centre, the home one first, the other when it cannot be reached.
+     */
+    call: Type.Object(
+      {
+        /** Each data centre's media server (Janus's WebSocket API); null: none there. */
+        servers: Type.Object(
+          {
+            A: Type.Union([Type.String({ pattern: '^wss?://' }), Type.Null()], { default: null }),
+            B: Type.Union([Type.String({ pattern: '^wss?://' }), Type.Null()], { default: null }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** The duty specialist's room ("call the duty specialist"). */
+        room: Type.Integer({ default: 1234, minimum: 1 }),
+        /** The loudspeaker: 'auto' (the system's default output), 'none', or a chain of elements ending in its sink. */
+        speaker: AudioDevice,
+        /** webrtcbin's jitter buffer for the far end (its own default, 200 ms, adds ~120 ms). */
+        latencyMs: Type.Integer({ default: 60, minimum: 20, maximum: 2000 }),
+        /** Echo cancellation, noise suppression and gain control on the microphone (webrtcdsp). */
+        echoControl: Type.Boolean({ default: true }),
+        /** Our sending bitrate's ceiling in a call (the link lowers it; the server's REMB too). */
+        bitrateKbps: Type.Integer({ default: 1500, minimum: 100, maximum: 20_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -404,7 +404,8 @@ export class Consultation {
    * consultations is used next time). A device that fails mid-consultation ends the pipeline like
    * a pulled camera; the restart then finds it gone and goes on without sound.
    */
-  private async microphoneSource(): Promise<{ name: string; elements: ElementSpec[] } | null> {
+  /** The configured microphone's source elements (discovered when 'auto'), or null for none. */
+  async microphoneSource(): Promise<{ name: string; elements: ElementSpec[] } | null> {
     const mic = this.options.microphone ?? { kind: 'none' };
     switch (mic.kind) {
       case 'none':

@@ -14,7 +14,10 @@ export interface GstElement extends GObjectLike {
   setState(state: number): number;
   getFactory(): { getName(): string } | null;
   sendEvent(event: unknown): boolean;
-  on(signal: 'pad-added', handler: (pad: { name: string }) => void): void;
+  on(
+    signal: 'pad-added',
+    handler: (pad: { name: string; getCurrentCaps(): { toString(): string } | null }) => void,
+  ): void;
 }
 
 export interface GstPipeline extends GstElement {
@@ -67,6 +70,8 @@ export interface GstNamespace {
   BufferFlags: { DELTA_UNIT: number };
   Format: { TIME: number };
   FlowReturn: { OK: number };
+  PadProbeType: { EVENT_UPSTREAM: number };
+  PadProbeReturn: { OK: number };
   utilSetObjectArg(object: GstElement, name: string, value: string): void;
   MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
   State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;
@@ -91,7 +96,12 @@ export interface GstAppSink extends GstElement {
   tryPullSample(timeoutNs: number): GstSample | null;
 }
 
+export interface GstPad {
+  addProbe(type: number, fn: (pad: GstPad, info: { getEvent(): unknown | null }) => number): number;
+}
+
 export interface GstAppSrc extends GstElement {
+  getStaticPad(name: string): GstPad | null;
   pushSample(sample: GstSample): number;
   endOfStream(): number;
 }
@@ -99,6 +109,7 @@ export interface GstAppSrc extends GstElement {
 export interface GstVideoNamespace {
   videoConvertSample(sample: GstSample, caps: unknown, timeoutNs: number): GstSample | null;
   videoEventNewUpstreamForceKeyUnit(runningTime: number, allHeaders: boolean, count: number): unknown;
+  videoEventIsForceKeyUnit(event: unknown): boolean;
 }
 
 export interface GLibNamespace {

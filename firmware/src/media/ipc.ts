@@ -31,7 +31,13 @@ export type WorkerRequest =
       to: ElementRef;
       /** From the tap's last key frame (recordings) or the next one, asked for now (live out). */
       start: 'last-key-frame' | 'next-key-frame';
-    };
+    }
+  /** A call's publisher: webrtcbin's offer, with its ICE candidates (reply: sdp). */
+  | { id: number; op: 'webrtc-offer'; pipeline: string; element: string }
+  /** The media server's answer to that offer. */
+  | { id: number; op: 'webrtc-remote-answer'; pipeline: string; element: string; sdp: string }
+  /** A call's subscription: the media server's offer in, webrtcbin's answer out (reply: sdp). */
+  | { id: number; op: 'webrtc-answer'; pipeline: string; element: string; sdp: string };
 
 /** An element by its spec id inside a named pipeline. */
 export interface ElementRef {
@@ -45,6 +51,10 @@ export interface ProbeResult {
   encoders: string[];
   /** Which of the AAC encoder table's elements it has. */
   audioEncoders: string[];
+  /** Which of the H.264 decoder table's elements it has (a call's far-end picture). */
+  decoders: string[];
+  /** The elements a two-way call needs beyond those: webrtcbin, Opus, echo control, … */
+  callElements: string[];
 }
 
 /** A video source the GStreamer device monitor found (V4L2/UVC on the board). */
@@ -85,6 +95,8 @@ export type WorkerMessage =
       jpegBase64?: string;
       /** stats: the GstStructure as text (`gst_structure_to_string`). */
       structure?: string;
+      /** webrtc-offer, webrtc-answer: the local description with its candidates. */
+      sdp?: string;
     }
   | { type: 'reply'; id: number; ok: false; error: string; element: string | null }
   | {
@@ -99,7 +111,7 @@ export type WorkerMessage =
       /** segment-closed: the finished file. */
       location?: string;
       /** meter: measured at the encoder's output over the last second. */
-      meter?: { fps: number; kbps: number };
+      meter?: { fps: number; kbps: number; keyRequests: number };
     };
 
 /** The daemon's boundary check on what arrives from the child process. */

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { CallService } from '../call/call-service.ts';
 import type { Config } from '../config/schema.ts';
 import type { CpuPool } from '../cpu/cpu-pool.ts';
 import type { EventBus } from '../events.ts';
@@ -43,6 +44,8 @@ export class MediaService implements Service {
   readonly consultation: Consultation;
   readonly recorder: Recorder;
   readonly ingest: VideoIngest;
+  /** Two-way calls, on this worker and camera (a service of its own, started after this one). */
+  readonly call: CallService;
 
   constructor(private readonly options: MediaServiceOptions) {
     const { config, store, bus } = options;
@@ -109,6 +112,13 @@ export class MediaService implements Service {
         bus.emit({ type: 'consultation', live: this.consultation.state === 'live' });
         changed();
       },
+    });
+    this.call = new CallService({
+      config,
+      worker: this.worker,
+      consultation: this.consultation,
+      bus,
+      log: options.log.child({ module: 'call' }),
     });
     this.recorder = new Recorder({
       worker: this.worker,

@@ -168,6 +168,23 @@ export class MediaWorker {
     return reply.type === 'reply' && reply.ok ? (reply.structure ?? '') : '';
   }
 
+  /** A call's publishing webrtcbin: its offer with candidates. */
+  async webrtcOffer(pipeline: string, element: string): Promise<string> {
+    const reply = await this.request({ op: 'webrtc-offer', pipeline, element });
+    return reply.type === 'reply' && reply.ok && reply.sdp ? reply.sdp : '';
+  }
+
+  /** The media server's answer to that offer. */
+  async webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void> {
+    await this.request({ op: 'webrtc-remote-answer', pipeline, element, sdp });
+  }
+
+  /** A call's receiving webrtcbin: the server's offer in, our answer (with candidates) out. */
+  async webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string> {
+    const reply = await this.request({ op: 'webrtc-answer', pipeline, element, sdp });
+    return reply.type === 'reply' && reply.ok && reply.sdp ? reply.sdp : '';
+  }
+
   async finishPipeline(pipeline: string): Promise<void> {
     await this.request({ op: 'finish', pipeline });
   }

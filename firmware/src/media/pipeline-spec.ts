@@ -22,6 +22,11 @@ export interface LinkSpec {
   dynamic?: boolean;
   /** A pad by name (or name prefix, for a dynamic link); otherwise any compatible pad. */
   fromPad?: string;
+  /**
+   * A dynamic link for one kind of stream only: the new pad's caps must say `media=` this
+   * (webrtcbin's `src_%u` pads carry RTP of either kind, told apart only by their caps).
+   */
+  media?: 'video' | 'audio';
   /** A sink pad by name; a request pad is requested by it (`audio_0` from splitmuxsink's `audio_%u`). */
   toPad?: string;
 }

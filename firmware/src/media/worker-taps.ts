@@ -23,6 +23,8 @@ export interface TapMeter {
   element: string;
   fps: number;
   kbps: number;
+  /** Key frames asked of the encoder for receivers since the tap opened. */
+  keyRequests: number;
 }
 
 interface Feed {
@@ -52,6 +54,8 @@ interface Tap {
   /** Receiving appsrcs (a recording's, live out's), by `pipeline/element`. */
   feeds: Map<string, Feed>;
   window: { frames: number; bytes: number; since: number };
+  /** Key frames asked of the encoder for receivers since start (PLI/FIR passed on). */
+  keyRequests: number;
 }
 
 const keyOf = (ref: ElementRef) => `${ref.pipeline}/${ref.element}`;
@@ -91,6 +95,7 @@ export class Taps {
       kept: [],
       feeds: new Map(),
       window: { frames: 0, bytes: 0, since: Date.now() },
+      keyRequests: 0,
     };
     tap.timer = GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, TAP_INTERVAL_MS, () => this.drain(key, tap));
     this.taps.set(key, tap);
@@ -111,10 +116,36 @@ export class Taps {
       feed.follows = this.videoFeedInto(to.pipeline);
       if (!feed.follows) throw new Error(`${to.pipeline} has no video feed for its audio to follow`);
       this.startAudio(tap, feed);
-    } else if (start === 'last-key-frame' && tap.kept.length > 0) {
-      for (const sample of tap.kept) this.give(feed, sample);
+    } else {
+      if (start === 'last-key-frame') for (const sample of tap.kept) this.give(feed, sample);
+      this.forwardKeyRequests(tap, feed);
     }
     tap.feeds.set(keyOf(to), feed);
+  }
+
+  /**
+   * A receiver's request for a key frame — a WebRTC PLI or FIR, which webrtcbin turns into an
+   * upstream force-key-unit event — ends at the feed's appsrc: the encoder is in the camera's
+   * pipeline. It is passed on to the encoder behind the tap, at most every 500 ms (a lossy link
+   * can ask many times a second, and each key frame costs several times a normal one).
+   */
+  private forwardKeyRequests(tap: Tap, feed: Feed): void {
+    const { Gst, GstVideo } = this.gst;
+    feed.src.getStaticPad('src')?.addProbe(Gst.PadProbeType.EVENT_UPSTREAM, (_pad, info) => {
+      const event = info.getEvent();
+      const current = tap.feeds.get(keyOf(feed.to)) === feed;
+      if (
+        current &&
+        event &&
+        GstVideo.videoEventIsForceKeyUnit(event) &&
+        Date.now() - feed.lastKeyRequest > 500
+      ) {
+        feed.lastKeyRequest = Date.now();
+        tap.keyRequests++;
+        tap.sink.sendEvent(GstVideo.videoEventNewUpstreamForceKeyUnit(CLOCK_TIME_NONE, true, 0));
+      }
+      return Gst.PadProbeReturn.OK;
+    });
   }
 
   /**
@@ -236,6 +267,7 @@ export class Taps {
           element: tap.element,
           fps: Math.round((tap.window.frames * 10_000) / elapsed) / 10,
           kbps: Math.round((tap.window.bytes * 8) / elapsed),
+          keyRequests: tap.keyRequests,
         });
       }
       tap.window = { frames: 0, bytes: 0, since: now };

@@ -1,5 +1,6 @@
 import gi from 'node-gtk';
 import { AUDIO_ENCODERS, type MicrophoneInfo } from './audio.ts';
+import { CALL_REQUIRES, DECODERS } from './call-pipelines.ts';
 import { ENCODERS } from './encoders.ts';
 import type {
   GLibNamespace,
@@ -16,6 +17,7 @@ import type {
 import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
 import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
 import { Taps } from './worker-taps.ts';
+import { WebRtcCalls, type WebRtcDeps } from './worker-webrtc.ts';
 
 /**
  * The media worker: a child process of the daemon that owns GStreamer. It runs a GLib main loop
@@ -29,6 +31,13 @@ Gst.init(null);
 const GstVideo = gi.require('GstVideo', '1.0') as GstVideoNamespace;
 // So that appsink/appsrc elements are wrapped with their pull/push API.
 gi.require('GstApp', '1.0');
+/** Consultation calls: webrtcbin's API (its session descriptions, SDP messages). */
+const webrtc = new WebRtcCalls({
+  Gst: Gst as WebRtcDeps['Gst'],
+  GLib,
+  GstWebRTC: gi.require('GstWebRTC', '1.0') as WebRtcDeps['GstWebRTC'],
+  GstSdp: gi.require('GstSdp', '1.0') as WebRtcDeps['GstSdp'],
+});
 
 const HEARTBEAT_MS = Number(process.env['TELEMED_MEDIA_HEARTBEAT_MS'] ?? 1000);
 const pipelines = new Map<string, GstPipeline>();
@@ -44,7 +53,7 @@ const taps = new Taps({ Gst, GLib, GstVideo }, (meter) =>
     element: meter.element,
     message: `${meter.fps} frames/s, ${meter.kbps} kbit/s`,
     debug: null,
-    meter: { fps: meter.fps, kbps: meter.kbps },
+    meter: { fps: meter.fps, kbps: meter.kbps, keyRequests: meter.keyRequests },
   }),
 );
 
@@ -105,8 +114,9 @@ function build(spec: PipelineSpec): GstPipeline {
           ? from.linkFiltered(to, caps)
           : from.link(to);
     if (l.dynamic) {
-      from.on('pad-added', (pad: { name: string }) => {
+      from.on('pad-added', (pad) => {
         if (l.fromPad && !pad.name.startsWith(l.fromPad)) return;
+        if (l.media && !(pad.getCurrentCaps()?.toString() ?? '').includes(`media=(string)${l.media}`)) return;
         if (!link(l.fromPad ? pad.name : null)) {
           send({
             type: 'bus',
@@ -250,6 +260,10 @@ function handle(request: WorkerRequest): void {
             audioEncoders: AUDIO_ENCODERS.filter((e) => Gst.ElementFactory.find(e.element) !== null).map(
               (e) => e.element,
             ),
+            decoders: DECODERS.filter((d) => Gst.ElementFactory.find(d.element) !== null).map(
+              (d) => d.element,
+            ),
+            callElements: CALL_REQUIRES.filter((e) => Gst.ElementFactory.find(e) !== null),
           },
         });
         return;
@@ -388,6 +402,26 @@ function handle(request: WorkerRequest): void {
         taps.attach(request.from, request.to, src, request.start);
         reply();
         return;
+      }
+      case 'webrtc-offer':
+      case 'webrtc-answer':
+      case 'webrtc-remote-answer': {
+        const element = pipelines.get(request.pipeline)?.getByName(request.element);
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        const id = request.id;
+        const done =
+          request.op === 'webrtc-offer'
+            ? webrtc.offer(element)
+            : request.op === 'webrtc-answer'
+              ? webrtc.answer(element, request.sdp)
+              : webrtc.remoteAnswer(element, request.sdp).then(() => undefined);
+        done.then(
+          (sdp) => send({ type: 'reply', id, ok: true, ...(sdp ? { sdp } : {}) }),
+          (error: Error) =>
+            send({ type: 'reply', id, ok: false, error: error.message, element: request.element }),
+        );
+        return; // replied when webrtcbin has done it
       }
       case 'set': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

@@ -49,11 +49,18 @@ export async function world(
     hwEncoder?: boolean;
     /** The firmware's data directory on a real file system of this many MB (tmpfs; root only). */
     diskMb?: number;
+    /** The data centres run Janus media servers and the terminal is configured to call them. */
+    call?: boolean;
   } = {},
 ) {
-  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, ...overrides } = options;
+  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, call, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
-  const rig = await Rig.start({ dir, camera: overrides.media ?? false, ...(kioskDir ? { kioskDir } : {}) });
+  const rig = await Rig.start({
+    dir,
+    camera: overrides.media ?? false,
+    ...(kioskDir ? { kioskDir } : {}),
+    ...(call ? { call } : {}),
+  });
   const config = parseConfig(
     rig.firmwareConfig({
       healthIntervalS: 1,

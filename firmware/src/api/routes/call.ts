@@ -1,0 +1,44 @@
+import type { CallService } from '../../call/call-service.ts';
+import { ApiError } from '../errors.ts';
+import { type Route, route } from '../router.ts';
+import { CallRequest } from '../schemas.ts';
+import { CallItem } from '../types.ts';
+
+/**
+ * Two-way consultation calls: POST /api/v1/call {"room"?: N} calls (the duty specialist's room by
+ * default) and answers once the terminal is in the room; DELETE /api/v1/call ends the call;
+ * GET /api/v1/call is its state. On a terminal without video or without a media server, a 409.
+ */
+export function callRoutes(
+  call: Pick<CallService, 'configured' | 'call' | 'hangUp' | 'snapshot'> | null,
+): Route[] {
+  const service = () => {
+    if (!call) throw new ApiError(409, 'this terminal runs without video (media.enabled is false): no calls');
+    return call;
+  };
+  return [
+    route({
+      method: 'GET',
+      path: '/api/v1/call',
+      response: CallItem,
+      handle: async () => ({ json: service().snapshot() }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/call',
+      body: CallRequest,
+      response: CallItem,
+      handle: async ({ body }) => ({ json: await service().call(body.room ?? undefined) }),
+    }),
+    route({
+      method: 'DELETE',
+      path: '/api/v1/call',
+      response: CallItem,
+      handle: async () => {
+        const s = service();
+        await s.hangUp();
+        return { json: s.snapshot() };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,436 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Config, DataCentreId } from '../config/schema.ts';
+import type { EventBus } from '../events.ts';
+import {
+  CALL_ELEMENTS,
+  CALL_PIPELINES,
+  type CallMedia,
+  chooseDecoder,
+  inSpec,
+  outSpec,
+  speakerSpec,
+} from '../media/call-pipelines.ts';
+import type { Consultation } from '../media/consultation.ts';
+import type { ProbeResult } from '../media/ipc.ts';
+import type { BusEvent } from '../media/media-worker.ts';
+import type { ElementSpec, PipelineSpec } from '../media/pipeline-spec.ts';
+import type { Service } from '../service.ts';
+import { JanusRoom, type RoomPublisher, type Subscription } from './janus-room.ts';
+
+/** The media worker as a call uses it (the real one, or a test's). */
+export interface CallWorker {
+  probe(): Promise<ProbeResult>;
+  startPipeline(spec: PipelineSpec): Promise<void>;
+  stopPipeline(name: string): Promise<void>;
+  pump(
+    from: { pipeline: string; element: string },
+    to: { pipeline: string; element: string },
+    start?: 'last-key-frame' | 'next-key-frame',
+  ): Promise<void>;
+  stats(pipeline: string, element: string): Promise<string>;
+  webrtcOffer(pipeline: string, element: string): Promise<string>;
+  webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
+  webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string>;
+  onBusEvent(listener: (event: BusEvent) => void): () => void;
+}
+
+/**
+ * idle: no call. joining: reaching a media server and publishing. in-call: we are in the room
+ * (`remote` says whether the specialist is there too). reconnecting: the media server was lost;
+ * the call comes back by itself (the other data centre's server when ours stays away). leaving.
+ */
+export type CallState = 'idle' | 'joining' | 'in-call' | 'reconnecting' | 'leaving';
+
+export class CallError extends Error {
+  constructor(
+    readonly code: 'NOT_CONFIGURED' | 'BUSY' | 'NOT_IN_CALL' | 'UNREACHABLE' | 'MEDIA',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CallError';
+  }
+}
+
+export interface CallSnapshot {
+  state: CallState;
+  /** The data centre whose media server the call is on. */
+  server: DataCentreId | null;
+  room: number | null;
+  /** Since when the call has been in this room (ISO), while in a call. */
+  since: string | null;
+  /** The far end (its display name) while it publishes into the room. */
+  remote: { display: string; since: string } | null;
+  /** The far-end picture as decoded and shown here (the sink's own counts), while subscribed. */
+  received: { framesRendered: number; framesDropped: number } | null;
+  echoControl: boolean;
+  lastError: string | null;
+  counters: {
+    calls: number;
+    reconnects: number;
+    failovers: number;
+    subscriptions: number;
+    slowLinks: number;
+  };
+}
+
+export interface CallServiceOptions {
+  config: Config;
+  worker: CallWorker;
+  consultation: Pick<Consultation, 'start' | 'encoderTap' | 'microphoneSource' | 'state'>;
+  bus: EventBus;
+  log: Logger;
+  /** Janus signalling; injectable for tests. */
+  joinRoom?: typeof JanusRoom.join;
+  clock?: () => Date;
+}
+
+const RECONNECT = { initialMs: 1000, maxMs: 15_000 };
+/** ICE and DTLS with a media server take well under a second on a county link; this is the limit. */
+const MEDIA_UP_TIMEOUT_MS = 15_000;
+/** Subscribing to a far end that is still setting up its own media fails ("no such feed"): tried again. */
+const SUBSCRIBE_TRIES = 5;
+
+/**
+ * Two-way consultation calls: the terminal publishes its camera and microphone into the room of
+ * a province media server (Janus VideoRoom, the home data centre's first) and receives whoever
+ * else publishes there — the specialist. Signalling is here (janode); media is in the media
+ * worker (webrtcbin), in the three pipelines of call-pipelines.ts.
+ *
+ * INVARIANTS: one call at a time; `state` changes only here and each change is announced; the
+ * room's events are acted on only while it is the current room; pipelines are stopped whenever
+ * the call leaves a room, so a new visit starts clean.
+ */
+export class CallService implements Service<CallSnapshot> {
+  readonly name = 'call';
+  private state: CallState = 'idle';
+  private server: DataCentreId | null = null;
+  private roomNo: number | null = null;
+  private room: JanusRoom | null = null;
+  private subscription: Subscription | null = null;
+  private remote: { feed: number; display: string; since: string } | null = null;
+  private since: string | null = null;
+  private lastError: string | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private readonly counters = { calls: 0, reconnects: 0, failovers: 0, subscriptions: 0, slowLinks: 0 };
+  private received: CallSnapshot['received'] = null;
+  private statsTimer: NodeJS.Timeout | null = null;
+  private echoControl = false;
+  private readonly ssrc = { video: randomInt(1, 2 ** 31), audio: randomInt(1, 2 ** 31) };
+  private readonly joinRoom: typeof JanusRoom.join;
+  private readonly clock: () => Date;
+
+  constructor(private readonly options: CallServiceOptions) {
+    this.joinRoom = options.joinRoom ?? ((o) => JanusRoom.join(o));
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  start(): void {}
+
+  async stop(): Promise<void> {
+    if (this.state !== 'idle') await this.hangUp('the terminal is stopping');
+  }
+
+  /** Whether this terminal can call at all (a media server configured). */
+  get configured(): boolean {
+    const { A, B } = this.options.config.call.servers;
+    return A !== null || B !== null;
+  }
+
+  snapshot(): CallSnapshot {
+    return {
+      state: this.state,
+      server: this.server,
+      room: this.roomNo,
+      since: this.since,
+      remote: this.remote ? { display: this.remote.display, since: this.remote.since } : null,
+      received: this.received,
+      echoControl: this.echoControl,
+      lastError: this.lastError,
+      counters: { ...this.counters },
+    };
+  }
+
+  /** Calls: joins `room` (the duty specialist's by default), camera and microphone on. */
+  async call(room = this.options.config.call.room): Promise<CallSnapshot> {
+    if (!this.configured)
+      throw new CallError('NOT_CONFIGURED', 'no media server is configured: this terminal cannot make calls');
+    if (this.state !== 'idle') throw new CallError('BUSY', `a call is already ${this.state}`);
+    this.roomNo = room;
+    this.counters.calls++;
+    this.setState('joining');
+    try {
+      await this.enterRoom();
+    } catch (error) {
+      await this.teardown();
+      this.lastError = (error as Error).message;
+      this.roomNo = null;
+      this.setState('idle');
+      throw error instanceof CallError ? error : new CallError('UNREACHABLE', (error as Error).message);
+    }
+    return this.snapshot();
+  }
+
+  /** Ends the call: leaves the room, stops the call's pipelines (the camera stays as it was). */
+  async hangUp(reason = 'ended by staff'): Promise<void> {
+    if (this.state === 'idle') throw new CallError('NOT_IN_CALL', 'there is no call to end');
+    const wasInCall = this.since !== null;
+    this.setState('leaving');
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    await this.teardown();
+    if (wasInCall) this.options.bus.emit({ type: 'call', event: 'ended', server: this.server, reason });
+    this.options.log.info({ reason }, 'call ended');
+    this.server = null;
+    this.roomNo = null;
+    this.since = null;
+    this.setState('idle');
+  }
+
+  /** The home data centre's media server first, then the other; a failure of both is the caller's. */
+  private async enterRoom(): Promise<void> {
+    const { servers } = this.options.config.call;
+    const home = this.options.config.dataCentres.home;
+    const order = ([home, home === 'A' ? 'B' : 'A'] as DataCentreId[]).filter((dc) => servers[dc] !== null);
+    const failures: string[] = [];
+    for (const dc of order) {
+      try {
+        await this.enter(dc, servers[dc] as string);
+        if (dc !== home) this.counters.failovers++;
+        return;
+      } catch (error) {
+        failures.push(`${dc}: ${(error as Error).message}`);
+        this.options.log.warn({ server: dc, err: (error as Error).message }, 'media server not reachable');
+        await this.teardown();
+      }
+    }
+    throw new CallError('UNREACHABLE', `no media server could be reached (${failures.join('; ')})`);
+  }
+
+  private async enter(dc: DataCentreId, url: string): Promise<void> {
+    const { worker, consultation, config, log } = this.options;
+    const room = this.roomNo as number;
+    const media = await this.media();
+    await consultation.start();
+    await worker.startPipeline(speakerSpec(media));
+    await worker.startPipeline(outSpec(media));
+    await worker.pump(
+      consultation.encoderTap,
+      { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc },
+      'next-key-frame',
+    );
+    const joined = await this.joinRoom({
+      url,
+      room,
+      display: config.device.id,
+      log,
+      events: {
+        publishers: (list) => {
+          if (this.room === joined) this.publishers(list);
+        },
+        gone: (feed) => {
+          if (this.room === joined && this.remote?.feed === feed) void this.remoteGone();
+        },
+        closed: (reason) => {
+          if (this.room === joined) void this.lost(reason);
+        },
+        slowLink: () => {
+          this.counters.slowLinks++;
+        },
+      },
+    });
+    this.room = joined;
+    const offer = await worker.webrtcOffer(CALL_PIPELINES.out, CALL_ELEMENTS.outWebrtc);
+    const answer = await joined.publish(offer, {
+      audio: media.microphone !== null,
+      bitrateKbps: config.call.bitrateKbps,
+    });
+    await worker.webrtcRemoteAnswer(CALL_PIPELINES.out, CALL_ELEMENTS.outWebrtc, answer);
+    await joined.mediaUp(MEDIA_UP_TIMEOUT_MS);
+    this.server = dc;
+    const first = this.since === null;
+    this.since ??= this.clock().toISOString();
+    this.attempt = 0;
+    this.lastError = null;
+    this.setState('in-call');
+    log.info({ server: dc, room, feed: joined.feed }, 'in the call');
+    if (first) this.options.bus.emit({ type: 'call', event: 'started', server: dc, reason: null });
+    this.publishers(joined.initial);
+  }
+
+  /** The call's media as this terminal can make it: decoder, microphone, speaker, echo control. */
+  private async media(): Promise<CallMedia> {
+    const { worker, consultation, config } = this.options;
+    const probe = await worker.probe();
+    const decoder = chooseDecoder(new Set(probe.decoders));
+    if (!decoder) throw new CallError('MEDIA', 'no H.264 decoder: the far end could not be seen');
+    const missing = ['webrtcbin', 'nicesrc', 'opusenc', 'opusdec', 'interaudiosrc'].filter(
+      (e) => !probe.callElements.includes(e),
+    );
+    if (missing.length > 0)
+      throw new CallError(
+        'MEDIA',
+        `GStreamer lacks ${missing.join(', ')}: calls are not possible on this image`,
+      );
+    this.echoControl =
+      config.call.echoControl &&
+      probe.callElements.includes('webrtcdsp') &&
+      probe.callElements.includes('webrtcechoprobe');
+    const mic = await consultation.microphoneSource();
+    return {
+      ssrc: this.ssrc,
+      microphone: mic?.elements ?? null,
+      speaker: speakerElements(config.call.speaker),
+      decoder,
+      latencyMs: config.call.latencyMs,
+      echoControl: this.echoControl,
+    };
+  }
+
+  /** The first publisher that is not us is the far end; it is subscribed to. */
+  private publishers(list: RoomPublisher[]): void {
+    if (this.remote || !this.room) return;
+    const other = list.find((p) => p.feed !== this.room?.feed);
+    if (!other) return;
+    this.remote = { feed: other.feed, display: other.display, since: this.clock().toISOString() };
+    this.options.bus.emit({ type: 'changed', part: 'call' });
+    void this.subscribeWithRetries(other).catch((error: unknown) => {
+      this.options.log.error(
+        { err: (error as Error).message, feed: other.feed },
+        'the far end could not be received',
+      );
+      this.lastError = `the specialist's picture and sound could not be received: ${(error as Error).message}`;
+      this.remote = null;
+      this.options.bus.emit({ type: 'changed', part: 'call' });
+    });
+  }
+
+  /** Subscribes, trying again (1, 2, 4, 8 s) while the far end is still in the room. */
+  private async subscribeWithRetries(publisher: RoomPublisher): Promise<void> {
+    const room = this.room;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.subscribe(publisher);
+        return;
+      } catch (error) {
+        const stillThere = this.room === room && this.remote?.feed === publisher.feed;
+        if (attempt >= SUBSCRIBE_TRIES || !stillThere) throw error;
+        this.options.log.warn(
+          { feed: publisher.feed, attempt, err: (error as Error).message },
+          'the far end cannot be received yet; trying again',
+        );
+        await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
+        if (this.room !== room || this.remote?.feed !== publisher.feed) return;
+      }
+    }
+  }
+
+  private async subscribe(publisher: RoomPublisher): Promise<void> {
+    const { worker } = this.options;
+    const room = this.room;
+    if (!room) return;
+    const media = await this.media();
+    await worker.stopPipeline(CALL_PIPELINES.in).catch(() => {});
+    await worker.startPipeline(inSpec(media));
+    const subscription = await room.subscribe(this.roomNo as number, publisher.feed);
+    if (this.room !== room) {
+      await subscription.close();
+      return;
+    }
+    this.subscription = subscription;
+    const answer = await worker.webrtcAnswer(
+      CALL_PIPELINES.in,
+      CALL_ELEMENTS.inWebrtc,
+      subscription.offerSdp,
+    );
+    await subscription.start(answer);
+    this.counters.subscriptions++;
+    this.options.log.info({ feed: publisher.feed, display: publisher.display }, 'receiving the far end');
+    this.watchReceived();
+  }
+
+  private async remoteGone(): Promise<void> {
+    this.options.log.info({ display: this.remote?.display }, 'the far end left the room');
+    this.remote = null;
+    this.received = null;
+    await this.subscription?.close();
+    this.subscription = null;
+    await this.options.worker.stopPipeline(CALL_PIPELINES.in).catch(() => {});
+    this.options.bus.emit({ type: 'changed', part: 'call' });
+  }
+
+  /** The media server went away: leave cleanly, then come back (backing off; the other server after two tries). */
+  private async lost(reason: string): Promise<void> {
+    if (this.state !== 'in-call' && this.state !== 'joining') return;
+    this.lastError = reason;
+    this.setState('reconnecting');
+    await this.teardown();
+    this.scheduleRejoin();
+  }
+
+  private scheduleRejoin(): void {
+    const delay =
+      Math.min(RECONNECT.maxMs, RECONNECT.initialMs * 2 ** this.attempt) * (0.8 + Math.random() * 0.4);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.state !== 'reconnecting') return;
+      this.counters.reconnects++;
+      void this.enterRoom().catch(async (error: unknown) => {
+        this.lastError = (error as Error).message;
+        await this.teardown();
+        if (this.state === 'reconnecting') this.scheduleRejoin();
+      });
+    }, delay);
+  }
+
+  private watchReceived(): void {
+    if (this.statsTimer) return;
+    this.statsTimer = setInterval(() => {
+      if (!this.subscription) return;
+      void this.options.worker
+        .stats(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo)
+        .then((text) => {
+          const rendered = /rendered=\(guint64\)(\d+)/.exec(text);
+          const dropped = /dropped=\(guint64\)(\d+)/.exec(text);
+          this.received = {
+            framesRendered: Number(rendered?.[1] ?? 0),
+            framesDropped: Number(dropped?.[1] ?? 0),
+          };
+        })
+        .catch(() => {});
+    }, 1000);
+  }
+
+  /** Leaves the room (if any) and stops every call pipeline. */
+  private async teardown(): Promise<void> {
+    const room = this.room;
+    this.room = null;
+    this.subscription = null;
+    this.remote = null;
+    this.received = null;
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    await room?.leave().catch(() => {});
+    for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out, CALL_PIPELINES.speaker])
+      await this.options.worker.stopPipeline(pipeline).catch(() => {});
+  }
+
+  private setState(state: CallState): void {
+    this.state = state;
+    this.options.bus.emit({ type: 'changed', part: 'call' });
+  }
+}
+
+/** The configured loudspeaker as sink elements; the last one is the sink (`sink`). */
+function speakerElements(speaker: Config['call']['speaker']): ElementSpec[] {
+  switch (speaker.kind) {
+    case 'auto':
+      return [{ id: 'sink', factory: 'autoaudiosink' }];
+    case 'none':
+      return [{ id: 'sink', factory: 'fakesink', props: { sync: true } }];
+    case 'elements':
+      return speaker.elements.map((e, i, all) => (i === all.length - 1 ? { ...e, id: 'sink' } : e));
+  }
+}

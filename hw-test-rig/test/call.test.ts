@@ -1,0 +1,65 @@
+import test from 'ava';
+import type { CallItem } from '../../firmware/src/api/types.ts';
+import { RIG_ROOM, roomParticipants } from '../src/services/janus.ts';
+import { type FeedStats, Specialist } from '../src/specialist/specialist.ts';
+import { until, videoWorld } from './helpers/harness.ts';
+
+test.serial(
+  'a two-way call: the terminal publishes into the home room under its device ID, the specialist sees and hears it, the terminal receives the specialist; hanging up leaves the room',
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status } = await videoWorld(t, { call: true });
+    const janus = w.rig.janus!;
+    const deviceId = w.config.device.id;
+    const specialist = await Specialist.join({ ws: janus.A.ws, room: RIG_ROOM, display: 'specialist' });
+    t.teardown(() => specialist.close().catch(() => {}));
+    t.is((await status()).call?.state, 'idle');
+
+    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
+    const call = (await called.json()) as CallItem;
+    t.is(called.status, 200, JSON.stringify(call));
+    t.is(call.state, 'in-call');
+    t.is(call.server, 'A', 'the home data centre first');
+    t.is(call.room, RIG_ROOM);
+
+    const inRoom = await roomParticipants(janus.A.http, RIG_ROOM);
+    t.true(
+      inRoom.some((p) => p.display === deviceId && p.publisher),
+      `Janus lists ${deviceId}: ${JSON.stringify(inRoom)}`,
+    );
+    const seen = await until(
+      "the terminal's picture and sound at the specialist",
+      async () =>
+        Object.values(await specialist.stats()).find(
+          (f): f is FeedStats =>
+            f.display === deviceId && (f.video?.framesDecoded ?? 0) > 60 && (f.audio?.seconds ?? 0) > 2,
+        ),
+      60_000,
+    );
+    t.is(seen.video!.width, 640);
+    t.is(seen.video!.height, 360);
+    const back = await until(
+      "the specialist's picture at the terminal",
+      async () => {
+        const c = (await status()).call;
+        return c?.remote?.display === 'specialist' && (c.received?.framesRendered ?? 0) > 30 ? c : undefined;
+      },
+      60_000,
+    );
+    t.is(back.counters.subscriptions, 1);
+
+    const ended = await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is(ended.status, 200);
+    t.is(((await ended.json()) as CallItem).state, 'idle');
+    await until(
+      'the terminal gone from the room',
+      async () => !(await roomParticipants(janus.A.http, RIG_ROOM)).some((p) => p.display === deviceId),
+      10_000,
+    );
+    const notices = (await status()).notices.map((n) => n.code);
+    t.true(notices.includes('call-started') && notices.includes('call-ended'), notices.join(', '));
+    const again = await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is(again.status, 409, 'no call to end');
+    t.deepEqual(specialist.pageErrors, []);
+  },
+);
