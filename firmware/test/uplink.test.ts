@@ -1,6 +1,10 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { until } from '../../device-drivers/test/helpers/until.ts';
+import { StudyStore } from '../src/store/study-store.ts';
 import { DcHealth, type DcLinkState } from '../src/uplink/dc-health.ts';
 import type { StowTarget } from '../src/uplink/stow-client.ts';
 import { type DataCentreId, Uplink, type UplinkEvent } from '../src/uplink/uplink.ts';
@@ -113,4 +117,78 @@ test('failover and failback with hysteresis: home down → the other takes the t
   t.is(uplink.counters.failbacks, 1);
   t.true(uplink.dataCentres()[0]!.active);
   t.is(store.countByState().delivered, 9);
+});
+
+test('both data centres down: the link is tried once per backoff, not again each time another instance’s own wait runs out', async (t) => {
+  const { store } = tempStore();
+  let tries = 0;
+  const uplink = new Uplink({
+    store,
+    ...TWO_DATA_CENTRES,
+    failoverAfter: 2,
+    recoverAfter: 3,
+    probeIntervalMs: 60_000,
+    retryInitialMs: 200,
+    retryMaxMs: 400,
+    stow: async () => {
+      tries++;
+      return { kind: 'retry', reason: 'connection refused' };
+    },
+    probe: async () => 'connection refused',
+  });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  // Queued one by one, so that their own waits run out at different moments.
+  for (let i = 0; i < 4; i++) {
+    const { id } = await store.receive(ecgInput(Uint8Array.of(40, i)));
+    await encodeAndQueue(store, id);
+    uplink.kick();
+    await new Promise((r) => setTimeout(r, 120));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  // At most one try (A, then B) per 200–400 ms backoff: about 20 stow calls in 3.5 s. Before the
+  // fix the most urgent instance was tried again every time any other one's wait ran out: hundreds.
+  t.true(tries <= 50, `${tries} stow calls in 3.5 s`);
+  t.true(tries >= 4, 'the link is still tried');
+});
+
+test('SQLite full under an upload (the disk taken by something else): nothing thrown out of the loop; the instance is queued again once it can be, and delivered', async (t) => {
+  const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+  class FullStore extends StudyStore {
+    deliveredFails = 1;
+    retryFails = 3;
+    override markDelivered(...args: Parameters<StudyStore['markDelivered']>): void {
+      if (this.deliveredFails-- > 0) throw full();
+      super.markDelivered(...args);
+    }
+    override markRetry(...args: Parameters<StudyStore['markRetry']>): void {
+      if (this.retryFails-- > 0) throw full();
+      super.markRetry(...args);
+    }
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'store-full-'));
+  const store = new FullStore({ dataDir, minFreeBytes: 0, freeBytes: () => 10 ** 12 });
+  const stored: string[] = [];
+  const uplink = new Uplink({
+    store,
+    ...TWO_DATA_CENTRES,
+    failoverAfter: 2,
+    recoverAfter: 3,
+    probeIntervalMs: 60_000,
+    retryInitialMs: 10,
+    retryMaxMs: 50,
+    stow: async (_target, _dicom, sop) => {
+      stored.push(sop);
+      return { kind: 'stored', httpStatus: 200, alreadyStored: stored.length > 1 };
+    },
+    probe: async () => null,
+  });
+  uplink.start();
+  t.teardown(() => uplink.stop());
+  const { id } = await store.receive(ecgInput(Uint8Array.of(41)));
+  await encodeAndQueue(store, id);
+  uplink.kick();
+  await until('delivered after all', () => store.get(id).state === 'delivered', 10_000);
+  t.is(store.retryFails, -1, 'queued again only once the write went through');
+  t.is(stored.length, 2, 'sent again: the data centre already had it, which is fine (same SOP Instance UID)');
 });

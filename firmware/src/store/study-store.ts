@@ -585,6 +585,16 @@ export class StudyStore {
       .get(maxPriority) as InstanceRow | undefined;
   }
 
+  /**
+   * No queued instance due before `at` (the province is unreachable: the link is tried once per
+   * backoff, not once per instance whose own wait ran out). Waits already longer are kept.
+   */
+  postponeQueued(at: number): void {
+    this.db
+      .prepare(`UPDATE instances SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at < ?`)
+      .run(at, at);
+  }
+
   /** Every queued instance due now (the province is reachable again after an outage). */
   makeQueuedDue(): void {
     this.db.prepare(`UPDATE instances SET next_attempt_at = 0 WHERE state = 'queued'`).run();

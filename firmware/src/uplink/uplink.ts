@@ -130,6 +130,8 @@ export class Uplink
   private readonly flowControl: FlowControl;
   /** Both data centres failed the last upload: nothing has got through since. */
   private provinceUnreachable = false;
+  /** Uploads that failed on the terminal and could not even be queued again yet (SQLite full), with why. */
+  private readonly stranded = new Map<number, string>();
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: UplinkOptions) {
@@ -297,8 +299,30 @@ export class Uplink
     if (changed === 'up') this.kick();
   }
 
+  /**
+   * Queues an upload that failed on the terminal again. When even that cannot be written (SQLite
+   * full: something outside the store took the disk's reserve), the instance is kept in memory
+   * and queued again at each turn of the loop until the write succeeds; a restart requeues it too.
+   */
+  private requeue(id: number, reason: string): void {
+    const nextAttemptAt = this.now() + this.options.retryMaxMs;
+    try {
+      this.options.store.markRetry(id, reason, nextAttemptAt);
+      this.stranded.delete(id);
+      this.tell({ type: 'retry', instanceId: id, dc: this.lastChosen, reason, nextAttemptAt });
+    } catch (error) {
+      if (!this.stranded.has(id))
+        this.options.log?.error(
+          { instance: id, err: (error as Error).message },
+          'cannot queue an upload again; will keep trying',
+        );
+      this.stranded.set(id, reason);
+    }
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
+      for (const [id, reason] of [...this.stranded]) this.requeue(id, reason);
       // While the province is unreachable, one upload at a time tries the link: retries wait out
       // their backoff, but the one that tries when a wait is over is the most urgent instance
       // queued, whatever its own wait — a STAT ECG captured during an outage goes first when the
@@ -314,25 +338,15 @@ export class Uplink
       if (!row) {
         const dueAt = free > 0 ? this.options.store.nextDueAt() : null;
         // Woken early by a kick: something queued, an upload done, a data centre back.
-        await this.sleep(
-          dueAt === null ? 60_000 : Math.min(this.horizonMs, Math.max(10, dueAt - this.now())),
-        );
+        const wait = dueAt === null ? 60_000 : Math.min(this.horizonMs, Math.max(10, dueAt - this.now()));
+        await this.sleep(this.stranded.size > 0 ? Math.min(wait, 1000) : wait);
         continue;
       }
       // deliver() marks the row 'delivering' before its first await: the next pick skips it.
       const upload: Promise<void> = this.deliver(row)
         .catch((error: unknown) => {
           // A failure on the terminal under an upload: queued again, tried later; the loop lives on.
-          const reason = `upload failed on the terminal: ${(error as Error).message}`;
-          const nextAttemptAt = this.now() + this.options.retryMaxMs;
-          this.options.store.markRetry(row.id, reason, nextAttemptAt);
-          this.tell({
-            type: 'retry',
-            instanceId: row.id,
-            dc: this.lastChosen,
-            reason,
-            nextAttemptAt,
-          });
+          this.requeue(row.id, `upload failed on the terminal: ${(error as Error).message}`);
         })
         .finally(() => {
           this.inFlight.delete(upload);
@@ -440,6 +454,10 @@ export class Uplink
               : Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS),
           );
         store.markRetry(row.id, outcome.reason, nextAttemptAt);
+        // Neither data centre answered: every other queued instance waits out the same backoff.
+        // (Found by CI: an instance whose own wait had run out made the loop try the most urgent
+        // one again at once, every 65 ms, for as long as the outage lasted.)
+        store.postponeQueued(nextAttemptAt);
         this.tell({
           type: 'retry',
           instanceId: row.id,
