@@ -242,6 +242,28 @@ function mediaHealth(m: MediaSnapshot): NonNullable<HealthPayload['media']> {
   };
 }
 
+/** The call for the NOC: states and counts, the far end's display name left out. */
+function callHealth(c: CallSnapshot): NonNullable<HealthPayload['call']> {
+  const r = c.received;
+  return {
+    state: c.state,
+    server: c.server,
+    farEnd: c.remote !== null,
+    received: r
+      ? {
+          framesRendered: r.framesRendered,
+          framesDropped: r.framesDropped,
+          fps: r.fps,
+          width: r.width,
+          height: r.height,
+          audioSeconds: Math.round(r.audioSeconds * 10) / 10,
+        }
+      : null,
+    echoControl: c.echoControl,
+    counters: c.counters,
+  };
+}
+
 /** The periodic health payload for the NOC. Counts and states only: no patient data. */
 export function buildHealth(s: StatusSources): HealthPayload {
   const now = s.now();
@@ -302,6 +324,7 @@ export function buildHealth(s: StatusSources): HealthPayload {
     telemetry: { state: telemetry.state, counters: telemetry.counters },
     encoder: media?.encoder.element ?? null,
     media: media ? mediaHealth(media) : null,
+    call: s.media?.call.configured ? callHealth(s.media.call.snapshot()) : null,
   };
 }
 

@@ -18,6 +18,7 @@ import { LinkShapeError, parseLinkShape } from './services/link-shape.ts';
 import { LoopDisk } from './services/loop-disk.ts';
 import { SoftTpm } from './services/soft-tpm.ts';
 import { SrtListener } from './services/srt-listener.ts';
+import { callCommand } from './specialist/call-command.ts';
 import { specialistCommand } from './specialist/specialist-command.ts';
 import { type RigState, readState, writeState } from './state-file.ts';
 import { FirmwareSupervisor } from './supervisor.ts';
@@ -41,6 +42,9 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
   still                                    take a still from the running camera (video or recording)
+  call --seconds N                         the terminal calls through its local API, the specialist
+                                           joins its room, N s later the terminal hangs up; prints
+                                           what each end decoded of the other, as one JSON object
   specialist [--seconds N] [--dc A|B] [--display NAME]
                                            the province's specialist (headless Chromium, fake camera
                                            and microphone) joins the consultation room on data centre
@@ -564,6 +568,12 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
   if (command === 'kill-test') return killTest(stateFile, values);
+  if (command === 'call')
+    return console.log(
+      JSON.stringify(
+        await callCommand(readState(stateFile), { seconds: number(values.seconds, '--seconds') }),
+      ),
+    );
   if (command === 'specialist')
     return specialistCommand(readState(stateFile), {
       seconds: values.seconds === undefined ? null : number(values.seconds, '--seconds'),

@@ -63,3 +63,53 @@ test.serial(
     t.deepEqual(specialist.pageErrors, []);
   },
 );
+
+test.serial(
+  "the home media server down at the call: the other data centre's room is used; killed mid-call: the call comes back there by itself",
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status } = await videoWorld(t, { call: true });
+    const janus = w.rig.janus!;
+    const deviceId = w.config.device.id;
+    const atB = await Specialist.join({ ws: janus.B.ws, room: RIG_ROOM, display: 'specialist-B' });
+    t.teardown(() => atB.close().catch(() => {}));
+
+    // Down before the call: B at once.
+    await janus.A.stop();
+    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
+    const call = (await called.json()) as CallItem;
+    t.is(called.status, 200, JSON.stringify(call));
+    t.is(call.server, 'B');
+    t.is(call.counters.failovers, 1);
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+
+    // Up again: the next call goes home; then home is killed mid-call.
+    await janus.A.start();
+    const again = (await (
+      await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })
+    ).json()) as CallItem;
+    t.is(again.server, 'A');
+    const killedAt = Date.now();
+    await janus.A.stop('SIGKILL');
+    const moved = await until(
+      'the call back on B',
+      async () => {
+        const c = (await status()).call;
+        return c?.state === 'in-call' && c.server === 'B' ? c : undefined;
+      },
+      30_000,
+    );
+    t.log(`media server lost → in the call again on B: ${Date.now() - killedAt} ms`);
+    t.true(moved.counters.reconnects >= 1);
+    await until(
+      "the terminal's picture at B's specialist after the move",
+      async () =>
+        Object.values(await atB.stats()).some(
+          (f) => f.display === deviceId && (f.video?.framesDecoded ?? 0) > 30,
+        ),
+      30_000,
+    );
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is((await status()).call?.state, 'idle');
+  },
+);

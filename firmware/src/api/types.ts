@@ -249,6 +249,15 @@ export const VideoItem = Type.Object({
 });
 export type VideoItem = Static<typeof VideoItem>;
 
+/** A call's counts since start: calls made, media servers lost and rejoined, moves to the other data centre. */
+export const CallCounters = Type.Object({
+  calls: Type.Integer(),
+  reconnects: Type.Integer(),
+  failovers: Type.Integer(),
+  subscriptions: Type.Integer(),
+  slowLinks: Type.Integer(),
+});
+
 /** A two-way consultation call (the call service's snapshot). */
 export const CallItem = Type.Object({
   state: OneOf('idle', 'joining', 'in-call', 'reconnecting', 'leaving'),
@@ -257,17 +266,21 @@ export const CallItem = Type.Object({
   since: Nullable(Type.String()),
   /** The far end (the specialist's display name) while it is in the room. */
   remote: Nullable(Type.Object({ display: Type.String(), since: Type.String() })),
-  /** The far-end picture as shown here: frames rendered and dropped by the sink. */
-  received: Nullable(Type.Object({ framesRendered: Type.Integer(), framesDropped: Type.Integer() })),
+  /** The far end as shown and played here: frames rendered and dropped, picture size, sound heard. */
+  received: Nullable(
+    Type.Object({
+      framesRendered: Type.Integer(),
+      framesDropped: Type.Integer(),
+      width: Nullable(Type.Integer()),
+      height: Nullable(Type.Integer()),
+      fps: Nullable(Type.Number()),
+      audioSeconds: Type.Number(),
+      audioLevelDb: Nullable(Type.Number()),
+    }),
+  ),
   echoControl: Type.Boolean(),
   lastError: Nullable(Type.String()),
-  counters: Type.Object({
-    calls: Type.Integer(),
-    reconnects: Type.Integer(),
-    failovers: Type.Integer(),
-    subscriptions: Type.Integer(),
-    slowLinks: Type.Integer(),
-  }),
+  counters: CallCounters,
 });
 export type CallItem = Static<typeof CallItem>;
 

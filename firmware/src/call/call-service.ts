@@ -15,6 +15,7 @@ import type { Consultation } from '../media/consultation.ts';
 import type { ProbeResult } from '../media/ipc.ts';
 import type { BusEvent } from '../media/media-worker.ts';
 import type { ElementSpec, PipelineSpec } from '../media/pipeline-spec.ts';
+import { parseLevel, parseVideoCaps } from '../media/readings.ts';
 import type { Service } from '../service.ts';
 import { JanusRoom, type RoomPublisher, type Subscription } from './janus-room.ts';
 
@@ -29,6 +30,7 @@ export interface CallWorker {
     start?: 'last-key-frame' | 'next-key-frame',
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
+  caps(pipeline: string, element: string): Promise<string>;
   webrtcOffer(pipeline: string, element: string): Promise<string>;
   webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
   webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string>;
@@ -61,8 +63,8 @@ export interface CallSnapshot {
   since: string | null;
   /** The far end (its display name) while it publishes into the room. */
   remote: { display: string; since: string } | null;
-  /** The far-end picture as decoded and shown here (the sink's own counts), while subscribed. */
-  received: { framesRendered: number; framesDropped: number } | null;
+  /** The far end as decoded and played here, while subscribed. */
+  received: Received | null;
   echoControl: boolean;
   lastError: string | null;
   counters: {
@@ -72,6 +74,19 @@ export interface CallSnapshot {
     subscriptions: number;
     slowLinks: number;
   };
+}
+
+/** The far end's picture (the sink's own counts, the caps it is given) and sound (level readings). */
+export interface Received {
+  framesRendered: number;
+  framesDropped: number;
+  width: number | null;
+  height: number | null;
+  /** Frames shown per second over the last second. */
+  fps: number | null;
+  audioSeconds: number;
+  /** The far end's sound, RMS in dBFS over the last half second (-200: silence). */
+  audioLevelDb: number | null;
 }
 
 export interface CallServiceOptions {
@@ -124,6 +139,13 @@ export class CallService implements Service<CallSnapshot> {
   constructor(private readonly options: CallServiceOptions) {
     this.joinRoom = options.joinRoom ?? ((o) => JanusRoom.join(o));
     this.clock = options.clock ?? (() => new Date());
+    options.worker.onBusEvent((event) => {
+      if (event.pipeline !== CALL_PIPELINES.in || event.kind !== 'level' || !this.received) return;
+      const level = parseLevel(event.message);
+      if (!level) return;
+      this.received.audioSeconds += level.durationS;
+      this.received.audioLevelDb = level.rmsDb;
+    });
   }
 
   start(): void {}
@@ -346,6 +368,15 @@ export class CallService implements Service<CallSnapshot> {
     );
     await subscription.start(answer);
     this.counters.subscriptions++;
+    this.received = {
+      framesRendered: 0,
+      framesDropped: 0,
+      width: null,
+      height: null,
+      fps: null,
+      audioSeconds: 0,
+      audioLevelDb: null,
+    };
     this.options.log.info({ feed: publisher.feed, display: publisher.display }, 'receiving the far end');
     this.watchReceived();
   }
@@ -385,19 +416,29 @@ export class CallService implements Service<CallSnapshot> {
     }, delay);
   }
 
+  /** Once a second: the far-end sink's counts and caps (frames shown, size, rate). */
   private watchReceived(): void {
     if (this.statsTimer) return;
+    let last = { at: Date.now(), rendered: 0 };
     this.statsTimer = setInterval(() => {
+      const { worker } = this.options;
       if (!this.subscription) return;
-      void this.options.worker
-        .stats(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo)
-        .then((text) => {
-          const rendered = /rendered=\(guint64\)(\d+)/.exec(text);
-          const dropped = /dropped=\(guint64\)(\d+)/.exec(text);
-          this.received = {
-            framesRendered: Number(rendered?.[1] ?? 0),
-            framesDropped: Number(dropped?.[1] ?? 0),
-          };
+      void Promise.all([
+        worker.stats(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo),
+        worker.caps(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo),
+      ])
+        .then(([stats, caps]) => {
+          const received = this.received;
+          if (!received) return;
+          const rendered = Number(/rendered=\(guint64\)(\d+)/.exec(stats)?.[1] ?? 0);
+          const now = Date.now();
+          received.fps = Math.round(((rendered - last.rendered) * 10_000) / Math.max(1, now - last.at)) / 10;
+          last = { at: now, rendered };
+          received.framesRendered = rendered;
+          received.framesDropped = Number(/dropped=\(guint64\)(\d+)/.exec(stats)?.[1] ?? 0);
+          const size = parseVideoCaps(caps);
+          received.width = size?.width ?? null;
+          received.height = size?.height ?? null;
         })
         .catch(() => {});
     }, 1000);

@@ -28,6 +28,7 @@ export const CALL_ELEMENTS = {
   dsp: 'out-dsp',
   farVideo: 'in-video-sink',
   farAudio: 'in-audio-sink',
+  farLevel: 'in-audio-level',
   speakerSink: 'speaker-sink',
 } as const;
 
@@ -195,6 +196,8 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { id: 'in-audio-depay', factory: 'rtpopusdepay' },
     { id: 'in-audio-decode', factory: 'opusdec', props: { plc: true } },
     { id: 'in-audio-convert', factory: 'audioconvert' },
+    // What the far end's sound amounts to, twice a second (bus 'level'): seconds heard, loudness.
+    { id: CALL_ELEMENTS.farLevel, factory: 'level', props: { interval: 500_000_000, 'post-messages': true } },
     { id: 'in-audio-resample', factory: 'audioresample' },
     {
       id: CALL_ELEMENTS.farAudio,
@@ -211,7 +214,8 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { from: CALL_ELEMENTS.inWebrtc, to: 'in-audio-depay', dynamic: true, fromPad: 'src_', media: 'audio' },
     { from: 'in-audio-depay', to: 'in-audio-decode' },
     { from: 'in-audio-decode', to: 'in-audio-convert' },
-    { from: 'in-audio-convert', to: 'in-audio-resample' },
+    { from: 'in-audio-convert', to: CALL_ELEMENTS.farLevel },
+    { from: CALL_ELEMENTS.farLevel, to: 'in-audio-resample' },
     { from: 'in-audio-resample', to: CALL_ELEMENTS.farAudio, caps: 'audio/x-raw,rate=48000,channels=1' },
   ];
   return { name: CALL_PIPELINES.in, elements, links };

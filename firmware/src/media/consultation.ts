@@ -95,6 +95,8 @@ export interface ConsultationOptions {
 }
 
 export const CONSULTATION_PIPELINE = 'consultation';
+/** How long a start waits for the encoder still being chosen at start-up. */
+const ENCODER_WAIT_MS = 60_000;
 
 /**
  * The consultation's camera pipeline: live out, kiosk preview, stills, and the encoded tap that
@@ -179,6 +181,13 @@ export class Consultation {
   /** Starts the camera (opening the consultation study if none is open); a no-op when running. */
   async start(retried = false): Promise<{ studyUid: string }> {
     const o = this.options;
+    // Just after start the encoder is still being chosen (its test encode takes a second or
+    // two): a press of "start video" or "call" then waits for it rather than failing.
+    if (this.state === 'off' && o.encoders.status().state === 'unknown') {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([o.encoders.settled, new Promise((r) => (timer = setTimeout(r, ENCODER_WAIT_MS)))]);
+      clearTimeout(timer);
+    }
     if (this.state === 'live') return { studyUid: this.options.studies.current().uid };
     if (this.state === 'waiting') {
       throw new VideoError('NO_CAMERA', 'the camera is disconnected: plug it in again and the video resumes');

@@ -57,6 +57,11 @@ export class EncoderSelector {
   private readonly failedHardware = new Set<string>();
   private reason: string | null = null;
   private state: EncoderStatus['state'] = 'unknown';
+  private settle: () => void = () => {};
+  /** Resolves once the first choice is made, whatever it was (an encoder, or none). */
+  readonly settled = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(private readonly options: SelectorOptions) {}
 
@@ -110,6 +115,7 @@ export class EncoderSelector {
         const lost = [...problems, ...[...this.failedHardware].map((e) => `${e} failed at run time`)];
         this.reason = best && best.element !== entry.element ? lost.join('; ') || null : null;
         log.info({ encoder: entry.element, kind: entry.kind, fallback: this.reason }, 'H.264 encoder chosen');
+        this.settle();
         return entry;
       }
       problems.push(`${entry.element}: ${problem}`);
@@ -119,6 +125,7 @@ export class EncoderSelector {
     this.state = 'none';
     this.reason = problems.join('; ');
     log.error({ problems }, 'no working H.264 encoder: video is unavailable');
+    this.settle();
     return null;
   }
 

@@ -20,6 +20,10 @@ export interface GstElement extends GObjectLike {
   ): void;
 }
 
+export interface GstElementWithPads extends GstElement {
+  getStaticPad(name: string): GstPad | null;
+}
+
 export interface GstPipeline extends GstElement {
   add(element: GstElement): boolean;
   getBus(): GstBus;
@@ -32,7 +36,7 @@ export interface GstMessage {
   parseError(): [{ message: string }, string | null];
   parseWarning(): [{ message: string }, string | null];
   parseStateChanged(): [number, number, number];
-  getStructure(): { getName(): string; getString(field: string): string | null } | null;
+  getStructure(): { getName(): string; getString(field: string): string | null; toString(): string } | null;
 }
 
 export interface GstBus {
@@ -97,6 +101,7 @@ export interface GstAppSink extends GstElement {
 }
 
 export interface GstPad {
+  getCurrentCaps(): { toString(): string } | null;
   addProbe(type: number, fn: (pad: GstPad, info: { getEvent(): unknown | null }) => number): number;
 }
 

@@ -17,6 +17,8 @@ export type WorkerRequest =
   /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
   | { id: number; op: 'finish'; pipeline: string }
   | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> }
+  /** The caps on an element's sink pad now (what a sink is being given), as text. */
+  | { id: number; op: 'caps'; pipeline: string; element: string }
   /** An element's statistics structure (srtsink's `stats`), serialised; parsed by the daemon. */
   | { id: number; op: 'stats'; pipeline: string; element: string }
   /**
@@ -77,7 +79,9 @@ export type BusKind =
   | 'latency'
   | 'segment-closed'
   /** Once a second per encoded tap: what the encoder really delivered. */
-  | 'meter';
+  | 'meter'
+  /** A level element's reading: the structure as text in `message`. */
+  | 'level';
 
 /** What the worker tells the daemon, unasked or in reply. */
 export type WorkerMessage =

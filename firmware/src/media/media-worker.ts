@@ -185,6 +185,12 @@ export class MediaWorker {
     return reply.type === 'reply' && reply.ok && reply.sdp ? reply.sdp : '';
   }
 
+  /** The caps an element's sink pad carries now ('' before any). */
+  async caps(pipeline: string, element: string): Promise<string> {
+    const reply = await this.request({ op: 'caps', pipeline, element });
+    return reply.type === 'reply' && reply.ok ? (reply.structure ?? '') : '';
+  }
+
   async finishPipeline(pipeline: string): Promise<void> {
     await this.request({ op: 'finish', pipeline });
   }

@@ -8,6 +8,7 @@ import type {
   GstAppSrc,
   GstDevice,
   GstElement,
+  GstElementWithPads,
   GstMessage,
   GstNamespace,
   GstPipeline,
@@ -202,6 +203,16 @@ function watchBus(name: string, pipeline: GstPipeline): void {
             location: structure.getString('location') ?? '',
           });
         }
+        // A level meter's reading (a call's far-end sound): its structure as text, parsed by the daemon.
+        if (structure?.getName() === 'level')
+          send({
+            type: 'bus',
+            pipeline: name,
+            kind: 'level',
+            element: message.src?.name ?? name,
+            message: structure.toString(),
+            debug: null,
+          });
         break;
       }
     }
@@ -382,6 +393,16 @@ function handle(request: WorkerRequest): void {
         // A fed pipeline ends at its appsrc, after the last buffer it was given.
         if (!taps.detach(request.pipeline, true)) pipeline.sendEvent(Gst.Event.newEos());
         return; // replied at EOS (or error) by the bus watch
+      }
+      case 'caps': {
+        const element = pipelines
+          .get(request.pipeline)
+          ?.getByName(request.element) as GstElementWithPads | null;
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        const caps = element.getStaticPad('sink')?.getCurrentCaps()?.toString() ?? '';
+        send({ type: 'reply', id: request.id, ok: true, structure: caps });
+        return;
       }
       case 'stats': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

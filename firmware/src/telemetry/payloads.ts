@@ -1,5 +1,5 @@
 import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
-import { StoreRecoveryItem } from '../api/types.ts';
+import { CallCounters, StoreRecoveryItem } from '../api/types.ts';
 
 // JSON Schema's date-time (RFC 3339) for TypeBox's own checks; the NOC's validators know it natively.
 if (!FormatRegistry.Has('date-time')) {
@@ -275,6 +275,34 @@ export const HealthPayload = Type.Object(
         }),
       }),
     ]),
+    call: Type.Optional(
+      Type.Union(
+        [
+          Type.Null(),
+          Type.Object({
+            state: Type.String({ description: 'idle | joining | in-call | reconnecting | leaving' }),
+            server: Type.Union([Type.Literal('A'), Type.Literal('B'), Type.Null()], {
+              description: 'the data centre whose media server the call is on',
+            }),
+            farEnd: Type.Boolean({ description: 'the specialist is in the room and received' }),
+            received: Type.Union([
+              Type.Null(),
+              Type.Object({
+                framesRendered: Type.Integer(),
+                framesDropped: Type.Integer(),
+                fps: Type.Union([Type.Number(), Type.Null()]),
+                width: Type.Union([Type.Integer(), Type.Null()]),
+                height: Type.Union([Type.Integer(), Type.Null()]),
+                audioSeconds: Type.Number(),
+              }),
+            ]),
+            echoControl: Type.Boolean({ description: 'webrtcdsp echo cancellation on the microphone' }),
+            counters: CallCounters,
+          }),
+        ],
+        { description: 'the two-way consultation call; null: no media server configured' },
+      ),
+    ),
   },
   { $id: 'telemed/health/1', additionalProperties: false },
 );

@@ -160,8 +160,9 @@ room-${RIG_ROOM}: {
     );
   }
 
-  async stop(): Promise<void> {
-    await this.process.stop();
+  /** Stops it (SIGKILL: a crash or power loss of the media server, no goodbye to anyone). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process.stop(signal);
   }
 }
 
