@@ -256,6 +256,8 @@ export const CallCounters = Type.Object({
   failovers: Type.Integer(),
   subscriptions: Type.Integer(),
   slowLinks: Type.Integer(),
+  /** Messages from a media server refused as malformed or hostile (never passed to janode). */
+  refusedMessages: Type.Integer(),
 });
 
 /** A two-way consultation call (the call service's snapshot). */

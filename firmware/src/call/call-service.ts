@@ -73,6 +73,8 @@ export interface CallSnapshot {
     failovers: number;
     subscriptions: number;
     slowLinks: number;
+    /** Messages from a media server refused by the signalling guard (malformed or hostile). */
+    refusedMessages: number;
   };
 }
 
@@ -128,7 +130,14 @@ export class CallService implements Service<CallSnapshot> {
   private lastError: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private attempt = 0;
-  private readonly counters = { calls: 0, reconnects: 0, failovers: 0, subscriptions: 0, slowLinks: 0 };
+  private readonly counters = {
+    calls: 0,
+    reconnects: 0,
+    failovers: 0,
+    subscriptions: 0,
+    slowLinks: 0,
+    refusedMessages: 0,
+  };
   private received: CallSnapshot['received'] = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private echoControl = false;
@@ -259,6 +268,9 @@ export class CallService implements Service<CallSnapshot> {
         },
         slowLink: () => {
           this.counters.slowLinks++;
+        },
+        refused: () => {
+          this.counters.refusedMessages++;
         },
       },
     });

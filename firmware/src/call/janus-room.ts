@@ -1,6 +1,7 @@
 import type { JanodeConnection, JanodeSession } from 'janode';
 import type { VideoRoomHandle } from 'janode/plugins/videoroom';
 import type { Logger } from 'pino';
+import { SignallingGuard } from './signalling-guard.ts';
 
 /** janode, loaded on the first call (it brings a native module; most days a terminal makes none). */
 type JanodeModules = {
@@ -30,6 +31,8 @@ export interface RoomEvents {
   gone(feed: number): void;
   /** The media server's link or session is gone (server down, network lost): the room is left. */
   closed(reason: string): void;
+  /** A message from the server was refused by the signalling guard (malformed or hostile). */
+  refused?(reason: string): void;
   /** The server reports a slow link on our publication or subscription (NACKs/loss). */
   slowLink(detail: { feed: number | null; uplink: boolean; lost: number }): void;
 }
@@ -38,6 +41,25 @@ export class SignallingError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SignallingError';
+  }
+}
+
+/** How long any one request to the media server may take: janode itself waits for ever. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** `promise`, or a SignallingError naming `what` when the media server has not answered in time. */
+async function within<T>(promise: Promise<T>, what: string, ms = REQUEST_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SignallingError(`${what}: nothing from the media server in ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -98,6 +120,7 @@ export class JanusRoom {
 
   private constructor(
     private readonly modules: JanodeModules,
+    private readonly guard: SignallingGuard,
     private readonly connection: JanodeConnection,
     private readonly session: JanodeSession,
     private readonly publisher: VideoRoomHandle,
@@ -158,15 +181,29 @@ export class JanusRoom {
     const { Janode, VideoRoomPlugin } = modules;
     // janode prints to the console; the terminal logs through pino only.
     Janode.Logger.setLevel('none');
-    const connection = await Janode.connect({ address: { url: o.url }, retry_time_secs: 1, max_retries: 1 });
+    // janode trusts what the server sends; the guard passes on only what cannot crash it.
+    const guard = await SignallingGuard.start(o.url, (reason) => {
+      o.log.warn({ reason }, 'a message from the media server was refused');
+      o.events.refused?.(reason);
+    });
+    let connection: JanodeConnection;
     try {
-      const session = await connection.create(15);
-      const publisher = await session.attach(VideoRoomPlugin);
-      const joined = await publisher.joinPublisher({ room: o.room, display: o.display });
+      connection = await Janode.connect({ address: { url: guard.url }, retry_time_secs: 1, max_retries: 1 });
+    } catch (error) {
+      await guard.stop();
+      throw new SignallingError(
+        `cannot reach the media server: ${guard.upstreamError ?? (error as Error).message}`,
+      );
+    }
+    try {
+      const session = await within(connection.create(15), 'creating a session');
+      const publisher = await within(session.attach(VideoRoomPlugin), 'attaching to the VideoRoom');
+      const joined = await within(publisher.joinPublisher({ room: o.room, display: o.display }), 'joining');
       const feed = feedOf(joined);
       if (feed === null) throw new SignallingError('the media server did not say who we are in the room');
       return new JanusRoom(
         modules,
+        guard,
         connection,
         session,
         publisher,
@@ -177,6 +214,9 @@ export class JanusRoom {
       );
     } catch (error) {
       await connection.close().catch(() => {});
+      await guard.stop();
+      if (guard.upstreamError)
+        throw new SignallingError(`cannot reach the media server: ${guard.upstreamError}`);
       throw error instanceof SignallingError
         ? error
         : new SignallingError(`joining room ${o.room}: ${(error as Error).message}`);
@@ -185,52 +225,46 @@ export class JanusRoom {
 
   /** Our offer (picture and sound) in, the server's answer out. */
   async publish(offerSdp: string, o: { audio: boolean; bitrateKbps: number }): Promise<string> {
-    const reply = await this.publisher.configure({
-      audio: o.audio,
-      video: true,
-      bitrate: o.bitrateKbps * 1000,
-      jsep: { type: 'offer', sdp: offerSdp },
-    });
+    const reply = await within(
+      this.publisher.configure({
+        audio: o.audio,
+        video: true,
+        bitrate: o.bitrateKbps * 1000,
+        jsep: { type: 'offer', sdp: offerSdp },
+      }),
+      'publishing',
+    );
     return jsepOf(reply, 'answer', 'publishing');
   }
 
   /** Resolves once media flows to the server (its webrtcup); rejects after `timeoutMs`. */
   async mediaUp(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SignallingError(
-              `no media reached the media server in ${timeoutMs / 1000} s (ICE or DTLS failed)`,
-            ),
-          ),
-        timeoutMs,
-      );
-    });
-    try {
-      await Promise.race([this.publisherUp, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await within(this.publisherUp, 'no media reached the media server (ICE or DTLS failed)', timeoutMs);
   }
 
   /** Asks the encoder's bitrate cap of the server (REMB to us) — used when the link adapts. */
   async setBitrate(kbps: number): Promise<void> {
-    await this.publisher.configure({ bitrate: kbps * 1000 });
+    await within(this.publisher.configure({ bitrate: kbps * 1000 }), 'setting the bitrate');
   }
 
   /** A subscription to `feed`: the server's offer; `start` with our answer to receive. */
   async subscribe(room: number, feed: number): Promise<Subscription> {
     const { Janode, VideoRoomPlugin } = this.modules;
-    const handle = await this.session.attach(VideoRoomPlugin);
+    const handle = await within(this.session.attach(VideoRoomPlugin), 'attaching a subscription');
     try {
-      const offerSdp = jsepOf(await handle.joinSubscriber({ room, feed }), 'offer', `subscribing to ${feed}`);
+      const offerSdp = jsepOf(
+        await within(handle.joinSubscriber({ room, feed }), `subscribing to ${feed}`),
+        'offer',
+        `subscribing to ${feed}`,
+      );
       const subscription: Subscription = {
         feed,
         offerSdp,
         start: async (answerSdp) => {
-          await handle.start({ jsep: { type: 'answer', sdp: answerSdp } });
+          await within(
+            handle.start({ jsep: { type: 'answer', sdp: answerSdp } }),
+            'starting the subscription',
+          );
         },
         close: async () => {
           this.subscriptions.delete(subscription);
@@ -265,6 +299,7 @@ export class JanusRoom {
     await this.publisher.leave().catch(() => {});
     await this.session.destroy().catch(() => {});
     await this.connection.close().catch(() => {});
+    await this.guard.stop();
   }
 
   private close(reason: string): void {
@@ -272,6 +307,7 @@ export class JanusRoom {
     this.over = true;
     this.log.warn({ reason }, 'the call lost its media server');
     void this.connection.close().catch(() => {});
+    void this.guard.stop();
     this.events.closed(reason);
   }
 
