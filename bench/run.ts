@@ -36,7 +36,7 @@ try {
   const peripherals = await benchPeripherals(join(work, 'peripherals'));
   console.error('end to end (telemed-rig up, ~2 min)…');
   const e2e = await benchEndToEnd(join(work, 'rig'));
-  console.error('event-loop delay under load (telemed-rig up, ~3 min)…');
+  console.error('event-loop delay under load (telemed-rig up, ~4 min)…');
   const loop = await benchEventLoop(join(work, 'event-loop'));
   console.error('kill test (60 kills, ~2 min)…');
   const kills = await benchKillTest(join(work, 'kill-test'));
