@@ -31,6 +31,7 @@ export interface CallWorker {
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
+  snapshot(pipeline: string, element: string): Promise<Uint8Array>;
   webrtcOffer(pipeline: string, element: string): Promise<string>;
   webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
   webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string>;
@@ -201,6 +202,12 @@ export class CallService implements Service<CallSnapshot> {
       throw error instanceof CallError ? error : new CallError('UNREACHABLE', (error as Error).message);
     }
     return this.snapshot();
+  }
+
+  /** The far end's newest picture as JPEG (the kiosk shows it), while it is received. */
+  async farEndFrame(): Promise<Uint8Array> {
+    if (!this.subscription) throw new CallError('NOT_IN_CALL', 'no far end is being received');
+    return this.options.worker.snapshot(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo);
   }
 
   /** Ends the call: leaves the room, stops the call's pipelines (the camera stays as it was). */
@@ -390,6 +397,7 @@ export class CallService implements Service<CallSnapshot> {
       audioLevelDb: null,
     };
     this.options.log.info({ feed: publisher.feed, display: publisher.display }, 'receiving the far end');
+    this.options.bus.emit({ type: 'changed', part: 'call' });
     this.watchReceived();
   }
 
@@ -451,6 +459,8 @@ export class CallService implements Service<CallSnapshot> {
           const size = parseVideoCaps(caps);
           received.width = size?.width ?? null;
           received.height = size?.height ?? null;
+          // The kiosk shows what arrives (size, rate, sound): once a second while in a call.
+          this.options.bus.emit({ type: 'changed', part: 'call' });
         })
         .catch(() => {});
     }, 1000);

@@ -1,4 +1,5 @@
 import type { ServerMessage, StatusResponse, StudyItem, VideoItem } from '../../../firmware/src/api/types.ts';
+import { callCard } from './call-card.ts';
 import { documentCard } from './document-card.ts';
 import { type Lang, STRINGS } from './i18n.ts';
 import { patientCard } from './patient-card.ts';
@@ -68,30 +69,34 @@ function videoRow(v: VideoItem): HTMLElement {
   );
 }
 
-/** Kept across renders: the preview keeps showing while status updates rebuild the page. */
-const preview = el('img', { id: 'preview', width: '320', height: '180' });
-let previewTimer: number | null = null;
-let actionError = '';
-
-/** While the camera runs, fetches the small preview frame a few times a second (loopback only). */
-function updatePreview(live: boolean): void {
-  if (!live) {
-    if (previewTimer !== null) clearInterval(previewTimer);
-    previewTimer = null;
-    preview.removeAttribute('src');
-    return;
-  }
-  if (previewTimer !== null) return;
-  previewTimer = window.setInterval(async () => {
-    const res = await fetch('/api/v1/video/preview.jpg', {
-      headers: { authorization: `Bearer ${token}` },
-    }).catch(() => null);
-    if (!res?.ok) return;
-    const old = preview.getAttribute('src');
-    preview.setAttribute('src', URL.createObjectURL(await res.blob()));
-    if (old) URL.revokeObjectURL(old);
-  }, 200);
+/**
+ * An image kept across renders (status updates rebuild the page) showing frames fetched from the
+ * local API with the token a few times a second while `on` (loopback only); cleared when off.
+ */
+function polledImage(img: HTMLImageElement, path: string): (on: boolean) => void {
+  let timer: number | null = null;
+  return (on) => {
+    if (!on) {
+      if (timer !== null) clearInterval(timer);
+      timer = null;
+      img.removeAttribute('src');
+      return;
+    }
+    if (timer !== null) return;
+    timer = window.setInterval(async () => {
+      const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+      if (!res?.ok) return;
+      const old = img.getAttribute('src');
+      img.setAttribute('src', URL.createObjectURL(await res.blob()));
+      if (old) URL.revokeObjectURL(old);
+    }, 200);
+  };
 }
+
+/** The camera's small preview, while it runs. */
+const preview = el('img', { id: 'preview', width: '320', height: '180' });
+const updatePreview = polledImage(preview, '/api/v1/video/preview.jpg');
+let actionError = '';
 
 let documentError = '';
 /** Page previews fetched with the token, as object URLs, by page id (pages never change in place). */
@@ -141,6 +146,16 @@ async function patientAction(method: string, path: string, body?: object): Promi
   if (!patientError && path === '/api/v1/patient') Object.assign(entryDraft, { idNumber: '', name: '' });
   render();
 }
+
+let callError = '';
+async function callAction(method: string, path: string, body?: object): Promise<void> {
+  callError = await apiRequest(method, path, body);
+  render();
+}
+
+/** The specialist's picture, while it is received. */
+const farEnd = el('img', { id: 'far-end', width: '640', height: '360', alt: '' });
+const updateFarEnd = polledImage(farEnd, '/api/v1/call/far-end.jpg');
 
 async function videoAction(path: string): Promise<void> {
   const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(
@@ -401,6 +416,18 @@ function build(): void {
     );
   }
   const consultation = status.video ? [consultationCard(status.video)] : [];
+  updateFarEnd(status.call?.remote !== null && status.call?.remote !== undefined);
+  const call = status.call
+    ? [
+        callCard(status.call, {
+          lang,
+          el,
+          act: (method, path, body) => void callAction(method, path, body),
+          error: callError,
+          farEnd,
+        }),
+      ]
+    : [];
   const patient = patientCard(status, {
     lang,
     el,
@@ -420,7 +447,7 @@ function build(): void {
         }),
       ]
     : [];
-  root.append(el('main', {}, patient, carts, dcs, ...consultation, ...scanner, studies, notices));
+  root.append(el('main', {}, patient, ...call, carts, dcs, ...consultation, ...scanner, studies, notices));
 }
 
 function connect(): void {

@@ -107,6 +107,8 @@ const zh = {
     'id-reader-problem': '身份证阅读器出现问题',
     'scanner-problem': '扫描出现问题，已扫描的页面已保留，请重扫其余页面',
     'call-for-help': '已按下呼叫按钮，省中心已收到呼叫',
+    'call-started': '会诊通话已接通',
+    'call-ended': '会诊通话已结束',
     'call-cancelled': '呼叫已取消',
     tamper: '终端机箱门已打开，已通知省监控中心',
     'power-fail': '市电已断开，终端正在使用备用电源：新的检查暂不能保存，已保存的数据安全',
@@ -173,6 +175,22 @@ const zh = {
     reading: '正在读取身份证…',
     stopped: '身份证阅读器已停止',
   } as Record<string, string>,
+  call: {
+    title: '远程会诊通话',
+    start: '呼叫值班专家',
+    end: '结束通话',
+    state: {
+      idle: '未在通话中',
+      joining: '正在接通省中心…',
+      'in-call': '通话中',
+      reconnecting: '网络中断，正在重新接通…',
+      leaving: '正在结束通话…',
+    },
+    waitingRemote: (server: string) => `已进入会诊室（数据中心 ${server}），等待专家加入…`,
+    withRemote: (name: string, server: string) => `正在与 ${name} 通话（数据中心 ${server}）`,
+    received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
+      `对方画面 ${w ?? '?'}×${h ?? '?'}，${fps ?? '?'} 帧/秒；${sound ? '有声音' : '暂无声音'}`,
+  },
   language: 'English',
 };
 
@@ -286,6 +304,8 @@ const en: typeof zh = {
     'id-reader-problem': 'Problem on the ID card reader',
     'scanner-problem': 'A scan went wrong: the pages already scanned are kept; scan the rest again',
     'call-for-help': 'Call button pressed: the province centre has the call',
+    'call-started': 'The consultation call started',
+    'call-ended': 'The consultation call ended',
     'call-cancelled': 'Call cancelled',
     tamper: 'The terminal cabinet was opened; the NOC has been told',
     'power-fail':
@@ -360,6 +380,23 @@ const en: typeof zh = {
     connected: 'ID card reader ready',
     reading: 'Reading the ID card…',
     stopped: 'ID card reader stopped',
+  },
+  call: {
+    title: 'Consultation call',
+    start: 'Call the duty specialist',
+    end: 'End the call',
+    state: {
+      idle: 'Not in a call',
+      joining: 'Calling the province…',
+      'in-call': 'In the call',
+      reconnecting: 'The link was lost: calling again…',
+      leaving: 'Ending the call…',
+    },
+    waitingRemote: (server: string) =>
+      `In the consultation room (data centre ${server}); waiting for the specialist…`,
+    withRemote: (name: string, server: string) => `In a call with ${name} (data centre ${server})`,
+    received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
+      `Their picture ${w ?? '?'}×${h ?? '?'} at ${fps ?? '?'} frames/s; ${sound ? 'sound coming' : 'no sound yet'}`,
   },
   language: '中文',
 };

@@ -10,7 +10,7 @@ import { CallItem } from '../types.ts';
  * GET /api/v1/call is its state. On a terminal without video or without a media server, a 409.
  */
 export function callRoutes(
-  call: Pick<CallService, 'configured' | 'call' | 'hangUp' | 'snapshot'> | null,
+  call: Pick<CallService, 'configured' | 'call' | 'hangUp' | 'snapshot' | 'farEndFrame'> | null,
 ): Route[] {
   const service = () => {
     if (!call) throw new ApiError(409, 'this terminal runs without video (media.enabled is false): no calls');
@@ -22,6 +22,11 @@ export function callRoutes(
       path: '/api/v1/call',
       response: CallItem,
       handle: async () => ({ json: service().snapshot() }),
+    }),
+    route({
+      method: 'GET',
+      path: '/api/v1/call/far-end.jpg',
+      handle: async () => ({ bytes: await service().farEndFrame(), contentType: 'image/jpeg' }),
     }),
     route({
       method: 'POST',

@@ -1,0 +1,57 @@
+import type { CallItem } from '../../../firmware/src/api/types.ts';
+import type { DocumentCardContext } from './document-card.ts';
+import { STRINGS } from './i18n.ts';
+
+/**
+ * The call card: one button calls the duty specialist; while in the call, the specialist's
+ * picture (large), what is received, and the button that ends it. The picture comes as frames
+ * from the local API a few times a second (see docs/design/calls.md for the board's overlay).
+ */
+export function callCard(
+  call: CallItem,
+  c: Omit<DocumentCardContext, 'previewUrl'> & { farEnd: HTMLImageElement },
+): HTMLElement {
+  const t = STRINGS[c.lang].call;
+  const { el } = c;
+  const button = (id: string, label: string, method: string, enabled: boolean) => {
+    const b = el('button', { id, type: 'button', class: 'action' }, label);
+    if (!enabled) b.setAttribute('disabled', '');
+    b.addEventListener('click', () => c.act(method, '/api/v1/call', method === 'POST' ? {} : undefined));
+    return b;
+  };
+  const inCall = call.state !== 'idle';
+  const r = call.received;
+  return el(
+    'section',
+    { id: 'call', class: 'card', 'data-state': call.state, 'data-remote': call.remote ? 'yes' : 'no' },
+    el('h2', {}, t.title),
+    ...(call.remote ? [c.farEnd] : []),
+    el(
+      'p',
+      { id: 'call-state' },
+      call.state === 'in-call'
+        ? call.remote
+          ? t.withRemote(call.remote.display, call.server ?? '')
+          : t.waitingRemote(call.server ?? '')
+        : t.state[call.state],
+    ),
+    ...(r && call.remote
+      ? [
+          el(
+            'p',
+            { id: 'call-received', class: 'muted' },
+            t.received(r.width, r.height, r.fps, r.audioSeconds > 0),
+          ),
+        ]
+      : []),
+    ...(call.lastError && call.state !== 'in-call' ? [el('small', { class: 'reason' }, call.lastError)] : []),
+    el(
+      'div',
+      { class: 'actions' },
+      inCall
+        ? button('call-end', t.end, 'DELETE', call.state !== 'leaving')
+        : button('call-start', t.start, 'POST', true),
+    ),
+    ...(c.error ? [el('p', { class: 'error', role: 'alert', id: 'call-error' }, c.error)] : []),
+  );
+}
