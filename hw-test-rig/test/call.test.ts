@@ -113,3 +113,90 @@ test.serial(
     t.is((await status()).call?.state, 'idle');
   },
 );
+
+test.serial(
+  'a call offered while a recording runs: the recording carries on from the same encoder, the call goes out, and hanging up leaves the recording running',
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status, post } = await videoWorld(t, { call: true });
+    const janus = w.rig.janus!;
+    const deviceId = w.config.device.id;
+    const specialist = await Specialist.join({ ws: janus.A.ws, room: RIG_ROOM, display: 'specialist' });
+    t.teardown(() => specialist.close().catch(() => {}));
+    t.is((await post('/api/v1/recordings', { seconds: 20 })).status, 200);
+    await until('recording', async () => (await status()).video?.recording.state === 'recording', 15_000);
+    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
+    t.is(called.status, 200, await called.clone().text());
+    await until(
+      "the terminal's picture at the specialist while recording",
+      async () =>
+        Object.values(await specialist.stats()).some(
+          (f) => f.display === deviceId && (f.video?.framesDecoded ?? 0) > 60,
+        ),
+      60_000,
+    );
+    const during = (await status()).video!;
+    t.is(during.recording.state, 'recording', 'the recording was not disturbed');
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is((await status()).video?.recording.state, 'recording', 'hanging up leaves the recording running');
+    await post('/api/v1/recordings/stop');
+  },
+);
+
+test.serial(
+  'a terminal without a microphone calls with its picture only; the specialist still sees it',
+  async (t) => {
+    t.timeout(120_000);
+    const { w, origin, headers } = await videoWorld(t, { call: true, microphone: false });
+    const specialist = await Specialist.join({
+      ws: w.rig.janus!.A.ws,
+      room: RIG_ROOM,
+      display: 'specialist',
+    });
+    t.teardown(() => specialist.close().catch(() => {}));
+    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
+    t.is(called.status, 200, await called.clone().text());
+    const feed = await until(
+      "the terminal's picture, without sound",
+      async () =>
+        Object.values(await specialist.stats()).find(
+          (f) => f.display === w.config.device.id && (f.video?.framesDecoded ?? 0) > 30,
+        ),
+      60_000,
+    );
+    t.is(feed.audio?.seconds ?? 0, 0, 'no sound track was offered');
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+  },
+);
+
+test.serial(
+  'the specialist leaves and comes back: the terminal stays in the room and receives them again',
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status } = await videoWorld(t, { call: true });
+    const ws = w.rig.janus!.A.ws;
+    const first = await Specialist.join({ ws, room: RIG_ROOM, display: 'specialist' });
+    t.teardown(() => first.close().catch(() => {}));
+    t.is((await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })).status, 200);
+    const receiving = (n: number) =>
+      until(
+        `the specialist received (subscription ${n})`,
+        async () => {
+          const c = (await status()).call;
+          return c?.remote && (c.received?.framesRendered ?? 0) > 20 && c.counters.subscriptions === n
+            ? c
+            : undefined;
+        },
+        60_000,
+      );
+    await receiving(1);
+    await first.leave();
+    await until('the far end gone', async () => (await status()).call?.remote === null, 20_000);
+    t.is((await status()).call?.state, 'in-call', 'the terminal stays in the room');
+    const again = await Specialist.join({ ws, room: RIG_ROOM, display: 'specialist' });
+    t.teardown(() => again.close().catch(() => {}));
+    const back = await receiving(2);
+    t.is(back.remote?.display, 'specialist');
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+  },
+);

@@ -15,12 +15,12 @@ test.serial(
 
     await page.locator('#call-start').click();
     await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 60_000 });
-    t.regex(await page.locator('#call-state').innerText(), /正在与 李医生 通话（数据中心 A）/);
+    t.regex((await page.locator('#call-state').textContent()) ?? '', /正在与 李医生 通话（数据中心 A）/);
     // The specialist's picture on the kiosk: frames arrive and are drawn.
     await page.waitForFunction(
       () => {
         const img = document.getElementById('far-end') as HTMLImageElement | null;
-        return img !== null && img.complete && img.naturalWidth > 0;
+        return img?.complete === true && img.naturalWidth > 0;
       },
       undefined,
       { timeout: 30_000 },
