@@ -5,7 +5,7 @@ import { kioskWorld } from './helpers/browser.ts';
 import { until } from './helpers/harness.ts';
 
 test.serial(
-  'the kiosk: one press of 呼叫值班专家 and the specialist appears; the specialist sees the terminal; 结束通话 ends it',
+  'the kiosk: one press of 呼叫值班专家 and the specialist appears; the specialist sees the terminal; the call survives a reload; 结束通话 ends it',
   async (t) => {
     t.timeout(180_000);
     const { w, page, pageErrors } = await kioskWorld(t, { media: true, call: true });
@@ -41,6 +41,9 @@ test.serial(
     );
     await page.screenshot({ path: `${w.dir}/kiosk-call.png` });
     t.log(`screenshot: ${w.dir}/kiosk-call.png`);
+    // The renderer restarts (a crash, an update of the kiosk): the call lives in the daemon.
+    await page.reload();
+    await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 20_000 });
 
     await page.locator('#call-end').click();
     await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
