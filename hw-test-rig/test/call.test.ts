@@ -200,3 +200,35 @@ test.serial(
     await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
   },
 );
+
+test.serial(
+  'the camera unplugged mid-call: the call stays; plugged back, the specialist sees the terminal again',
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status } = await videoWorld(t, { call: true });
+    const deviceId = w.config.device.id;
+    const specialist = await Specialist.join({
+      ws: w.rig.janus!.A.ws,
+      room: RIG_ROOM,
+      display: 'specialist',
+    });
+    t.teardown(() => specialist.close().catch(() => {}));
+    t.is((await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })).status, 200);
+    const framesAtSpecialist = async () =>
+      Object.values(await specialist.stats()).find((f) => f.display === deviceId)?.video?.framesDecoded ?? 0;
+    await until('picture at the specialist', async () => (await framesAtSpecialist()) > 60, 60_000);
+    await w.rig.camera.unplug();
+    await until('camera lost', async () => (await status()).video?.camera.state === 'waiting', 20_000);
+    t.is((await status()).call?.state, 'in-call', 'the call stays while the camera is away');
+    const before = await framesAtSpecialist();
+    await w.rig.camera.plug();
+    await until('camera back', async () => (await status()).video?.camera.state === 'live', 30_000);
+    await until(
+      'the picture again at the specialist',
+      async () => (await framesAtSpecialist()) > before + 60,
+      60_000,
+    );
+    t.is((await status()).call?.state, 'in-call');
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+  },
+);

@@ -28,6 +28,7 @@ export interface CallWorker {
     from: { pipeline: string; element: string },
     to: { pipeline: string; element: string },
     start?: 'last-key-frame' | 'next-key-frame',
+    onSourceGone?: 'end' | 'wait',
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
@@ -142,6 +143,8 @@ export class CallService implements Service<CallSnapshot> {
   private received: CallSnapshot['received'] = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private echoControl = false;
+  /** call-out's video appsrc is being fed from the consultation's encoder tap now. */
+  private videoFed = false;
   private readonly ssrc = { video: randomInt(1, 2 ** 31), audio: randomInt(1, 2 ** 31) };
   private readonly joinRoom: typeof JanusRoom.join;
   private readonly clock: () => Date;
@@ -158,9 +161,47 @@ export class CallService implements Service<CallSnapshot> {
     });
   }
 
-  start(): void {}
+  /**
+   * The camera's pipeline can end mid-call (camera unplugged, encoder replaced, media worker
+   * restarted): the call stays, its video appsrc open ('wait'), and is fed again from the new
+   * encoder as soon as the camera is live again.
+   */
+  start(): void {
+    this.options.bus.on(this.name, 'consultation', (event) => {
+      if (!event.live) {
+        this.videoFed = false;
+        return;
+      }
+      if (this.videoFed || !this.room || (this.state !== 'in-call' && this.state !== 'joining')) return;
+      void this.feedVideo().then(
+        () => this.options.log.info('the camera is back: the call has its picture again'),
+        (error: unknown) =>
+          this.options.log.warn(
+            { err: (error as Error).message },
+            'the call could not be fed from the camera again',
+          ),
+      );
+    });
+  }
+
+  /** The consultation encoder's output into call-out, from its next key frame (asked for now). */
+  private async feedVideo(): Promise<void> {
+    this.videoFed = true;
+    try {
+      await this.options.worker.pump(
+        this.options.consultation.encoderTap,
+        { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc },
+        'next-key-frame',
+        'wait',
+      );
+    } catch (error) {
+      this.videoFed = false;
+      throw error;
+    }
+  }
 
   async stop(): Promise<void> {
+    this.options.bus.off(this.name);
     if (this.state !== 'idle') await this.hangUp('the terminal is stopping');
   }
 
@@ -253,11 +294,7 @@ export class CallService implements Service<CallSnapshot> {
     await consultation.start();
     await worker.startPipeline(speakerSpec(media));
     await worker.startPipeline(outSpec(media));
-    await worker.pump(
-      consultation.encoderTap,
-      { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc },
-      'next-key-frame',
-    );
+    await this.feedVideo();
     const joined = await this.joinRoom({
       url,
       room,
@@ -470,6 +507,7 @@ export class CallService implements Service<CallSnapshot> {
   private async teardown(): Promise<void> {
     const room = this.room;
     this.room = null;
+    this.videoFed = false;
     this.subscription = null;
     this.remote = null;
     this.received = null;

@@ -33,6 +33,12 @@ export type WorkerRequest =
       to: ElementRef;
       /** From the tap's last key frame (recordings) or the next one, asked for now (live out). */
       start: 'last-key-frame' | 'next-key-frame';
+      /**
+       * When the tap's pipeline ends (camera lost, encoder replaced): 'end' gives the appsrc
+       * end-of-stream (a recording closes its segment); 'wait' leaves it open for a new pump (a
+       * call keeps its session while the camera is away). Default 'end'.
+       */
+      onSourceGone?: 'end' | 'wait';
     }
   /** A call's publisher: webrtcbin's offer, with its ICE candidates (reply: sdp). */
   | { id: number; op: 'webrtc-offer'; pipeline: string; element: string }

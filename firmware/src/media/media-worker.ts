@@ -158,8 +158,9 @@ export class MediaWorker {
     from: ElementRef,
     to: ElementRef,
     start: 'last-key-frame' | 'next-key-frame' = 'last-key-frame',
+    onSourceGone: 'end' | 'wait' = 'end',
   ): Promise<void> {
-    await this.request({ op: 'pump', from, to, start });
+    await this.request({ op: 'pump', from, to, start, onSourceGone });
   }
 
   /** An element's statistics structure as text (see gst-structure.ts to read it). */

@@ -41,6 +41,8 @@ interface Feed {
   startAt: bigint | null;
   /** Audio: the video feed into the same pipeline, whose start it waits for and begins at. */
   follows: Feed | null;
+  /** End-of-stream to the appsrc when the tap's pipeline ends; otherwise it waits for a new pump. */
+  endWithSource: boolean;
 }
 
 interface Tap {
@@ -72,7 +74,8 @@ const keyOf = (ref: ElementRef) => `${ref.pipeline}/${ref.element}`;
  * INVARIANTS: at most one tap per appsink and one feed per receiving appsrc; an audio feed is
  * attached after the video feed it follows and goes with it; every GLib timer belongs to exactly
  * one tap and is removed with it; a feed whose tap goes away (the camera pipeline ended) gets
- * end-of-stream, so a recording closes its last segment cleanly.
+ * end-of-stream, so a recording closes its last segment cleanly — unless it was pumped with
+ * onSourceGone 'wait' (a call), whose appsrc stays open for the next pump.
  */
 export class Taps {
   private readonly taps = new Map<string, Tap>();
@@ -107,11 +110,25 @@ export class Taps {
    * next one, asked of the encoder now (live out: a receiver joining gets fresh frames only).
    * Audio begins where the video into the same pipeline begins, from what the tap kept.
    */
-  attach(from: ElementRef, to: ElementRef, src: GstAppSrc, start: 'last-key-frame' | 'next-key-frame'): void {
+  attach(
+    from: ElementRef,
+    to: ElementRef,
+    src: GstAppSrc,
+    start: 'last-key-frame' | 'next-key-frame',
+    onSourceGone: 'end' | 'wait' = 'end',
+  ): void {
     const tap = this.taps.get(keyOf(from));
     if (!tap) throw new Error(`no encoded tap ${from.element} in ${from.pipeline}`);
     if (this.feedInto(to)) throw new Error(`${keyOf(to)} is already fed`);
-    const feed: Feed = { to, src, started: false, lastKeyRequest: 0, startAt: null, follows: null };
+    const feed: Feed = {
+      to,
+      src,
+      started: false,
+      lastKeyRequest: 0,
+      startAt: null,
+      follows: null,
+      endWithSource: onSourceGone === 'end',
+    };
     if (tap.media === 'audio') {
       feed.follows = this.videoFeedInto(to.pipeline);
       if (!feed.follows) throw new Error(`${to.pipeline} has no video feed for its audio to follow`);
@@ -172,7 +189,7 @@ export class Taps {
       if (tap.pipeline !== pipeline) continue;
       this.gst.GLib.sourceRemove(tap.timer);
       this.taps.delete(key);
-      for (const feed of tap.feeds.values()) feed.src.endOfStream();
+      for (const feed of tap.feeds.values()) if (feed.endWithSource) feed.src.endOfStream();
     }
   }
 

@@ -420,7 +420,7 @@ function handle(request: WorkerRequest): void {
             request.to.element,
             `no appsrc ${request.to.element} in ${request.to.pipeline}`,
           );
-        taps.attach(request.from, request.to, src, request.start);
+        taps.attach(request.from, request.to, src, request.start, request.onSourceGone ?? 'end');
         reply();
         return;
       }
