@@ -232,3 +232,33 @@ test.serial(
     await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
   },
 );
+
+test.serial(
+  'the hardware encoder failing mid-call: the terminal falls back to software and the specialist keeps seeing it',
+  async (t) => {
+    t.timeout(180_000);
+    const { w, origin, headers, status } = await videoWorld(t, {
+      call: true,
+      hwEncoder: true,
+      hardwareFailuresBeforeFallback: 1,
+    });
+    t.is((await status()).video?.encoder, 'vpuenc_h264', 'the hardware encoder first');
+    const deviceId = w.config.device.id;
+    const specialist = await Specialist.join({
+      ws: w.rig.janus!.A.ws,
+      room: RIG_ROOM,
+      display: 'specialist',
+    });
+    t.teardown(() => specialist.close().catch(() => {}));
+    t.is((await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })).status, 200);
+    const frames = async () =>
+      Object.values(await specialist.stats()).find((f) => f.display === deviceId)?.video?.framesDecoded ?? 0;
+    await until('picture from the hardware encoder', async () => (await frames()) > 60, 60_000);
+    w.rig.hwEncoder.setFault('stream');
+    await until('software encoder in use', async () => (await status()).video?.encoder === 'x264enc', 30_000);
+    const before = await frames();
+    await until('the picture again, from software', async () => (await frames()) > before + 60, 60_000);
+    t.is((await status()).call?.state, 'in-call');
+    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+  },
+);
