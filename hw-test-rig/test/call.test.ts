@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { CallItem } from '../../firmware/src/api/types.ts';
 import { RIG_ROOM, roomParticipants } from '../src/services/janus.ts';
 import { type FeedStats, Specialist } from '../src/specialist/specialist.ts';
@@ -114,30 +114,48 @@ test.serial(
   },
 );
 
+/**
+ * A video world with both data centres' media servers, the specialist in room A, and the terminal
+ * calling (through its local API) — for the tests of what happens during a call.
+ */
+async function inCall(
+  t: ExecutionContext,
+  options: Parameters<typeof videoWorld>[1] = {},
+  beforeCall: (v: Awaited<ReturnType<typeof videoWorld>>) => Promise<void> = async () => {},
+) {
+  const v = await videoWorld(t, { call: true, ...options });
+  const specialist = await Specialist.join({
+    ws: v.w.rig.janus!.A.ws,
+    room: RIG_ROOM,
+    display: 'specialist',
+  });
+  t.teardown(() => specialist.close().catch(() => {}));
+  await beforeCall(v);
+  const called = await fetch(`${v.origin}/api/v1/call`, { method: 'POST', headers: v.headers, body: '{}' });
+  t.is(called.status, 200, await called.clone().text());
+  /** The terminal's feed as the specialist's browser decoded it so far. */
+  const feed = async () =>
+    Object.values(await specialist.stats()).find((f) => f.display === v.w.config.device.id);
+  const framesAtSpecialist = async () => (await feed())?.video?.framesDecoded ?? 0;
+  const hangUp = () => fetch(`${v.origin}/api/v1/call`, { method: 'DELETE', headers: v.headers });
+  return { ...v, specialist, feed, framesAtSpecialist, hangUp };
+}
+
 test.serial(
   'a call offered while a recording runs: the recording carries on from the same encoder, the call goes out, and hanging up leaves the recording running',
   async (t) => {
     t.timeout(180_000);
-    const { w, origin, headers, status, post } = await videoWorld(t, { call: true });
-    const janus = w.rig.janus!;
-    const deviceId = w.config.device.id;
-    const specialist = await Specialist.join({ ws: janus.A.ws, room: RIG_ROOM, display: 'specialist' });
-    t.teardown(() => specialist.close().catch(() => {}));
-    t.is((await post('/api/v1/recordings', { seconds: 20 })).status, 200);
-    await until('recording', async () => (await status()).video?.recording.state === 'recording', 15_000);
-    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
-    t.is(called.status, 200, await called.clone().text());
+    const { status, post, framesAtSpecialist, hangUp } = await inCall(t, {}, async ({ post, status }) => {
+      t.is((await post('/api/v1/recordings', { seconds: 20 })).status, 200);
+      await until('recording', async () => (await status()).video?.recording.state === 'recording', 15_000);
+    });
     await until(
       "the terminal's picture at the specialist while recording",
-      async () =>
-        Object.values(await specialist.stats()).some(
-          (f) => f.display === deviceId && (f.video?.framesDecoded ?? 0) > 60,
-        ),
+      async () => (await framesAtSpecialist()) > 60,
       60_000,
     );
-    const during = (await status()).video!;
-    t.is(during.recording.state, 'recording', 'the recording was not disturbed');
-    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is((await status()).video?.recording.state, 'recording', 'the recording was not disturbed');
+    await hangUp();
     t.is((await status()).video?.recording.state, 'recording', 'hanging up leaves the recording running');
     await post('/api/v1/recordings/stop');
   },
@@ -147,25 +165,14 @@ test.serial(
   'a terminal without a microphone calls with its picture only; the specialist still sees it',
   async (t) => {
     t.timeout(120_000);
-    const { w, origin, headers } = await videoWorld(t, { call: true, microphone: false });
-    const specialist = await Specialist.join({
-      ws: w.rig.janus!.A.ws,
-      room: RIG_ROOM,
-      display: 'specialist',
-    });
-    t.teardown(() => specialist.close().catch(() => {}));
-    const called = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
-    t.is(called.status, 200, await called.clone().text());
-    const feed = await until(
+    const { feed, framesAtSpecialist, hangUp } = await inCall(t, { microphone: false });
+    await until(
       "the terminal's picture, without sound",
-      async () =>
-        Object.values(await specialist.stats()).find(
-          (f) => f.display === w.config.device.id && (f.video?.framesDecoded ?? 0) > 30,
-        ),
+      async () => (await framesAtSpecialist()) > 30,
       60_000,
     );
-    t.is(feed.audio?.seconds ?? 0, 0, 'no sound track was offered');
-    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    t.is((await feed())?.audio?.seconds ?? 0, 0, 'no sound track was offered');
+    await hangUp();
   },
 );
 
@@ -205,17 +212,7 @@ test.serial(
   'the camera unplugged mid-call: the call stays; plugged back, the specialist sees the terminal again',
   async (t) => {
     t.timeout(180_000);
-    const { w, origin, headers, status } = await videoWorld(t, { call: true });
-    const deviceId = w.config.device.id;
-    const specialist = await Specialist.join({
-      ws: w.rig.janus!.A.ws,
-      room: RIG_ROOM,
-      display: 'specialist',
-    });
-    t.teardown(() => specialist.close().catch(() => {}));
-    t.is((await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })).status, 200);
-    const framesAtSpecialist = async () =>
-      Object.values(await specialist.stats()).find((f) => f.display === deviceId)?.video?.framesDecoded ?? 0;
+    const { w, status, framesAtSpecialist, hangUp } = await inCall(t);
     await until('picture at the specialist', async () => (await framesAtSpecialist()) > 60, 60_000);
     await w.rig.camera.unplug();
     await until('camera lost', async () => (await status()).video?.camera.state === 'waiting', 20_000);
@@ -229,7 +226,7 @@ test.serial(
       60_000,
     );
     t.is((await status()).call?.state, 'in-call');
-    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    await hangUp();
   },
 );
 
@@ -237,28 +234,23 @@ test.serial(
   'the hardware encoder failing mid-call: the terminal falls back to software and the specialist keeps seeing it',
   async (t) => {
     t.timeout(180_000);
-    const { w, origin, headers, status } = await videoWorld(t, {
-      call: true,
-      hwEncoder: true,
-      hardwareFailuresBeforeFallback: 1,
-    });
-    t.is((await status()).video?.encoder, 'vpuenc_h264', 'the hardware encoder first');
-    const deviceId = w.config.device.id;
-    const specialist = await Specialist.join({
-      ws: w.rig.janus!.A.ws,
-      room: RIG_ROOM,
-      display: 'specialist',
-    });
-    t.teardown(() => specialist.close().catch(() => {}));
-    t.is((await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' })).status, 200);
-    const frames = async () =>
-      Object.values(await specialist.stats()).find((f) => f.display === deviceId)?.video?.framesDecoded ?? 0;
-    await until('picture from the hardware encoder', async () => (await frames()) > 60, 60_000);
+    const { w, status, framesAtSpecialist, hangUp } = await inCall(
+      t,
+      { hwEncoder: true, hardwareFailuresBeforeFallback: 1 },
+      async ({ status }) => {
+        t.is((await status()).video?.encoder, 'vpuenc_h264', 'the hardware encoder first');
+      },
+    );
+    await until('picture from the hardware encoder', async () => (await framesAtSpecialist()) > 60, 60_000);
     w.rig.hwEncoder.setFault('stream');
     await until('software encoder in use', async () => (await status()).video?.encoder === 'x264enc', 30_000);
-    const before = await frames();
-    await until('the picture again, from software', async () => (await frames()) > before + 60, 60_000);
+    const before = await framesAtSpecialist();
+    await until(
+      'the picture again, from software',
+      async () => (await framesAtSpecialist()) > before + 60,
+      60_000,
+    );
     t.is((await status()).call?.state, 'in-call');
-    await fetch(`${origin}/api/v1/call`, { method: 'DELETE', headers });
+    await hangUp();
   },
 );

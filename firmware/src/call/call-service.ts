@@ -3,8 +3,10 @@ import type { Logger } from 'pino';
 import type { Config, DataCentreId } from '../config/schema.ts';
 import type { EventBus } from '../events.ts';
 import {
+  CALL_ECHO_CONTROL,
   CALL_ELEMENTS,
   CALL_PIPELINES,
+  CALL_REQUIRES,
   type CallMedia,
   chooseDecoder,
   inSpec,
@@ -143,6 +145,8 @@ export class CallService implements Service<CallSnapshot> {
   private received: CallSnapshot['received'] = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private echoControl = false;
+  /** What this visit's pipelines were built with (decoder, microphone, speaker), for its subscriptions. */
+  private callMedia: CallMedia | null = null;
   /** call-out's video appsrc is being fed from the consultation's encoder tap now. */
   private videoFed = false;
   private readonly ssrc = { video: randomInt(1, 2 ** 31), audio: randomInt(1, 2 ** 31) };
@@ -291,6 +295,7 @@ export class CallService implements Service<CallSnapshot> {
     const { worker, consultation, config, log } = this.options;
     const room = this.roomNo as number;
     const media = await this.media();
+    this.callMedia = media;
     await consultation.start();
     await worker.startPipeline(speakerSpec(media));
     await worker.startPipeline(outSpec(media));
@@ -343,18 +348,14 @@ export class CallService implements Service<CallSnapshot> {
     const probe = await worker.probe();
     const decoder = chooseDecoder(new Set(probe.decoders));
     if (!decoder) throw new CallError('MEDIA', 'no H.264 decoder: the far end could not be seen');
-    const missing = ['webrtcbin', 'nicesrc', 'opusenc', 'opusdec', 'interaudiosrc'].filter(
-      (e) => !probe.callElements.includes(e),
-    );
+    const missing = CALL_REQUIRES.filter((e) => !probe.callElements.includes(e));
     if (missing.length > 0)
       throw new CallError(
         'MEDIA',
         `GStreamer lacks ${missing.join(', ')}: calls are not possible on this image`,
       );
     this.echoControl =
-      config.call.echoControl &&
-      probe.callElements.includes('webrtcdsp') &&
-      probe.callElements.includes('webrtcechoprobe');
+      config.call.echoControl && CALL_ECHO_CONTROL.every((e) => probe.callElements.includes(e));
     const mic = await consultation.microphoneSource();
     return {
       ssrc: this.ssrc,
@@ -407,8 +408,8 @@ export class CallService implements Service<CallSnapshot> {
   private async subscribe(publisher: RoomPublisher): Promise<void> {
     const { worker } = this.options;
     const room = this.room;
-    if (!room) return;
-    const media = await this.media();
+    const media = this.callMedia;
+    if (!room || !media) return;
     await worker.stopPipeline(CALL_PIPELINES.in).catch(() => {});
     await worker.startPipeline(inSpec(media));
     const subscription = await room.subscribe(this.roomNo as number, publisher.feed);
@@ -507,6 +508,7 @@ export class CallService implements Service<CallSnapshot> {
   private async teardown(): Promise<void> {
     const room = this.room;
     this.room = null;
+    this.callMedia = null;
     this.videoFed = false;
     this.subscription = null;
     this.remote = null;

@@ -242,11 +242,6 @@ export class JanusRoom {
     await within(this.publisherUp, 'no media reached the media server (ICE or DTLS failed)', timeoutMs);
   }
 
-  /** Asks the encoder's bitrate cap of the server (REMB to us) — used when the link adapts. */
-  async setBitrate(kbps: number): Promise<void> {
-    await within(this.publisher.configure({ bitrate: kbps * 1000 }), 'setting the bitrate');
-  }
-
   /** A subscription to `feed`: the server's offer; `start` with our answer to receive. */
   async subscribe(room: number, feed: number): Promise<Subscription> {
     const { Janode, VideoRoomPlugin } = this.modules;

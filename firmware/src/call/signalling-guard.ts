@@ -67,7 +67,6 @@ export function refusal(data: RawData, isBinary: boolean): string | null {
  * buffered beyond what arrives before the upstream opens.
  */
 export class SignallingGuard {
-  readonly counters = { relayed: 0, refused: 0 };
   /** Why the last connection to the media server failed (refused, unreachable), for the caller's error. */
   upstreamError: string | null = null;
 
@@ -114,11 +113,9 @@ export class SignallingGuard {
     server.on('message', (data, isBinary) => {
       const why = refusal(data, isBinary);
       if (why) {
-        this.counters.refused++;
         onRefused(why);
         return;
       }
-      this.counters.relayed++;
       if (client.readyState === WebSocket.OPEN) client.send(data.toString());
     });
     for (const socket of [client, server]) {

@@ -221,7 +221,7 @@ export function inSpec(media: CallMedia): PipelineSpec {
   return { name: CALL_PIPELINES.in, elements, links };
 }
 
-/** Elements a call cannot go without (echo control is optional: webrtcdsp, webrtcechoprobe). */
+/** Elements a call cannot go without. */
 export const CALL_REQUIRES = [
   'webrtcbin',
   'nicesrc',
@@ -233,9 +233,10 @@ export const CALL_REQUIRES = [
   'rtpopusdepay',
   'interaudiosrc',
   'interaudiosink',
-  'webrtcdsp',
-  'webrtcechoprobe',
 ] as const;
+
+/** Echo control: used when present (a call without it still works, with echo in a hands-free room). */
+export const CALL_ECHO_CONTROL = ['webrtcdsp', 'webrtcechoprobe'] as const;
 
 /** The decoder to use from what the registry has: hardware first. */
 export function chooseDecoder(available: ReadonlySet<string>): string | null {

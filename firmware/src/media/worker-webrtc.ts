@@ -32,8 +32,6 @@ interface GstPromise {
 interface WebRtcBin extends GstElement {
   emit(signal: string, ...args: unknown[]): unknown;
   iceGatheringState: number;
-  connectionState: number;
-  iceConnectionState: number;
   localDescription: SessionDescription | null;
 }
 
@@ -73,12 +71,6 @@ export class WebRtcCalls {
     const answer = await this.ask(bin, 'create-answer', 'answer');
     await this.setLocal(bin, answer);
     return this.localSdp(bin);
-  }
-
-  /** connection-state as GstWebRTCPeerConnectionState's nick: new, connecting, connected, … */
-  state(element: GstElement): { connection: number; ice: number } {
-    const bin = element as WebRtcBin;
-    return { connection: bin.connectionState, ice: bin.iceConnectionState };
   }
 
   private ask(

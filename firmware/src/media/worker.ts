@@ -1,6 +1,6 @@
 import gi from 'node-gtk';
 import { AUDIO_ENCODERS, type MicrophoneInfo } from './audio.ts';
-import { CALL_REQUIRES, DECODERS } from './call-pipelines.ts';
+import { CALL_ECHO_CONTROL, CALL_REQUIRES, DECODERS } from './call-pipelines.ts';
 import { ENCODERS } from './encoders.ts';
 import type {
   GLibNamespace,
@@ -274,7 +274,9 @@ function handle(request: WorkerRequest): void {
             decoders: DECODERS.filter((d) => Gst.ElementFactory.find(d.element) !== null).map(
               (d) => d.element,
             ),
-            callElements: CALL_REQUIRES.filter((e) => Gst.ElementFactory.find(e) !== null),
+            callElements: [...CALL_REQUIRES, ...CALL_ECHO_CONTROL].filter(
+              (e) => Gst.ElementFactory.find(e) !== null,
+            ),
           },
         });
         return;

@@ -25,7 +25,7 @@ export interface CallReport {
 
 const toDb = (linear: number) => (linear > 0 ? Math.round(20 * Math.log10(linear) * 10) / 10 : -200);
 
-export function specialistSide(feed: FeedStats | undefined): Direction {
+function specialistSide(feed: FeedStats | undefined): Direction {
   return {
     fps: feed?.video?.fps ?? null,
     width: feed?.video?.width || null,
@@ -37,7 +37,7 @@ export function specialistSide(feed: FeedStats | undefined): Direction {
   };
 }
 
-export function terminalSide(call: CallItem | null): Direction {
+function terminalSide(call: CallItem | null): Direction {
   const r = call?.received ?? null;
   return {
     fps: r?.fps ?? null,
