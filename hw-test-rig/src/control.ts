@@ -34,6 +34,8 @@ export type ControlCommand =
   /** Shape the link to the data centres (rate, delay each way, loss each way), or unshape it (null). */
   | { command: 'link'; shape: LinkShape | null }
   | { command: 'broker-down' | 'broker-up' }
+  /** The call room's recorded levels since `fromMs` (call-measure/room.ts), as JSON in the message. */
+  | { command: 'room-report'; fromMs: number }
   | { command: 'kill-firmware'; signal: NodeJS.Signals }
   /** Keep the firmware down after its next exit (the kill test inspects the disk), then start it. */
   | { command: 'firmware-hold' }
@@ -208,6 +210,9 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       await ctx.rig.shapeLink(c.shape);
       ctx.onChange();
       return `link to the data centres: ${describeLink(c.shape)}`;
+    case 'room-report':
+      if (!ctx.rig.room) throw new ControlError('this rig has no call room (start it with `telemed-rig up`)');
+      return JSON.stringify(ctx.rig.room.report(c.fromMs));
     case 'broker-down':
       await ctx.rig.broker.stop();
       return 'MQTT broker stopped';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RigRoom } from './call-measure/room.ts';
 import { PtyCable } from './cart/pty-pair.ts';
 import { RIG_GPIO, SimGpioChip } from './gpio/sim-gpio.ts';
 import { HidRelayServer } from './hid/hid-relay-server.ts';
@@ -86,6 +87,8 @@ export class Rig {
 
   /** The data centres' media servers for consultation calls (RigOptions.call), else null. */
   janus: Record<'A' | 'B', JanusMediaServer> | null = null;
+  /** The clinic's room for calls (loudspeaker into microphone, and a local talker); with `call`. */
+  room: RigRoom | null = null;
 
   static async start(options: RigOptions): Promise<Rig> {
     const dir = options.dir;
@@ -132,6 +135,7 @@ export class Rig {
         JanusMediaServer.start('B', join(dir, 'janus-b')),
       ]);
       rig.janus = { A: janusA, B: janusB };
+      rig.room = await RigRoom.start(await RigRoom.freeUdpPort());
     }
     return rig;
   }
@@ -241,11 +245,12 @@ export class Rig {
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
         camera: overrides.discoverCameras ? { kind: 'auto' } : this.camera.firmwareCamera(),
-        // The rig's microphone: a live test tone ticking once a second, so sound and its timing
-        // can be heard (and checked) in what the receiver and the data centre get.
+        // The rig's microphone: the call room's when it has one; else a live test tone ticking once
+        // a second, so sound and its timing can be heard (and checked) in what the receiver and
+        // the data centre get.
         microphone:
           (overrides.microphone ?? true)
-            ? {
+            ? (this.roomMicrophone() ?? {
                 kind: 'elements',
                 elements: [
                   {
@@ -254,7 +259,7 @@ export class Rig {
                     props: { 'is-live': true, wave: 'ticks', volume: 0.5 },
                   },
                 ],
-              }
+              })
             : { kind: 'none' },
         record: { width: 640, height: 360, fps: 30, segmentS: overrides.segmentS ?? 5 },
         // Reconnect attempts at most 4 s apart: a rig's media server comes back within seconds.
@@ -264,17 +269,47 @@ export class Rig {
             ? { transport: 'srt', retryMaxMs: 4000, ...overrides.live }
             : { transport: 'none' },
       },
-      // Calls go to the data centres' Janus rooms (RigOptions.call); the loudspeaker plays into
-      // nothing here but keeps time (the far end's sound is still decoded and heard by the echo probe).
+      // Calls go to the data centres' Janus rooms (RigOptions.call); the loudspeaker plays into the
+      // rig's room (call-measure/room.ts), whose microphone hears it back with the clinic's talker.
       ...(this.janus
         ? {
             call: {
               servers: { A: this.janus.A.ws, B: this.janus.B.ws },
               room: RIG_ROOM,
-              speaker: { kind: 'none' },
+              speaker: this.room
+                ? {
+                    kind: 'elements',
+                    elements: [
+                      {
+                        id: 'room',
+                        factory: 'udpsink',
+                        props: { host: '127.0.0.1', port: this.room.speakerPort, sync: true },
+                      },
+                    ],
+                  }
+                : { kind: 'none' },
             },
           }
         : {}),
+    };
+  }
+
+  /** With the room (calls): the microphone is the room's, a UDP port it speaks into, 10 ms at a time. */
+  private roomMicrophone() {
+    if (!this.room) return null;
+    return {
+      kind: 'elements' as const,
+      elements: [
+        {
+          id: 'room',
+          factory: 'udpsrc',
+          props: {
+            address: '127.0.0.1',
+            port: this.room.micPort,
+            caps: 'audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved',
+          },
+        },
+      ],
     };
   }
 
@@ -317,6 +352,7 @@ export class Rig {
       this.gpio.stop(),
       this.janus?.A.stop(),
       this.janus?.B.stop(),
+      this.room?.stop(),
     ]);
   }
 }

@@ -1,8 +1,10 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import { ApiError } from './errors.ts';
 
-/** What a route answers: JSON (status 200 unless given), or bytes of a content type. */
-export type ApiReply = { json: object; status?: number } | { bytes: Uint8Array; contentType: string };
+/** What a route answers: JSON (status 200 unless given), or bytes of a content type (and headers). */
+export type ApiReply =
+  | { json: object; status?: number }
+  | { bytes: Uint8Array; contentType: string; headers?: Record<string, string> };
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 

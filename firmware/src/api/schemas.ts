@@ -45,6 +45,11 @@ export const CallRequest = Type.Object(
         errorMessage: 'room must be a positive integer',
       }),
     ),
+    /**
+     * Echo control for this call (config call.echoControl by default): false when a headset is worn,
+     * where there is no echo to take out and the canceller only costs sound.
+     */
+    echoControl: Type.Optional(Type.Boolean({ errorMessage: 'echoControl must be true or false' })),
   },
   { errorMessage: 'the body must be a JSON object' },
 );

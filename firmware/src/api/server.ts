@@ -69,7 +69,9 @@ function send(res: ServerResponse, reply: ApiReply): void {
       .writeHead(reply.status ?? 200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       .end(JSON.stringify(reply.json));
   else
-    res.writeHead(200, { 'content-type': reply.contentType, 'cache-control': 'no-store' }).end(reply.bytes);
+    res
+      .writeHead(200, { ...reply.headers, 'content-type': reply.contentType, 'cache-control': 'no-store' })
+      .end(reply.bytes);
 }
 
 /**

@@ -22,7 +22,12 @@ import type { Service } from '../service.ts';
 import { JanusRoom, type RoomPublisher, type Subscription } from './janus-room.ts';
 
 /** The media worker as a call uses it (the real one, or a test's). */
+/** How long a call waits for a starting media worker. */
+const WORKER_READY_MS = 60_000;
+
 export interface CallWorker {
+  /** Resolves once the worker is up (at once when it is). */
+  ready(): Promise<void>;
   probe(): Promise<ProbeResult>;
   startPipeline(spec: PipelineSpec): Promise<void>;
   stopPipeline(name: string): Promise<void>;
@@ -34,7 +39,7 @@ export interface CallWorker {
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
-  snapshot(pipeline: string, element: string): Promise<Uint8Array>;
+  frame(pipeline: string, element: string): Promise<{ jpeg: Uint8Array; shownAt: number | null }>;
   webrtcOffer(pipeline: string, element: string): Promise<string>;
   webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
   webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string>;
@@ -98,7 +103,10 @@ export interface Received {
 export interface CallServiceOptions {
   config: Config;
   worker: CallWorker;
-  consultation: Pick<Consultation, 'start' | 'encoderTap' | 'microphoneSource' | 'state'>;
+  consultation: Pick<
+    Consultation,
+    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state'
+  >;
   bus: EventBus;
   log: Logger;
   /** Janus signalling; injectable for tests. */
@@ -145,6 +153,8 @@ export class CallService implements Service<CallSnapshot> {
   private received: CallSnapshot['received'] = null;
   private statsTimer: NodeJS.Timeout | null = null;
   private echoControl = false;
+  /** What this call asked for: echo control unless a headset is worn. */
+  private wantEchoControl = true;
   /** What this visit's pipelines were built with (decoder, microphone, speaker), for its subscriptions. */
   private callMedia: CallMedia | null = null;
   /** call-out's video appsrc is being fed from the consultation's encoder tap now. */
@@ -229,12 +239,19 @@ export class CallService implements Service<CallSnapshot> {
     };
   }
 
-  /** Calls: joins `room` (the duty specialist's by default), camera and microphone on. */
-  async call(room = this.options.config.call.room): Promise<CallSnapshot> {
+  /**
+   * Calls: joins `room` (the duty specialist's by default), camera and microphone on; echo control
+   * as configured unless `echoControl` says otherwise for this call (a headset).
+   */
+  async call(
+    room = this.options.config.call.room,
+    echoControl = this.options.config.call.echoControl,
+  ): Promise<CallSnapshot> {
     if (!this.configured)
       throw new CallError('NOT_CONFIGURED', 'no media server is configured: this terminal cannot make calls');
     if (this.state !== 'idle') throw new CallError('BUSY', `a call is already ${this.state}`);
     this.roomNo = room;
+    this.wantEchoControl = echoControl;
     this.counters.calls++;
     this.setState('joining');
     try {
@@ -250,9 +267,10 @@ export class CallService implements Service<CallSnapshot> {
   }
 
   /** The far end's newest picture as JPEG (the kiosk shows it), while it is received. */
-  async farEndFrame(): Promise<Uint8Array> {
+  /** The far end's newest picture as JPEG, and when the terminal showed it (wall-clock ms). */
+  async farEndFrame(): Promise<{ jpeg: Uint8Array; shownAt: number | null }> {
     if (!this.subscription) throw new CallError('NOT_IN_CALL', 'no far end is being received');
-    return this.options.worker.snapshot(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo);
+    return this.options.worker.frame(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo);
   }
 
   /** Ends the call: leaves the room, stops the call's pipelines (the camera stays as it was). */
@@ -276,6 +294,15 @@ export class CallService implements Service<CallSnapshot> {
     const { servers } = this.options.config.call;
     const home = this.options.config.dataCentres.home;
     const order = ([home, home === 'A' ? 'B' : 'A'] as DataCentreId[]).filter((dc) => servers[dc] !== null);
+    // A call pressed while the terminal boots (or its media worker restarts) waits for the worker.
+    let waited: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      waited = setTimeout(
+        () => reject(new CallError('MEDIA', 'the media worker did not start in 60 s: see the video status')),
+        WORKER_READY_MS,
+      );
+    });
+    await Promise.race([this.options.worker.ready(), late]).finally(() => clearTimeout(waited));
     const failures: string[] = [];
     for (const dc of order) {
       try {
@@ -297,6 +324,8 @@ export class CallService implements Service<CallSnapshot> {
     const media = await this.media();
     this.callMedia = media;
     await consultation.start();
+    // The consultation's own capture when it has one (a microphone opens once); else our own.
+    media.microphone = consultation.sharedMicrophone() ?? media.microphone;
     await worker.startPipeline(speakerSpec(media));
     await worker.startPipeline(outSpec(media));
     await this.feedVideo();
@@ -354,8 +383,7 @@ export class CallService implements Service<CallSnapshot> {
         'MEDIA',
         `GStreamer lacks ${missing.join(', ')}: calls are not possible on this image`,
       );
-    this.echoControl =
-      config.call.echoControl && CALL_ECHO_CONTROL.every((e) => probe.callElements.includes(e));
+    this.echoControl = this.wantEchoControl && CALL_ECHO_CONTROL.every((e) => probe.callElements.includes(e));
     const mic = await consultation.microphoneSource();
     return {
       ssrc: this.ssrc,

@@ -63,6 +63,8 @@ export function audioChain(source: ElementSpec[], encoder: AudioEncoderEntry, ta
     ...sources,
     { id: id('convert'), factory: 'audioconvert' },
     { id: id('resample'), factory: 'audioresample' },
+    { id: id('tee'), factory: 'tee' },
+    { id: id('encoder-queue'), factory: 'queue' },
     { id: 'audio-encoder', factory: encoder.element, props: encoder.properties(AUDIO.bitrateKbps) },
     { id: 'audio-parse', factory: 'aacparse' },
     {
@@ -71,6 +73,18 @@ export function audioChain(source: ElementSpec[], encoder: AudioEncoderEntry, ta
       props: { leaky: 'downstream', 'max-size-buffers': 200, 'max-size-time': 0, 'max-size-bytes': 0 },
     },
     { id: tap, factory: 'appsink', props: { sync: false, async: false, 'max-buffers': 200, drop: true } },
+    // The same capture for a call (sharedMicrophone): a board's microphone opens once.
+    {
+      id: id('share-queue'),
+      factory: 'queue',
+      props: {
+        leaky: 'downstream',
+        'max-size-time': 200_000_000,
+        'max-size-buffers': 0,
+        'max-size-bytes': 0,
+      },
+    },
+    { id: id('share'), factory: 'interaudiosink', props: { channel: MICROPHONE_CHANNEL, sync: false } },
   ];
   const links: LinkSpec[] = [
     ...sources.slice(1).map((e, i) => ({ from: sources[i]!.id, to: e.id })),
@@ -78,14 +92,36 @@ export function audioChain(source: ElementSpec[], encoder: AudioEncoderEntry, ta
     { from: id('convert'), to: id('resample') },
     {
       from: id('resample'),
-      to: 'audio-encoder',
+      to: id('tee'),
       caps: `audio/x-raw,rate=${AUDIO.rate},channels=${AUDIO.channels}`,
     },
+    { from: id('tee'), to: id('encoder-queue') },
+    { from: id('encoder-queue'), to: 'audio-encoder' },
+    { from: id('tee'), to: id('share-queue') },
+    { from: id('share-queue'), to: id('share') },
     { from: 'audio-encoder', to: 'audio-parse' },
     { from: 'audio-parse', to: 'audio-queue' },
     { from: 'audio-queue', to: tap },
   ];
   return { elements, links, tap };
+}
+
+/** The channel a consultation's microphone capture is shared on (interaudiosink → interaudiosrc). */
+export const MICROPHONE_CHANNEL = 'telemed-microphone';
+
+/**
+ * The microphone as a second pipeline hears it while a consultation captures it: one capture, as
+ * on a board whose sound card opens once (and as the rig's microphone, a UDP port, can be read once).
+ */
+export function sharedMicrophoneElements(): ElementSpec[] {
+  return [
+    {
+      id: 'shared',
+      factory: 'interaudiosrc',
+      // 10 ms periods and 20 ms of latency: a call's voice should not wait here.
+      props: { channel: MICROPHONE_CHANNEL, 'period-time': 10_000_000, 'latency-time': 20_000_000 },
+    },
+  ];
 }
 
 /** A discovered microphone as a source element. */

@@ -137,6 +137,9 @@ export function outSpec(media: CallMedia): PipelineSpec {
             props: {
               probe: CALL_ELEMENTS.echoProbe,
               'echo-cancel': true,
+              // Lined up with the probe by running time (clockFrom); the room's echo can last
+              // longer than the default filter models.
+              'extended-filter': true,
               'noise-suppression': true,
               'gain-control': true,
             },
@@ -168,7 +171,13 @@ export function outSpec(media: CallMedia): PipelineSpec {
       },
     );
   }
-  return { name: CALL_PIPELINES.out, elements, links };
+  // The echo probe hands the canceller what was played by running time: one clock, one base time.
+  return {
+    name: CALL_PIPELINES.out,
+    elements,
+    links,
+    ...(media.echoControl ? { clockFrom: CALL_PIPELINES.speaker } : {}),
+  };
 }
 
 /**

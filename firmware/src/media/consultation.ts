@@ -8,6 +8,7 @@ import {
   type MicrophoneConfig,
   type MicrophoneInfo,
   microphoneElements,
+  sharedMicrophoneElements,
 } from './audio.ts';
 import { chooseMode, parseCameraCaps } from './camera.ts';
 import { type CameraSource, sourceChain } from './camera-source.ts';
@@ -414,6 +415,11 @@ export class Consultation {
    * a pulled camera; the restart then finds it gone and goes on without sound.
    */
   /** The configured microphone's source elements (discovered when 'auto'), or null for none. */
+  /** The microphone this consultation captures, shared (sharedMicrophoneElements), or null. */
+  sharedMicrophone(): ElementSpec[] | null {
+    return this.state === 'live' && this.microphone ? sharedMicrophoneElements() : null;
+  }
+
   async microphoneSource(): Promise<{ name: string; elements: ElementSpec[] } | null> {
     const mic = this.options.microphone ?? { kind: 'none' };
     switch (mic.kind) {

@@ -103,6 +103,8 @@ export type WorkerMessage =
       microphones?: MicrophoneInfo[];
       /** snapshot: JPEG bytes (IPC carries JSON, hence base64). */
       jpegBase64?: string;
+      /** snapshot: when its sink showed that frame (wall-clock ms), where the sink keeps time. */
+      shownAt?: number | null;
       /** stats: the GstStructure as text (`gst_structure_to_string`). */
       structure?: string;
       /** webrtc-offer, webrtc-answer: the local description with its candidates. */

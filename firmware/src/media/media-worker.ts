@@ -146,10 +146,15 @@ export class MediaWorker {
 
   /** The newest frame `element` (a fakesink keeping its last sample) holds, as JPEG. */
   async snapshot(pipeline: string, element: string): Promise<Uint8Array> {
+    return (await this.frame(pipeline, element)).jpeg;
+  }
+
+  /** The newest frame as JPEG, and when its sink showed it (wall-clock ms; null if it keeps no time). */
+  async frame(pipeline: string, element: string): Promise<{ jpeg: Uint8Array; shownAt: number | null }> {
     const reply = await this.request({ op: 'snapshot', pipeline, element });
     if (reply.type !== 'reply' || !reply.ok || !reply.jpegBase64)
       throw new MediaWorkerError('snapshot failed', element, false);
-    return new Uint8Array(Buffer.from(reply.jpegBase64, 'base64'));
+    return { jpeg: new Uint8Array(Buffer.from(reply.jpegBase64, 'base64')), shownAt: reply.shownAt ?? null };
   }
 
   /** EOS through the pipeline and wait for it: recordings end with their last segment closed. */

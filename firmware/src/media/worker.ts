@@ -242,6 +242,23 @@ function newestSample(pipeline: string, element: GstElement): GstSample | null {
   return (element as unknown as { lastSample: GstSample | null }).lastSample;
 }
 
+/**
+ * When a synchronising sink showed (or will show) `sample`, as wall-clock milliseconds: a sink
+ * renders a buffer at base time + its running time + the latency the pipeline configured on it.
+ * Null when the sink does not synchronise or the times are unknown.
+ */
+function shownAt(pipeline: GstPipeline, element: GstElement, sample: GstSample): number | null {
+  const sink = element as GstElement & { getLatency?: () => bigint; getSync?: () => boolean };
+  const pts = sample.getBuffer()?.pts;
+  const clock = pipeline.getClock();
+  if (!clock || pts === undefined || typeof sink.getLatency !== 'function' || sink.getSync?.() === false)
+    return null;
+  const runningTime = sample.getSegment()?.toRunningTime(Gst.Format.TIME, pts) ?? -1n;
+  if (runningTime < 0n || runningTime === 0xffffffffffffffffn) return null;
+  const at = pipeline.getBaseTime() + runningTime + sink.getLatency();
+  return Date.now() - Number(clock.getTime() - at) / 1e6;
+}
+
 function handle(request: WorkerRequest): void {
   const reply = (error?: BuildError | Error) =>
     send(
@@ -335,6 +352,19 @@ function handle(request: WorkerRequest): void {
         for (const key of lastSamples.keys())
           if (key.startsWith(`${request.spec.name}/`)) lastSamples.delete(key);
         const pipeline = build(request.spec);
+        const timeFrom = request.spec.clockFrom ? pipelines.get(request.spec.clockFrom) : undefined;
+        if (request.spec.clockFrom && !timeFrom)
+          throw new BuildError(
+            null,
+            `pipeline ${request.spec.clockFrom} (whose clock it takes) is not running`,
+          );
+        const clock = timeFrom?.getClock();
+        if (timeFrom && clock) {
+          pipeline.useClock(clock);
+          // No start time: the base time stays the one given, whatever state changes follow.
+          pipeline.setStartTime(Gst.CLOCK_TIME_NONE);
+          pipeline.setBaseTime(timeFrom.getBaseTime());
+        }
         pipelines.set(request.spec.name, pipeline);
         if (pipeline.setState(Gst.State.PLAYING) === Gst.StateChangeReturn.FAILURE) {
           pipelines.delete(request.spec.name);
@@ -385,7 +415,14 @@ function handle(request: WorkerRequest): void {
         const buffer = jpeg?.getBuffer();
         if (!buffer) throw new BuildError(request.element, 'the frame could not be converted to JPEG');
         const bytes = Uint8Array.from(buffer.extractDup(0, Number(buffer.getSize())));
-        send({ type: 'reply', id: request.id, ok: true, jpegBase64: Buffer.from(bytes).toString('base64') });
+        const pipeline = pipelines.get(request.pipeline);
+        send({
+          type: 'reply',
+          id: request.id,
+          ok: true,
+          jpegBase64: Buffer.from(bytes).toString('base64'),
+          shownAt: pipeline ? shownAt(pipeline, element, sample) : null,
+        });
         return;
       }
       case 'finish': {

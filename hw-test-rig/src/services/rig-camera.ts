@@ -2,11 +2,14 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { RigProcess } from './process.ts';
 
+const CAMERA_PROCESS = join(import.meta.dirname, 'rig-camera-process.ts');
+
 /** What the rig camera sends: the firmware's chain must declare the same raw format. */
 export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps: 30 };
 
 /**
- * The rig's camera: a separate process that films a moving ball with the wall clock burnt in and
+ * The rig's camera: a separate process that films a moving ball with the wall clock burnt in (as
+ * text, and as a machine-readable time mark along the bottom edge for measuring a call's delay) and
  * offers raw frames on a shared-memory socket, as a USB camera offers them on its device node.
  * Unplugging ends the process and the socket disappears (like /dev/videoN); the firmware's camera
  * pipeline loses its source exactly as it would when a cable is pulled, and a replug brings the
@@ -25,24 +28,21 @@ export class RigCamera {
     const f = RIG_CAMERA_FORMAT;
     this.process = new RigProcess(
       'rig-camera',
-      'gst-launch-1.0',
+      process.execPath,
       [
-        'videotestsrc',
-        'is-live=true',
-        `pattern=${pattern}`,
-        '!',
-        `video/x-raw,format=${f.format},width=${f.width},height=${f.height},framerate=${f.fps}/1`,
-        '!',
-        'clockoverlay',
-        'time-format=%H:%M:%S',
-        'font-desc=Sans 24',
-        '!',
-        'shmsink',
-        `socket-path=${this.socketPath}`,
-        'wait-for-connection=false',
-        'sync=true',
-        // Room for a few frames: a reader that falls behind drops frames, the camera never waits.
-        `shm-size=${f.width * f.height * 2 * 8}`,
+        '--import',
+        'tsx',
+        CAMERA_PROCESS,
+        '--socket',
+        this.socketPath,
+        '--pattern',
+        pattern,
+        '--width',
+        String(f.width),
+        '--height',
+        String(f.height),
+        '--fps',
+        String(f.fps),
       ],
       join(dir, 'rig-camera.log'),
     );

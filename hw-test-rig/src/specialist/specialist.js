@@ -1,4 +1,4 @@
-/* global Janus */
+/* global Janus, CallMeasure */
 /**
  * The province's specialist in the rig: a browser that joins the consultation room with its own
  * WebRTC stack through Janus's JavaScript API (Debian's libjs-janus-gateway), publishes its
@@ -32,7 +32,7 @@
 
   const subscribe = (publisher) => {
     if (handles.subscribers[publisher.id] || publisher.id === state.id) return;
-    const feed = { display: publisher.display, tracks: {}, joined: false };
+    const feed = { display: publisher.display, tracks: {}, joined: false, delays: [] };
     state.feeds[publisher.id] = feed;
     handles.janus.attach({
       plugin: PLUGIN,
@@ -70,12 +70,48 @@
         element.playsInline = true;
         element.srcObject = new MediaStream([track]);
         document.getElementById('feeds').appendChild(element);
+        if (track.kind === 'video') readMarks(element, feed);
+        else listen(track, feed);
         show();
       },
       oncleanup: () => {
         feed.tracks = {};
       },
     });
+  };
+
+  /**
+   * Each frame as it is shown (requestVideoFrameCallback): the time mark in its bottom edge, read
+   * back; the one-way delay is when it was shown minus when the sender took it (same clock: the
+   * rig runs on one machine).
+   */
+  const readMarks = (video, feed) => {
+    const canvas = document.createElement('canvas');
+    const g = canvas.getContext('2d', { willReadFrequently: true });
+    const onFrame = (_now, meta) => {
+      if (!video.isConnected) return;
+      const { width, height } = meta;
+      const { top, stripHeight } = CallMeasure.markGeometry(width, height);
+      canvas.width = width;
+      canvas.height = stripHeight;
+      g.drawImage(video, 0, top, width, stripHeight, 0, 0, width, stripHeight);
+      const data = g.getImageData(0, 0, width, stripHeight).data;
+      const luma = CallMeasure.rgbaLuma(data, width);
+      const mark = CallMeasure.readMark((x, y) => luma(x, y - top), width, height);
+      if (mark !== null) {
+        const shown = performance.timeOrigin + meta.expectedDisplayTime;
+        feed.delays.push(shown - CallMeasure.unwrapMark(mark, shown));
+        if (feed.delays.length > 3000) feed.delays.splice(0, 1000);
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  };
+
+  const median = (values) => {
+    if (values.length === 0) return null;
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
   };
 
   const unsubscribe = (id) => {
@@ -95,11 +131,120 @@
     show();
   };
 
-  const publish = () => {
+  /**
+   * What the specialist sends: the (fake) camera drawn onto a canvas with the time mark burnt into
+   * its bottom edge at the moment each frame is taken (CallMeasure.markCells), 30 times a second;
+   * the terminal's far-end pictures carry it back for the one-way delay.
+   */
+  const markedCamera = async () => {
+    const camera = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+    const video = document.createElement('video');
+    video.muted = true;
+    video.srcObject = camera;
+    await video.play();
+    const canvas = document.createElement('canvas');
+    canvas.width = 640;
+    canvas.height = 480;
+    const g = canvas.getContext('2d');
+    const stream = canvas.captureStream(0);
+    const [track] = stream.getVideoTracks();
+    const { top, stripHeight, cellWidth } = CallMeasure.markGeometry(canvas.width, canvas.height);
+    setInterval(() => {
+      g.drawImage(video, 0, 0, canvas.width, canvas.height);
+      const cells = CallMeasure.markCells(Date.now());
+      for (let i = 0; i < cells.length; i++) {
+        g.fillStyle = cells[i] ? '#fff' : '#000';
+        g.fillRect(Math.floor(i * cellWidth), top, Math.ceil(cellWidth), stripHeight);
+      }
+      track.requestFrame();
+    }, 1000 / 30);
+    return track;
+  };
+
+  /**
+   * The specialist's sound: a WebAudio clock shared by what we say and what we hear. Wall-clock
+   * time of a point on the audio clock is `clock.offset + contextSeconds * 1000`, the offset taken
+   * where the audio clock has just advanced (the smallest of a few readings).
+   */
+  const audio = { context: null, offset: 0 };
+  const startAudio = async () => {
+    const context = new AudioContext({ sampleRate: 48000 });
+    await context.resume();
+    let offset = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 40; i++) {
+      offset = Math.min(offset, Date.now() - context.currentTime * 1000);
+      await new Promise((r) => setTimeout(r, 7));
+    }
+    audio.context = context;
+    audio.offset = offset;
+    const blob = new Blob(
+      [
+        `registerProcessor('levels', class extends AudioWorkletProcessor {
+          process(inputs) {
+            const channel = inputs[0] && inputs[0][0];
+            let energy = 0;
+            if (channel) for (let i = 0; i < channel.length; i++) energy += channel[i] * channel[i];
+            this.port.postMessage({ t: currentTime, energy, n: channel ? channel.length : 0 });
+            return true;
+          }
+        });`,
+      ],
+      { type: 'text/javascript' },
+    );
+    await context.audioWorklet.addModule(URL.createObjectURL(blob));
+  };
+
+  /**
+   * What the specialist says (CallMeasure.voiceSample: pips and talk on the wall-clock cycle),
+   * looped from a buffer started at the right point of the cycle.
+   */
+  const voice = () => {
+    const { context, offset } = audio;
+    const cycle = CallMeasure.CYCLE_MS;
+    const buffer = context.createBuffer(1, (cycle / 1000) * context.sampleRate, context.sampleRate);
+    const data = buffer.getChannelData(0);
+    for (let i = 0; i < data.length; i++)
+      data[i] = CallMeasure.voiceSample('specialist', (i * 1000) / context.sampleRate);
+    const source = context.createBufferSource();
+    source.buffer = buffer;
+    source.loop = true;
+    const destination = context.createMediaStreamDestination();
+    source.connect(destination);
+    const when = context.currentTime + 0.1;
+    source.start(when, ((offset + when * 1000) % cycle) / 1000);
+    return destination.stream.getAudioTracks()[0];
+  };
+
+  /** A received voice's level, 10 ms a bin by wall clock (LevelTrack), for the rig's analysis. */
+  const listen = (track, feed) => {
+    const { context, offset } = audio;
+    const node = new AudioWorkletNode(context, 'levels');
+    const silent = context.createGain();
+    silent.gain.value = 0;
+    context.createMediaStreamSource(new MediaStream([track])).connect(node);
+    node.connect(silent).connect(context.destination);
+    const levels = { startMs: null, stepMs: 10, energy: [], count: [] };
+    feed.levels = levels;
+    node.port.onmessage = ({ data }) => {
+      const at = offset + data.t * 1000;
+      if (levels.startMs === null) levels.startMs = Math.floor(at / 10) * 10;
+      const bin = Math.floor((at - levels.startMs) / 10);
+      while (levels.energy.length <= bin) {
+        levels.energy.push(0);
+        levels.count.push(0);
+      }
+      levels.energy[bin] += data.energy;
+      levels.count[bin] += data.n;
+    };
+  };
+
+  const publish = async () => {
+    const video = await markedCamera().catch((error) => fail('camera', String(error)));
+    if (!video) return;
     handles.publisher.createOffer({
       tracks: [
-        { type: 'audio', capture: true, recv: false },
-        { type: 'video', capture: true, recv: false },
+        { type: 'audio', capture: voice(), recv: false },
+        { type: 'video', capture: video, recv: false },
       ],
       success: (jsep) =>
         handles.publisher.send({ message: { request: 'configure', audio: true, video: true }, jsep }),
@@ -113,7 +258,10 @@
       opaqueId: 'specialist',
       success: (handle) => {
         handles.publisher = handle;
-        handle.send({ message: { request: 'join', room, ptype: 'publisher', display } });
+        startAudio().then(
+          () => handle.send({ message: { request: 'join', room, ptype: 'publisher', display } }),
+          (error) => fail('sound', String(error)),
+        );
       },
       error: (error) => fail('attach', error),
       onmessage: (message, jsep) => {
@@ -163,6 +311,8 @@
               report.jitterBufferEmittedCount > 0
                 ? report.jitterBufferDelay / report.jitterBufferEmittedCount
                 : null,
+            latencyMs: median(state.feeds[id]?.delays ?? []),
+            marksRead: state.feeds[id]?.delays.length ?? 0,
           };
         if (report.kind === 'audio')
           entry.audio = {
@@ -172,6 +322,22 @@
           };
       }
       out[id] = entry;
+    }
+    return out;
+  };
+
+  /** Per feed: the level of what it said, as heard here (LevelTrack: wall-clock ms, 10 ms bins). */
+  window.specialistLevels = () => {
+    const out = {};
+    for (const [id, feed] of Object.entries(state.feeds)) {
+      const l = feed.levels;
+      if (!l || l.startMs === null) continue;
+      out[id] = {
+        display: feed.display,
+        startMs: l.startMs,
+        stepMs: l.stepMs,
+        rms: l.energy.map((e, i) => (l.count[i] > 0 ? Math.sqrt(e / l.count[i]) : 0)),
+      };
     }
     return out;
   };

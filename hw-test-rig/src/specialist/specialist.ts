@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import type { LevelTrack } from '../call-measure/analysis.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** Debian's libjs-janus-gateway: the Janus project's own JavaScript API, as a province page uses it. */
@@ -14,9 +16,11 @@ export interface SpecialistOptions {
   ws: string;
   room: number;
   display?: string;
-  /** Known content for the fake camera (Y4M) and microphone (WAV); Chromium's own pattern and beep otherwise. */
+  /**
+   * Known content for the fake camera (Y4M); Chromium's own pattern otherwise. The time mark is
+   * drawn over it. What the specialist says is the rig's schedule (call-measure/schedule.ts).
+   */
   videoFile?: string;
-  audioFile?: string;
 }
 
 /** What the specialist's browser decoded of one feed in the room (its own WebRTC statistics). */
@@ -30,6 +34,9 @@ export interface FeedStats {
     packetsLost: number;
     freezeCount: number;
     jitterBufferDelayS: number | null;
+    /** Median one-way delay of the time marks read from the frames shown (null: none read). */
+    latencyMs: number | null;
+    marksRead: number;
   } | null;
   audio: { seconds: number; level: number; packetsLost: number } | null;
 }
@@ -69,7 +76,6 @@ export class Specialist {
       '--disable-renderer-backgrounding',
       '--autoplay-policy=no-user-gesture-required',
       ...(options.videoFile ? [`--use-file-for-fake-video-capture=${options.videoFile}`] : []),
-      ...(options.audioFile ? [`--use-file-for-fake-audio-capture=${options.audioFile}`] : []),
     ];
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args });
     const page = await browser.newPage();
@@ -103,6 +109,17 @@ export class Specialist {
     );
   }
 
+  /** Per feed id: the level of what that feed said, as this browser heard it (wall-clock bins). */
+  levels(): Promise<Record<string, LevelTrack & { display: string | null }>> {
+    return this.page.evaluate(() =>
+      (
+        window as unknown as {
+          specialistLevels: () => Record<string, LevelTrack & { display: string | null }>;
+        }
+      ).specialistLevels(),
+    );
+  }
+
   /** Resolves when the page reached `phase`; rejects with the page's error if it failed. */
   async waitFor(phase: SpecialistState['phase'], timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -127,17 +144,38 @@ export class Specialist {
   }
 }
 
-/** The page, its script and janus.js on a loopback port of their own. */
+/**
+ * The rig's measuring code (call-measure/) for the browser: one script defining `CallMeasure`, so
+ * the page draws and reads time marks with the same functions the rig camera and the rig use.
+ */
+function callMeasureScript(): string {
+  const built = buildSync({
+    entryPoints: [join(HERE, '..', 'call-measure', 'browser.ts')],
+    bundle: true,
+    format: 'iife',
+    globalName: 'CallMeasure',
+    target: 'es2022',
+    write: false,
+  });
+  return built.outputFiles[0]?.text ?? '';
+}
+
+/** The page, its scripts and janus.js on a loopback port of their own. */
 async function servePage(): Promise<Server> {
-  const files: Record<string, { path: string; type: string }> = {
-    '/specialist.html': { path: join(HERE, 'specialist.html'), type: 'text/html; charset=utf-8' },
-    '/specialist.js': { path: join(HERE, 'specialist.js'), type: 'text/javascript; charset=utf-8' },
-    '/janus.js': { path: JANUS_JS, type: 'text/javascript; charset=utf-8' },
+  const js = 'text/javascript; charset=utf-8';
+  const files: Record<string, { body: () => string | Buffer; type: string }> = {
+    '/specialist.html': {
+      body: () => readFileSync(join(HERE, 'specialist.html')),
+      type: 'text/html; charset=utf-8',
+    },
+    '/specialist.js': { body: () => readFileSync(join(HERE, 'specialist.js')), type: js },
+    '/janus.js': { body: () => readFileSync(JANUS_JS), type: js },
+    '/call-measure.js': { body: callMeasureScript, type: js },
   };
   const server = createServer((req, res) => {
     const file = files[new URL(req.url ?? '/', 'http://x').pathname];
     if (!file) return res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': file.type }).end(readFileSync(file.path));
+    res.writeHead(200, { 'content-type': file.type }).end(file.body());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return server;

@@ -5,9 +5,11 @@ import { CallRequest } from '../schemas.ts';
 import { CallItem } from '../types.ts';
 
 /**
- * Two-way consultation calls: POST /api/v1/call {"room"?: N} calls (the duty specialist's room by
- * default) and answers once the terminal is in the room; DELETE /api/v1/call ends the call;
- * GET /api/v1/call is its state. On a terminal without video or without a media server, a 409.
+ * Two-way consultation calls: POST /api/v1/call {"room"?: N, "echoControl"?: bool} calls (the duty
+ * specialist's room by default; echo control off for a headset) and answers once the terminal is
+ * in the room; DELETE /api/v1/call ends the call;
+ * GET /api/v1/call is its state; GET /api/v1/call/far-end.jpg the far end's newest picture, with
+ * `X-Shown-At` (wall-clock ms when the terminal showed it). On a terminal without video or without a media server, a 409.
  */
 export function callRoutes(
   call: Pick<CallService, 'configured' | 'call' | 'hangUp' | 'snapshot' | 'farEndFrame'> | null,
@@ -26,14 +28,22 @@ export function callRoutes(
     route({
       method: 'GET',
       path: '/api/v1/call/far-end.jpg',
-      handle: async () => ({ bytes: await service().farEndFrame(), contentType: 'image/jpeg' }),
+      handle: async () => {
+        const frame = await service().farEndFrame();
+        // When the picture was on screen: what a glass-to-glass delay is measured against.
+        const headers: Record<string, string> =
+          frame.shownAt === null ? {} : { 'x-shown-at': frame.shownAt.toFixed(1) };
+        return { bytes: frame.jpeg, contentType: 'image/jpeg', headers };
+      },
     }),
     route({
       method: 'POST',
       path: '/api/v1/call',
       body: CallRequest,
       response: CallItem,
-      handle: async ({ body }) => ({ json: await service().call(body.room ?? undefined) }),
+      handle: async ({ body }) => ({
+        json: await service().call(body.room ?? undefined, body.echoControl ?? undefined),
+      }),
     }),
     route({
       method: 'DELETE',
