@@ -2,26 +2,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchCalls, callsSection } from './calls.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
 import { benchEventLoop } from './event-loop.ts';
 import { benchKillTest } from './kill-test.ts';
 import { benchPeripherals } from './peripherals.ts';
-import { benchScpDecode, type Row } from './scp-decode.ts';
-import { machine } from './stats.ts';
+import { benchScpDecode } from './scp-decode.ts';
+import { machine, table } from './stats.ts';
 import { benchStoreCommits } from './store-commits.ts';
 import { benchUplinkLink } from './uplink-link.ts';
 import { benchVideo } from './video.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-function table(unit: string, rows: Row[]): string {
-  return [
-    `| what | median ${unit} | ratio to baseline |`,
-    '| --- | ---: | ---: |',
-    ...rows.map((r) => `| ${r.what} | ${r.median} | ${r.ratio} |`),
-  ].join('\n');
-}
 
 const work = mkdtempSync(join(process.env['TELEMED_BENCH_DIR'] ?? tmpdir(), 'telemed-bench-'));
 const started = new Date();
@@ -44,6 +37,8 @@ try {
   const link = await benchUplinkLink(join(work, 'link'));
   console.error('video (software encoder, ~3.5 min)…');
   const video = await benchVideo(join(work, 'video'));
+  console.error('two-way calls (telemed-rig up + call, ~9 min)…');
+  const calls = await benchCalls(join(work, 'calls'));
   const md = [
     '# Benchmarks',
     '',
@@ -181,6 +176,7 @@ try {
     '  then be missed; the bench raises the limit. Live encoding is paced at 30 frames/s and does',
     '  not come near it, but a board falling back to software at 1080p should use 720p.',
     '',
+    ...callsSection(calls),
   ].join('\n');
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), md);

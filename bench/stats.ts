@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, freemem, release, totalmem } from 'node:os';
+import type { Row } from './scp-decode.ts';
 
 export function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
@@ -52,4 +53,13 @@ export function machine(dir: string): Record<string, string> {
     Node: process.version,
     'Store file system': `${fs} (${dir})`,
   };
+}
+
+/** A markdown table of rows: what, median, ratio to the baseline. */
+export function table(unit: string, rows: Row[]): string {
+  return [
+    `| what | median ${unit} | ratio to baseline |`,
+    '| --- | ---: | ---: |',
+    ...rows.map((r) => `| ${r.what} | ${r.median} | ${r.ratio} |`),
+  ].join('\n');
 }

@@ -257,8 +257,10 @@ function callHealth(c: CallSnapshot): NonNullable<HealthPayload['call']> {
           width: r.width,
           height: r.height,
           audioSeconds: Math.round(r.audioSeconds * 10) / 10,
+          freezes: r.freezes,
         }
       : null,
+    link: c.link,
     echoControl: c.echoControl,
     counters: c.counters,
   };

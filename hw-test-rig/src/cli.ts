@@ -14,7 +14,7 @@ import { runKillTest } from './kill-test/kill-test.ts';
 import { Rig } from './rig.ts';
 import type { DcFault } from './services/fault-proxy.ts';
 import { RIG_ROOM } from './services/janus.ts';
-import { LinkShapeError, parseLinkShape } from './services/link-shape.ts';
+import { type LinkShape, LinkShapeError, parseLinkShape } from './services/link-shape.ts';
 import { LoopDisk } from './services/loop-disk.ts';
 import { SoftTpm } from './services/soft-tpm.ts';
 import { SrtListener } from './services/srt-listener.ts';
@@ -42,9 +42,12 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   record --seconds N                       record N seconds from the camera through the terminal's
                                            local API (opens a study if none is open)
   still                                    take a still from the running camera (video or recording)
-  call --seconds N                         the terminal calls through its local API, the specialist
+  call --seconds N [--loss PCT] [--rate KBIT] [--dc-down A|B]
+                                           the terminal calls through its local API, the specialist
                                            joins its room, N s later the terminal hangs up; prints
                                            what each end decoded of the other, as one JSON object
+                                           (--loss, --rate: the link for the call's media and
+                                           uploads; --dc-down: that data centre stops half way)
   specialist [--seconds N] [--dc A|B] [--display NAME]
                                            the province's specialist (headless Chromium, fake camera
                                            and microphone) joins the consultation room on data centre
@@ -400,6 +403,22 @@ async function killTest(stateFile: string, flags: Flags): Promise<void> {
   if (!summary.ok) process.exitCode = 1;
 }
 
+/** `call --loss PCT --rate KBIT`: the link for the call (a bare rate is kbit/s, as the issue writes it). */
+function callShape(flags: { loss?: string; rate?: string }): LinkShape | null {
+  if (flags.loss === undefined && flags.rate === undefined) return null;
+  const rate =
+    flags.rate !== undefined && /^\d+(\.\d+)?$/.test(flags.rate) ? `${flags.rate}kbit` : flags.rate;
+  try {
+    return parseLinkShape({
+      ...(rate !== undefined ? { rate } : {}),
+      ...(flags.loss !== undefined ? { loss: flags.loss } : {}),
+    });
+  } catch (error) {
+    if (error instanceof LinkShapeError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
 function dcArg(value: string | undefined): 'A' | 'B' {
   if (value !== 'A' && value !== 'B')
     throw new UsageError(`name the data centre: A or B (got ${value ?? 'nothing'})`);
@@ -571,7 +590,11 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'call')
     return console.log(
       JSON.stringify(
-        await callCommand(readState(stateFile), { seconds: number(values.seconds, '--seconds') }),
+        await callCommand(readState(stateFile), {
+          seconds: number(values.seconds, '--seconds'),
+          shape: callShape(values),
+          dcDown: values['dc-down'] === undefined ? null : dcArg(values['dc-down']),
+        }),
       ),
     );
   if (command === 'specialist')
@@ -638,6 +661,7 @@ function parseOptions(args: string[]) {
       rate: { type: 'string' },
       delay: { type: 'string' },
       loss: { type: 'string' },
+      'dc-down': { type: 'string' },
     },
   });
 }

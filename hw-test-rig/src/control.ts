@@ -197,12 +197,17 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       }
       return `${c.bytes} random bytes sent down ${c.device}'s line`;
     }
-    case 'dc-down':
-      await ctx.rig.dcs[c.dc].stop();
-      return `data centre ${c.dc} stopped`;
-    case 'dc-up':
-      await ctx.rig.dcs[c.dc].start();
+    // A data centre down is all of it: its PACS and, on a rig with calls, its media server.
+    case 'dc-down': {
+      const janus = ctx.rig.janus?.[c.dc];
+      await Promise.all([ctx.rig.dcs[c.dc].stop(), janus?.stop()]);
+      return `data centre ${c.dc} stopped${janus ? ' (and its media server)' : ''}`;
+    }
+    case 'dc-up': {
+      const janus = ctx.rig.janus?.[c.dc];
+      await Promise.all([ctx.rig.dcs[c.dc].start(), janus && !janus.running ? janus.start() : undefined]);
       return `data centre ${c.dc} running`;
+    }
     case 'dc-fault':
       ctx.rig.proxies[c.dc].fault = c.fault;
       return `data centre ${c.dc}: ${describeFault(c.fault)}`;

@@ -8,6 +8,7 @@ import { HidRelayServer } from './hid/hid-relay-server.ts';
 import { SimHidScanner } from './hid/sim-hid-scanner.ts';
 import { IdReaderSimulator } from './id-reader/id-reader-simulator.ts';
 import { RigScanner } from './scanner/rig-scanner.ts';
+import { CallLink } from './services/call-link.ts';
 import { FaultProxy } from './services/fault-proxy.ts';
 import { freePort } from './services/free-port.ts';
 import { JanusMediaServer, RIG_ROOM } from './services/janus.ts';
@@ -89,6 +90,8 @@ export class Rig {
   janus: Record<'A' | 'B', JanusMediaServer> | null = null;
   /** The clinic's room for calls (loudspeaker into microphone, and a local talker); with `call`. */
   room: RigRoom | null = null;
+  /** The county link as the call's media meets it (the terminal's call ports); with `call`. */
+  callLink: CallLink | null = null;
 
   static async start(options: RigOptions): Promise<Rig> {
     const dir = options.dir;
@@ -136,6 +139,7 @@ export class Rig {
       ]);
       rig.janus = { A: janusA, B: janusB };
       rig.room = await RigRoom.start(await RigRoom.freeUdpPort());
+      rig.callLink = new CallLink(CallLink.randomPorts());
     }
     return rig;
   }
@@ -276,6 +280,7 @@ export class Rig {
             call: {
               servers: { A: this.janus.A.ws, B: this.janus.B.ws },
               room: RIG_ROOM,
+              ...(this.callLink ? { udpPorts: this.callLink.ports } : {}),
               speaker: this.room
                 ? {
                     kind: 'elements',
@@ -326,9 +331,11 @@ export class Rig {
   /** Shapes the link to the data centres (made on first use), or takes the shape off (null). */
   async shapeLink(shape: LinkShape | null): Promise<void> {
     if (shape === null) {
+      this.callLink?.clear();
       await this.link?.clear();
       return;
     }
+    this.callLink?.apply(shape);
     this.link ??= await ShapedLink.create(this.options.dir, {
       A: () => this.dcs.A.port,
       B: () => this.dcs.B.port,
@@ -337,6 +344,7 @@ export class Rig {
   }
 
   async stop(): Promise<void> {
+    this.callLink?.clear();
     await this.link?.stop();
     await Promise.all([
       this.proxies.A.stop(),

@@ -1,7 +1,23 @@
 import { execFile } from 'node:child_process';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import type { CallReport } from '../src/specialist/call-command.ts';
 import { RIG_BIN, rigUp } from './helpers/rig-up.ts';
+
+/** `telemed-rig call` as a person runs it; its one JSON object. */
+async function rigCall(t: ExecutionContext, stateFile: string, args: string[]): Promise<CallReport> {
+  const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
+    (done) =>
+      execFile(
+        process.execPath,
+        [RIG_BIN, 'call', '--state-file', stateFile, ...args],
+        { timeout: 180_000 },
+        (error, stdout, stderr) => done({ code: error ? 1 : 0, stdout, stderr }),
+      ),
+  );
+  t.is(code, 0, stderr);
+  t.log(stdout.trim());
+  return JSON.parse(stdout) as CallReport;
+}
 
 test.serial(
   'telemed-rig call: the terminal calls, the specialist joins, and one JSON object says what each end decoded',
@@ -10,18 +26,7 @@ test.serial(
     const { stateFile, state } = await rigUp(t, 'call-cli', []);
     t.truthy(state.call?.janus.A.ws, 'the state file names the media servers');
     t.is(state.call?.room, 1234);
-    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
-      (done) =>
-        execFile(
-          process.execPath,
-          [RIG_BIN, 'call', '--state-file', stateFile, '--seconds', '12'],
-          { timeout: 120_000 },
-          (error, stdout, stderr) => done({ code: error ? 1 : 0, stdout, stderr }),
-        ),
-    );
-    t.is(code, 0, stderr);
-    t.log(stdout.trim());
-    const report = JSON.parse(stdout) as CallReport;
+    const report = await rigCall(t, stateFile, ['--seconds', '12']);
     t.is(report.server, 'A');
     for (const [side, d] of [
       ['toSpecialist', report.toSpecialist],
@@ -49,11 +54,45 @@ test.serial(
     t.deepEqual(Object.keys(report).sort(), [
       'echo',
       'faults',
+      'link',
       'lipSyncMs',
       'server',
       'toSpecialist',
       'toTerminal',
     ]);
     t.deepEqual(report.faults, []);
+  },
+);
+
+test.serial(
+  'telemed-rig call --loss 5 --rate 400: the call adapts to a link too slow for its picture and frames keep coming; --dc-down A: it moves to B by itself',
+  async (t) => {
+    t.timeout(6 * 60_000);
+    const { stateFile } = await rigUp(t, 'call-cli-faults', []);
+    // 400 kbit/s each way is less than the picture takes (about 550 kbit/s of the rig camera at a
+    // 1000 kbit/s target): the link loses what does not fit, on top of 5 % at random.
+    const weak = await rigCall(t, stateFile, ['--seconds', '16', '--loss', '5', '--rate', '400']);
+    t.regex(weak.faults.join(' '), /0.4 Mbit\/s, .*5 % loss/, 'the shape is reported');
+    const link = weak.link;
+    t.truthy(link, 'the terminal reports its link');
+    t.true((link?.sendLossPercent ?? 0) > 0, `the far end reports the loss: ${JSON.stringify(link)}`);
+    t.true((link?.counters.stepsDown ?? 0) > 0, `the rate stepped down: ${JSON.stringify(link)}`);
+    t.true((link?.targetKbps ?? 1000) < 1000, `below the ceiling: ${JSON.stringify(link)}`);
+    // The call survives: pictures keep arriving each way (stalling at times: see the benchmarks)
+    // and sound throughout.
+    for (const [side, d] of [
+      ['toSpecialist', weak.toSpecialist],
+      ['toTerminal', weak.toTerminal],
+    ] as const) {
+      t.true(d.framesDecoded > 30, `${side} keeps coming: ${JSON.stringify(d)}`);
+      t.true(d.audioSeconds > 10, `${side} sound: ${JSON.stringify(d)}`);
+    }
+
+    const moved = await rigCall(t, stateFile, ['--seconds', '16', '--dc-down', 'A']);
+    t.is(moved.server, 'B', 'the call ended on the other data centre');
+    const back = /on B again, receiving the specialist, after (\d+) ms/.exec(moved.faults.join(' '));
+    t.truthy(back, moved.faults.join('; '));
+    t.log(`data centre A down → in the call on B, receiving, after ${back?.[1]} ms`);
+    t.true(moved.toTerminal.framesDecoded > 60 && moved.toSpecialist.framesDecoded > 60);
   },
 );

@@ -142,6 +142,26 @@ async function inCall(
 }
 
 test.serial(
+  "a second call in the same consultation: the picture goes out again at once (it keeps the call pipeline's time, not the camera's)",
+  async (t) => {
+    t.timeout(180_000);
+    const { origin, headers, framesAtSpecialist, hangUp, status } = await inCall(t);
+    await until('the first call seen', async () => (await framesAtSpecialist()) > 30, 60_000);
+    await hangUp();
+    // The camera keeps running between the calls: its pipeline's clock runs on ahead of the next call's.
+    await new Promise((r) => setTimeout(r, 6000));
+    t.is((await status()).video?.camera.state, 'live');
+    const again = await fetch(`${origin}/api/v1/call`, { method: 'POST', headers, body: '{}' });
+    t.is(again.status, 200);
+    const started = Date.now();
+    // Seconds, not the camera's head start: before the fix the picture waited as long as the camera had run.
+    await until('the second call seen', async () => (await framesAtSpecialist()) > 30, 5_000);
+    t.log(`second call: 30 frames at the specialist ${Date.now() - started} ms after it was placed`);
+    await hangUp();
+  },
+);
+
+test.serial(
   'a call offered while a recording runs: the recording carries on from the same encoder, the call goes out, and hanging up leaves the recording running',
   async (t) => {
     t.timeout(180_000);

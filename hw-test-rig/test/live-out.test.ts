@@ -63,7 +63,7 @@ test.serial(
     t.is(still.status, 200, 'a still needs the camera, not a recording');
 
     await new Promise((r) => setTimeout(r, 2000));
-    await media.consultation.setBitrate(400);
+    await media.consultation.requestBitrate('live', 400);
     t.deepEqual(
       (await status()).video!.live.resolution,
       { width: 640, height: 360 },
@@ -71,10 +71,10 @@ test.serial(
     );
     await new Promise((r) => setTimeout(r, 2000));
     // The adaptive floor: too few bits for 640×360, so the picture steps down a rung.
-    await media.consultation.setBitrate(300);
+    await media.consultation.requestBitrate('live', 300);
     t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 });
     await new Promise((r) => setTimeout(r, 2000));
-    await media.consultation.setBitrate(1500);
+    await media.consultation.requestBitrate('live', 1500);
     t.deepEqual((await status()).video!.live.resolution, { width: 640, height: 360 });
     await new Promise((r) => setTimeout(r, 2000));
     t.is((await post('/api/v1/video/stop')).status, 200);
@@ -272,7 +272,7 @@ test.serial(
   async (t) => {
     const { w, media, status, post } = await videoWorld(t, { segmentS: 1 });
     t.is((await post('/api/v1/video/start')).status, 200);
-    await media.consultation.setBitrate(300);
+    await media.consultation.requestBitrate('live', 300);
     t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 });
 
     const started = await post('/api/v1/recordings', { seconds: 2.5 });
@@ -280,7 +280,7 @@ test.serial(
     const { recordingId } = (await started.json()) as { recordingId: number };
     await new Promise((r) => setTimeout(r, 800));
     // The link recovers mid-recording: the rate goes up, the size waits for the recording's end.
-    await media.consultation.setBitrate(1500);
+    await media.consultation.requestBitrate('live', 1500);
     t.deepEqual((await status()).video!.live.resolution, { width: 424, height: 240 }, 'held while recording');
     await until('recording over', async () => (await status()).video!.recording.state === 'idle', 20_000);
     await until(

@@ -260,6 +260,21 @@ export const CallCounters = Type.Object({
   refusedMessages: Type.Integer(),
 });
 
+/** A call's link both ways over the last second (webrtcbin's RTCP statistics; null until measured). */
+export const CallLinkItem = Type.Object({
+  sendKbps: Nullable(Type.Number()),
+  receiveKbps: Nullable(Type.Number()),
+  /** Of our packets, lost on the way (the far end's receiver reports), %. */
+  sendLossPercent: Nullable(Type.Number()),
+  /** Of the far end's packets, lost on the way to us, %. */
+  receiveLossPercent: Nullable(Type.Number()),
+  rttMs: Nullable(Type.Number()),
+  jitterMs: Nullable(Type.Number()),
+  /** The video bitrate the call asks of the encoder now (it adapts to loss and queueing). */
+  targetKbps: Type.Number(),
+  counters: Type.Object({ stepsDown: Type.Integer(), stepsUp: Type.Integer() }),
+});
+
 /** A two-way consultation call (the call service's snapshot). */
 export const CallItem = Type.Object({
   state: OneOf('idle', 'joining', 'in-call', 'reconnecting', 'leaving'),
@@ -278,8 +293,12 @@ export const CallItem = Type.Object({
       fps: Nullable(Type.Number()),
       audioSeconds: Type.Number(),
       audioLevelDb: Nullable(Type.Number()),
+      /** Seconds the far end's picture stood still after it had started. */
+      freezes: Type.Integer(),
     }),
   ),
+  /** The link both ways while in the room. */
+  link: Nullable(CallLinkItem),
   echoControl: Type.Boolean(),
   lastError: Nullable(Type.String()),
   counters: CallCounters,

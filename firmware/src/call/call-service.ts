@@ -14,11 +14,11 @@ import {
   speakerSpec,
 } from '../media/call-pipelines.ts';
 import type { Consultation } from '../media/consultation.ts';
-import type { ProbeResult } from '../media/ipc.ts';
+import type { PortRange, ProbeResult } from '../media/ipc.ts';
 import type { BusEvent } from '../media/media-worker.ts';
 import type { ElementSpec, PipelineSpec } from '../media/pipeline-spec.ts';
-import { parseLevel, parseVideoCaps } from '../media/readings.ts';
 import type { Service } from '../service.ts';
+import { type CallLink, CallQuality, type Received } from './call-quality.ts';
 import { JanusRoom, type RoomPublisher, type Subscription } from './janus-room.ts';
 
 /** The media worker as a call uses it (the real one, or a test's). */
@@ -36,13 +36,15 @@ export interface CallWorker {
     to: { pipeline: string; element: string },
     start?: 'last-key-frame' | 'next-key-frame',
     onSourceGone?: 'end' | 'wait',
+    timeline?: 'source' | 'target',
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
   frame(pipeline: string, element: string): Promise<{ jpeg: Uint8Array; shownAt: number | null }>;
-  webrtcOffer(pipeline: string, element: string): Promise<string>;
+  webrtcOffer(pipeline: string, element: string, streams: number, ports?: PortRange): Promise<string>;
   webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
-  webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string>;
+  webrtcAnswer(pipeline: string, element: string, sdp: string, ports?: PortRange): Promise<string>;
+  webrtcStats(pipeline: string, element: string, pad: string): Promise<string[]>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
 }
 
@@ -74,6 +76,8 @@ export interface CallSnapshot {
   remote: { display: string; since: string } | null;
   /** The far end as decoded and played here, while subscribed. */
   received: Received | null;
+  /** The link both ways while in a room (bitrates, loss, round trip, jitter, the adapted rate). */
+  link: CallLink | null;
   echoControl: boolean;
   lastError: string | null;
   counters: {
@@ -87,25 +91,12 @@ export interface CallSnapshot {
   };
 }
 
-/** The far end's picture (the sink's own counts, the caps it is given) and sound (level readings). */
-export interface Received {
-  framesRendered: number;
-  framesDropped: number;
-  width: number | null;
-  height: number | null;
-  /** Frames shown per second over the last second. */
-  fps: number | null;
-  audioSeconds: number;
-  /** The far end's sound, RMS in dBFS over the last half second (-200: silence). */
-  audioLevelDb: number | null;
-}
-
 export interface CallServiceOptions {
   config: Config;
   worker: CallWorker;
   consultation: Pick<
     Consultation,
-    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state'
+    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state' | 'requestBitrate'
   >;
   bus: EventBus;
   log: Logger;
@@ -150,8 +141,7 @@ export class CallService implements Service<CallSnapshot> {
     slowLinks: 0,
     refusedMessages: 0,
   };
-  private received: CallSnapshot['received'] = null;
-  private statsTimer: NodeJS.Timeout | null = null;
+  private readonly quality: CallQuality;
   private echoControl = false;
   /** What this call asked for: echo control unless a headset is worn. */
   private wantEchoControl = true;
@@ -166,12 +156,14 @@ export class CallService implements Service<CallSnapshot> {
   constructor(private readonly options: CallServiceOptions) {
     this.joinRoom = options.joinRoom ?? ((o) => JanusRoom.join(o));
     this.clock = options.clock ?? (() => new Date());
-    options.worker.onBusEvent((event) => {
-      if (event.pipeline !== CALL_PIPELINES.in || event.kind !== 'level' || !this.received) return;
-      const level = parseLevel(event.message);
-      if (!level) return;
-      this.received.audioSeconds += level.durationS;
-      this.received.audioLevelDb = level.rmsDb;
+    this.quality = new CallQuality({
+      worker: options.worker,
+      // The call's ceiling, and never above what the one encode is set to.
+      maxKbps: Math.min(options.config.call.bitrateKbps, options.config.media.bitrateKbps),
+      onBitrate: (kbps) => options.consultation.requestBitrate('call', kbps),
+      // The kiosk shows what arrives (size, rate, sound): once a second while in a call.
+      onChange: () => options.bus.emit({ type: 'changed', part: 'call' }),
+      log: options.log,
     });
   }
 
@@ -207,6 +199,7 @@ export class CallService implements Service<CallSnapshot> {
         { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc },
         'next-key-frame',
         'wait',
+        'target',
       );
     } catch (error) {
       this.videoFed = false;
@@ -232,7 +225,8 @@ export class CallService implements Service<CallSnapshot> {
       room: this.roomNo,
       since: this.since,
       remote: this.remote ? { display: this.remote.display, since: this.remote.since } : null,
-      received: this.received,
+      received: this.quality.received ? { ...this.quality.received } : null,
+      link: this.state === 'in-call' ? this.quality.snapshot() : null,
       echoControl: this.echoControl,
       lastError: this.lastError,
       counters: { ...this.counters },
@@ -353,7 +347,12 @@ export class CallService implements Service<CallSnapshot> {
       },
     });
     this.room = joined;
-    const offer = await worker.webrtcOffer(CALL_PIPELINES.out, CALL_ELEMENTS.outWebrtc);
+    const offer = await worker.webrtcOffer(
+      CALL_PIPELINES.out,
+      CALL_ELEMENTS.outWebrtc,
+      media.microphone ? 2 : 1,
+      config.call.udpPorts ?? undefined,
+    );
     const answer = await joined.publish(offer, {
       audio: media.microphone !== null,
       bitrateKbps: config.call.bitrateKbps,
@@ -368,6 +367,7 @@ export class CallService implements Service<CallSnapshot> {
     this.setState('in-call');
     log.info({ server: dc, room, feed: joined.feed }, 'in the call');
     if (first) this.options.bus.emit({ type: 'call', event: 'started', server: dc, reason: null });
+    this.quality.start();
     this.publishers(joined.initial);
   }
 
@@ -450,27 +450,19 @@ export class CallService implements Service<CallSnapshot> {
       CALL_PIPELINES.in,
       CALL_ELEMENTS.inWebrtc,
       subscription.offerSdp,
+      this.options.config.call.udpPorts ?? undefined,
     );
     await subscription.start(answer);
     this.counters.subscriptions++;
-    this.received = {
-      framesRendered: 0,
-      framesDropped: 0,
-      width: null,
-      height: null,
-      fps: null,
-      audioSeconds: 0,
-      audioLevelDb: null,
-    };
+    this.quality.receiving();
     this.options.log.info({ feed: publisher.feed, display: publisher.display }, 'receiving the far end');
     this.options.bus.emit({ type: 'changed', part: 'call' });
-    this.watchReceived();
   }
 
   private async remoteGone(): Promise<void> {
     this.options.log.info({ display: this.remote?.display }, 'the far end left the room');
     this.remote = null;
-    this.received = null;
+    this.quality.notReceiving();
     await this.subscription?.close();
     this.subscription = null;
     await this.options.worker.stopPipeline(CALL_PIPELINES.in).catch(() => {});
@@ -502,36 +494,6 @@ export class CallService implements Service<CallSnapshot> {
     }, delay);
   }
 
-  /** Once a second: the far-end sink's counts and caps (frames shown, size, rate). */
-  private watchReceived(): void {
-    if (this.statsTimer) return;
-    let last = { at: Date.now(), rendered: 0 };
-    this.statsTimer = setInterval(() => {
-      const { worker } = this.options;
-      if (!this.subscription) return;
-      void Promise.all([
-        worker.stats(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo),
-        worker.caps(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo),
-      ])
-        .then(([stats, caps]) => {
-          const received = this.received;
-          if (!received) return;
-          const rendered = Number(/rendered=\(guint64\)(\d+)/.exec(stats)?.[1] ?? 0);
-          const now = Date.now();
-          received.fps = Math.round(((rendered - last.rendered) * 10_000) / Math.max(1, now - last.at)) / 10;
-          last = { at: now, rendered };
-          received.framesRendered = rendered;
-          received.framesDropped = Number(/dropped=\(guint64\)(\d+)/.exec(stats)?.[1] ?? 0);
-          const size = parseVideoCaps(caps);
-          received.width = size?.width ?? null;
-          received.height = size?.height ?? null;
-          // The kiosk shows what arrives (size, rate, sound): once a second while in a call.
-          this.options.bus.emit({ type: 'changed', part: 'call' });
-        })
-        .catch(() => {});
-    }, 1000);
-  }
-
   /** Leaves the room (if any) and stops every call pipeline. */
   private async teardown(): Promise<void> {
     const room = this.room;
@@ -540,9 +502,7 @@ export class CallService implements Service<CallSnapshot> {
     this.videoFed = false;
     this.subscription = null;
     this.remote = null;
-    this.received = null;
-    if (this.statsTimer) clearInterval(this.statsTimer);
-    this.statsTimer = null;
+    await this.quality.stop();
     await room?.leave().catch(() => {});
     for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out, CALL_PIPELINES.speaker])
       await this.options.worker.stopPipeline(pipeline).catch(() => {});

@@ -356,6 +356,23 @@ export const ConfigSchema = Type.Object(
         echoControl: Type.Boolean({ default: true }),
         /** Our sending bitrate's ceiling in a call (the link lowers it; the server's REMB too). */
         bitrateKbps: Type.Integer({ default: 1500, minimum: 100, maximum: 20_000 }),
+        /**
+         * The UDP ports a call's media may use (ICE candidates from these only), for a clinic
+         * whose firewall opens a range for calls; null: any.
+         */
+        udpPorts: Type.Union(
+          [
+            Type.Object(
+              {
+                min: Type.Integer({ minimum: 1024, maximum: 65_535 }),
+                max: Type.Integer({ minimum: 1024, maximum: 65_535 }),
+              },
+              { additionalProperties: false },
+            ),
+            Type.Null(),
+          ],
+          { default: null },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -385,10 +402,15 @@ export function parseConfig(input: unknown): Config {
   );
   if (problems.length === 0) {
     // Rules between fields, reported with the schema's own.
-    const { storage } = withDefaults as Config;
+    const { storage, call } = withDefaults as Config;
     if (storage.warnFreeBytes < storage.minFreeBytes)
       problems.push(
         `/storage/warnFreeBytes: must be at least /storage/minFreeBytes (${storage.minFreeBytes}): the alarm comes before captures are refused (got ${storage.warnFreeBytes})`,
+      );
+    // Two streams (sending, receiving), each one port with bundling, and room for a reconnect.
+    if (call.udpPorts && call.udpPorts.max - call.udpPorts.min < 3)
+      problems.push(
+        `/call/udpPorts: max must be at least min + 3 (two streams and a reconnect) (got ${call.udpPorts.min}–${call.udpPorts.max})`,
       );
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -126,12 +126,17 @@ export class Consultation {
   /** Recordings in progress: each holds the picture size (a segment cannot change size). */
   private holds = 0;
   private reselecting: Promise<unknown> | null = null;
+  /** What each user of the one encode asks of its bitrate (live out's link, a call's link). */
+  private readonly bitrateAsks = new Map<'live' | 'call', number>();
+  /** The bitrate the encoder was last given (the target until a link asks for less). */
+  private kbps: number;
 
   /** Live out to the province's media server while the camera runs. */
   readonly liveOut: LiveOut;
 
   constructor(private readonly options: ConsultationOptions) {
     this.rungs = ladder(options.target);
+    this.kbps = options.target.bitrateKbps;
     options.worker.onBusEvent((event) => this.onBus(event));
     this.liveOut = new LiveOut({
       worker: options.worker,
@@ -139,7 +144,7 @@ export class Consultation {
       log: options.log.child({ module: 'live-out' }),
       onChange: options.onChange,
       maxKbps: options.target.bitrateKbps,
-      onBitrate: (kbps) => this.setBitrate(kbps),
+      onBitrate: (kbps) => this.requestBitrate('live', kbps),
     });
   }
 
@@ -164,7 +169,7 @@ export class Consultation {
       released = true;
       this.holds--;
       if (this.holds === 0 && this.state === 'live')
-        void this.resize(this.liveOut.bitrate.current).catch((error: unknown) =>
+        void this.resize(this.kbps).catch((error: unknown) =>
           this.options.log.warn({ err: (error as Error).message }, 'resolution step failed'),
         );
     };
@@ -286,13 +291,26 @@ export class Consultation {
   }
 
   /**
-   * Adaptive bitrate: the live link's statistics call for a new rate; every encoder in the table
-   * knows its own property and unit.
+   * A link's ask for the encoder's bitrate (null: no longer asks). Live out and a call share one
+   * encode, so the lower ask wins: the call has the link first, and a weak live link is not
+   * flooded either.
    */
-  async setBitrate(kbps: number): Promise<void> {
+  async requestBitrate(who: 'live' | 'call', kbps: number | null): Promise<void> {
+    if (kbps === null) this.bitrateAsks.delete(who);
+    else this.bitrateAsks.set(who, kbps);
+    const wanted = Math.min(this.options.target.bitrateKbps, ...this.bitrateAsks.values());
+    if (wanted !== this.kbps) await this.setBitrate(wanted);
+  }
+
+  /**
+   * Adaptive bitrate: a link's statistics call for a new rate; every encoder in the table knows
+   * its own property and unit.
+   */
+  private async setBitrate(kbps: number): Promise<void> {
     const encoder = this.options.encoders.current;
     if (this.state !== 'live' || !encoder) throw new VideoError('NOT_RUNNING', 'nothing is being encoded');
     await this.options.worker.setProperties(CONSULTATION_PIPELINE, ELEMENTS.encoder, encoder.bitrate(kbps));
+    this.kbps = kbps;
     this.options.log.info({ kbps, encoder: encoder.element }, 'encoder bitrate changed');
     await this.resize(kbps);
   }

@@ -93,8 +93,9 @@ function convert(type: string | null, value: string): number | string | boolean 
     const n = Number(value);
     return type === null && value !== '' && Number.isFinite(n) ? n : value;
   }
+  // A typed field with nothing after its type is no number (Number('') would be 0).
   const n = Number(value);
-  return Number.isFinite(n) ? n : value;
+  return value !== '' && Number.isFinite(n) ? n : value;
 }
 
 /** A numeric field, or null when it is absent or not a number. */

@@ -18,6 +18,8 @@ export interface GstElement extends GObjectLike {
     signal: 'pad-added',
     handler: (pad: { name: string; getCurrentCaps(): { toString(): string } | null }) => void,
   ): void;
+  /** A bin's: an element added anywhere inside it. */
+  on(signal: 'deep-element-added', handler: (bin: unknown, element: GstElement) => void): void;
 }
 
 export interface GstElementWithPads extends GstElement {
@@ -113,6 +115,8 @@ export interface GstAppSink extends GstElement {
 
 export interface GstPad {
   getCurrentCaps(): { toString(): string } | null;
+  /** Added to the running time of what passes (ns; may be negative). */
+  setOffset(offsetNs: number): void;
   addProbe(type: number, fn: (pad: GstPad, info: { getEvent(): unknown | null }) => number): number;
 }
 

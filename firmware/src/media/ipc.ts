@@ -39,13 +39,28 @@ export type WorkerRequest =
        * call keeps its session while the camera is away). Default 'end'.
        */
       onSourceGone?: 'end' | 'wait';
+      /**
+       * Whose running time the fed buffers keep: the tap's pipeline's ('source', default: a
+       * recording's tracks all come from there), or the receiving pipeline's ('target': a call's
+       * picture joins a microphone that is stamped there; fed as they are, buffers from a camera
+       * pipeline that started earlier would be seconds ahead and wait that long in the sink).
+       */
+      timeline?: 'source' | 'target';
     }
   /** A call's publisher: webrtcbin's offer, with its ICE candidates (reply: sdp). */
-  | { id: number; op: 'webrtc-offer'; pipeline: string; element: string }
+  | { id: number; op: 'webrtc-offer'; pipeline: string; element: string; streams: number; ports?: PortRange }
   /** The media server's answer to that offer. */
   | { id: number; op: 'webrtc-remote-answer'; pipeline: string; element: string; sdp: string }
   /** A call's subscription: the media server's offer in, webrtcbin's answer out (reply: sdp). */
-  | { id: number; op: 'webrtc-answer'; pipeline: string; element: string; sdp: string };
+  | { id: number; op: 'webrtc-answer'; pipeline: string; element: string; sdp: string; ports?: PortRange }
+  /** webrtcbin's statistics for the stream through one of its pads (reply: stats, one structure each). */
+  | { id: number; op: 'webrtc-stats'; pipeline: string; element: string; pad: string };
+
+/** UDP ports ICE may use (a clinic's firewall opens these for calls). */
+export interface PortRange {
+  min: number;
+  max: number;
+}
 
 /** An element by its spec id inside a named pipeline. */
 export interface ElementRef {
@@ -107,6 +122,8 @@ export type WorkerMessage =
       shownAt?: number | null;
       /** stats: the GstStructure as text (`gst_structure_to_string`). */
       structure?: string;
+      /** webrtc-stats: each statistic (outbound-rtp, remote-inbound-rtp, …) as structure text. */
+      stats?: string[];
       /** webrtc-offer, webrtc-answer: the local description with its candidates. */
       sdp?: string;
     }

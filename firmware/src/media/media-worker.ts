@@ -10,6 +10,7 @@ import {
   type CameraInfo,
   type ElementRef,
   isWorkerMessage,
+  type PortRange,
   type ProbeResult,
   type WorkerMessage,
   type WorkerRequest,
@@ -164,8 +165,9 @@ export class MediaWorker {
     to: ElementRef,
     start: 'last-key-frame' | 'next-key-frame' = 'last-key-frame',
     onSourceGone: 'end' | 'wait' = 'end',
+    timeline: 'source' | 'target' = 'source',
   ): Promise<void> {
-    await this.request({ op: 'pump', from, to, start, onSourceGone });
+    await this.request({ op: 'pump', from, to, start, onSourceGone, timeline });
   }
 
   /** An element's statistics structure as text (see gst-structure.ts to read it). */
@@ -174,9 +176,15 @@ export class MediaWorker {
     return reply.type === 'reply' && reply.ok ? (reply.structure ?? '') : '';
   }
 
-  /** A call's publishing webrtcbin: its offer with candidates. */
-  async webrtcOffer(pipeline: string, element: string): Promise<string> {
-    const reply = await this.request({ op: 'webrtc-offer', pipeline, element });
+  /** A call's publishing webrtcbin (`streams`: picture, and voice if any): its offer with candidates. */
+  async webrtcOffer(pipeline: string, element: string, streams: number, ports?: PortRange): Promise<string> {
+    const reply = await this.request({
+      op: 'webrtc-offer',
+      pipeline,
+      element,
+      streams,
+      ...(ports ? { ports } : {}),
+    });
     return reply.type === 'reply' && reply.ok && reply.sdp ? reply.sdp : '';
   }
 
@@ -186,9 +194,21 @@ export class MediaWorker {
   }
 
   /** A call's receiving webrtcbin: the server's offer in, our answer (with candidates) out. */
-  async webrtcAnswer(pipeline: string, element: string, sdp: string): Promise<string> {
-    const reply = await this.request({ op: 'webrtc-answer', pipeline, element, sdp });
+  async webrtcAnswer(pipeline: string, element: string, sdp: string, ports?: PortRange): Promise<string> {
+    const reply = await this.request({
+      op: 'webrtc-answer',
+      pipeline,
+      element,
+      sdp,
+      ...(ports ? { ports } : {}),
+    });
     return reply.type === 'reply' && reply.ok && reply.sdp ? reply.sdp : '';
+  }
+
+  /** webrtcbin's statistics for the stream through `pad` (each as structure text). */
+  async webrtcStats(pipeline: string, element: string, pad: string): Promise<string[]> {
+    const reply = await this.request({ op: 'webrtc-stats', pipeline, element, pad });
+    return reply.type === 'reply' && reply.ok ? (reply.stats ?? []) : [];
   }
 
   /** The caps an element's sink pad carries now ('' before any). */

@@ -17,6 +17,7 @@ interface GstWebRTCNamespace {
   WebRTCSessionDescription: { new: (type: number, sdp: unknown) => SessionDescription };
   WebRTCSDPType: Record<'OFFER' | 'ANSWER', number>;
   WebRTCICEGatheringState: Record<'COMPLETE', number>;
+  WebRTCKind: Record<'VIDEO', number>;
 }
 interface GstSdpNamespace {
   SDPMessage: { newFromText(text: string): [number, unknown] };
@@ -27,12 +28,25 @@ interface SessionDescription {
 interface GstPromise {
   getReply(): {
     getValue(field: string): { getBoxed?: () => SessionDescription } & SessionDescription;
+    nFields(): number;
+    nthFieldName(index: number): string;
   } | null;
+}
+/** libnice's agent: which UDP ports its candidates take. */
+interface IceAgent {
+  minRtpPort: number;
+  maxRtpPort: number;
 }
 interface WebRtcBin extends GstElement {
   emit(signal: string, ...args: unknown[]): unknown;
   iceGatheringState: number;
   localDescription: SessionDescription | null;
+  /**
+   * A property as a GValue. (The `iceAgent` accessor must not be used: node-gtk drops a reference
+   * it does not own and webrtcbin's agent is freed under it; through the GValue the count holds.)
+   */
+  getProperty(name: 'ice-agent'): { getObject(): IceAgent | null };
+  getStaticPad(name: string): unknown;
 }
 
 export interface WebRtcDeps {
@@ -47,16 +61,74 @@ export interface WebRtcDeps {
 
 /** Gathering on loopback or a LAN takes milliseconds; a board with a dead STUN server, longer. */
 const GATHER_TIMEOUT_MS = 10_000;
+/** webrtcbin answers get-stats from its own thread at once; a silent one is not waited for. */
+const STATS_TIMEOUT_MS = 2000;
+
+/** The RTX SSRC an offer announced for each media SSRC (`a=ssrc-group:FID media rtx`, RFC 4588). */
+export function rtxPairs(sdp: string): Array<[number, number]> {
+  const pairs: Array<[number, number]> = [];
+  for (const m of sdp.matchAll(/^a=ssrc-group:FID (\d+) (\d+)\s*$/gm))
+    pairs.push([Number(m[1]), Number(m[2])]);
+  return pairs;
+}
 
 export class WebRtcCalls {
   constructor(private readonly deps: WebRtcDeps) {}
 
   /** A publisher's offer (its local description, with candidates), for the media server. */
-  async offer(element: GstElement): Promise<string> {
+  async offer(element: GstElement, streams: number): Promise<string> {
     const bin = element as WebRtcBin;
+    this.retransmit(bin, streams);
+    const announce = this.resendAsAnnounced(bin);
     const offer = await this.ask(bin, 'create-offer', 'offer');
     await this.setLocal(bin, offer);
-    return this.localSdp(bin);
+    const sdp = await this.localSdp(bin);
+    announce(rtxPairs(sdp));
+    return sdp;
+  }
+
+  /** ICE candidates from these UDP ports only (before the offer or answer: gathering starts there). */
+  usePorts(element: GstElement, ports: { min: number; max: number }): void {
+    const agent = (element as WebRtcBin).getProperty('ice-agent').getObject();
+    if (!agent) throw new Error('webrtcbin has no ICE agent to restrict');
+    agent.minRtpPort = ports.min;
+    agent.maxRtpPort = ports.max;
+  }
+
+  /**
+   * Statistics for the stream through `padName` (get-stats): each statistic's structure as text.
+   * node-gtk will not pass a NULL pad (all streams), so a call asks per pad.
+   */
+  stats(element: GstElement, padName: string): Promise<string[]> {
+    const bin = element as WebRtcBin;
+    const pad = bin.getStaticPad(padName);
+    if (!pad) return Promise.reject(new Error(`webrtcbin has no pad ${padName}`));
+    const { Gst, GLib } = this.deps;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const promise = Gst.Promise.newWithChangeFunc((p) => {
+        if (settled) return;
+        settled = true;
+        const reply = p.getReply();
+        const out: string[] = [];
+        for (let i = 0; reply && i < reply.nFields(); i++) {
+          const value = reply.getValue(reply.nthFieldName(i)) as unknown as {
+            getBoxed?: () => { toString(): string };
+          };
+          const structure = value?.getBoxed ? value.getBoxed() : value;
+          if (structure) out.push(String(structure));
+        }
+        resolve(out);
+      });
+      bin.emit('get-stats', pad, promise);
+      GLib.timeoutAdd(GLib.PRIORITY_DEFAULT, STATS_TIMEOUT_MS, () => {
+        if (!settled) {
+          settled = true;
+          reject(new Error('webrtcbin did not answer get-stats'));
+        }
+        return false;
+      });
+    });
   }
 
   /** The media server's answer to our offer. */
@@ -71,6 +143,46 @@ export class WebRtcCalls {
     const answer = await this.ask(bin, 'create-answer', 'answer');
     await this.setLocal(bin, answer);
     return this.localSdp(bin);
+  }
+
+  /**
+   * Our lost video packets are resent (RTX) when the media server asks (RTCP NACK), on the
+   * picture's transceivers among the first `count`: at a few per cent loss, a picture without
+   * retransmission breaks until the next key frame, and a key frame (many packets) itself rarely
+   * arrives whole. Sound is not resent: a resent voice packet comes too late to be played; Opus
+   * conceals the gap. (Asking the server for ours again, on the receiving side, is not on: with
+   * webrtcbin 1.22 it once held the far-end picture four seconds behind on a lossy link.)
+   */
+  private retransmit(bin: WebRtcBin, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const transceiver = bin.emit('get-transceiver', i) as { doNack: boolean; kind: number } | null;
+      if (transceiver && transceiver.kind === this.deps.GstWebRTC.WebRTCKind.VIDEO) transceiver.doNack = true;
+    }
+  }
+
+  /**
+   * webrtcbin 1.22 announces an RTX SSRC in its offer and lets its retransmitter (rtprtxsend,
+   * made once the answer is in) pick another: the media server drops every resent packet as an
+   * unknown SSRC (seen in Janus's log), and a loss on the way up is never repaired. The
+   * retransmitter is given the announced SSRCs as it is made.
+   */
+  private resendAsAnnounced(bin: WebRtcBin): (pairs: Array<[number, number]>) => void {
+    const retransmitters: GstElement[] = [];
+    let map: string | null = null;
+    const give = (element: GstElement) => {
+      if (map) this.deps.Gst.utilSetObjectArg(element, 'ssrc-map', map);
+    };
+    // Watched from before the offer: the retransmitter may be made while the description is set.
+    bin.on('deep-element-added', (_bin: unknown, element: GstElement) => {
+      if (element.getFactory()?.getName() !== 'rtprtxsend') return;
+      retransmitters.push(element);
+      give(element);
+    });
+    return (pairs) => {
+      if (pairs.length === 0) return;
+      map = `application/x-rtp-ssrc-map, ${pairs.map(([media, rtx]) => `${media}=(uint)${rtx}`).join(', ')}`;
+      for (const element of retransmitters) give(element);
+    };
   }
 
   private ask(

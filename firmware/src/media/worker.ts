@@ -459,6 +459,13 @@ function handle(request: WorkerRequest): void {
             request.to.element,
             `no appsrc ${request.to.element} in ${request.to.pipeline}`,
           );
+        if (request.timeline === 'target') {
+          // The same moment in both pipelines (one clock): running times differ by their base times.
+          const source = pipelines.get(request.from.pipeline);
+          const target = pipelines.get(request.to.pipeline);
+          if (source && target)
+            src.getStaticPad('src')?.setOffset(Number(source.getBaseTime() - target.getBaseTime()));
+        }
         taps.attach(request.from, request.to, src, request.start, request.onSourceGone ?? 'end');
         reply();
         return;
@@ -470,9 +477,10 @@ function handle(request: WorkerRequest): void {
         if (!element)
           throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
         const id = request.id;
+        if (request.op !== 'webrtc-remote-answer' && request.ports) webrtc.usePorts(element, request.ports);
         const done =
           request.op === 'webrtc-offer'
-            ? webrtc.offer(element)
+            ? webrtc.offer(element, request.streams)
             : request.op === 'webrtc-answer'
               ? webrtc.answer(element, request.sdp)
               : webrtc.remoteAnswer(element, request.sdp).then(() => undefined);
@@ -482,6 +490,18 @@ function handle(request: WorkerRequest): void {
             send({ type: 'reply', id, ok: false, error: error.message, element: request.element }),
         );
         return; // replied when webrtcbin has done it
+      }
+      case 'webrtc-stats': {
+        const element = pipelines.get(request.pipeline)?.getByName(request.element);
+        if (!element)
+          throw new BuildError(request.element, `no element ${request.element} in ${request.pipeline}`);
+        const id = request.id;
+        webrtc.stats(element, request.pad).then(
+          (stats) => send({ type: 'reply', id, ok: true, stats }),
+          (error: Error) =>
+            send({ type: 'reply', id, ok: false, error: error.message, element: request.element }),
+        );
+        return; // replied when webrtcbin has answered
       }
       case 'set': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

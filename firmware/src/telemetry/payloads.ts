@@ -1,5 +1,5 @@
 import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
-import { CallCounters, StoreRecoveryItem } from '../api/types.ts';
+import { CallCounters, CallLinkItem, StoreRecoveryItem } from '../api/types.ts';
 
 // JSON Schema's date-time (RFC 3339) for TypeBox's own checks; the NOC's validators know it natively.
 if (!FormatRegistry.Has('date-time')) {
@@ -294,8 +294,12 @@ export const HealthPayload = Type.Object(
                 width: Type.Union([Type.Integer(), Type.Null()]),
                 height: Type.Union([Type.Integer(), Type.Null()]),
                 audioSeconds: Type.Number(),
+                freezes: Type.Integer({ description: "seconds the far end's picture stood still" }),
               }),
             ]),
+            link: Type.Union([Type.Null(), CallLinkItem], {
+              description: 'bitrates both ways, loss each way, round trip, jitter, the adapted sending rate',
+            }),
             echoControl: Type.Boolean({ description: 'webrtcdsp echo cancellation on the microphone' }),
             counters: CallCounters,
           }),

@@ -4,7 +4,8 @@ import { soundFigures } from '../call-measure/call-figures.ts';
 import { sampleFarEndDelays } from '../call-measure/far-end.ts';
 import type { RoomReport } from '../call-measure/room.ts';
 import { CYCLE_MS } from '../call-measure/schedule.ts';
-import { sendControl } from '../control.ts';
+import { type ControlCommand, sendControl } from '../control.ts';
+import { describeLink, type LinkShape } from '../services/link-shape.ts';
 import type { RigState } from '../state-file.ts';
 import { type FeedStats, Specialist } from './specialist.ts';
 
@@ -33,6 +34,9 @@ export interface CallReport {
    * doubleTalkDb: the clinic's voice at the specialist while both talk, against alone.
    */
   echo: { erleDb: number | null; erleDbWithoutAec: number | null; doubleTalkDb: number | null };
+  /** The terminal's own view of the link at the end of the call (bitrates, loss, round trip, the adapted rate). */
+  link: CallItem['link'];
+  /** The faults injected, and what became of the call. */
   faults: string[];
 }
 
@@ -70,15 +74,25 @@ function terminalSide(call: CallItem | null, delays: number[]): Direction {
 /** How long a call must run for the sound figures: one whole cycle of the talk schedule, and a pip's way. */
 const SOUND_CYCLE_S = CYCLE_MS / 1000 + 1;
 
+export interface CallOptions {
+  seconds: number;
+  /** The county link for the call: loss each way (%) and rate each way (kbit/s); null: as it is. */
+  shape: LinkShape | null;
+  /** This data centre goes down half way through the call (its media server with it). */
+  dcDown: 'A' | 'B' | null;
+}
+
 /**
  * `telemed-rig call`: the terminal calls through its local API (as the kiosk's button does), the
  * specialist joins the room the terminal is in, both run for `seconds`, the terminal hangs up, and
  * one JSON object says what each end decoded of the other: picture and sound, the delay each way
  * from the time marks, lip sync, and the echo that came back to the specialist. For the echo
  * without the terminal's echo control, a second, shorter call is made with it off (as for a
- * headset) and measured the same way.
+ * headset) and measured the same way. With a shape, the whole of it runs over that link; with
+ * `dcDown`, that data centre stops half way through, the specialist moves to the other data
+ * centre's room, and `faults` says when the terminal was back in the call there.
  */
-export async function callCommand(state: RigState, o: { seconds: number }): Promise<CallReport> {
+export async function callCommand(state: RigState, o: CallOptions): Promise<CallReport> {
   if (!state.call) throw new Error('this rig runs no media servers (start it with `telemed-rig up`)');
   const call = state.call;
   const api = new URL(state.kioskUrl).origin;
@@ -86,15 +100,39 @@ export async function callCommand(state: RigState, o: { seconds: number }): Prom
   const status = async () =>
     (await (await fetch(`${api}/api/v1/status`, { headers })).json()) as StatusResponse;
   const deviceId = (await status()).device.id;
+  const control = (command: ControlCommand) => sendControl(state.controlUrl, command);
   const room = (fromMs: number) =>
-    sendControl(state.controlUrl, { command: 'room-report', fromMs }).then(
-      (m) => JSON.parse(m) as RoomReport,
-    );
+    control({ command: 'room-report', fromMs }).then((m) => JSON.parse(m) as RoomReport);
+  const faults: string[] = [];
 
   let specialist: Specialist | null = null;
   const hangUp = () => fetch(`${api}/api/v1/call`, { method: 'DELETE', headers }).catch(() => {});
+  /** A data centre goes down mid-call: how long until the terminal is in the call on the other. */
+  const dataCentreDown = async (dc: 'A' | 'B', at: number) => {
+    const other = dc === 'A' ? 'B' : 'A';
+    const downAt = Date.now();
+    await control({ command: 'dc-down', dc });
+    await specialist?.close();
+    specialist = await Specialist.join({ ws: call.janus[other].ws, room: call.room });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const c = (await status()).call;
+      if (c?.state === 'in-call' && c.server === other && c.received) {
+        faults.push(
+          `data centre ${dc} down ${at.toFixed(1)} s into the call: the terminal was in the call on ${other} again, receiving the specialist, after ${Date.now() - downAt} ms`,
+        );
+        return;
+      }
+      if (Date.now() > deadline) {
+        faults.push(`data centre ${dc} down: the terminal was not back in a call on ${other} within 60 s`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
   /** One call: placed, joined by the specialist (once), run for `seconds`, measured, ended. */
-  const measuredCall = async (seconds: number, echoControl: boolean) => {
+  const measuredCall = async (seconds: number, echoControl: boolean, dcDown: 'A' | 'B' | null) => {
     const started = await fetch(`${api}/api/v1/call`, {
       method: 'POST',
       headers,
@@ -107,13 +145,22 @@ export async function callCommand(state: RigState, o: { seconds: number }): Prom
     // The specialist's picture as the terminal shows it, sampled while the call runs.
     const sampling = new AbortController();
     const delays = sampleFarEndDelays(api, headers, sampling.signal);
-    const from = Date.now();
-    await new Promise((r) => setTimeout(r, seconds * 1000));
+    let from = Date.now();
+    if (dcDown) {
+      await new Promise((r) => setTimeout(r, (seconds * 1000) / 2));
+      await dataCentreDown(dcDown, (Date.now() - from) / 1000);
+      // What is measured is the call as it goes on there.
+      from = Date.now();
+    }
+    await new Promise((r) =>
+      setTimeout(r, Math.max(1000, seconds * 1000 - (dcDown ? (seconds * 1000) / 2 : 0))),
+    );
     const to = Date.now();
     sampling.abort();
-    const feeds = await specialist.stats();
+    const active = specialist as Specialist;
+    const feeds = await active.stats();
     const [id, feed] = Object.entries(feeds).findLast(([, f]) => f.display === deviceId) ?? [];
-    const heard = id === undefined ? null : ((await specialist.levels())[id] ?? null);
+    const heard = id === undefined ? null : ((await active.levels())[id] ?? null);
     const atTerminal = (await status()).call;
     await hangUp();
     const toSpecialist = specialistSide(feed);
@@ -131,12 +178,22 @@ export async function callCommand(state: RigState, o: { seconds: number }): Prom
     // in a pause).
     toSpecialist.audioLevelDb = sound.voiceDb.atSpecialist ?? toSpecialist.audioLevelDb;
     toTerminal.audioLevelDb = sound.voiceDb.atTerminal ?? toTerminal.audioLevelDb;
-    return { server: atTerminal?.server ?? server, toSpecialist, toTerminal, sound };
+    return {
+      server: atTerminal?.server ?? server,
+      toSpecialist,
+      toTerminal,
+      sound,
+      link: atTerminal?.link ?? null,
+    };
   };
 
   try {
-    const main = await measuredCall(o.seconds, true);
-    const withoutAec = o.seconds >= SOUND_CYCLE_S ? await measuredCall(SOUND_CYCLE_S + 1, false) : null;
+    if (o.shape) {
+      await control({ command: 'link', shape: o.shape });
+      faults.push(`the link shaped: ${describeLink(o.shape)}`);
+    }
+    const main = await measuredCall(o.seconds, true, o.dcDown);
+    const withoutAec = o.seconds >= SOUND_CYCLE_S ? await measuredCall(SOUND_CYCLE_S + 1, false, null) : null;
     return {
       server: main.server,
       toSpecialist: main.toSpecialist,
@@ -147,10 +204,13 @@ export async function callCommand(state: RigState, o: { seconds: number }): Prom
         erleDbWithoutAec: withoutAec?.sound.erleDb ?? null,
         doubleTalkDb: main.sound.doubleTalkDb,
       },
-      faults: [],
+      link: main.link,
+      faults,
     };
   } finally {
     await hangUp();
     await (specialist as Specialist | null)?.leave().catch(() => {});
+    if (o.shape) await control({ command: 'link', shape: null }).catch(() => {});
+    if (o.dcDown) await control({ command: 'dc-up', dc: o.dcDown }).catch(() => {});
   }
 }

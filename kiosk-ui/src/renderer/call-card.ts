@@ -3,6 +3,27 @@ import type { DocumentCardContext } from './document-card.ts';
 import { STRINGS } from './i18n.ts';
 
 /**
+ * The call's quality as staff should hear of it, from the link both ways and the picture that
+ * arrives: poor when a tenth of the packets are lost or the picture nearly stops, fair when the
+ * link forced the sending rate down or loss or delay grow, else good. Null before it is measured.
+ */
+export function callQuality(call: CallItem): 'good' | 'fair' | 'poor' | null {
+  const l = call.link;
+  if (!l || call.state !== 'in-call') return null;
+  const loss = Math.max(l.sendLossPercent ?? 0, l.receiveLossPercent ?? 0);
+  const fps = call.received?.fps ?? null;
+  if (loss >= 10 || (l.rttMs ?? 0) >= 400 || (fps !== null && fps < 8)) return 'poor';
+  if (
+    loss >= 2 ||
+    (l.rttMs ?? 0) >= 200 ||
+    (fps !== null && fps < 20) ||
+    l.counters.stepsDown > l.counters.stepsUp
+  )
+    return 'fair';
+  return 'good';
+}
+
+/**
  * The call card: one button calls the duty specialist; while in the call, the specialist's
  * picture (large), what is received, and the button that ends it. The picture comes as frames
  * from the local API a few times a second (see docs/design/calls.md for the board's overlay).
@@ -21,6 +42,7 @@ export function callCard(
   };
   const inCall = call.state !== 'idle';
   const r = call.received;
+  const quality = callQuality(call);
   return el(
     'section',
     { id: 'call', class: 'card', 'data-state': call.state, 'data-remote': call.remote ? 'yes' : 'no' },
@@ -44,6 +66,7 @@ export function callCard(
           ),
         ]
       : []),
+    ...(quality ? [el('p', { id: 'call-quality', 'data-quality': quality }, t.quality[quality])] : []),
     ...(call.lastError && call.state !== 'in-call' ? [el('small', { class: 'reason' }, call.lastError)] : []),
     el(
       'div',

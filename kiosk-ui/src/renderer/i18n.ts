@@ -190,6 +190,11 @@ const zh = {
     withRemote: (name: string, server: string) => `正在与 ${name} 通话（数据中心 ${server}）`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `对方画面 ${w ?? '?'}×${h ?? '?'}，${fps ?? '?'} 帧/秒；${sound ? '有声音' : '暂无声音'}`,
+    quality: {
+      good: '通话质量：良好',
+      fair: '通话质量：一般（网络较慢，画面清晰度已自动降低）',
+      poor: '通话质量：较差（网络丢包严重，画面可能卡顿；请减少本机构其他网络使用）',
+    },
   },
   language: 'English',
 };
@@ -397,6 +402,11 @@ const en: typeof zh = {
     withRemote: (name: string, server: string) => `In a call with ${name} (data centre ${server})`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `Their picture ${w ?? '?'}×${h ?? '?'} at ${fps ?? '?'} frames/s; ${sound ? 'sound coming' : 'no sound yet'}`,
+    quality: {
+      good: 'Call quality: good',
+      fair: 'Call quality: fair (a slow link: the picture was made smaller by itself)',
+      poor: 'Call quality: poor (heavy loss on the link, the picture may stall; use less of the clinic’s network)',
+    },
   },
   language: '中文',
 };

@@ -1,0 +1,66 @@
+import test from 'ava';
+import pino from 'pino';
+import { CallQuality } from '../src/call/call-quality.ts';
+import type { BusEvent } from '../src/media/media-worker.ts';
+
+/** webrtcbin's sending statistics after `sent` packets, `lost` of them reported lost by the far end. */
+const sending = (sent: number, lost: number, rtt = 0.02) => [
+  `outbound-rtp, type=(GstWebRTCStatsType)outbound-rtp, id=(string)out-1, bytes-sent=(guint64)${sent * 1000}, packets-sent=(guint64)${sent};`,
+  `remote-inbound-rtp, type=(GstWebRTCStatsType)remote-inbound-rtp, local-id=(string)out-1, packets-lost=(gint64)${lost}, fraction-lost=(double)${sent ? lost / sent : 0}, round-trip-time=(double)${rtt};`,
+];
+
+function world() {
+  let totals = { sent: 0, lost: 0 };
+  let reads = 0;
+  const asked: Array<number | null> = [];
+  const listeners: Array<(e: BusEvent) => void> = [];
+  const quality = new CallQuality({
+    worker: {
+      stats: async () => 'GstFakeSinkStats, rendered=(guint64)0, dropped=(guint64)0;',
+      caps: async () => '',
+      webrtcStats: async (_p, _e, pad) => {
+        if (pad !== 'sink_0') return [];
+        reads++;
+        return sending(totals.sent, totals.lost);
+      },
+      onBusEvent: (l) => {
+        listeners.push(l);
+        return () => {};
+      },
+    },
+    maxKbps: 1000,
+    onBitrate: async (kbps) => {
+      asked.push(kbps);
+    },
+    onChange: () => {},
+    log: pino({ level: 'silent' }),
+    intervalMs: 5,
+  });
+  /** One second of the link: `packets` sent, `lossShare` of them lost; returns once it was read and acted on. */
+  const second = async (packets: number, lossShare: number) => {
+    totals = { sent: totals.sent + packets, lost: totals.lost + Math.round(packets * lossShare) };
+    const before = reads;
+    while (reads === before) await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 2));
+  };
+  return { quality, asked, second };
+}
+
+test('the call’s sending rate comes down under heavy loss, holds under a few per cent, and the ask is withdrawn at the end', async (t) => {
+  const { quality, asked, second } = world();
+  quality.start();
+  for (let i = 0; i < 4; i++) await second(100, 0.05);
+  t.deepEqual(asked, [], '5 % random loss is the link, not congestion: the rate holds');
+  for (let i = 0; i < 3; i++) await second(100, 0.2);
+  t.true(asked.length >= 2, `stepped down: ${asked}`);
+  t.true(asked.every((k) => k !== null && k < 1000));
+  t.true((asked.at(-1) ?? 1000) < (asked[0] ?? 0), 'each step lower');
+  const link = quality.snapshot();
+  t.is(link.targetKbps, asked.at(-1) as number);
+  t.true(link.counters.stepsDown >= 2);
+  t.true((link.sendLossPercent ?? 0) > 10, 'the far end’s report of loss is shown');
+  t.is(link.rttMs, 20);
+  await quality.stop();
+  t.is(asked.at(-1), null, 'the call no longer asks anything of the encoder');
+  t.is(quality.snapshot().targetKbps, 1000, 'the next call starts at its ceiling again');
+});
