@@ -162,6 +162,38 @@ test.serial(
 );
 
 test.serial(
+  'in-call controls: muted, the specialist hears silence from the terminal; unmuted, the clinic again; a volume out of range is refused',
+  async (t) => {
+    t.timeout(180_000);
+    const { specialist, feed, post, status } = await inCall(t);
+    await until('the terminal heard', async () => ((await feed())?.audio?.seconds ?? 0) > 2, 60_000);
+    /** The loudest 10 ms the specialist heard from the terminal over the last `ms`. */
+    const loudest = async (ms: number) => {
+      const display = (await feed())?.display;
+      const id = Object.entries(await specialist.stats()).find(([, f]) => f.display === display)?.[0];
+      const track = id ? (await specialist.levels())[id] : undefined;
+      if (!track) return 0;
+      const from = Math.max(0, Math.floor((Date.now() - ms - track.startMs) / track.stepMs));
+      return Math.max(0, ...track.rms.slice(from));
+    };
+    const muted = await post('/api/v1/call/controls', { muted: true });
+    t.is(muted.status, 200);
+    t.deepEqual(((await muted.json()) as CallItem).controls, { muted: true, volume: 1 });
+    // A whole talk cycle (10 s): the clinic's talker and pips would have been heard.
+    await new Promise((r) => setTimeout(r, 11_000));
+    t.true((await loudest(9000)) < 0.01, `silence while muted (loudest ${await loudest(9000)})`);
+    const back = await post('/api/v1/call/controls', { muted: false, volume: 0.5 });
+    t.deepEqual(((await back.json()) as CallItem).controls, { muted: false, volume: 0.5 });
+    await new Promise((r) => setTimeout(r, 11_000));
+    t.true((await loudest(9000)) > 0.05, `the clinic heard again (loudest ${await loudest(9000)})`);
+    const bad = await post('/api/v1/call/controls', { volume: 3 });
+    t.is(bad.status, 400);
+    t.regex(((await bad.json()) as { error: string }).error, /volume/);
+    t.is((await status()).call?.controls.volume, 0.5, 'a refused change changes nothing');
+  },
+);
+
+test.serial(
   'a call offered while a recording runs: the recording carries on from the same encoder, the call goes out, and hanging up leaves the recording running',
   async (t) => {
     t.timeout(180_000);

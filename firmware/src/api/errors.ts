@@ -39,6 +39,7 @@ const CALL_STATUS: Record<CallError['code'], number> = {
   NOT_IN_CALL: 409,
   UNREACHABLE: 503,
   MEDIA: 503,
+  BAD_CONTROL: 400,
 };
 
 const STORE_STATUS: Record<StoreError['code'], number> = {

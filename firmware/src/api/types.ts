@@ -300,6 +300,8 @@ export const CallItem = Type.Object({
   /** The link both ways while in the room. */
   link: Nullable(CallLinkItem),
   echoControl: Type.Boolean(),
+  /** In-call controls as staff set them: the microphone muted, the loudspeaker's volume (0–1). */
+  controls: Type.Object({ muted: Type.Boolean(), volume: Type.Number() }),
   lastError: Nullable(Type.String()),
   counters: CallCounters,
 });

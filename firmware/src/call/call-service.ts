@@ -7,11 +7,11 @@ import {
   CALL_ELEMENTS,
   CALL_PIPELINES,
   CALL_REQUIRES,
+  type CallControls,
   type CallMedia,
   chooseDecoder,
   inSpec,
   outSpec,
-  speakerSpec,
 } from '../media/call-pipelines.ts';
 import type { Consultation } from '../media/consultation.ts';
 import type { PortRange, ProbeResult } from '../media/ipc.ts';
@@ -40,6 +40,11 @@ export interface CallWorker {
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
+  setProperties(
+    pipeline: string,
+    element: string,
+    props: Record<string, string | number | boolean>,
+  ): Promise<void>;
   frame(pipeline: string, element: string): Promise<{ jpeg: Uint8Array; shownAt: number | null }>;
   webrtcOffer(pipeline: string, element: string, streams: number, ports?: PortRange): Promise<string>;
   webrtcRemoteAnswer(pipeline: string, element: string, sdp: string): Promise<void>;
@@ -57,7 +62,7 @@ export type CallState = 'idle' | 'joining' | 'in-call' | 'reconnecting' | 'leavi
 
 export class CallError extends Error {
   constructor(
-    readonly code: 'NOT_CONFIGURED' | 'BUSY' | 'NOT_IN_CALL' | 'UNREACHABLE' | 'MEDIA',
+    readonly code: 'NOT_CONFIGURED' | 'BUSY' | 'NOT_IN_CALL' | 'UNREACHABLE' | 'MEDIA' | 'BAD_CONTROL',
     message: string,
   ) {
     super(message);
@@ -79,6 +84,8 @@ export interface CallSnapshot {
   /** The link both ways while in a room (bitrates, loss, round trip, jitter, the adapted rate). */
   link: CallLink | null;
   echoControl: boolean;
+  /** What staff set: the microphone muted, the loudspeaker's volume. */
+  controls: CallControls;
   lastError: string | null;
   counters: {
     calls: number;
@@ -145,6 +152,8 @@ export class CallService implements Service<CallSnapshot> {
   private echoControl = false;
   /** What this call asked for: echo control unless a headset is worn. */
   private wantEchoControl = true;
+  /** Set by staff during a call; a new call starts unmuted at full volume. */
+  private controls: CallControls = { muted: false, volume: 1 };
   /** What this visit's pipelines were built with (decoder, microphone, speaker), for its subscriptions. */
   private callMedia: CallMedia | null = null;
   /** call-out's video appsrc is being fed from the consultation's encoder tap now. */
@@ -228,6 +237,7 @@ export class CallService implements Service<CallSnapshot> {
       received: this.quality.received ? { ...this.quality.received } : null,
       link: this.state === 'in-call' ? this.quality.snapshot() : null,
       echoControl: this.echoControl,
+      controls: { ...this.controls },
       lastError: this.lastError,
       counters: { ...this.counters },
     };
@@ -246,6 +256,7 @@ export class CallService implements Service<CallSnapshot> {
     if (this.state !== 'idle') throw new CallError('BUSY', `a call is already ${this.state}`);
     this.roomNo = room;
     this.wantEchoControl = echoControl;
+    this.controls = { muted: false, volume: 1 };
     this.counters.calls++;
     this.setState('joining');
     try {
@@ -265,6 +276,27 @@ export class CallService implements Service<CallSnapshot> {
   async farEndFrame(): Promise<{ jpeg: Uint8Array; shownAt: number | null }> {
     if (!this.subscription) throw new CallError('NOT_IN_CALL', 'no far end is being received');
     return this.options.worker.frame(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo);
+  }
+
+  /**
+   * In-call controls: the microphone muted or not, the loudspeaker's volume (0–1). They hold for the
+   * rest of the call, a rejoin included; applied at once while the call's pipelines run.
+   */
+  async setControls(change: Partial<CallControls>): Promise<CallSnapshot> {
+    if (this.state === 'idle') throw new CallError('NOT_IN_CALL', 'there is no call to control');
+    if (change.volume !== undefined && !(change.volume >= 0 && change.volume <= 1))
+      throw new CallError('BAD_CONTROL', `volume must be from 0 to 1 (got ${change.volume})`);
+    this.controls = { ...this.controls, ...change };
+    if (this.callMedia) {
+      const { worker } = this.options;
+      if (change.muted !== undefined && this.callMedia.microphone)
+        await worker.setProperties(CALL_PIPELINES.out, CALL_ELEMENTS.mute, { mute: change.muted });
+      if (change.volume !== undefined)
+        await worker.setProperties(CALL_PIPELINES.out, CALL_ELEMENTS.volume, { volume: change.volume });
+    }
+    this.options.log.info({ controls: this.controls }, 'call controls set');
+    this.options.bus.emit({ type: 'changed', part: 'call' });
+    return this.snapshot();
   }
 
   /** Ends the call: leaves the room, stops the call's pipelines (the camera stays as it was). */
@@ -320,7 +352,6 @@ export class CallService implements Service<CallSnapshot> {
     await consultation.start();
     // The consultation's own capture when it has one (a microphone opens once); else our own.
     media.microphone = consultation.sharedMicrophone() ?? media.microphone;
-    await worker.startPipeline(speakerSpec(media));
     await worker.startPipeline(outSpec(media));
     await this.feedVideo();
     const joined = await this.joinRoom({
@@ -392,6 +423,7 @@ export class CallService implements Service<CallSnapshot> {
       decoder,
       latencyMs: config.call.latencyMs,
       echoControl: this.echoControl,
+      controls: { ...this.controls },
     };
   }
 
@@ -504,7 +536,7 @@ export class CallService implements Service<CallSnapshot> {
     this.remote = null;
     await this.quality.stop();
     await room?.leave().catch(() => {});
-    for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out, CALL_PIPELINES.speaker])
+    for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out])
       await this.options.worker.stopPipeline(pipeline).catch(() => {});
   }
 

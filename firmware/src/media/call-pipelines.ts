@@ -2,23 +2,25 @@ import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
 import { tapFedSource } from './pipeline-spec.ts';
 
 /*
- * A consultation call as three pipelines in the media worker, so that each part can end and
- * start again on its own (the specialist leaving and rejoining, a media server lost):
+ * A consultation call as two pipelines in the media worker, so that the far end's part can end
+ * and start again on its own (the specialist leaving and rejoining):
  *
- *   call-speaker  far-end sound (interaudiosrc) → webrtcechoprobe → the speaker
  *   call-out      the camera's encoded video (fed from the consultation's tap: one encode for
  *                 preview, recording, live out and the call) and the microphone → webrtcdsp
- *                 (echo cancellation against the probe, noise suppression, gain control) → Opus
- *                 → webrtcbin, sending only
+ *                 (echo cancellation against the probe, noise suppression) → Opus → webrtcbin,
+ *                 sending only; and the loudspeaker: the far end's sound (interaudiosrc) →
+ *                 webrtcechoprobe → the speaker
  *   call-in       webrtcbin, receiving only → H.264 decoded (hardware first) → the far-end
- *                 picture; Opus decoded → interaudiosink, into call-speaker
+ *                 picture; Opus decoded → interaudiosink, into call-out's loudspeaker
  *
- * The speaker pipeline starts first and lives for the whole call: webrtcdsp finds its echo probe
- * by name when it starts and fails without one (it must know what the loudspeaker plays to take it
- * out of what the microphone hears).
+ * The loudspeaker and the microphone are in one pipeline: the canceller takes from the probe the
+ * next 10 ms it has heard (delay-agnostic mode), so the two must start together — a probe started
+ * earlier hands over audio as old as its head start, beyond the delays the canceller searches
+ * (measured: 0.6 dB of echo taken out with the probe in a pipeline of its own, timestamps lined up
+ * or not; see docs/design/calls.md).
  */
 
-export const CALL_PIPELINES = { speaker: 'call-speaker', out: 'call-out', in: 'call-in' } as const;
+export const CALL_PIPELINES = { out: 'call-out', in: 'call-in' } as const;
 
 export const CALL_ELEMENTS = {
   outWebrtc: 'out-webrtc',
@@ -30,9 +32,12 @@ export const CALL_ELEMENTS = {
   farAudio: 'in-audio-sink',
   farLevel: 'in-audio-level',
   speakerSink: 'speaker-sink',
+  /** In-call controls: the microphone's mute (before Opus), the loudspeaker's volume (before the echo probe). */
+  mute: 'out-mute',
+  volume: 'speaker-volume',
 } as const;
 
-/** The channel between call-in's decoded sound and call-speaker (interaudiosink → interaudiosrc). */
+/** The channel between call-in's decoded sound and call-out's loudspeaker (interaudiosink → interaudiosrc). */
 const FAR_AUDIO_CHANNEL = 'telemed-call-far-audio';
 
 /** RTP payload types as the room offers them: H.264 and Opus (Janus's defaults, fixed here). */
@@ -67,10 +72,18 @@ export interface CallMedia {
   latencyMs: number;
   /** Echo control on (webrtcdsp); off only where the element is missing. */
   echoControl: boolean;
+  /** The in-call controls as the call starts (a rejoin keeps what staff set). */
+  controls: CallControls;
+}
+
+/** What staff set during a call: the microphone muted, the loudspeaker's volume (0–1). */
+export interface CallControls {
+  muted: boolean;
+  volume: number;
 }
 
 /** The far-end sound into the loudspeaker, through the echo probe. Silence until the far end speaks. */
-export function speakerSpec(media: CallMedia): PipelineSpec {
+function speakerChain(media: CallMedia): { elements: ElementSpec[]; links: LinkSpec[] } {
   const sinks = media.speaker.map((e) => ({
     ...e,
     id: e.id === 'sink' ? CALL_ELEMENTS.speakerSink : `speaker-${e.id}`,
@@ -87,6 +100,8 @@ export function speakerSpec(media: CallMedia): PipelineSpec {
     },
     { id: 'speaker-convert', factory: 'audioconvert' },
     { id: 'speaker-resample', factory: 'audioresample' },
+    // Before the probe: the canceller must know what the loudspeaker really plays.
+    { id: CALL_ELEMENTS.volume, factory: 'volume', props: { volume: media.controls.volume } },
     ...probe,
     ...sinks,
   ];
@@ -96,10 +111,13 @@ export function speakerSpec(media: CallMedia): PipelineSpec {
     to,
     ...(chain[i] === 'speaker-resample' ? { caps: 'audio/x-raw,rate=48000,channels=1,format=S16LE' } : {}),
   }));
-  return { name: CALL_PIPELINES.speaker, elements, links };
+  return { elements, links };
 }
 
-/** What we send: the shared encoded video (fed from the consultation's tap) and the microphone. */
+/**
+ * What we send — the shared encoded video (fed from the consultation's tap) and the microphone —
+ * and the loudspeaker, whose sound the microphone's canceller takes out.
+ */
 export function outSpec(media: CallMedia): PipelineSpec {
   const video: ElementSpec[] = [
     tapFedSource(CALL_ELEMENTS.videoSrc, 2_000_000, true),
@@ -137,11 +155,14 @@ export function outSpec(media: CallMedia): PipelineSpec {
             props: {
               probe: CALL_ELEMENTS.echoProbe,
               'echo-cancel': true,
-              // Lined up with the probe by running time (clockFrom); the room's echo can last
-              // longer than the default filter models.
+              // The way from loudspeaker to microphone (sound card, room, shared capture) is not
+              // known in advance: the canceller finds the delay itself and models a long tail.
+              'delay-agnostic': true,
               'extended-filter': true,
               'noise-suppression': true,
-              'gain-control': true,
+              // Off: while only the far end talks, the gain control lifts the echo that is left
+              // (+7 dB measured); the microphone's level is set on the board's mixer instead.
+              'gain-control': false,
             },
           },
           { id: 'out-dsp-convert', factory: 'audioconvert' },
@@ -152,6 +173,8 @@ export function outSpec(media: CallMedia): PipelineSpec {
       { id: 'out-mic-convert', factory: 'audioconvert' },
       { id: 'out-mic-resample', factory: 'audioresample' },
       ...dsp,
+      // Muted: silence goes out (the stream stays, so unmuting is instant).
+      { id: CALL_ELEMENTS.mute, factory: 'volume', props: { mute: media.controls.muted } },
       { id: 'out-opus', factory: 'opusenc', props: { bitrate: 32_000, 'frame-size': 20 } },
       { id: 'out-audio-pay', factory: 'rtpopuspay', props: { pt: PT.audio, ssrc: media.ssrc.audio } },
     ];
@@ -171,13 +194,10 @@ export function outSpec(media: CallMedia): PipelineSpec {
       },
     );
   }
-  // The echo probe hands the canceller what was played by running time: one clock, one base time.
-  return {
-    name: CALL_PIPELINES.out,
-    elements,
-    links,
-    ...(media.echoControl ? { clockFrom: CALL_PIPELINES.speaker } : {}),
-  };
+  const speaker = speakerChain(media);
+  elements.push(...speaker.elements);
+  links.push(...speaker.links);
+  return { name: CALL_PIPELINES.out, elements, links };
 }
 
 /**

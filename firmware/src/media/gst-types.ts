@@ -34,10 +34,7 @@ export interface GstPipeline extends GstElement {
   add(element: GstElement): boolean;
   /** Clock times in ns (node-gtk gives guint64 as bigint). */
   getBaseTime(): bigint;
-  setBaseTime(time: bigint): void;
-  setStartTime(time: bigint): void;
   getClock(): GstClock | null;
-  useClock(clock: GstClock): void;
   getBus(): GstBus;
   getByName(name: string): GstElement | null;
 }
@@ -85,7 +82,6 @@ export interface GstNamespace {
   Event: { newEos(): unknown };
   BufferFlags: { DELTA_UNIT: number };
   Format: { TIME: number };
-  CLOCK_TIME_NONE: bigint;
   FlowReturn: { OK: number };
   PadProbeType: { EVENT_UPSTREAM: number };
   PadProbeReturn: { OK: number };

@@ -43,12 +43,6 @@ export interface PipelineSpec {
    * kbit/s there (bus `meter` events) and feeds recordings from them (the `pump` request).
    */
   taps?: Array<{ element: string; media: TapMedia }>;
-  /**
-   * A running pipeline whose clock and base time this one takes, so that running times in both
-   * mean the same moment: a call's echo canceller (call-out) lines the microphone up against what
-   * the loudspeaker played (call-speaker) by running time.
-   */
-  clockFrom?: string;
 }
 
 /**

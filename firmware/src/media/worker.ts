@@ -352,19 +352,6 @@ function handle(request: WorkerRequest): void {
         for (const key of lastSamples.keys())
           if (key.startsWith(`${request.spec.name}/`)) lastSamples.delete(key);
         const pipeline = build(request.spec);
-        const timeFrom = request.spec.clockFrom ? pipelines.get(request.spec.clockFrom) : undefined;
-        if (request.spec.clockFrom && !timeFrom)
-          throw new BuildError(
-            null,
-            `pipeline ${request.spec.clockFrom} (whose clock it takes) is not running`,
-          );
-        const clock = timeFrom?.getClock();
-        if (timeFrom && clock) {
-          pipeline.useClock(clock);
-          // No start time: the base time stays the one given, whatever state changes follow.
-          pipeline.setStartTime(Gst.CLOCK_TIME_NONE);
-          pipeline.setBaseTime(timeFrom.getBaseTime());
-        }
         pipelines.set(request.spec.name, pipeline);
         if (pipeline.setState(Gst.State.PLAYING) === Gst.StateChangeReturn.FAILURE) {
           pipelines.delete(request.spec.name);

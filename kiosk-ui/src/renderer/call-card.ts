@@ -43,6 +43,24 @@ export function callCard(
   const inCall = call.state !== 'idle';
   const r = call.received;
   const quality = callQuality(call);
+  /** In-call controls: mute, and the loudspeaker a quarter louder or softer. */
+  const control = (id: string, label: string, body: object, pressed?: boolean) => {
+    const b = el('button', { id, type: 'button', class: 'action' }, label);
+    if (pressed !== undefined) b.setAttribute('aria-pressed', pressed ? 'true' : 'false');
+    b.addEventListener('click', () => c.act('POST', '/api/v1/call/controls', body));
+    return b;
+  };
+  const { muted, volume } = call.controls;
+  const step = (v: number) => ({ volume: Math.round(Math.min(1, Math.max(0, v)) * 100) / 100 });
+  const controls =
+    call.state === 'in-call'
+      ? [
+          control('call-mute', muted ? t.unmute : t.mute, { muted: !muted }, muted),
+          control('call-quieter', t.quieter, step(volume - 0.25)),
+          el('span', { id: 'call-volume', class: 'muted' }, t.volume(Math.round(volume * 100))),
+          control('call-louder', t.louder, step(volume + 0.25)),
+        ]
+      : [];
   return el(
     'section',
     { id: 'call', class: 'card', 'data-state': call.state, 'data-remote': call.remote ? 'yes' : 'no' },
@@ -71,6 +89,7 @@ export function callCard(
     el(
       'div',
       { class: 'actions' },
+      ...controls,
       inCall
         ? button('call-end', t.end, 'DELETE', call.state !== 'leaving')
         : button('call-start', t.start, 'POST', true),

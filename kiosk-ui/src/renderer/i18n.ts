@@ -190,6 +190,11 @@ const zh = {
     withRemote: (name: string, server: string) => `正在与 ${name} 通话（数据中心 ${server}）`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `对方画面 ${w ?? '?'}×${h ?? '?'}，${fps ?? '?'} 帧/秒；${sound ? '有声音' : '暂无声音'}`,
+    mute: '静音',
+    unmute: '取消静音',
+    quieter: '音量 −',
+    louder: '音量 +',
+    volume: (percent: number) => `扬声器音量 ${percent}%`,
     quality: {
       good: '通话质量：良好',
       fair: '通话质量：一般（网络较慢，画面清晰度已自动降低）',
@@ -402,6 +407,11 @@ const en: typeof zh = {
     withRemote: (name: string, server: string) => `In a call with ${name} (data centre ${server})`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `Their picture ${w ?? '?'}×${h ?? '?'} at ${fps ?? '?'} frames/s; ${sound ? 'sound coming' : 'no sound yet'}`,
+    mute: 'Mute',
+    unmute: 'Unmute',
+    quieter: 'Volume −',
+    louder: 'Volume +',
+    volume: (percent: number) => `Loudspeaker ${percent}%`,
     quality: {
       good: 'Call quality: good',
       fair: 'Call quality: fair (a slow link: the picture was made smaller by itself)',

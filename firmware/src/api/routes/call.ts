@@ -1,18 +1,22 @@
 import type { CallService } from '../../call/call-service.ts';
 import { ApiError } from '../errors.ts';
 import { type Route, route } from '../router.ts';
-import { CallRequest } from '../schemas.ts';
+import { CallControlsRequest, CallRequest } from '../schemas.ts';
 import { CallItem } from '../types.ts';
 
 /**
  * Two-way consultation calls: POST /api/v1/call {"room"?: N, "echoControl"?: bool} calls (the duty
  * specialist's room by default; echo control off for a headset) and answers once the terminal is
- * in the room; DELETE /api/v1/call ends the call;
+ * in the room; POST /api/v1/call/controls {"muted"?: bool, "volume"?: 0–1} mutes the microphone
+ * and sets the loudspeaker's volume; DELETE /api/v1/call ends the call;
  * GET /api/v1/call is its state; GET /api/v1/call/far-end.jpg the far end's newest picture, with
  * `X-Shown-At` (wall-clock ms when the terminal showed it). On a terminal without video or without a media server, a 409.
  */
 export function callRoutes(
-  call: Pick<CallService, 'configured' | 'call' | 'hangUp' | 'snapshot' | 'farEndFrame'> | null,
+  call: Pick<
+    CallService,
+    'configured' | 'call' | 'hangUp' | 'snapshot' | 'farEndFrame' | 'setControls'
+  > | null,
 ): Route[] {
   const service = () => {
     if (!call) throw new ApiError(409, 'this terminal runs without video (media.enabled is false): no calls');
@@ -43,6 +47,18 @@ export function callRoutes(
       response: CallItem,
       handle: async ({ body }) => ({
         json: await service().call(body.room ?? undefined, body.echoControl ?? undefined),
+      }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/call/controls',
+      body: CallControlsRequest,
+      response: CallItem,
+      handle: async ({ body }) => ({
+        json: await service().setControls({
+          ...(body.muted !== undefined ? { muted: body.muted } : {}),
+          ...(body.volume !== undefined ? { volume: body.volume } : {}),
+        }),
       }),
     }),
     route({
