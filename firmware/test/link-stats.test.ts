@@ -6,6 +6,7 @@ import { parseLinkStats } from '../src/call/link-stats.ts';
 const SENDING = [
   'peer-connection, data-channels-opened=(uint)0, type=(GstWebRTCStatsType)peer-connection, timestamp=(double)23063561.75, id=(string)peer-connection-stats;',
   'outbound-rtp, type=(GstWebRTCStatsType)outbound-rtp, timestamp=(double)23063561.75, id=(string)rtp-outbound-stream-stats_1949876632, ssrc=(uint)1949876632, kind=(string)video, bytes-sent=(guint64)34475, packets-sent=(guint64)579, fir-count=(uint)0, pli-count=(uint)0, nack-count=(uint)0, gst-rtpsource-stats=(structure)"application/x-rtp-source-stats\\,\\ ssrc\\=\\(uint\\)1949876632\\;";',
+  'rtx-sender, packets=(guint64)7;',
   'remote-inbound-rtp, type=(GstWebRTCStatsType)remote-inbound-rtp, timestamp=(double)23063561.75, id=(string)rtp-remote-inbound-stream-stats_1949876632, local-id=(string)rtp-outbound-stream-stats_1949876632, ssrc=(uint)1949876632, kind=(string)video, packets-lost=(gint64)12, fraction-lost=(double)0.03125, round-trip-time=(double)0.0214, jitter=(double)0.0041;',
 ];
 const RECEIVING = [
@@ -19,6 +20,7 @@ test('a sending pad: what we sent, and the far end’s receiver reports of it (l
     packetsSent: 579,
     bytesSent: 34475,
     totalBytesSent: 34475,
+    retransmitted: 7,
     packetsLost: 12,
     fractionLost: 0.03125,
     rttMs: 21.4,

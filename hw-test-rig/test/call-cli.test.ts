@@ -78,13 +78,13 @@ test.serial(
     t.true((link?.sendLossPercent ?? 0) > 0, `the far end reports the loss: ${JSON.stringify(link)}`);
     t.true((link?.counters.stepsDown ?? 0) > 0, `the rate stepped down: ${JSON.stringify(link)}`);
     t.true((link?.targetKbps ?? 1000) < 1000, `below the ceiling: ${JSON.stringify(link)}`);
-    // The call survives: pictures keep arriving each way (stalling at times: see the benchmarks)
-    // and sound throughout.
+    // The call survives: sound throughout, and pictures still arrive each way — though on this
+    // link they stall much of the time (46–200 frames in 16 s here; issue 15's note).
     for (const [side, d] of [
       ['toSpecialist', weak.toSpecialist],
       ['toTerminal', weak.toTerminal],
     ] as const) {
-      t.true(d.framesDecoded > 30, `${side} keeps coming: ${JSON.stringify(d)}`);
+      t.true(d.framesDecoded > 20, `${side} keeps coming: ${JSON.stringify(d)}`);
       t.true(d.audioSeconds > 10, `${side} sound: ${JSON.stringify(d)}`);
     }
 

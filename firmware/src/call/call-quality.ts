@@ -254,7 +254,7 @@ export class CallQuality {
     this.lastReport = report;
     const next = this.bitrate.update({
       packetsSent: s.packetsSent,
-      retransmitted: 0,
+      retransmitted: s.retransmitted,
       lost: s.packetsLost,
       rttMs: s.rttMs,
     });

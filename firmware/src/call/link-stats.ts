@@ -17,6 +17,8 @@ export interface SendingStats {
   bytesSent: number;
   /** Bytes sent of every stream (picture and voice). */
   totalBytesSent: number;
+  /** Packets resent on the far end's request (NACK): loss its reports no longer show. */
+  retransmitted: number;
   /** From the far end's receiver reports (cumulative), when one has come. */
   packetsLost: number | null;
   fractionLost: number | null;
@@ -79,6 +81,7 @@ export function parseLinkStats(structures: readonly string[]): LinkStats {
           packetsSent: numberField(outbound, 'packets-sent') ?? 0,
           bytesSent: numberField(outbound, 'bytes-sent') ?? 0,
           totalBytesSent: sent.reduce((n, s) => n + (numberField(s, 'bytes-sent') ?? 0), 0),
+          retransmitted: all('rtx-sender').reduce((n, s) => n + (numberField(s, 'packets') ?? 0), 0),
           packetsLost: remoteInbound ? numberField(remoteInbound, 'packets-lost') : null,
           fractionLost: remoteInbound ? numberField(remoteInbound, 'fraction-lost') : null,
           rttMs: ms(remoteInbound ? numberField(remoteInbound, 'round-trip-time') : null),

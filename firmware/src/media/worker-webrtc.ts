@@ -73,6 +73,9 @@ export function rtxPairs(sdp: string): Array<[number, number]> {
 }
 
 export class WebRtcCalls {
+  /** Per sending webrtcbin (by name): its retransmitters, whose counts tell how much was resent. */
+  private readonly retransmitters = new Map<string, GstElement[]>();
+
   constructor(private readonly deps: WebRtcDeps) {}
 
   /** A publisher's offer (its local description, with candidates), for the media server. */
@@ -118,6 +121,12 @@ export class WebRtcCalls {
           const structure = value?.getBoxed ? value.getBoxed() : value;
           if (structure) out.push(String(structure));
         }
+        // What was resent on request (NACK) is loss the far end no longer reports: counted here.
+        const resent = (this.retransmitters.get(bin.name) ?? []).reduce(
+          (n, e) => n + Number((e as GstElement & { numRtxPackets?: number }).numRtxPackets ?? 0),
+          0,
+        );
+        if (this.retransmitters.has(bin.name)) out.push(`rtx-sender, packets=(guint64)${resent};`);
         resolve(out);
       });
       bin.emit('get-stats', pad, promise);
@@ -168,6 +177,7 @@ export class WebRtcCalls {
    */
   private resendAsAnnounced(bin: WebRtcBin): (pairs: Array<[number, number]>) => void {
     const retransmitters: GstElement[] = [];
+    this.retransmitters.set(bin.name, retransmitters);
     let map: string | null = null;
     const give = (element: GstElement) => {
       if (map) this.deps.Gst.utilSetObjectArg(element, 'ssrc-map', map);

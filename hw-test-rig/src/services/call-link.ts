@@ -16,8 +16,8 @@ export interface PortRange {
  * only the terminal's ports. The specialist's own media, on other ports, is not touched: the
  * province end is on the province's network.
  *
- * A policer drops what exceeds the rate (a 50 ms burst allowed), as a full bottleneck queue does for
- * real-time media. The link's one-way delay is not applied to UDP here: this kernel has no netem,
+ * A policer drops what exceeds the rate (a 100 ms burst allowed), as a full bottleneck queue does
+ * for real-time media. The link's one-way delay is not applied to UDP here: this kernel has no netem,
  * and the data centres' delay relays carry TCP only.
  *
  * Needs root (nft). Without a shape the table does not exist.
@@ -43,7 +43,10 @@ export class CallLink {
       if (perTenThousand > 0) rules.push(`${match} numgen random mod 10000 < ${perTenThousand} drop`);
       if (shape.rateKbit !== null) {
         const bytesPerSecond = Math.round((shape.rateKbit * 1000) / 8);
-        const burst = Math.max(3000, Math.round(bytesPerSecond / 20));
+        // A bucket of 100 ms (as the uploads' tbf queues 100 ms), and never less than 8 kB: a
+        // DTLS handshake's flight (certificates) comes as one burst, and a smaller bucket drops
+        // it every time it is resent, so the call never connects (seen at 400 kbit/s).
+        const burst = Math.max(8000, Math.round(bytesPerSecond / 10));
         rules.push(`${match} limit rate over ${bytesPerSecond} bytes/second burst ${burst} bytes drop`);
       }
     }
