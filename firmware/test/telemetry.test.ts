@@ -49,11 +49,21 @@ async function noc(t: ExecutionContext, port: number) {
     () =>
       new Promise<mqtt.MqttClient | null>((resolve) => {
         const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0 });
-        c.once('connect', () => resolve(c));
-        c.once('error', () => {
+        let settled = false;
+        const failed = () => {
+          if (settled) return;
+          settled = true;
           c.end(true);
           resolve(null);
+        };
+        c.once('connect', () => {
+          settled = true;
+          resolve(c);
         });
+        c.once('error', failed);
+        // A broker not listening yet may only close the socket, with no error: try again then too
+        // (a loaded CI machine starts mosquitto slowly; this hung the test once).
+        c.once('close', failed);
       }),
     10_000,
   );
