@@ -128,20 +128,36 @@ export class Rig {
       idReaderCable,
       options.apiPort ?? (await freePort()),
     );
-    await rig.idReader.start();
-    await rig.gpio.start();
-    rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
-    if (options.camera ?? true) await rig.camera.plug();
-    if (options.call) {
-      const [janusA, janusB] = await Promise.all([
-        JanusMediaServer.start('A', join(dir, 'janus-a')),
-        JanusMediaServer.start('B', join(dir, 'janus-b')),
-      ]);
-      rig.janus = { A: janusA, B: janusB };
-      rig.room = await RigRoom.start(await RigRoom.freeUdpPort());
-      rig.callLink = new CallLink(CallLink.randomPorts());
+    // A part that fails to start stops everything started before it: a failed `up` leaves no
+    // Orthanc, broker or media server behind (one did, in CI, when a Janus hung at start).
+    try {
+      await rig.idReader.start();
+      await rig.gpio.start();
+      rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
+      if (options.camera ?? true) await rig.camera.plug();
+      if (options.call) await rig.startCalls();
+    } catch (error) {
+      await rig.stop().catch(() => {});
+      throw error;
     }
     return rig;
+  }
+
+  /** The province's media servers, the clinic's room and the call link. */
+  private async startCalls(): Promise<void> {
+    const dir = this.options.dir;
+    const started = await Promise.allSettled([
+      JanusMediaServer.start('A', join(dir, 'janus-a')),
+      JanusMediaServer.start('B', join(dir, 'janus-b')),
+    ]);
+    const [a, b] = started;
+    if (a.status === 'rejected' || b.status === 'rejected') {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+      throw a.status === 'rejected' ? a.reason : (b as PromiseRejectedResult).reason;
+    }
+    this.janus = { A: a.value, B: b.value };
+    this.room = await RigRoom.start(await RigRoom.freeUdpPort());
+    this.callLink = new CallLink(CallLink.randomPorts());
   }
 
   /** The firmware configuration for this rig (what provisioning would write on a real terminal). */
