@@ -167,25 +167,36 @@ test.serial(
     t.timeout(180_000);
     const { specialist, feed, post, status } = await inCall(t);
     await until('the terminal heard', async () => ((await feed())?.audio?.seconds ?? 0) > 2, 60_000);
-    /** The loudest 10 ms the specialist heard from the terminal over the last `ms`. */
-    const loudest = async (ms: number) => {
+    /** The 10 ms levels the specialist heard from the terminal over the last `ms`. */
+    const heard = async (ms: number) => {
       const display = (await feed())?.display;
       const id = Object.entries(await specialist.stats()).find(([, f]) => f.display === display)?.[0];
       const track = id ? (await specialist.levels())[id] : undefined;
-      if (!track) return 0;
+      if (!track) return [0];
       const from = Math.max(0, Math.floor((Date.now() - ms - track.startMs) / track.stepMs));
-      return Math.max(0, ...track.rms.slice(from));
+      return track.rms.slice(from);
+    };
+    const loudest = async (ms: number) => Math.max(0, ...(await heard(ms)));
+    /**
+     * Talk fills about half of each 10 s cycle: unmuted, a fifth of the bins carry it. Muted, they
+     * are silent — all but what was still on its way when the button was pressed (on a loaded
+     * machine, a second or two of it), hence the 80th percentile, not the loudest.
+     */
+    const mostly = async (ms: number) => {
+      const sorted = [...(await heard(ms))].sort((a, b) => a - b);
+      return sorted[Math.floor(sorted.length * 0.8)] ?? 0;
     };
     const muted = await post('/api/v1/call/controls', { muted: true });
     t.is(muted.status, 200);
     t.deepEqual(((await muted.json()) as CallItem).controls, { muted: true, volume: 1 });
-    // A whole talk cycle (10 s): the clinic's talker and pips would have been heard.
-    await new Promise((r) => setTimeout(r, 11_000));
-    t.true((await loudest(9000)) < 0.01, `silence while muted (loudest ${await loudest(9000)})`);
+    // A whole talk cycle (10 s) after the first 3 s (what was already on its way, on a loaded
+    // machine): the clinic's talker and pips would have been heard.
+    await new Promise((r) => setTimeout(r, 13_000));
+    t.true((await mostly(10_000)) < 0.005, `silence while muted (80th percentile ${await mostly(10_000)})`);
     const back = await post('/api/v1/call/controls', { muted: false, volume: 0.5 });
     t.deepEqual(((await back.json()) as CallItem).controls, { muted: false, volume: 0.5 });
-    await new Promise((r) => setTimeout(r, 11_000));
-    t.true((await loudest(9000)) > 0.05, `the clinic heard again (loudest ${await loudest(9000)})`);
+    await new Promise((r) => setTimeout(r, 13_000));
+    t.true((await loudest(10_000)) > 0.05, `the clinic heard again (loudest ${await loudest(10_000)})`);
     const bad = await post('/api/v1/call/controls', { volume: 3 });
     t.is(bad.status, 400);
     t.regex(((await bad.json()) as { error: string }).error, /volume/);
