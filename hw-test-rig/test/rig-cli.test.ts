@@ -292,9 +292,14 @@ test.serial(
 
     const firstPid = state().firmwarePid;
     t.regex((await cmd('kill-firmware')).out, /SIGKILL sent/);
+    // Restarted: counted, running, under a new pid (read together from one state: a pid read
+    // while the kill was still under way let this pass early once, with the count still 0).
     const s1 = await until(
       'restarted',
-      () => state().firmware.state === 'running' && state().firmwarePid !== firstPid && state(),
+      () => {
+        const s = state();
+        return s.firmware.restarts >= 1 && s.firmware.state === 'running' && s.firmwarePid !== firstPid && s;
+      },
       30_000,
     );
     t.is(s1.firmware.restarts, 1);
