@@ -73,7 +73,6 @@ export class RigRoom {
   private readonly levels = { speaker: new Levels(), echo: new Levels(), talker: new Levels() };
   private nextFrameMs = Math.ceil(Date.now() / FRAME_MS) * FRAME_MS;
   private timer: NodeJS.Timeout | null = null;
-  readonly counters = { speakerFrames: 0, micFrames: 0 };
 
   private constructor(
     private readonly speakerSocket: Socket,
@@ -136,7 +135,6 @@ export class RigRoom {
     const lastEnd = last ? last.atMs + (last.pcm.length * 1000) / SAMPLE_RATE : null;
     const atMs = lastEnd !== null && Math.abs(now - lastEnd) < 20 ? lastEnd : now;
     this.chunks.push({ atMs, pcm });
-    this.counters.speakerFrames++;
     this.levels.speaker.add(atMs, rmsOf(pcm));
     // What the microphone can still need: the last second.
     while (this.chunks.length > 0 && (this.chunks[0]?.atMs ?? 0) < now - 1000) this.chunks.shift();
@@ -171,7 +169,6 @@ export class RigRoom {
     for (let i = 0; i < FRAME_SAMPLES; i++)
       out.writeInt16LE(Math.max(-32_768, Math.min(32_767, (talker[i] ?? 0) + (echo[i] ?? 0))), i * 2);
     this.micSocket.send(out, this.micPort, '127.0.0.1');
-    this.counters.micFrames++;
     this.levels.echo.add(atMs, rmsOf(echo));
     this.levels.talker.add(atMs, rmsOf(talker));
   }

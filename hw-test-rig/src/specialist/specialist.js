@@ -108,12 +108,6 @@
     video.requestVideoFrameCallback(onFrame);
   };
 
-  const median = (values) => {
-    if (values.length === 0) return null;
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
-
   const unsubscribe = (id) => {
     handles.subscribers[id]?.detach();
     delete handles.subscribers[id];
@@ -311,7 +305,7 @@
               report.jitterBufferEmittedCount > 0
                 ? report.jitterBufferDelay / report.jitterBufferEmittedCount
                 : null,
-            latencyMs: median(state.feeds[id]?.delays ?? []),
+            latencyMs: CallMeasure.median(state.feeds[id]?.delays ?? []),
             marksRead: state.feeds[id]?.delays.length ?? 0,
           };
         if (report.kind === 'audio')
