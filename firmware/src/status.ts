@@ -262,6 +262,7 @@ function callHealth(c: CallSnapshot): NonNullable<HealthPayload['call']> {
       : null,
     link: c.link,
     echoControl: c.echoControl,
+    picture: c.picture,
     counters: c.counters,
   };
 }

@@ -33,7 +33,8 @@ const inCall = (link: Partial<NonNullable<CallItem['link']>> | null, fps: number
           ...link,
         },
   echoControl: true,
-  controls: { muted: false, volume: 1 },
+  controls: { muted: false, cameraOff: false, volume: 1 },
+  picture: 'camera',
   lastError: null,
   counters: { calls: 1, reconnects: 0, failovers: 0, subscriptions: 1, slowLinks: 0, refusedMessages: 0 },
 });

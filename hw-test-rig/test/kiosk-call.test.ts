@@ -45,6 +45,15 @@ test.serial(
     await page.reload();
     await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 20_000 });
 
+    // 关闭摄像头: the specialist gets the placeholder, and the card says so; 打开摄像头 undoes it.
+    await page.locator('#call-camera').click();
+    await page.locator('#call-picture[data-picture="camera-off"]').waitFor({ timeout: 20_000 });
+    t.regex((await page.locator('#call-picture').textContent()) ?? '', /摄像头已关闭/);
+    t.is(await page.locator('#call-camera').getAttribute('aria-pressed'), 'true');
+    t.is(await page.locator('#call-camera').textContent(), '打开摄像头');
+    await page.locator('#call-camera').click();
+    await page.locator('#call-picture').waitFor({ state: 'detached', timeout: 20_000 });
+
     await page.locator('#call-end').click();
     await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
     t.false(await page.locator('#far-end').isVisible());

@@ -37,17 +37,22 @@ export const PageOrder = Type.Object(
   { errorMessage: 'order must be an array of page ids' },
 );
 
-/** POST /api/v1/call: a room to join, or none (the duty specialist's, from the config). */
-/** POST /api/v1/call/controls: either or both. */
+/** POST /api/v1/call/controls: any of them. */
 export const CallControlsRequest = Type.Object(
   {
     muted: Type.Optional(Type.Boolean({ errorMessage: 'muted must be true or false' })),
+    cameraOff: Type.Optional(Type.Boolean({ errorMessage: 'cameraOff must be true or false' })),
     volume: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, errorMessage: 'volume must be a number from 0 to 1' }),
     ),
   },
-  { additionalProperties: false, errorMessage: 'the body must be {"muted"?: boolean, "volume"?: 0–1}' },
+  {
+    additionalProperties: false,
+    errorMessage: 'the body must be {"muted"?: boolean, "cameraOff"?: boolean, "volume"?: 0–1}',
+  },
 );
+
+/** POST /api/v1/call: a room to join, or none (the duty specialist's, from the config). */
 
 export const CallRequest = Type.Object(
   {

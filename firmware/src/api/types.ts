@@ -300,8 +300,10 @@ export const CallItem = Type.Object({
   /** The link both ways while in the room. */
   link: Nullable(CallLinkItem),
   echoControl: Type.Boolean(),
-  /** In-call controls as staff set them: the microphone muted, the loudspeaker's volume (0–1). */
-  controls: Type.Object({ muted: Type.Boolean(), volume: Type.Number() }),
+  /** In-call controls as staff set them: the microphone muted, the camera off, the loudspeaker's volume (0–1). */
+  controls: Type.Object({ muted: Type.Boolean(), cameraOff: Type.Boolean(), volume: Type.Number() }),
+  /** What the far end is sent as our picture: the camera, or the placeholder and why; null outside a room. */
+  picture: Nullable(OneOf('camera', 'camera-lost', 'camera-off')),
   lastError: Nullable(Type.String()),
   counters: CallCounters,
 });

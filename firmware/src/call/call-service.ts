@@ -13,7 +13,9 @@ import {
   inSpec,
   outSpec,
 } from '../media/call-pipelines.ts';
+import { PLACEHOLDER, type PlaceholderReason, placeholderSpec } from '../media/call-placeholder.ts';
 import type { Consultation } from '../media/consultation.ts';
+import type { EncoderSelector } from '../media/encoder-selection.ts';
 import type { PortRange, ProbeResult } from '../media/ipc.ts';
 import type { BusEvent } from '../media/media-worker.ts';
 import type { ElementSpec, PipelineSpec } from '../media/pipeline-spec.ts';
@@ -37,6 +39,7 @@ export interface CallWorker {
     start?: 'last-key-frame' | 'next-key-frame',
     onSourceGone?: 'end' | 'wait',
     timeline?: 'source' | 'target',
+    replace?: boolean,
   ): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   caps(pipeline: string, element: string): Promise<string>;
@@ -84,8 +87,13 @@ export interface CallSnapshot {
   /** The link both ways while in a room (bitrates, loss, round trip, jitter, the adapted rate). */
   link: CallLink | null;
   echoControl: boolean;
-  /** What staff set: the microphone muted, the loudspeaker's volume. */
+  /** What staff set: the microphone muted, the camera off, the loudspeaker's volume. */
   controls: CallControls;
+  /**
+   * What the far end is sent as our picture: the camera, or the placeholder and why (the camera
+   * unplugged, or turned off by staff); null outside a room.
+   */
+  picture: PictureSource | null;
   lastError: string | null;
   counters: {
     calls: number;
@@ -98,13 +106,18 @@ export interface CallSnapshot {
   };
 }
 
+/** Where the call's picture comes from. */
+export type PictureSource = 'camera' | PlaceholderReason;
+
 export interface CallServiceOptions {
   config: Config;
   worker: CallWorker;
   consultation: Pick<
     Consultation,
-    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state' | 'requestBitrate'
+    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state' | 'requestBitrate' | 'size'
   >;
+  /** The placeholder picture is encoded by the encoder the camera uses. */
+  encoders: Pick<EncoderSelector, 'current'>;
   bus: EventBus;
   log: Logger;
   /** Janus signalling; injectable for tests. */
@@ -152,12 +165,14 @@ export class CallService implements Service<CallSnapshot> {
   private echoControl = false;
   /** What this call asked for: echo control unless a headset is worn. */
   private wantEchoControl = true;
-  /** Set by staff during a call; a new call starts unmuted at full volume. */
-  private controls: CallControls = { muted: false, volume: 1 };
+  /** Set by staff during a call; a new call starts unmuted, camera on, at full volume. */
+  private controls: CallControls = { muted: false, cameraOff: false, volume: 1 };
   /** What this visit's pipelines were built with (decoder, microphone, speaker), for its subscriptions. */
   private callMedia: CallMedia | null = null;
-  /** call-out's video appsrc is being fed from the consultation's encoder tap now. */
-  private videoFed = false;
+  /** What call-out's video appsrc is fed from now (null: nothing, or no call-out). */
+  private picture: PictureSource | null = null;
+  /** Picture switches, one after another: each starts from what the last one left. */
+  private pictureSwitches: Promise<void> = Promise.resolve();
   private readonly ssrc = { video: randomInt(1, 2 ** 31), audio: randomInt(1, 2 ** 31) };
   private readonly joinRoom: typeof JanusRoom.join;
   private readonly clock: () => Date;
@@ -178,42 +193,65 @@ export class CallService implements Service<CallSnapshot> {
 
   /**
    * The camera's pipeline can end mid-call (camera unplugged, encoder replaced, media worker
-   * restarted): the call stays, its video appsrc open ('wait'), and is fed again from the new
-   * encoder as soon as the camera is live again.
+   * restarted): the call stays, its video appsrc open ('wait'), the far end sees the placeholder,
+   * and the camera's picture goes out again as soon as the camera is live again.
    */
   start(): void {
-    this.options.bus.on(this.name, 'consultation', (event) => {
-      if (!event.live) {
-        this.videoFed = false;
-        return;
-      }
-      if (this.videoFed || !this.room || (this.state !== 'in-call' && this.state !== 'joining')) return;
-      void this.feedVideo().then(
-        () => this.options.log.info('the camera is back: the call has its picture again'),
-        (error: unknown) =>
-          this.options.log.warn(
-            { err: (error as Error).message },
-            'the call could not be fed from the camera again',
-          ),
-      );
+    this.options.bus.on(this.name, 'consultation', () => {
+      if (this.room && (this.state === 'in-call' || this.state === 'joining')) void this.updatePicture();
     });
   }
 
-  /** The consultation encoder's output into call-out, from its next key frame (asked for now). */
-  private async feedVideo(): Promise<void> {
-    this.videoFed = true;
-    try {
-      await this.options.worker.pump(
-        this.options.consultation.encoderTap,
-        { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc },
+  /** What the far end should see now. */
+  private wantedPicture(): PictureSource {
+    if (this.controls.cameraOff) return 'camera-off';
+    return this.options.consultation.state === 'live' ? 'camera' : 'camera-lost';
+  }
+
+  /**
+   * Feeds call-out's picture from what it should be now, one switch at a time. A failure is logged
+   * (the call goes on, its picture frozen at the far end) unless `rethrow` (a call being placed).
+   */
+  private updatePicture(rethrow = false): Promise<void> {
+    const next = this.pictureSwitches.then(() => this.switchPicture());
+    this.pictureSwitches = next.catch((error: unknown) => {
+      this.options.log.warn({ err: (error as Error).message }, "the call's picture could not be switched");
+    });
+    return rethrow ? next : this.pictureSwitches;
+  }
+
+  /**
+   * The camera: the consultation encoder's output, from its next key frame (asked for now). The
+   * placeholder: its own small pipeline (call-placeholder.ts), started for the reason it shows.
+   * Either replaces the other's feed into the same appsrc, so the session carries on.
+   */
+  private async switchPicture(): Promise<void> {
+    if (!this.callMedia) return;
+    const wanted = this.wantedPicture();
+    if (wanted === this.picture) return;
+    const { worker, consultation, log } = this.options;
+    const to = { pipeline: CALL_PIPELINES.out, element: CALL_ELEMENTS.videoSrc };
+    if (wanted === 'camera') {
+      await worker.pump(consultation.encoderTap, to, 'next-key-frame', 'wait', 'target', true);
+      this.picture = wanted;
+      await worker.stopPipeline(PLACEHOLDER.pipeline).catch(() => {});
+    } else {
+      const encoder = this.options.encoders.current;
+      if (!encoder) throw new CallError('MEDIA', 'no H.264 encoder for the placeholder picture');
+      await worker.stopPipeline(PLACEHOLDER.pipeline).catch(() => {});
+      await worker.startPipeline(placeholderSpec({ encoder, size: consultation.size, reason: wanted }));
+      await worker.pump(
+        { pipeline: PLACEHOLDER.pipeline, element: PLACEHOLDER.tap },
+        to,
         'next-key-frame',
         'wait',
         'target',
+        true,
       );
-    } catch (error) {
-      this.videoFed = false;
-      throw error;
+      this.picture = wanted;
     }
+    log.info({ picture: wanted }, "the call's picture switched");
+    this.options.bus.emit({ type: 'changed', part: 'call' });
   }
 
   async stop(): Promise<void> {
@@ -238,6 +276,7 @@ export class CallService implements Service<CallSnapshot> {
       link: this.state === 'in-call' ? this.quality.snapshot() : null,
       echoControl: this.echoControl,
       controls: { ...this.controls },
+      picture: this.room ? this.picture : null,
       lastError: this.lastError,
       counters: { ...this.counters },
     };
@@ -256,7 +295,7 @@ export class CallService implements Service<CallSnapshot> {
     if (this.state !== 'idle') throw new CallError('BUSY', `a call is already ${this.state}`);
     this.roomNo = room;
     this.wantEchoControl = echoControl;
-    this.controls = { muted: false, volume: 1 };
+    this.controls = { muted: false, cameraOff: false, volume: 1 };
     this.counters.calls++;
     this.setState('joining');
     try {
@@ -279,7 +318,8 @@ export class CallService implements Service<CallSnapshot> {
   }
 
   /**
-   * In-call controls: the microphone muted or not, the loudspeaker's volume (0–1). They hold for the
+   * In-call controls: the microphone muted or not, the camera off or on, the loudspeaker's volume
+   * (0–1). They hold for the
    * rest of the call, a rejoin included; applied at once while the call's pipelines run.
    */
   async setControls(change: Partial<CallControls>): Promise<CallSnapshot> {
@@ -293,6 +333,7 @@ export class CallService implements Service<CallSnapshot> {
         await worker.setProperties(CALL_PIPELINES.out, CALL_ELEMENTS.mute, { mute: change.muted });
       if (change.volume !== undefined)
         await worker.setProperties(CALL_PIPELINES.out, CALL_ELEMENTS.volume, { volume: change.volume });
+      if (change.cameraOff !== undefined) await this.updatePicture();
     }
     this.options.log.info({ controls: this.controls }, 'call controls set');
     this.options.bus.emit({ type: 'changed', part: 'call' });
@@ -353,7 +394,8 @@ export class CallService implements Service<CallSnapshot> {
     // The consultation's own capture when it has one (a microphone opens once); else our own.
     media.microphone = consultation.sharedMicrophone() ?? media.microphone;
     await worker.startPipeline(outSpec(media));
-    await this.feedVideo();
+    this.picture = null;
+    await this.updatePicture(true);
     const joined = await this.joinRoom({
       url,
       room,
@@ -531,12 +573,15 @@ export class CallService implements Service<CallSnapshot> {
     const room = this.room;
     this.room = null;
     this.callMedia = null;
-    this.videoFed = false;
+    // A switch under way finishes first (seeing no call-out it does nothing more), so a
+    // placeholder it started is stopped below with the rest.
+    await this.pictureSwitches;
+    this.picture = null;
     this.subscription = null;
     this.remote = null;
     await this.quality.stop();
     await room?.leave().catch(() => {});
-    for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out])
+    for (const pipeline of [CALL_PIPELINES.in, CALL_PIPELINES.out, PLACEHOLDER.pipeline])
       await this.options.worker.stopPipeline(pipeline).catch(() => {});
   }
 

@@ -76,9 +76,13 @@ export interface CallMedia {
   controls: CallControls;
 }
 
-/** What staff set during a call: the microphone muted, the loudspeaker's volume (0–1). */
+/**
+ * What staff set during a call: the microphone muted, the camera turned off (the far end sees the
+ * placeholder; the kiosk's preview and a recording keep the camera), the loudspeaker's volume (0–1).
+ */
 export interface CallControls {
   muted: boolean;
+  cameraOff: boolean;
   volume: number;
 }
 

@@ -46,6 +46,11 @@ export type WorkerRequest =
        * pipeline that started earlier would be seconds ahead and wait that long in the sink).
        */
       timeline?: 'source' | 'target';
+      /**
+       * The appsrc may be fed already: its feed is replaced by this one (a call switching between
+       * its camera and its placeholder). Without it, feeding a fed appsrc is refused.
+       */
+      replace?: boolean;
     }
   /** A call's publisher: webrtcbin's offer, with its ICE candidates (reply: sdp). */
   | { id: number; op: 'webrtc-offer'; pipeline: string; element: string; streams: number; ports?: PortRange }

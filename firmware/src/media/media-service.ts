@@ -117,6 +117,7 @@ export class MediaService implements Service {
       config,
       worker: this.worker,
       consultation: this.consultation,
+      encoders: this.encoders,
       bus,
       log: options.log.child({ module: 'call' }),
     });

@@ -166,8 +166,9 @@ export class MediaWorker {
     start: 'last-key-frame' | 'next-key-frame' = 'last-key-frame',
     onSourceGone: 'end' | 'wait' = 'end',
     timeline: 'source' | 'target' = 'source',
+    replace = false,
   ): Promise<void> {
-    await this.request({ op: 'pump', from, to, start, onSourceGone, timeline });
+    await this.request({ op: 'pump', from, to, start, onSourceGone, timeline, replace });
   }
 
   /** An element's statistics structure as text (see gst-structure.ts to read it). */

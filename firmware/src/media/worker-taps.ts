@@ -108,7 +108,8 @@ export class Taps {
    * Starts feeding appsrc `to` from the tap. Video begins at a key frame: the last one (a
    * recording: the current GOP, ≤ 2 s old, so nothing before the button press is lost) or the
    * next one, asked of the encoder now (live out: a receiver joining gets fresh frames only).
-   * Audio begins where the video into the same pipeline begins, from what the tap kept.
+   * Audio begins where the video into the same pipeline begins, from what the tap kept. With
+   * `replace`, a feed already into `to` stops where this one starts (no end-of-stream between).
    */
   attach(
     from: ElementRef,
@@ -116,10 +117,12 @@ export class Taps {
     src: GstAppSrc,
     start: 'last-key-frame' | 'next-key-frame',
     onSourceGone: 'end' | 'wait' = 'end',
+    replace = false,
   ): void {
     const tap = this.taps.get(keyOf(from));
     if (!tap) throw new Error(`no encoded tap ${from.element} in ${from.pipeline}`);
-    if (this.feedInto(to)) throw new Error(`${keyOf(to)} is already fed`);
+    if (replace) for (const other of this.taps.values()) other.feeds.delete(keyOf(to));
+    else if (this.feedInto(to)) throw new Error(`${keyOf(to)} is already fed`);
     const feed: Feed = {
       to,
       src,

@@ -453,7 +453,14 @@ function handle(request: WorkerRequest): void {
           if (source && target)
             src.getStaticPad('src')?.setOffset(Number(source.getBaseTime() - target.getBaseTime()));
         }
-        taps.attach(request.from, request.to, src, request.start, request.onSourceGone ?? 'end');
+        taps.attach(
+          request.from,
+          request.to,
+          src,
+          request.start,
+          request.onSourceGone ?? 'end',
+          request.replace ?? false,
+        );
         reply();
         return;
       }

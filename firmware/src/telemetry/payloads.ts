@@ -301,6 +301,13 @@ export const HealthPayload = Type.Object(
               description: 'bitrates both ways, loss each way, round trip, jitter, the adapted sending rate',
             }),
             echoControl: Type.Boolean({ description: 'webrtcdsp echo cancellation on the microphone' }),
+            picture: Type.Union(
+              [Type.Null(), Type.Literal('camera'), Type.Literal('camera-lost'), Type.Literal('camera-off')],
+              {
+                description:
+                  'what the far end is sent: the camera, or the placeholder because the camera is unplugged or turned off; null outside a room',
+              },
+            ),
             counters: CallCounters,
           }),
         ],

@@ -43,19 +43,21 @@ export function callCard(
   const inCall = call.state !== 'idle';
   const r = call.received;
   const quality = callQuality(call);
-  /** In-call controls: mute, and the loudspeaker a quarter louder or softer. */
+  /** In-call controls: mute, camera off, and the loudspeaker a quarter louder or softer. */
   const control = (id: string, label: string, body: object, pressed?: boolean) => {
     const b = el('button', { id, type: 'button', class: 'action' }, label);
     if (pressed !== undefined) b.setAttribute('aria-pressed', pressed ? 'true' : 'false');
     b.addEventListener('click', () => c.act('POST', '/api/v1/call/controls', body));
     return b;
   };
-  const { muted, volume } = call.controls;
+  const { muted, cameraOff, volume } = call.controls;
+  const pictureNote = call.picture ? t.picture[call.picture] : null;
   const step = (v: number) => ({ volume: Math.round(Math.min(1, Math.max(0, v)) * 100) / 100 });
   const controls =
     call.state === 'in-call'
       ? [
           control('call-mute', muted ? t.unmute : t.mute, { muted: !muted }, muted),
+          control('call-camera', cameraOff ? t.cameraOn : t.cameraOff, { cameraOff: !cameraOff }, cameraOff),
           control('call-quieter', t.quieter, step(volume - 0.25)),
           el('span', { id: 'call-volume', class: 'muted' }, t.volume(Math.round(volume * 100))),
           control('call-louder', t.louder, step(volume + 0.25)),
@@ -85,6 +87,9 @@ export function callCard(
         ]
       : []),
     ...(quality ? [el('p', { id: 'call-quality', 'data-quality': quality }, t.quality[quality])] : []),
+    ...(pictureNote
+      ? [el('p', { id: 'call-picture', 'data-picture': call.picture ?? '' }, pictureNote)]
+      : []),
     ...(call.lastError && call.state !== 'in-call' ? [el('small', { class: 'reason' }, call.lastError)] : []),
     el(
       'div',

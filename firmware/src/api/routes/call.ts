@@ -57,6 +57,7 @@ export function callRoutes(
       handle: async ({ body }) => ({
         json: await service().setControls({
           ...(body.muted !== undefined ? { muted: body.muted } : {}),
+          ...(body.cameraOff !== undefined ? { cameraOff: body.cameraOff } : {}),
           ...(body.volume !== undefined ? { volume: body.volume } : {}),
         }),
       }),
