@@ -49,3 +49,24 @@ test('every problem is reported at once, each with its field', (t) => {
   t.regex(text, /surprise/);
   t.true(error!.problems.length >= 4);
 });
+
+test("a value matching none of a union's shapes is reported against the closest one, naming the field", (t) => {
+  const error = t.throws(
+    () =>
+      parseConfig({
+        ...valid,
+        media: { microphone: { kind: 'elements', elements: [{ id: 'Mic', factory: 'udpsrc' }] } },
+      }),
+    { instanceOf: ConfigError },
+  );
+  const text = error!.problems.join('\n');
+  t.regex(text, /\/media\/microphone\/elements\/0\/id/, text);
+  t.notRegex(text, /Expected union value/);
+  // GStreamer's own spelling of factory names is accepted.
+  t.notThrows(() =>
+    parseConfig({
+      ...valid,
+      media: { microphone: { kind: 'elements', elements: [{ id: 'depay', factory: 'rtpL16depay' }] } },
+    }),
+  );
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RigRoom } from './call-measure/room.ts';
+import { RigRoom, ROOM_MIC_PT } from './call-measure/room.ts';
 import { PtyCable } from './cart/pty-pair.ts';
 import { RIG_GPIO, SimGpioChip } from './gpio/sim-gpio.ts';
 import { HidRelayServer } from './hid/hid-relay-server.ts';
@@ -315,7 +315,12 @@ export class Rig {
     };
   }
 
-  /** With the room (calls): the microphone is the room's, a UDP port it speaks into, 10 ms at a time. */
+  /**
+   * With the room (calls): the microphone is the room's, RTP (L16, RFC 3551) on a UDP port it
+   * speaks into, 10 ms a packet. The jitter buffer puts each packet back on its sample clock, so
+   * the firmware hears a microphone as steady as a sound card's, however late the rig's event loop
+   * sent a packet (a canceller needs the echo where it was: see room.ts).
+   */
   private roomMicrophone() {
     if (!this.room) return null;
     return {
@@ -327,9 +332,11 @@ export class Rig {
           props: {
             address: '127.0.0.1',
             port: this.room.micPort,
-            caps: 'audio/x-raw,format=S16LE,rate=48000,channels=1,layout=interleaved',
+            caps: `application/x-rtp,media=audio,clock-rate=48000,encoding-name=L16,channels=1,payload=${ROOM_MIC_PT}`,
           },
         },
+        { id: 'room-jitter', factory: 'rtpjitterbuffer', props: { latency: 20 } },
+        { id: 'room-depay', factory: 'rtpL16depay' },
       ],
     };
   }

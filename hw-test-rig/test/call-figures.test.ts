@@ -59,5 +59,8 @@ test('a call’s sound figures come back from what the room recorded and the spe
   t.is(deaf.erleDb, null);
   t.is(deaf.lipSyncMs.atSpecialist, null);
   t.is(typeof deaf.lipSyncMs.atTerminal, 'number');
+  // No echo went into the microphone (the loudspeaker silent then): no ERLE, rather than a huge one.
+  const silentEcho = { ...room, echo: { ...room.echo, rms: room.echo.rms.map(() => 0) } };
+  t.is(soundFigures(silentEcho, heard, { toTerminal: 120, toSpecialist: 110 }, from, to).erleDb, null);
   t.true(SCHEDULE.doubleTalk.fromMs > SCHEDULE.roomAlone.toMs);
 });

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 
 const PortIdentity = Type.Object(
@@ -82,7 +83,8 @@ const DataCentre = Type.Object(
 const ElementSpec = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9-]+$' }),
-    factory: Type.String({ pattern: '^[a-z0-9_]+$' }),
+    // Factory names as GStreamer spells them: rtpL16depay, avdec_h264.
+    factory: Type.String({ pattern: '^[A-Za-z0-9_]+$' }),
     props: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     ),
@@ -393,10 +395,24 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A value that matches none of a union's shapes is reported by TypeBox as "Expected union value",
+ * which names nothing. Reported instead: what is wrong against the shape it comes closest to (the
+ * one with the fewest problems, e.g. `{"kind":"elements"}` with a bad element), recursively.
+ */
+function closestErrors(errors: ValueError[]): ValueError[] {
+  return errors.flatMap((e) => {
+    if (e.type !== ValueErrorType.Union || e.errors.length === 0) return [e];
+    const variants = e.errors.map((variant) => [...variant]);
+    const closest = variants.reduce((best, v) => (v.length < best.length ? v : best));
+    return closest.length === 0 ? [e] : closestErrors(closest);
+  });
+}
+
 /** Validates an outside value against the schema, reporting every problem with its field path. */
 export function parseConfig(input: unknown): Config {
   const withDefaults = Value.Default(ConfigSchema, structuredClone(input));
-  const problems = [...Value.Errors(ConfigSchema, withDefaults)].map(
+  const problems = closestErrors([...Value.Errors(ConfigSchema, withDefaults)]).map(
     (e) =>
       `${e.path || '/'}: ${e.message}${e.value !== undefined && typeof e.value !== 'object' ? ` (got ${JSON.stringify(e.value)})` : ''}`,
   );

@@ -119,7 +119,12 @@ export function sharedMicrophoneElements(): ElementSpec[] {
       id: 'shared',
       factory: 'interaudiosrc',
       // 10 ms periods and 20 ms of latency: a call's voice should not wait here.
-      props: { channel: MICROPHONE_CHANNEL, 'period-time': 10_000_000, 'latency-time': 20_000_000 },
+      props: {
+        channel: MICROPHONE_CHANNEL,
+        'period-time': 10_000_000,
+        'latency-time': 20_000_000,
+        'buffer-time': 40_000_000,
+      },
     },
   ];
 }

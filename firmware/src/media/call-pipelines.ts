@@ -100,7 +100,12 @@ function speakerChain(media: CallMedia): { elements: ElementSpec[]; links: LinkS
       id: 'far-audio-src',
       factory: 'interaudiosrc',
       // 10 ms periods, 20 ms reported latency: the far end's voice should not wait here.
-      props: { channel: FAR_AUDIO_CHANNEL, 'period-time': 10_000_000, 'latency-time': 20_000_000 },
+      props: {
+        channel: FAR_AUDIO_CHANNEL,
+        'period-time': 10_000_000,
+        'latency-time': 20_000_000,
+        'buffer-time': 100_000_000,
+      },
     },
     { id: 'speaker-convert', factory: 'audioconvert' },
     { id: 'speaker-resample', factory: 'audioresample' },

@@ -18,6 +18,9 @@ export interface SoundFigures {
   voiceDb: { atTerminal: number | null; atSpecialist: number | null };
 }
 
+/** Below this a window is silence (16-bit PCM's own floor is about −96 dBFS). */
+const SILENT_DBFS = -80;
+
 const round = (v: number | null, digits = 0) =>
   v === null ? null : Math.round(v * 10 ** digits) / 10 ** digits;
 const minus = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
@@ -49,7 +52,8 @@ export function soundFigures(
     const intoMic = toTerminal + room.echoDelayMs;
     const echoIn = windowsDb(room.echo, SCHEDULE.specialistAlone, intoMic, fromMs, toMs);
     const echoBack = windowsDb(heard, SCHEDULE.specialistAlone, intoMic + toSpecialist, fromMs, toMs);
-    erleDb = minus(echoIn, echoBack);
+    // No echo went in (the loudspeaker was silent then): nothing to take out, nothing to say.
+    erleDb = echoIn !== null && echoIn > SILENT_DBFS ? minus(echoIn, echoBack) : null;
     const both = windowsDb(heard, SCHEDULE.doubleTalk, toSpecialist, fromMs, toMs);
     doubleTalkDb = minus(both, voiceAtSpecialist);
   }

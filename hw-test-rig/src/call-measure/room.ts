@@ -1,12 +1,19 @@
+import { randomInt } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { LevelTrack } from './analysis.ts';
 import { SAMPLE_RATE, voicePcm } from './schedule.ts';
+import { SpeakerTimeline } from './speaker-timeline.ts';
 
 /** 10 ms of sound: the unit the room hears and speaks in (one datagram each way). */
 const FRAME_MS = 10;
 const FRAME_SAMPLES = (SAMPLE_RATE * FRAME_MS) / 1000;
 /** Ten minutes of levels kept (a call test needs one). */
 const KEEP_BINS = 60_000;
+
+/** The microphone's RTP payload type (dynamic; L16 mono at 48 kHz is not a static one). */
+export const ROOM_MIC_PT = 97;
+/** RTP's fixed header (RFC 3550 §5.1): no CSRCs, no extension. */
+const RTP_HEADER = 12;
 
 export interface RoomOptions {
   /** How long the loudspeaker's sound takes back into the microphone (the issue: 30–80 ms). */
@@ -59,20 +66,23 @@ const rmsOf = (pcm: Int16Array) => {
 /**
  * The clinic's consultation room, for calls: the terminal's loudspeaker plays into it and its
  * microphone hears it. The loudspeaker is a UDP port the terminal sends raw sound to (S16LE, 48 kHz,
- * mono, as it plays it); the microphone is a UDP port the room sends to, 10 ms at a time, on the
- * wall clock. What the microphone hears is the clinic's talker (schedule.ts) plus the loudspeaker's
+ * mono, as it plays it); the microphone is a UDP port the room sends RTP to (L16), 10 ms a packet,
+ * stamped on the wall clock. What the microphone hears is the clinic's talker (schedule.ts) plus the loudspeaker's
  * sound `echoDelayMs` later and `echoGain` as loud: the echo a hands-free terminal must take out.
  * The room keeps the levels of each part, so the rig can tell what came back to the specialist.
  *
- * INVARIANTS: the loudspeaker's sound is laid on one continuous timeline (a datagram that comes
- * within 20 ms of where the last one ended continues it; a later one starts it again), so jitter in
- * delivery does not tear the echo; the microphone's frames go out in wall-clock order, each once.
+ * INVARIANTS: the loudspeaker's sound is laid on one continuous timeline (speaker-timeline.ts), so
+ * jitter in delivery does not move the echo; the microphone's frames go out in wall-clock order,
+ * each once, stamped (RTP) with when they were heard.
  */
 export class RigRoom {
   private readonly chunks: { atMs: number; pcm: Int16Array }[] = [];
   private readonly levels = { speaker: new Levels(), echo: new Levels(), talker: new Levels() };
   private nextFrameMs = Math.ceil(Date.now() / FRAME_MS) * FRAME_MS;
   private timer: NodeJS.Timeout | null = null;
+  private readonly timeline = new SpeakerTimeline();
+  private sequence = 0;
+  private readonly ssrc = randomInt(1, 2 ** 32 - 1);
 
   private constructor(
     private readonly speakerSocket: Socket,
@@ -131,9 +141,7 @@ export class RigRoom {
     const pcm = new Int16Array(message.length >> 1);
     for (let i = 0; i < pcm.length; i++) pcm[i] = message.readInt16LE(i * 2);
     const now = Date.now();
-    const last = this.chunks.at(-1);
-    const lastEnd = last ? last.atMs + (last.pcm.length * 1000) / SAMPLE_RATE : null;
-    const atMs = lastEnd !== null && Math.abs(now - lastEnd) < 20 ? lastEnd : now;
+    const atMs = this.timeline.place(now, (pcm.length * 1000) / SAMPLE_RATE);
     this.chunks.push({ atMs, pcm });
     this.levels.speaker.add(atMs, rmsOf(pcm));
     // What the microphone can still need: the last second.
@@ -165,9 +173,19 @@ export class RigRoom {
     const echo = new Int16Array(FRAME_SAMPLES);
     for (let i = 0; i < FRAME_SAMPLES; i++)
       echo[i] = Math.round(this.played(atMs - this.echoDelayMs + (i * 1000) / SAMPLE_RATE) * this.echoGain);
-    const out = Buffer.alloc(FRAME_SAMPLES * 2);
+    const out = Buffer.alloc(RTP_HEADER + FRAME_SAMPLES * 2);
+    out.writeUInt8(0x80, 0); // version 2
+    out.writeUInt8(ROOM_MIC_PT, 1);
+    out.writeUInt16BE(this.sequence++ & 0xffff, 2);
+    // The sample clock: wall-clock time in samples, so the timestamp says when the frame was heard.
+    out.writeUInt32BE(((atMs * SAMPLE_RATE) / 1000) % 2 ** 32, 4);
+    out.writeUInt32BE(this.ssrc, 8);
+    // L16 is network byte order (RFC 3551 §4.5.11).
     for (let i = 0; i < FRAME_SAMPLES; i++)
-      out.writeInt16LE(Math.max(-32_768, Math.min(32_767, (talker[i] ?? 0) + (echo[i] ?? 0))), i * 2);
+      out.writeInt16BE(
+        Math.max(-32_768, Math.min(32_767, (talker[i] ?? 0) + (echo[i] ?? 0))),
+        RTP_HEADER + i * 2,
+      );
     this.micSocket.send(out, this.micPort, '127.0.0.1');
     this.levels.echo.add(atMs, rmsOf(echo));
     this.levels.talker.add(atMs, rmsOf(talker));

@@ -142,6 +142,16 @@ export async function callCommand(state: RigState, o: CallOptions): Promise<Call
     if (!started.ok) throw new Error(`the terminal could not call: ${placed.error ?? started.status}`);
     const server = placed.server ?? 'A';
     specialist ??= await Specialist.join({ ws: call.janus[server].ws, room: call.room });
+    // Measured from when each side hears the other: before that there is no echo to take out nor
+    // anything of it to hear back, and such a window says nothing of the canceller.
+    const joined = specialist;
+    const hearEachOther = async () => {
+      const terminal = (await status()).call?.received?.audioSeconds ?? 0;
+      const feeds = Object.values(await joined.stats()).filter((f) => f.display === deviceId);
+      return terminal >= 0.5 && (feeds.at(-1)?.audio?.seconds ?? 0) >= 0.5;
+    };
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(await hearEachOther())) await new Promise((r) => setTimeout(r, 100));
     // The specialist's picture as the terminal shows it, sampled while the call runs.
     const sampling = new AbortController();
     const delays = sampleFarEndDelays(api, headers, sampling.signal);
@@ -157,6 +167,7 @@ export async function callCommand(state: RigState, o: CallOptions): Promise<Call
     );
     const to = Date.now();
     sampling.abort();
+    // The specialist now: with --dc-down, the one that joined the other data centre's room.
     const active = specialist as Specialist;
     const feeds = await active.stats();
     const [id, feed] = Object.entries(feeds).findLast(([, f]) => f.display === deviceId) ?? [];
