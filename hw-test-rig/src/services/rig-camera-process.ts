@@ -43,6 +43,11 @@ const height = Number(values.height);
 if (!values.socket || !/^[a-z0-9-]+$/.test(values.pattern ?? ''))
   throw new Error('usage: rig-camera-process --socket PATH --pattern NAME [--width W --height H --fps N]');
 
+/** Ten frames' time at the slowest rate the rig uses, with room for a loaded machine's hiccups. */
+const STALL_MS = 3000;
+/** The exit code of a stalled camera (EX_TEMPFAIL): RigCamera starts it again. */
+const STALLED_EXIT = 75;
+
 const Gst = gi.require('Gst', '1.0') as Gst;
 Gst.init(null);
 const GLib = gi.require('GLib', '2.0') as { MainLoop: new (c: null, r: boolean) => { run(): void } };
@@ -64,7 +69,9 @@ const pipeline = Gst.parseLaunch(
 const mark = pipeline.getByName('mark');
 const handoff = pipeline.getByName('mark-time');
 if (!mark || !handoff) throw new Error('the camera pipeline lacks its mark elements');
+let lastFrame = Date.now();
 handoff.on('handoff', () => {
+  lastFrame = Date.now();
   mark.data = markSvg(Date.now(), width, height);
 });
 pipeline.setState(Gst.State.PLAYING);
@@ -73,6 +80,17 @@ setInterval(() => {
   if (message?.type === Gst.MessageType.ERROR || message?.type === Gst.MessageType.EOS) {
     console.error('the rig camera pipeline stopped', message.type);
     process.exit(1);
+  }
+  // A camera never stops filming by itself. Seen a few times in a hundred calls: the picture stood
+  // still with this process idle (its streaming thread blocked, the cause not yet found), and every
+  // call measured after it got no picture. The process ends, saying so, and the rig starts it again
+  // (RigCamera): the firmware sees the camera go and come back, as after a loose cable.
+  const still = Date.now() - lastFrame;
+  if (still > STALL_MS) {
+    console.error(
+      `${new Date().toISOString()} rig camera: no frame for ${still} ms; ending to be started again`,
+    );
+    process.exit(STALLED_EXIT);
   }
 }, 200);
 process.on('SIGTERM', () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { RigProcess } from './process.ts';
 
 const CAMERA_PROCESS = join(import.meta.dirname, 'rig-camera-process.ts');
+/** rig-camera-process.ts's exit code when its picture stood still. */
+const STALLED_EXIT = 75;
 
 /** What the rig camera sends: the firmware's chain must declare the same raw format. */
 export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps: 30 };
@@ -18,6 +20,10 @@ export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps:
 export class RigCamera {
   private readonly process: RigProcess;
   readonly socketPath: string;
+  /** Wanted plugged in (not unplugged by a test or the rig's CLI). */
+  private pluggedIn = false;
+  /** Times the camera stalled and was started again. */
+  restarts = 0;
 
   /** `pattern`: videotestsrc's; `snow` (noise) makes every frame cost the encoder's full bitrate. */
   constructor(dir: string, pattern = 'ball') {
@@ -55,8 +61,15 @@ export class RigCamera {
   /** Starts the camera and resolves once its socket exists (a device node appearing). */
   async plug(): Promise<void> {
     if (this.process.running) return;
+    this.pluggedIn = true;
     rmSync(this.socketPath, { force: true });
-    this.process.start();
+    this.process.start((code) => {
+      // It ended by itself (it stalled: rig-camera-process.ts): plugged in again, as a technician would.
+      if (this.pluggedIn && code === STALLED_EXIT) {
+        this.restarts++;
+        setTimeout(() => void this.plug().catch(() => {}), 500);
+      }
+    });
     const deadline = Date.now() + 10_000;
     while (!existsSync(this.socketPath)) {
       if (Date.now() > deadline) throw new Error(`the rig camera did not start (see ${this.socketPath}.log)`);
@@ -66,6 +79,7 @@ export class RigCamera {
 
   /** Pulls the cable: the process ends at once and its socket goes, as a device node would. */
   async unplug(): Promise<void> {
+    this.pluggedIn = false;
     await this.process.stop('SIGKILL');
     rmSync(this.socketPath, { force: true });
   }
