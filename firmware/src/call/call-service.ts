@@ -23,10 +23,10 @@ import type { Service } from '../service.ts';
 import { type CallLink, CallQuality, type Received } from './call-quality.ts';
 import { JanusRoom, type RoomPublisher, type Subscription } from './janus-room.ts';
 
-/** The media worker as a call uses it (the real one, or a test's). */
 /** How long a call waits for a starting media worker. */
 const WORKER_READY_MS = 60_000;
 
+/** The media worker as a call uses it (the real one, or a test's). */
 export interface CallWorker {
   /** Resolves once the worker is up (at once when it is). */
   ready(): Promise<void>;
@@ -310,8 +310,10 @@ export class CallService implements Service<CallSnapshot> {
     return this.snapshot();
   }
 
-  /** The far end's newest picture as JPEG (the kiosk shows it), while it is received. */
-  /** The far end's newest picture as JPEG, and when the terminal showed it (wall-clock ms). */
+  /**
+   * The far end's newest picture as JPEG (the kiosk shows it), and when the terminal showed it
+   * (wall-clock ms).
+   */
   async farEndFrame(): Promise<{ jpeg: Uint8Array; shownAt: number | null }> {
     if (!this.subscription) throw new CallError('NOT_IN_CALL', 'no far end is being received');
     return this.options.worker.frame(CALL_PIPELINES.in, CALL_ELEMENTS.farVideo);

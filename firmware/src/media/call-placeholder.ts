@@ -53,7 +53,6 @@ export function placeholderSpec(options: {
           valignment: 'center',
           halignment: 'center',
           'line-alignment': 'center',
-          'shaded-background': false,
         },
       },
       { id: 'placeholder-convert', factory: 'videoconvert' },

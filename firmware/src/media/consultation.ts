@@ -427,17 +427,17 @@ export class Consultation {
     }
   }
 
-  /**
-   * The microphone to capture, looked for at every start (a USB headset plugged in between
-   * consultations is used next time). A device that fails mid-consultation ends the pipeline like
-   * a pulled camera; the restart then finds it gone and goes on without sound.
-   */
-  /** The configured microphone's source elements (discovered when 'auto'), or null for none. */
   /** The microphone this consultation captures, shared (sharedMicrophoneElements), or null. */
   sharedMicrophone(): ElementSpec[] | null {
     return this.state === 'live' && this.microphone ? sharedMicrophoneElements() : null;
   }
 
+  /**
+   * The microphone to capture — the configured one's source elements, discovered when 'auto' — or
+   * null for none. Looked for at every start (a USB headset plugged in between consultations is
+   * used next time). A device that fails mid-consultation ends the pipeline like a pulled camera;
+   * the restart then finds it gone and goes on without sound.
+   */
   async microphoneSource(): Promise<{ name: string; elements: ElementSpec[] } | null> {
     const mic = this.options.microphone ?? { kind: 'none' };
     switch (mic.kind) {

@@ -67,8 +67,9 @@ const rmsOf = (pcm: Int16Array) => {
  * The clinic's consultation room, for calls: the terminal's loudspeaker plays into it and its
  * microphone hears it. The loudspeaker is a UDP port the terminal sends raw sound to (S16LE, 48 kHz,
  * mono, as it plays it); the microphone is a UDP port the room sends RTP to (L16), 10 ms a packet,
- * stamped on the wall clock. What the microphone hears is the clinic's talker (schedule.ts) plus the loudspeaker's
- * sound `echoDelayMs` later and `echoGain` as loud: the echo a hands-free terminal must take out.
+ * stamped on the wall clock. What the microphone hears is the clinic's talker (schedule.ts) plus
+ * the loudspeaker's sound `echoDelayMs` later and `echoGain` as loud: the echo a hands-free
+ * terminal must take out.
  * The room keeps the levels of each part, so the rig can tell what came back to the specialist.
  *
  * INVARIANTS: the loudspeaker's sound is laid on one continuous timeline (speaker-timeline.ts), so
