@@ -48,16 +48,25 @@ async function noc(t: ExecutionContext, port: number) {
     'the NOC subscriber connected',
     () =>
       new Promise<mqtt.MqttClient | null>((resolve) => {
-        const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+        const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
+          protocolVersion: 5,
+          reconnectPeriod: 0,
+          connectTimeout: 2000,
+        });
         let settled = false;
         const failed = () => {
           if (settled) return;
           settled = true;
+          clearTimeout(timer);
           c.end(true);
           resolve(null);
         };
+        // Each attempt is bounded: an attempt that heard nothing at all once held the test until
+        // ava's timeout in CI (two tests "remaining"), past `until`'s own deadline.
+        const timer = setTimeout(failed, 3000);
         c.once('connect', () => {
           settled = true;
+          clearTimeout(timer);
           resolve(c);
         });
         c.once('error', failed);
