@@ -160,7 +160,11 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
       state.dataCentres[dc] = { running: rig.dcs[dc].running, fault: describeFault(rig.proxies[dc].fault) };
     }
     state.broker = { running: rig.broker.running };
-    state.camera = { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath };
+    state.camera = {
+      plugged: rig.camera.plugged,
+      socketPath: rig.camera.socketPath,
+      restarts: rig.camera.restarts,
+    };
     state.hwEncoder = { element: 'vpuenc_h264', fault: rig.hwEncoder.fault };
     state.gpio = {
       ledOn: rig.gpio.ledOn,
@@ -219,7 +223,7 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
     carts: [],
     dataCentres: { A: { running: true, fault: 'no fault' }, B: { running: true, fault: 'no fault' } },
     broker: { running: true },
-    camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath },
+    camera: { plugged: rig.camera.plugged, socketPath: rig.camera.socketPath, restarts: 0 },
     hwEncoder: { element: 'vpuenc_h264', fault: null },
     hidScanner: { plugged: true, mode: 'wedge', relaySocket: rig.hidRelay?.path ?? '' },
     gpio: { ledOn: false, doorOpen: false, powerFailing: false, relaySocket: rig.gpio.socketPath },

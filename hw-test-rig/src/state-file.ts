@@ -19,7 +19,8 @@ export interface RigState {
   dataCentres: Record<'A' | 'B', { running: boolean; fault: string }>;
   broker: { running: boolean };
   /** The rig camera: plugged or not, and the socket its frames come from (its "device node"). */
-  camera: { plugged: boolean; socketPath: string };
+  /** `restarts`: times the rig camera stalled and was started again (rig-camera.ts). */
+  camera: { plugged: boolean; socketPath: string; restarts: number };
   /** The document scanner (SANE's test backend): plugged or not, its fault, its SANE config. */
   scanner: { plugged: boolean; fault: 'io-error' | 'slow' | null; saneConfigDir: string };
   /** The board's GPIO as the rig drives it: the status LED now, the door, the UPS input; the relay socket. */

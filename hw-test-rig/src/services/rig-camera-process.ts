@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import gi from 'node-gtk';
 import { markSvg } from '../call-measure/time-mark.ts';
+import { STALLED_EXIT } from './rig-camera.ts';
 
 interface Element {
   on(signal: 'handoff', fn: () => void): void;
@@ -45,8 +46,6 @@ if (!values.socket || !/^[a-z0-9-]+$/.test(values.pattern ?? ''))
 
 /** Ten frames' time at the slowest rate the rig uses, with room for a loaded machine's hiccups. */
 const STALL_MS = 3000;
-/** The exit code of a stalled camera (EX_TEMPFAIL): RigCamera starts it again. */
-const STALLED_EXIT = 75;
 
 const Gst = gi.require('Gst', '1.0') as Gst;
 Gst.init(null);

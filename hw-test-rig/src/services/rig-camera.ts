@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { RigProcess } from './process.ts';
 
 const CAMERA_PROCESS = join(import.meta.dirname, 'rig-camera-process.ts');
-/** rig-camera-process.ts's exit code when its picture stood still. */
-const STALLED_EXIT = 75;
+/** rig-camera-process.ts's exit code when its picture stood still (EX_TEMPFAIL): started again. */
+export const STALLED_EXIT = 75;
 
 /** What the rig camera sends: the firmware's chain must declare the same raw format. */
 export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps: 30 };
