@@ -12,12 +12,30 @@ test("the room's publisher lists: well-formed entries kept, anything else droppe
         null,
         { feed: 1.5, display: 'not an id' },
         { feed: 15, display: 'x'.repeat(500) },
+        {
+          feed: 16,
+          display: 'simulcast (Janus 1.x)',
+          streams: [
+            { type: 'audio', simulcast: true },
+            { type: 'video', simulcast: true },
+          ],
+        },
+        { feed: 17, display: 'simulcast (legacy)', simulcast: true },
+        {
+          feed: 18,
+          display: 'a false claim',
+          simulcast: 'yes',
+          streams: [{ type: 'audio', simulcast: true }],
+        },
       ],
     }),
     [
-      { feed: 12, display: 'specialist' },
-      { feed: 14, display: '' },
-      { feed: 15, display: 'x'.repeat(128) },
+      { feed: 12, display: 'specialist', simulcast: false },
+      { feed: 14, display: '', simulcast: false },
+      { feed: 15, display: 'x'.repeat(128), simulcast: false },
+      { feed: 16, display: 'simulcast (Janus 1.x)', simulcast: true },
+      { feed: 17, display: 'simulcast (legacy)', simulcast: true },
+      { feed: 18, display: 'a false claim', simulcast: false },
     ],
   );
   t.deepEqual(publishersOf({ publishers: 'all of them' }), []);
@@ -27,6 +45,7 @@ test("the room's publisher lists: well-formed entries kept, anything else droppe
       for (const p of publishersOf(value)) {
         t.true(Number.isSafeInteger(p.feed));
         t.true(typeof p.display === 'string' && p.display.length <= 128);
+        t.is(typeof p.simulcast, 'boolean');
       }
       for (const p of publishersOf({ publishers: [value] })) t.true(Number.isSafeInteger(p.feed));
     }),

@@ -51,3 +51,10 @@ test('statistics are advisory: text that does not parse is skipped, never thrown
     receiving: null,
   });
 });
+
+test('both sending pads answer with every stream and the resent count: each counted once', (t) => {
+  const second = SENDING.map((s) =>
+    s.replace('timestamp=(double)23063561.75', 'timestamp=(double)23063562.5'),
+  );
+  t.deepEqual(parseLinkStats([...SENDING, ...second]).sending, parseLinkStats(SENDING).sending);
+});

@@ -29,7 +29,8 @@ const inCall = (link: Partial<NonNullable<CallItem['link']>> | null, fps: number
           rttMs: 20,
           jitterMs: 3,
           targetKbps: 1500,
-          counters: { stepsDown: 0, stepsUp: 0 },
+          receiveLayer: 2,
+          counters: { stepsDown: 0, stepsUp: 0, layersDown: 0, layersUp: 0 },
           ...link,
         },
   echoControl: true,
@@ -42,7 +43,18 @@ const inCall = (link: Partial<NonNullable<CallItem['link']>> | null, fps: number
 test('the call-quality indicator: good, fair when the link forced the rate down or loss grows, poor on heavy loss or a stalled picture', (t) => {
   t.is(callQuality(inCall({})), 'good');
   t.is(callQuality(inCall({ sendLossPercent: 3 })), 'fair');
-  t.is(callQuality(inCall({ counters: { stepsDown: 2, stepsUp: 0 } })), 'fair', 'the rate was stepped down');
+  t.is(
+    callQuality(inCall({ counters: { stepsDown: 2, stepsUp: 0, layersDown: 0, layersUp: 0 } })),
+    'fair',
+    'the rate was stepped down',
+  );
+  t.is(
+    callQuality(
+      inCall({ receiveLayer: 1, counters: { stepsDown: 0, stepsUp: 0, layersDown: 1, layersUp: 0 } }),
+    ),
+    'fair',
+    "the specialist's picture comes in a smaller size",
+  );
   t.is(callQuality(inCall({ rttMs: 250 })), 'fair');
   t.is(callQuality(inCall({}, 15)), 'fair');
   t.is(callQuality(inCall({ receiveLossPercent: 12 })), 'poor');

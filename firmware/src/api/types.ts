@@ -272,7 +272,18 @@ export const CallLinkItem = Type.Object({
   jitterMs: Nullable(Type.Number()),
   /** The video bitrate the call asks of the encoder now (it adapts to loss and queueing). */
   targetKbps: Type.Number(),
-  counters: Type.Object({ stepsDown: Type.Integer(), stepsUp: Type.Integer() }),
+  /**
+   * The far end's simulcast layer asked of the media server (0 smallest, 2 largest; it follows the
+   * loss of what arrives), or null when the far end sends one size only.
+   */
+  receiveLayer: Nullable(Type.Integer()),
+  counters: Type.Object({
+    stepsDown: Type.Integer(),
+    stepsUp: Type.Integer(),
+    /** Times a smaller or a larger far-end layer was asked for. */
+    layersDown: Type.Integer(),
+    layersUp: Type.Integer(),
+  }),
 });
 
 /** A two-way consultation call (the call service's snapshot). */

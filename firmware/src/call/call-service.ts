@@ -185,6 +185,9 @@ export class CallService implements Service<CallSnapshot> {
       // The call's ceiling, and never above what the one encode is set to.
       maxKbps: Math.min(options.config.call.bitrateKbps, options.config.media.bitrateKbps),
       onBitrate: (kbps) => options.consultation.requestBitrate('call', kbps),
+      onLayer: async (layer) => {
+        await this.subscription?.selectLayer(layer);
+      },
       // The kiosk shows what arrives (size, rate, sound): once a second while in a call.
       onChange: () => options.bus.emit({ type: 'changed', part: 'call' }),
       log: options.log,
@@ -530,7 +533,7 @@ export class CallService implements Service<CallSnapshot> {
     );
     await subscription.start(answer);
     this.counters.subscriptions++;
-    this.quality.receiving();
+    this.quality.receiving({ simulcast: publisher.simulcast });
     this.options.log.info({ feed: publisher.feed, display: publisher.display }, 'receiving the far end');
     this.options.bus.emit({ type: 'changed', part: 'call' });
   }

@@ -21,6 +21,8 @@ const janode = (): Promise<JanodeModules> => {
 export interface RoomPublisher {
   feed: number;
   display: string;
+  /** Its picture comes in several sizes (simulcast): a subscriber can choose the one its link carries. */
+  simulcast: boolean;
 }
 
 /** What the room tells the call while it is in it. */
@@ -84,9 +86,27 @@ export function publishersOf(data: unknown): RoomPublisher[] {
   const list = (data as { publishers?: unknown } | null)?.publishers;
   if (!Array.isArray(list)) return [];
   return list.flatMap((p: unknown) => {
-    const { feed, display } = (p ?? {}) as { feed?: unknown; display?: unknown };
+    const { feed, display, simulcast, streams } = (p ?? {}) as {
+      feed?: unknown;
+      display?: unknown;
+      simulcast?: unknown;
+      streams?: unknown;
+    };
+    // Janus 1.x says it per stream; 0.x (and janode's legacy field) for the publisher.
+    const simulcastStream =
+      Array.isArray(streams) &&
+      streams.some((s: unknown) => {
+        const stream = (s ?? {}) as { type?: unknown; simulcast?: unknown };
+        return stream.type === 'video' && stream.simulcast === true;
+      });
     return typeof feed === 'number' && Number.isSafeInteger(feed)
-      ? [{ feed, display: typeof display === 'string' ? display.slice(0, 128) : '' }]
+      ? [
+          {
+            feed,
+            display: typeof display === 'string' ? display.slice(0, 128) : '',
+            simulcast: simulcast === true || simulcastStream,
+          },
+        ]
       : [];
   });
 }
@@ -101,6 +121,8 @@ export interface Subscription {
   feed: number;
   offerSdp: string;
   start(answerSdp: string): Promise<void>;
+  /** Asks the server for simulcast layer `layer` of the picture (0 smallest); it switches at a key frame. */
+  selectLayer(layer: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -144,9 +166,9 @@ export class JanusRoom {
       ),
     );
     const E = VideoRoomPlugin.EVENT;
-    publisher.on(E.VIDEOROOM_PUB_PEER_JOINED, (data: unknown) =>
-      this.tell(() => events.publishers(publishersOf({ publishers: [data] }))),
-    );
+    // Only a publisher's announcement counts: one that has just joined (VIDEOROOM_PUB_PEER_JOINED)
+    // publishes nothing yet, and subscribing to it failed ("No such feed") and waited a second to
+    // try again; the announcement also says which sizes its picture comes in (simulcast).
     publisher.on(E.VIDEOROOM_PUB_LIST, (data: unknown) =>
       this.tell(() => events.publishers(publishersOf(data))),
     );
@@ -260,6 +282,9 @@ export class JanusRoom {
             handle.start({ jsep: { type: 'answer', sdp: answerSdp } }),
             'starting the subscription',
           );
+        },
+        selectLayer: async (layer) => {
+          await within(handle.configure({ sc_substream_layer: layer }), `asking for picture layer ${layer}`);
         },
         close: async () => {
           this.subscriptions.delete(subscription);

@@ -52,13 +52,21 @@ const ms = (seconds: number | null) => (seconds === null ? null : Math.round(sec
  * remote-inbound-rtp of it) or of the receiving webrtcbin (every inbound-rtp, summed: the
  * specialist's picture and voice). Structures that do not parse are
  * skipped: statistics are advisory, never fatal. (webrtcbin 1.22 labels every stream of a pad
- * with the pad's kind, so `kind` is not trusted.)
+ * with the pad's kind, so `kind` is not trusted.) A statistic given twice — each pad's answer
+ * holds every stream's, and the resent count comes with each — is counted once: summed twice,
+ * the sending rate read double (measured: 479 kbit/s reported for 235 sent).
  */
 export function parseLinkStats(structures: readonly string[]): LinkStats {
   const parsed: ParsedStructure[] = [];
+  const seen = new Set<string>();
   for (const text of structures) {
     try {
-      parsed.push(parseStructure(text));
+      const structure = parseStructure(text);
+      const id = structure.fields['id'];
+      const key = typeof id === 'string' ? `${kind(structure)}/${id}` : text;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      parsed.push(structure);
     } catch (error) {
       if (!(error instanceof StructureParseError)) throw error;
     }

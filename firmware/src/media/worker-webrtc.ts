@@ -32,6 +32,15 @@ interface GstPromise {
     nthFieldName(index: number): string;
   } | null;
 }
+interface Transceiver {
+  doNack: boolean;
+  kind: number;
+}
+/** A webrtcbin sink pad: its transceiver, and the caps what is linked to it allows. */
+interface WebRtcSinkPad {
+  transceiver: Transceiver | null;
+  getAllowedCaps(): { toString(): string } | null;
+}
 /** libnice's agent: which UDP ports its candidates take. */
 interface IceAgent {
   minRtpPort: number;
@@ -161,11 +170,21 @@ export class WebRtcCalls {
    * arrives whole. Sound is not resent: a resent voice packet comes too late to be played; Opus
    * conceals the gap. (Asking the server for ours again, on the receiving side, is not on: with
    * webrtcbin 1.22 it once held the far-end picture four seconds behind on a lossy link.)
+   *
+   * Which transceiver carries the picture is read from what its pad is linked to (the
+   * payloader's caps say media=video): a transceiver's own `kind` is still UNKNOWN before the
+   * first offer, and going by it left every call without retransmission (no rtx in the offer;
+   * found in issue 15, session 6, when the resent count stayed 0 on a lossy link).
    */
   private retransmit(bin: WebRtcBin, count: number): void {
+    const { WebRTCKind } = this.deps.GstWebRTC;
     for (let i = 0; i < count; i++) {
-      const transceiver = bin.emit('get-transceiver', i) as { doNack: boolean; kind: number } | null;
-      if (transceiver && transceiver.kind === this.deps.GstWebRTC.WebRTCKind.VIDEO) transceiver.doNack = true;
+      const pad = bin.getStaticPad(`sink_${i}`) as WebRtcSinkPad | null;
+      const transceiver = (pad?.transceiver ?? bin.emit('get-transceiver', i)) as Transceiver | null;
+      if (!transceiver) continue;
+      const caps = pad?.getAllowedCaps()?.toString() ?? '';
+      if (/media=\(string\)video\b/.test(caps) || transceiver.kind === WebRTCKind.VIDEO)
+        transceiver.doNack = true;
     }
   }
 

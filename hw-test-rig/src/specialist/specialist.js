@@ -238,7 +238,9 @@
     handles.publisher.createOffer({
       tracks: [
         { type: 'audio', capture: voice(), recv: false },
-        { type: 'video', capture: video, recv: false },
+        // Simulcast (three sizes): a clinic on a slow link chooses the size it can carry, as Janus
+        // passes on the layer each subscriber asks for and ignores their bandwidth estimates.
+        { type: 'video', capture: video, recv: false, simulcast: true },
       ],
       success: (jsep) =>
         handles.publisher.send({ message: { request: 'configure', audio: true, video: true }, jsep }),

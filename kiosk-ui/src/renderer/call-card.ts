@@ -5,7 +5,8 @@ import { STRINGS } from './i18n.ts';
 /**
  * The call's quality as staff should hear of it, from the link both ways and the picture that
  * arrives: poor when a tenth of the packets are lost or the picture nearly stops, fair when the
- * link forced the sending rate down or loss or delay grow, else good. Null before it is measured.
+ * link forced the sending rate down or the specialist's picture into a smaller size, or loss or
+ * delay grow, else good. Null before it is measured.
  */
 export function callQuality(call: CallItem): 'good' | 'fair' | 'poor' | null {
   const l = call.link;
@@ -17,7 +18,8 @@ export function callQuality(call: CallItem): 'good' | 'fair' | 'poor' | null {
     loss >= 2 ||
     (l.rttMs ?? 0) >= 200 ||
     (fps !== null && fps < 20) ||
-    l.counters.stepsDown > l.counters.stepsUp
+    l.counters.stepsDown > l.counters.stepsUp ||
+    l.counters.layersDown > l.counters.layersUp
   )
     return 'fair';
   return 'good';
