@@ -87,6 +87,20 @@ async function noc(t: ExecutionContext, port: number) {
   return seen;
 }
 
+/** Telemetry started against the broker on `port`, once it is online. */
+async function onlineTelemetry(port: number): Promise<MqttTelemetry> {
+  const telemetry = new MqttTelemetry({
+    device: DEVICE,
+    brokers: [`mqtt://127.0.0.1:${port}`],
+    firmwareVersion: 'test',
+    log,
+    backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
+  });
+  telemetry.start();
+  await until('telemetry online', () => telemetry.state === 'online', 10_000);
+  return telemetry;
+}
+
 const health = (at: string) =>
   ({ v: 1, at, historical: false, deviceId: 'T-0001' }) as unknown as HealthPayload;
 
@@ -140,15 +154,7 @@ brokerTest(
 brokerTest('a clean stop says offline, retained: a subscriber arriving later still learns it', async (t) => {
   const port = await freePort();
   await broker(t, port);
-  const telemetry = new MqttTelemetry({
-    device: DEVICE,
-    brokers: [`mqtt://127.0.0.1:${port}`],
-    firmwareVersion: 'test',
-    log,
-    backoff: new Backoff({ initialMs: 50, maxMs: 200 }),
-  });
-  telemetry.start();
-  await until('telemetry online', () => telemetry.state === 'online', 10_000);
+  const telemetry = await onlineTelemetry(port);
   await telemetry.stop();
   const later = await noc(t, port);
   const state = await until(
@@ -159,3 +165,23 @@ brokerTest('a clean stop says offline, retained: a subscriber arriving later sti
   t.true(state.retain);
   t.is(state.payload['state'], 'offline');
 });
+
+brokerTest(
+  'a stop while the broker hangs still returns: the unacknowledged "offline" is not waited for',
+  async (t) => {
+    const port = await freePort();
+    const mosquitto = await broker(t, port);
+    const telemetry = await onlineTelemetry(port);
+    // Frozen, the broker keeps the connection open and acknowledges nothing.
+    mosquitto.kill('SIGSTOP');
+    t.teardown(() => {
+      mosquitto.kill('SIGCONT');
+    });
+    const stopped = await Promise.race([
+      telemetry.stop().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 20_000)),
+    ]);
+    t.true(stopped, 'stop() returned');
+    t.is(telemetry.state, 'stopped');
+  },
+);

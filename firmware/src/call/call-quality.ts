@@ -89,7 +89,7 @@ export class CallQuality {
   /** The last receiver report acted on (its loss, fraction lost and round trip). */
   private lastReport: string | null = null;
   /** Packets resent and reported lost so far, as last acted on. */
-  private lastResent = { resent: 0, lost: 0 };
+  private actedOn = { resent: 0, lost: 0 };
   /** Packets lost on the way up, as the rate controller counts them (see adapt()). */
   private lossEvents = 0;
   /** The far end's layer, chosen by the loss of what arrives; null when it sends one size only. */
@@ -149,7 +149,7 @@ export class CallQuality {
     this.last = null;
     this.lastReceiving = null;
     this.lastReport = null;
-    this.lastResent = { resent: 0, lost: 0 };
+    this.actedOn = { resent: 0, lost: 0 };
     this.lossEvents = 0;
     this.bitrate = this.controller();
     this.link = this.emptyLink();
@@ -302,11 +302,11 @@ export class CallQuality {
     const s = stats.sending;
     if (!s || s.packetsLost === null) return;
     const report = `${s.packetsLost}/${s.fractionLost}/${s.rttMs}`;
-    const resent = s.retransmitted !== this.lastResent.resent;
+    const resent = s.retransmitted !== this.actedOn.resent;
     if (report === this.lastReport && !resent) return;
     this.lastReport = report;
-    const before = this.lastResent;
-    this.lastResent = { resent: s.retransmitted, lost: s.packetsLost };
+    const before = this.actedOn;
+    this.actedOn = { resent: s.retransmitted, lost: s.packetsLost };
     this.lossEvents += Math.max(0, s.retransmitted - before.resent, s.packetsLost - before.lost);
     const next = this.bitrate.update({
       packetsSent: s.packetsSent,

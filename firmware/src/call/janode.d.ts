@@ -58,7 +58,7 @@ declare module 'janode/plugins/videoroom' {
       /** A subscription's simulcast layer (0 lowest, 2 highest). */
       sc_substream_layer?: number;
     }): Promise<unknown>;
-    joinSubscriber(o: { room: number; feed: number; sc_substream_layer?: number }): Promise<unknown>;
+    joinSubscriber(o: { room: number; feed: number }): Promise<unknown>;
     start(o: { jsep: Jsep }): Promise<unknown>;
     leave(): Promise<unknown>;
   }
@@ -72,7 +72,6 @@ declare module 'janode/plugins/videoroom' {
       | 'VIDEOROOM_LEAVING'
       | 'VIDEOROOM_KICKED'
       | 'VIDEOROOM_SLOWLINK'
-      | 'VIDEOROOM_SC_SUBSTREAM_LAYER'
       | 'VIDEOROOM_DESTROYED',
       string
     >;

@@ -27,6 +27,9 @@ export interface TelemetryOptions {
   onState?: (state: BrokerLinkState) => void;
 }
 
+/** How long a clean stop waits for the broker, for each of its two steps (offline said, disconnected). */
+const STOP_STEP_MS = 2000;
+
 interface Buffered {
   topic: string;
   payload: HealthPayload | EventPayload;
@@ -172,21 +175,36 @@ export class MqttTelemetry
     this.send(this.topics.event, { v: 1, at: new Date().toISOString(), historical: false, ...payload });
   }
 
-  /** Publishes `offline` (a clean shutdown sends no last will) and disconnects. */
+  /**
+   * Publishes `offline` (a clean shutdown sends no last will) and disconnects, each within
+   * STOP_STEP_MS: a broker that went away while we still thought we were online never
+   * acknowledges the `offline` (QoS 1 waits for a reconnect that will not come), and shutdown
+   * must not wait for it. (It held the telemetry tests until ava's timeout on a loaded CI machine,
+   * the broker stopped just before the telemetry.) Not acknowledged, the broker's last will says
+   * `offline` instead once it notices.
+   */
   async stop(): Promise<void> {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     const wasOnline = this.current === 'online';
     this.setState('stopped');
     if (!client) return;
+    const bounded = (start: (done: () => void) => void) =>
+      new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), STOP_STEP_MS);
+        start(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
     if (wasOnline) {
-      await new Promise<void>((resolve) =>
-        client.publish(this.topics.state, this.statePayload('offline'), { qos: 1, retain: true }, () =>
-          resolve(),
-        ),
+      const said = await bounded((done) =>
+        client.publish(this.topics.state, this.statePayload('offline'), { qos: 1, retain: true }, done),
       );
+      if (!said)
+        this.options.log.warn('the broker did not acknowledge "offline" in time; its last will says it');
     }
-    await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    if (!(await bounded((done) => client.end(false, {}, done)))) client.end(true);
   }
 }
 
