@@ -6,6 +6,7 @@ import { benchCalls, callsSection } from './calls.ts';
 import { benchDocuments } from './documents.ts';
 import { benchEndToEnd } from './end-to-end.ts';
 import { benchEventLoop } from './event-loop.ts';
+import { benchFarEndPicture } from './far-end-picture.ts';
 import { benchKillTest } from './kill-test.ts';
 import { benchPeripherals } from './peripherals.ts';
 import { benchScpDecode } from './scp-decode.ts';
@@ -39,6 +40,8 @@ try {
   const video = await benchVideo(join(work, 'video'));
   console.error('two-way calls (telemed-rig up + call, ~9 min)…');
   const calls = await benchCalls(join(work, 'calls'));
+  console.error("the specialist's picture on the screen (~1 min)…");
+  const farEnd = benchFarEndPicture(join(work, 'far-end'));
   const md = [
     '# Benchmarks',
     '',
@@ -177,6 +180,12 @@ try {
     '  not come near it, but a board falling back to software at 1080p should use 720p.',
     '',
     ...callsSection(calls),
+    '',
+    "### The specialist's picture on the screen: CPU share of each way to draw it (100 = one core)",
+    '',
+    table('(% of a core)', farEnd.rows),
+    '',
+    ...farEnd.notes.map((n) => `- ${n}`),
   ].join('\n');
   mkdirSync(join(ROOT, 'docs'), { recursive: true });
   writeFileSync(join(ROOT, 'docs/benchmarks.md'), md);
