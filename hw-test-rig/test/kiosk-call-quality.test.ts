@@ -36,6 +36,7 @@ const inCall = (link: Partial<NonNullable<CallItem['link']>> | null, fps: number
   echoControl: true,
   controls: { muted: false, cameraOff: false, volume: 1 },
   picture: 'camera',
+  farEndDisplay: { kind: 'kiosk' },
   lastError: null,
   counters: { calls: 1, reconnects: 0, failovers: 0, subscriptions: 1, slowLinks: 0, refusedMessages: 0 },
 });

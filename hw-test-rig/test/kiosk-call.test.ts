@@ -1,8 +1,10 @@
 import test from 'ava';
+import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { RIG_ROOM } from '../src/services/janus.ts';
+import { KioskCompositor } from '../src/services/kiosk-compositor.ts';
 import { Specialist } from '../src/specialist/specialist.ts';
 import { kioskWorld } from './helpers/browser.ts';
-import { until } from './helpers/harness.ts';
+import { localApi, until } from './helpers/harness.ts';
 
 test.serial(
   'the kiosk: one press of 呼叫值班专家 and the specialist appears; the specialist sees the terminal; the call survives a reload; 结束通话 ends it',
@@ -57,6 +59,49 @@ test.serial(
     await page.locator('#call-end').click();
     await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
     t.false(await page.locator('#far-end').isVisible());
+    t.deepEqual(pageErrors, []);
+  },
+);
+
+testWhen(
+  KioskCompositor.available(),
+  'the kiosk compositor needs cage and xwayland, as root (bash .ci/setup)',
+  true,
+)(
+  "the board's way: the specialist drawn by the overlay sink into the kiosk's compositor; the kiosk leaves the place clear and fetches no frames",
+  async (t) => {
+    t.timeout(180_000);
+    const rectangle = { x: 24, y: 120, width: 640, height: 480 };
+    const { w, page, pageErrors } = await kioskWorld(t, { media: true, call: true, overlay: rectangle });
+    const frames: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/api/v1/call/far-end.jpg')) frames.push(r.url());
+    });
+    await until('encoder ready', () => w.daemon.media?.encoders.status().state === 'ready', 30_000);
+    const specialist = await Specialist.join({ ws: w.rig.janus!.A.ws, room: RIG_ROOM, display: '李医生' });
+    t.teardown(() => specialist.close().catch(() => {}));
+
+    await page.locator('#call-start').click();
+    await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 60_000 });
+    const hole = page.locator('#far-end-overlay');
+    await hole.waitFor({ timeout: 10_000 });
+    t.deepEqual(await hole.boundingBox(), rectangle, 'the place the overlay plane shows through');
+    t.is(await hole.getAttribute('aria-label'), '专家画面由显示屏直接显示');
+    t.is(await page.locator('#far-end').count(), 0);
+    // The overlay sink itself shows the specialist's frames (its own count), and the status's
+    // count goes on beside it.
+    const worker = w.daemon.media!.worker;
+    const shown = async () =>
+      Number(/rendered=\(guint64\)(\d+)/.exec(await worker.stats('call-in', 'display-sink'))?.[1] ?? 0);
+    await until('60 frames drawn by the overlay sink', async () => (await shown()) >= 60, 30_000, {
+      errorsMeanNotYet: true,
+    });
+    const { call } = await localApi(w).status();
+    t.like(call?.farEndDisplay, { kind: 'overlay', rectangle });
+    t.true((call?.received?.framesRendered ?? 0) > 0);
+    t.deepEqual(frames, [], 'no frame fetched for the kiosk to draw');
+    await page.locator('#call-end').click();
+    await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
     t.deepEqual(pageErrors, []);
   },
 );

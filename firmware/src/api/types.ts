@@ -315,6 +315,22 @@ export const CallItem = Type.Object({
   controls: Type.Object({ muted: Type.Boolean(), cameraOff: Type.Boolean(), volume: Type.Number() }),
   /** What the far end is sent as our picture: the camera, or the placeholder and why; null outside a room. */
   picture: Nullable(OneOf('camera', 'camera-lost', 'camera-off')),
+  /**
+   * Where the specialist's picture is drawn: by the kiosk from the local API's frames, or by the
+   * board's overlay sink inside `rectangle` (screen pixels), which the kiosk leaves clear.
+   */
+  farEndDisplay: Type.Union([
+    Type.Object({ kind: Type.Literal('kiosk') }),
+    Type.Object({
+      kind: Type.Literal('overlay'),
+      rectangle: Type.Object({
+        x: Type.Integer(),
+        y: Type.Integer(),
+        width: Type.Integer(),
+        height: Type.Integer(),
+      }),
+    }),
+  ]),
   lastError: Nullable(Type.String()),
   counters: CallCounters,
 });

@@ -94,6 +94,10 @@ export interface CallSnapshot {
    * unplugged, or turned off by staff); null outside a room.
    */
   picture: PictureSource | null;
+  /** Where the specialist's picture is drawn: the kiosk (frames from the local API) or the board's overlay. */
+  farEndDisplay:
+    | { kind: 'kiosk' }
+    | { kind: 'overlay'; rectangle: { x: number; y: number; width: number; height: number } };
   lastError: string | null;
   counters: {
     calls: number;
@@ -280,6 +284,7 @@ export class CallService implements Service<CallSnapshot> {
       echoControl: this.echoControl,
       controls: { ...this.controls },
       picture: this.room ? this.picture : null,
+      farEndDisplay: this.farEndDisplay(),
       lastError: this.lastError,
       counters: { ...this.counters },
     };
@@ -449,6 +454,12 @@ export class CallService implements Service<CallSnapshot> {
     this.publishers(joined.initial);
   }
 
+  /** Where the specialist's picture is drawn (config call.farEndDisplay), as the status says it. */
+  private farEndDisplay(): CallSnapshot['farEndDisplay'] {
+    const d = this.options.config.call.farEndDisplay;
+    return d.kind === 'overlay' ? { kind: 'overlay', rectangle: { ...d.rectangle } } : { kind: 'kiosk' };
+  }
+
   /** The call's media as this terminal can make it: decoder, microphone, speaker, echo control. */
   private async media(): Promise<CallMedia> {
     const { worker, consultation, config } = this.options;
@@ -468,6 +479,7 @@ export class CallService implements Service<CallSnapshot> {
       microphone: mic?.elements ?? null,
       speaker: speakerElements(config.call.speaker),
       decoder,
+      display: config.call.farEndDisplay.kind === 'overlay' ? config.call.farEndDisplay : null,
       latencyMs: config.call.latencyMs,
       echoControl: this.echoControl,
       controls: { ...this.controls },

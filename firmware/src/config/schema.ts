@@ -352,6 +352,36 @@ export const ConfigSchema = Type.Object(
         room: Type.Integer({ default: 1234, minimum: 1 }),
         /** The loudspeaker: 'auto' (the system's default output), 'none', or a chain of elements ending in its sink. */
         speaker: AudioDevice,
+        /**
+         * Where the specialist's picture is drawn. 'kiosk': the kiosk shows it as JPEG frames from
+         * the local API (a few a second; this PC, the Chromium fallback). 'overlay': decoded
+         * straight onto the board's display by `elements` (a video sink: `kmssink` with its
+         * overlay plane, or `waylandsink` under the kiosk's compositor) inside `rectangle`, the
+         * place the kiosk's layout leaves clear for it; the kiosk's frames go on too. Measured in
+         * docs/benchmarks.md: full-rate frames through the renderer cost 2–3.5× the decoding.
+         */
+        farEndDisplay: Type.Union(
+          [
+            Type.Object({ kind: Type.Literal('kiosk') }, { additionalProperties: false }),
+            Type.Object(
+              {
+                kind: Type.Literal('overlay'),
+                elements: Type.Array(ElementSpec, { minItems: 1 }),
+                rectangle: Type.Object(
+                  {
+                    x: Type.Integer({ minimum: 0 }),
+                    y: Type.Integer({ minimum: 0 }),
+                    width: Type.Integer({ minimum: 16 }),
+                    height: Type.Integer({ minimum: 16 }),
+                  },
+                  { additionalProperties: false },
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: { kind: 'kiosk' } },
+        ),
         /** webrtcbin's jitter buffer for the far end (its own default, 200 ms, adds ~120 ms). */
         latencyMs: Type.Integer({ default: 60, minimum: 20, maximum: 2000 }),
         /** Echo cancellation, noise suppression and gain control on the microphone (webrtcdsp). */

@@ -68,12 +68,22 @@ export interface CallMedia {
   speaker: ElementSpec[];
   /** The H.264 decoder for the far-end picture (chosen from DECODERS by what the registry has). */
   decoder: string;
+  /**
+   * The board's display for the far-end picture (an overlay sink: its elements, the last the sink,
+   * and where on the screen), or null: the kiosk shows the sink's frames.
+   */
+  display: FarEndDisplay | null;
   /** webrtcbin's jitter buffer: 200 ms by default, which alone adds ~120 ms on a good link. */
   latencyMs: number;
   /** Echo control on (webrtcdsp); off only where the element is missing. */
   echoControl: boolean;
   /** The in-call controls as the call starts (a rejoin keeps what staff set). */
   controls: CallControls;
+}
+
+export interface FarEndDisplay {
+  elements: ElementSpec[];
+  rectangle: { x: number; y: number; width: number; height: number };
 }
 
 /**
@@ -254,7 +264,7 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { from: CALL_ELEMENTS.inWebrtc, to: 'in-video-depay', dynamic: true, fromPad: 'src_', media: 'video' },
     { from: 'in-video-depay', to: 'in-video-parse' },
     { from: 'in-video-parse', to: 'in-video-decode' },
-    { from: 'in-video-decode', to: 'in-video-convert' },
+    ...(media.display ? [] : [{ from: 'in-video-decode', to: 'in-video-convert' }]),
     { from: 'in-video-convert', to: CALL_ELEMENTS.farVideo },
     { from: CALL_ELEMENTS.inWebrtc, to: 'in-audio-depay', dynamic: true, fromPad: 'src_', media: 'audio' },
     { from: 'in-audio-depay', to: 'in-audio-decode' },
@@ -263,7 +273,41 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { from: CALL_ELEMENTS.farLevel, to: 'in-audio-resample' },
     { from: 'in-audio-resample', to: CALL_ELEMENTS.farAudio, caps: 'audio/x-raw,rate=48000,channels=1' },
   ];
+  if (media.display) {
+    const display = overlayBranch(media.display);
+    elements.push(...display.elements);
+    links.push(...display.links);
+  }
   return { name: CALL_PIPELINES.in, elements, links };
+}
+
+/**
+ * The decoded picture split: to the board's overlay sink as the decoder gives it (on the board
+ * the VPU's buffers reach the display plane without a copy or a conversion), and converted to
+ * the sink whose counts and last frame the status and the kiosk use.
+ */
+function overlayBranch(display: FarEndDisplay): { elements: ElementSpec[]; links: LinkSpec[] } {
+  const chain = display.elements.map((e, i, all) => ({
+    ...e,
+    id: `display-${e.id}`,
+    // The sink is placed where the kiosk's layout leaves clear.
+    ...(i === all.length - 1 ? { renderRectangle: { ...display.rectangle } } : {}),
+  }));
+  const elements: ElementSpec[] = [
+    { id: 'in-video-tee', factory: 'tee' },
+    { id: 'in-video-kiosk-queue', factory: 'queue', props: { 'max-size-buffers': 2, leaky: 2 } },
+    { id: 'in-video-display-queue', factory: 'queue', props: { 'max-size-buffers': 2, leaky: 2 } },
+    ...chain,
+  ];
+  const ids = ['in-video-display-queue', ...chain.map((e) => e.id)];
+  const links: LinkSpec[] = [
+    { from: 'in-video-decode', to: 'in-video-tee' },
+    { from: 'in-video-tee', to: 'in-video-kiosk-queue' },
+    { from: 'in-video-kiosk-queue', to: 'in-video-convert' },
+    { from: 'in-video-tee', to: 'in-video-display-queue' },
+    ...ids.slice(1).map((to, i) => ({ from: ids[i]!, to })),
+  ];
+  return { elements, links };
 }
 
 /** Elements a call cannot go without. */

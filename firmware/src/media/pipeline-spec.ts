@@ -9,6 +9,12 @@ export interface ElementSpec {
   id: string;
   factory: string;
   props?: Record<string, PropValue>;
+  /**
+   * For a video sink that draws on a screen (GstVideoOverlay: kmssink, waylandsink): where, in
+   * screen pixels. Set through the interface, not as the `render-rectangle` property, which
+   * waylandsink 1.22 refuses ("invalid property id").
+   */
+  renderRectangle?: { x: number; y: number; width: number; height: number };
 }
 
 export interface LinkSpec {

@@ -101,6 +101,18 @@ function build(spec: PipelineSpec): GstPipeline {
         throw new BuildError(e.id, `${e.id}: ${e.factory} has no property "${name}"`);
       Gst.utilSetObjectArg(element, name, String(value));
     }
+    if (e.renderRectangle) {
+      const overlay = element as unknown as { setRenderRectangle?: (...xywh: number[]) => boolean };
+      const { x, y, width, height } = e.renderRectangle;
+      if (
+        typeof overlay.setRenderRectangle !== 'function' ||
+        !overlay.setRenderRectangle(x, y, width, height)
+      )
+        throw new BuildError(
+          e.id,
+          `${e.id}: ${e.factory} cannot be placed on the screen (not a GstVideoOverlay sink)`,
+        );
+    }
     pipeline.add(element);
     elements.set(e.id, element);
   }

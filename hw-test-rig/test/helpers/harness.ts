@@ -10,6 +10,7 @@ import { parseConfig } from '../../../firmware/src/config/schema.ts';
 import { Daemon, type DaemonDeps } from '../../../firmware/src/daemon.ts';
 import { decodedFrames } from '../../../firmware/test/helpers/gst-decode.ts';
 import { Rig } from '../../src/rig.ts';
+import { KioskCompositor } from '../../src/services/kiosk-compositor.ts';
 import { LoopDisk } from '../../src/services/loop-disk.ts';
 
 export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/testdata');
@@ -51,9 +52,14 @@ export async function world(
     diskMb?: number;
     /** The data centres run Janus media servers and the terminal is configured to call them. */
     call?: boolean;
+    /**
+     * The specialist's picture drawn by an overlay sink (waylandsink) into the kiosk's compositor
+     * (cage, headless) inside this rectangle, as on the board; needs KioskCompositor.available().
+     */
+    overlay?: { x: number; y: number; width: number; height: number };
   } = {},
 ) {
-  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, call, ...overrides } = options;
+  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, call, overlay, ...overrides } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({
     dir,
@@ -70,6 +76,17 @@ export async function world(
       media: overrides.media ?? false,
     }),
   );
+  const compositor = overlay ? await KioskCompositor.start(dir) : null;
+  if (compositor && overlay)
+    config.call.farEndDisplay = {
+      kind: 'overlay',
+      // The headless compositor takes RGB in shared memory only (no dmabuf, no YUV): converted.
+      elements: [
+        { id: 'convert', factory: 'videoconvert' },
+        { id: 'sink', factory: 'waylandsink', props: { display: compositor.display } },
+      ],
+      rectangle: overlay,
+    };
   if (brokerDown) rig.brokerLink.up = false;
   const disk = diskMb ? LoopDisk.create(dir, config.dataDir, diskMb) : null;
   const log = pino({ level: process.env['TELEMED_TEST_LOG'] ?? 'silent' });
@@ -91,6 +108,7 @@ export async function world(
     async stop() {
       await daemon.stop();
       await rig.stop();
+      await compositor?.stop();
       disk?.stop();
       const invalid = daemon.api.snapshot().invalidResponses;
       if (invalid > 0) throw new Error(`${invalid} local API answer(s) broke their schema (see the log)`);

@@ -416,7 +416,12 @@ function build(): void {
     );
   }
   const consultation = status.video ? [consultationCard(status.video)] : [];
-  updateFarEnd(status.call?.remote !== null && status.call?.remote !== undefined);
+  // Frames are fetched only for the kiosk to draw: on the board's overlay they would be wasted work.
+  updateFarEnd(
+    status.call?.remote !== null &&
+      status.call?.remote !== undefined &&
+      status.call.farEndDisplay.kind === 'kiosk',
+  );
   const call = status.call
     ? [
         callCard(status.call, {

@@ -69,7 +69,13 @@ export function callCard(
     'section',
     { id: 'call', class: 'card', 'data-state': call.state, 'data-remote': call.remote ? 'yes' : 'no' },
     el('h2', {}, t.title),
-    ...(call.remote ? [c.farEnd] : []),
+    ...(call.remote
+      ? [
+          call.farEndDisplay.kind === 'overlay'
+            ? overlayHole(call.farEndDisplay.rectangle, t.overlay, c)
+            : c.farEnd,
+        ]
+      : []),
     el(
       'p',
       { id: 'call-state' },
@@ -103,4 +109,25 @@ export function callCard(
     ),
     ...(c.error ? [el('p', { class: 'error', role: 'alert', id: 'call-error' }, c.error)] : []),
   );
+}
+
+/**
+ * Where the board's overlay plane shows the specialist (config call.farEndDisplay): the kiosk
+ * leaves that part of the screen clear (transparent, so the plane under the kiosk shows through)
+ * and draws no frames of its own. Placed through the CSSOM: the local API's CSP allows no inline
+ * styles.
+ */
+function overlayHole(
+  r: { x: number; y: number; width: number; height: number },
+  label: string,
+  c: Pick<DocumentCardContext, 'el'>,
+): HTMLElement {
+  const hole = c.el('div', { id: 'far-end-overlay', role: 'img', 'aria-label': label });
+  Object.assign(hole.style, {
+    left: `${r.x}px`,
+    top: `${r.y}px`,
+    width: `${r.width}px`,
+    height: `${r.height}px`,
+  });
+  return hole;
 }

@@ -190,6 +190,7 @@ const zh = {
     withRemote: (name: string, server: string) => `正在与 ${name} 通话（数据中心 ${server}）`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `对方画面 ${w ?? '?'}×${h ?? '?'}，${fps ?? '?'} 帧/秒；${sound ? '有声音' : '暂无声音'}`,
+    overlay: '专家画面由显示屏直接显示',
     mute: '静音',
     unmute: '取消静音',
     cameraOff: '关闭摄像头',
@@ -414,6 +415,7 @@ const en: typeof zh = {
     withRemote: (name: string, server: string) => `In a call with ${name} (data centre ${server})`,
     received: (w: number | null, h: number | null, fps: number | null, sound: boolean) =>
       `Their picture ${w ?? '?'}×${h ?? '?'} at ${fps ?? '?'} frames/s; ${sound ? 'sound coming' : 'no sound yet'}`,
+    overlay: "The specialist's picture, drawn by the display itself",
     mute: 'Mute',
     unmute: 'Unmute',
     cameraOff: 'Camera off',
