@@ -357,7 +357,8 @@ export const ConfigSchema = Type.Object(
          * the local API (a few a second; this PC, the Chromium fallback). 'overlay': decoded
          * straight onto the board's display by `elements` (a video sink: `kmssink` with its
          * overlay plane, or `waylandsink` under the kiosk's compositor) inside `rectangle`, the
-         * place the kiosk's layout leaves clear for it; the kiosk's frames go on too. Measured in
+         * place the kiosk's layout leaves clear for it (the kiosk then fetches no frames; the local
+         * API still answers for snapshots). Measured in
          * docs/benchmarks.md: full-rate frames through the renderer cost 2–3.5× the decoding.
          */
         farEndDisplay: Type.Union(
