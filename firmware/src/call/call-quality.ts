@@ -107,6 +107,7 @@ export class CallQuality {
     });
   }
 
+  /** The link as last measured; the layer and the counters as they are now. */
   snapshot(): CallLink {
     return { ...this.link, receiveLayer: this.layers?.current ?? null, counters: this.counters() };
   }
@@ -219,7 +220,7 @@ export class CallQuality {
       rttMs: stats.sending?.rttMs ?? null,
       jitterMs: stats.receiving?.jitterMs ?? null,
       targetKbps: this.bitrate.current,
-      receiveLayer: this.layers?.current ?? null,
+      receiveLayer: null,
       counters: this.counters(),
     };
     this.last = {
@@ -238,7 +239,6 @@ export class CallQuality {
     if (!layers || !this.received) return;
     const next = layers.update({ lossPercent, fps: this.received.fps });
     if (next === null) return;
-    this.link.receiveLayer = next;
     this.options.log.info(
       { layer: next, lossPercent, fps: this.received.fps },
       "asking for the far end's picture in another size",
