@@ -66,7 +66,6 @@ declare module 'janode/plugins/videoroom' {
     id: string;
     Handle: new (...args: never[]) => VideoRoomHandle;
     EVENT: Record<
-      | 'VIDEOROOM_PUB_PEER_JOINED'
       | 'VIDEOROOM_PUB_LIST'
       | 'VIDEOROOM_UNPUBLISHED'
       | 'VIDEOROOM_LEAVING'

@@ -166,7 +166,7 @@ export class JanusRoom {
       ),
     );
     const E = VideoRoomPlugin.EVENT;
-    // Only a publisher's announcement counts: one that has just joined (VIDEOROOM_PUB_PEER_JOINED)
+    // Only a publisher's announcement counts: one that has just joined (janode's PUB_PEER_JOINED)
     // publishes nothing yet, and subscribing to it failed ("No such feed") and waited a second to
     // try again; the announcement also says which sizes its picture comes in (simulcast).
     publisher.on(E.VIDEOROOM_PUB_LIST, (data: unknown) =>

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +50,8 @@ export class KioskCompositor {
   /** Starts cage, its log in `dir`; its runtime directory is its own (a rig's directory is root's alone). */
   static async start(dir: string): Promise<KioskCompositor> {
     const runtimeDir = mkdtempSync(join(tmpdir(), 'kiosk-display-'));
-    chownSync(runtimeDir, 65534, 65534);
+    const id = (flag: string) => Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
+    chownSync(runtimeDir, id('-u'), id('-g'));
     const compositor = new KioskCompositor(runtimeDir, join(dir, 'cage.log'));
     compositor.process.start();
     await waitFor(async () => existsSync(compositor.display), 'cage (the kiosk compositor)');
