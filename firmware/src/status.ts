@@ -197,6 +197,9 @@ function videoItem(m: MediaSnapshot): VideoItem {
     camera: {
       state: m.camera.state,
       name: m.camera.name,
+      active: m.camera.active,
+      available: m.camera.available,
+      documentCamera: m.camera.documentCamera,
       lastError: m.camera.lastError,
       measured: m.camera.measured,
       microphone: m.camera.microphone,
@@ -223,6 +226,7 @@ function mediaHealth(m: MediaSnapshot): NonNullable<HealthPayload['media']> {
     camera: {
       state: m.camera.state,
       name: m.camera.name,
+      active: m.camera.active,
       lastError: m.camera.lastError,
       counters: m.camera.counters,
       microphone: m.camera.microphone,

@@ -168,6 +168,7 @@ test('bodies: too large is 413, not JSON is 400, every wrong field named at once
 
 test('errors become statuses in one place: video, scanner, store, refusals, and anything else is a logged 500', async (t) => {
   let fault: Error = new VideoError('BUSY', 'a recording is already running');
+  const selected: string[] = [];
   const media: VideoParts = {
     recorder: {
       state: 'idle',
@@ -184,6 +185,11 @@ test('errors become statuses in one place: video, scanner, store, refusals, and 
         throw fault;
       },
       previewFrame: async () => Uint8Array.of(0xff, 0xd8, 0xff, 0xd9),
+      state: 'live',
+      selectCamera: async (role) => {
+        if (role === 'document') throw new VideoError('NO_CAMERA', 'the document camera is not connected');
+        selected.push(role);
+      },
     },
   };
   const { server, call } = await api(videoRoutes(media));
@@ -215,6 +221,20 @@ test('errors become statuses in one place: video, scanner, store, refusals, and 
   t.deepEqual(await call('POST', '/api/v1/video/start'), { status: 200, body: { studyUid: '1.2.3' } });
   t.deepEqual(await call('POST', '/api/v1/video/stop'), { status: 200, body: { stopped: true } });
   t.is((await call('GET', '/api/v1/video/preview.jpg')).status, 200);
+  t.deepEqual(await call('POST', '/api/v1/video/camera', { camera: 'room' }), {
+    status: 200,
+    body: { camera: 'room', live: true },
+  });
+  t.deepEqual(selected, ['room']);
+  t.deepEqual(await call('POST', '/api/v1/video/camera', { camera: 'document' }), {
+    status: 503,
+    body: { error: 'the document camera is not connected' },
+  });
+  t.deepEqual(await call('POST', '/api/v1/video/camera', { camera: 'ceiling' }), {
+    status: 400,
+    body: { error: "camera must be 'room' or 'document'" },
+  });
+  t.deepEqual(selected, ['room'], 'a refused body selects nothing');
 });
 
 test('without video every video route is a 409 that says why', async (t) => {

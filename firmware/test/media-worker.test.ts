@@ -148,6 +148,31 @@ test.serial('an element failing at run time becomes a typed error event naming i
 });
 
 test.serial(
+  'an element that refuses to start without saying why is still named (the board display missing)',
+  async (t) => {
+    const { w, bus } = worker();
+    t.teardown(() => w.stop());
+    w.start();
+    await w.ready();
+    // waylandsink with no compositor to reach fails its state change and posts no error.
+    const failure = await t.throwsAsync(
+      w.startPipeline({
+        name: 'no-display',
+        elements: [
+          { id: 'source', factory: 'videotestsrc' },
+          { id: 'display', factory: 'waylandsink', props: { display: 'telemed-no-such-display' } },
+        ],
+        links: [{ from: 'source', to: 'display' }],
+      }),
+    );
+    t.is((failure as MediaWorkerError).element, 'display');
+    t.regex(failure?.message ?? '', /^display: waylandsink refused to start/);
+    const error = await until('bus error', () => bus.find((e) => e.kind === 'error'));
+    t.is(error.element, 'display');
+  },
+);
+
+test.serial(
   'a worker killed with SIGKILL is restarted; what was pending fails as worker-lost; the caller lives on',
   async (t) => {
     const { w, states } = worker();

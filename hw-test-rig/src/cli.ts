@@ -26,12 +26,14 @@ import { FirmwareSupervisor } from './supervisor.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
   up [--carts N] [--disk-mb N] [--firmware FILE.js] [--watchdog-sec S] [--segment-s S] [--tpm]
-     [--video-kbps N] [--camera-pattern NAME]
+     [--video-kbps N] [--camera-pattern NAME] [--document-camera]
         start the province side, the devices and the firmware until SIGINT/SIGTERM
         (--segment-s: recording segment length, default 5 s; --tpm: the terminal has a TPM 2.0
         (swtpm) and seals its data key there instead of in a root-only key file; --video-kbps:
         the terminal's video bitrate, default 1000; --camera-pattern: what the rig camera films,
-        a videotestsrc pattern, default ball (snow: noise, every frame at the full bitrate))
+        a videotestsrc pattern, default ball (snow: noise, every frame at the full bitrate);
+        --document-camera: a document camera beside the room camera (colour bars, 640×480 at
+        15 frames/s) that staff switch to in the kiosk)
   ecg-send [FILE.scp] [--cart cart-1] [--stat]
                                            the cart transmits FILE (or a synthesized 12-lead ECG;
                                            --stat: marked STAT, SCP-ECG stat code 1)
@@ -66,7 +68,7 @@ const USAGE = `usage: telemed-rig COMMAND --state-file PATH [...]
                                            the local API; --send then sends the document (PDF → DICOM)
   scanner-fault io-error|slow|none         make the scanner fail each page, crawl, or behave
   unplug DEVICE | plug DEVICE              pull or replug a device's cable (cart-1, …, id-reader-1,
-                                           hid-scanner-1, camera, scanner)
+                                           hid-scanner-1, camera, document-camera, scanner)
   camera-unplug | camera-plug              pull or replug the camera (live video and a recording
                                            stop cleanly, and resume when it is back)
   encoder-fault start|stream|none          make the board's (simulated) hardware encoder refuse to
@@ -111,7 +113,11 @@ const DISK_RESERVE_BYTES = 2 * 1048576;
 /** On the rig's disk image: below this the firmware raises its storage-low alarm and purges early. */
 const DISK_WARN_BYTES = 8 * 1048576;
 
-async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<void> {
+async function up(
+  stateFile: string,
+  flags: Flags,
+  devices: { tpm: boolean; documentCamera: boolean },
+): Promise<void> {
   const dir = join(dirname(resolve(stateFile)), 'rig');
   mkdirSync(dir, { recursive: true });
   const kioskDir = await buildKiosk();
@@ -121,12 +127,13 @@ async function up(stateFile: string, flags: Flags, withTpm: boolean): Promise<vo
     call: true,
     carts: Number(flags.carts ?? 1),
     ...(flags['camera-pattern'] ? { cameraPattern: flags['camera-pattern'] } : {}),
+    documentCamera: devices.documentCamera,
   });
   const dataDir = rig.firmwareConfig().dataDir;
   const diskMb = flags['disk-mb'] ? Number(flags['disk-mb']) : null;
   const loop = diskMb ? LoopDisk.create(dir, dataDir, diskMb) : null;
   const srt = await SrtListener.start(dir);
-  const tpm = withTpm ? await SoftTpm.start(dir) : null;
+  const tpm = devices.tpm ? await SoftTpm.start(dir) : null;
   const configFile = rig.writeFirmwareConfig({
     ...(tpm ? { tpmTcti: tpm.tcti } : {}),
     minFreeBytes: diskMb ? DISK_RESERVE_BYTES : 0,
@@ -582,11 +589,12 @@ async function main(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const { send, pos, long, hold, tpm, stat, ...values } = parsed.values;
+  const { send, pos, long, hold, tpm, stat, 'document-camera': documentCamera, ...values } = parsed.values;
   const { positionals } = parsed;
   const stateFile = values['state-file'];
   if (!command || !stateFile) throw new UsageError('');
-  if (command === 'up') return up(stateFile, values, tpm === true);
+  if (command === 'up')
+    return up(stateFile, values, { tpm: tpm === true, documentCamera: documentCamera === true });
   if (command === 'ecg-send') return ecgSend(stateFile, positionals[0], values, stat === true);
   if (command === 'record') return record(stateFile, number(values.seconds, '--seconds'));
   if (command === 'still') return still(stateFile);
@@ -654,6 +662,7 @@ function parseOptions(args: string[]) {
       'segment-s': { type: 'string' },
       'video-kbps': { type: 'string' },
       'camera-pattern': { type: 'string' },
+      'document-camera': { type: 'boolean' },
       dc: { type: 'string' },
       display: { type: 'string' },
       'crash-at': { type: 'string' },

@@ -74,13 +74,19 @@ async function idReaderCable(ctx: ControlContext, plug: boolean): Promise<string
   return 'id-reader-1 unplugged';
 }
 
+function documentCamera(ctx: ControlContext) {
+  if (!ctx.rig.documentCamera)
+    throw new ControlError('this rig has no document camera (start it with up --document-camera)');
+  return ctx.rig.documentCamera;
+}
+
 function cable(ctx: ControlContext, device: string) {
   const index = ctx.rig.cables.findIndex((_, i) => `cart-${i + 1}` === device);
   const found = ctx.rig.cables[index];
   if (!found) {
     const known = ctx.rig.cables.map((_, i) => `cart-${i + 1}`).join(', ');
     throw new ControlError(
-      `no device ${device}; the rig has: ${known}, id-reader-1, hid-scanner-1, camera, scanner`,
+      `no device ${device}; the rig has: ${known}, id-reader-1, hid-scanner-1, camera, document-camera, scanner`,
     );
   }
   return found;
@@ -143,6 +149,12 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
           : 'scanner will crawl (a page takes seconds)';
     case 'unplug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-unplug' });
+      if (c.device === 'document-camera') {
+        const camera = documentCamera(ctx);
+        if (!camera.plugged) throw new ControlError('the document camera is already unplugged');
+        await camera.unplug();
+        return 'document camera unplugged';
+      }
       if (c.device === 'hid-scanner-1') {
         if (!ctx.rig.hidScanner.plugged) throw new ControlError('hid-scanner-1 is already unplugged');
         ctx.rig.hidScanner.unplug();
@@ -158,6 +170,12 @@ export async function execute(ctx: ControlContext, c: ControlCommand): Promise<s
       return `${c.device} unplugged`;
     case 'plug':
       if (c.device === 'camera') return execute(ctx, { command: 'camera-plug' });
+      if (c.device === 'document-camera') {
+        const camera = documentCamera(ctx);
+        if (camera.plugged) throw new ControlError('the document camera is already plugged in');
+        await camera.plug();
+        return 'document camera plugged in';
+      }
       if (c.device === 'hid-scanner-1') {
         if (ctx.rig.hidScanner.plugged) throw new ControlError('hid-scanner-1 is already plugged in');
         ctx.rig.hidScanner.plug();

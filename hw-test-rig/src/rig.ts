@@ -15,7 +15,7 @@ import { JanusMediaServer, RIG_ROOM } from './services/janus.ts';
 import type { LinkShape } from './services/link-shape.ts';
 import { MosquittoBroker } from './services/mosquitto.ts';
 import { OrthancDataCentre } from './services/orthanc.ts';
-import { RigCamera } from './services/rig-camera.ts';
+import { RIG_DOCUMENT_CAMERA, RigCamera } from './services/rig-camera.ts';
 import { RigHwEncoder } from './services/rig-hw-encoder.ts';
 import { ShapedLink } from './services/shaped-link.ts';
 import { TcpProxy } from './services/tcp-proxy.ts';
@@ -29,6 +29,8 @@ export interface RigOptions {
   camera?: boolean;
   /** What the rig camera films: a videotestsrc pattern (default `ball`). */
   cameraPattern?: string;
+  /** A document camera beside the room camera, plugged in at start (default false). */
+  documentCamera?: boolean;
   /** Start a Janus media server per data centre, for consultation calls (default false). */
   call?: boolean;
 }
@@ -47,6 +49,8 @@ export class Rig {
   readonly cables: PtyCable[];
   /** The consultation camera (a separate process the firmware reads frames from). */
   readonly camera: RigCamera;
+  /** The document camera (RigOptions.documentCamera), or null. */
+  readonly documentCamera: RigCamera | null;
   /** The board's hardware encoder, simulated (used when the firmware gets `hwEncoder.env`). */
   readonly hwEncoder: RigHwEncoder;
   /** The resident ID card reader's serial cable and the simulated SAM reader on its far end. */
@@ -80,7 +84,13 @@ export class Rig {
     this.broker = broker;
     this.brokerLink = brokerLink;
     this.cables = cables;
-    this.camera = new RigCamera(join(options.dir, 'camera'), options.cameraPattern);
+    this.camera = new RigCamera(join(options.dir, 'camera'), {
+      ...(options.cameraPattern ? { pattern: options.cameraPattern } : {}),
+    });
+    const { pattern, ...format } = RIG_DOCUMENT_CAMERA;
+    this.documentCamera = options.documentCamera
+      ? new RigCamera(join(options.dir, 'camera'), { name: 'rig-document-camera', pattern, format })
+      : null;
     this.hwEncoder = new RigHwEncoder(join(options.dir, 'camera'));
     this.scanner = new RigScanner(join(options.dir, 'scanner'));
     this.gpio = new SimGpioChip(join(options.dir, 'gpio.sock'));
@@ -135,6 +145,7 @@ export class Rig {
       await rig.gpio.start();
       rig.hidRelay = await HidRelayServer.start(join(dir, 'hid-scanner-1.sock'), rig.hidScanner);
       if (options.camera ?? true) await rig.camera.plug();
+      await rig.documentCamera?.plug();
       if (options.call) await rig.startCalls();
     } catch (error) {
       await rig.stop().catch(() => {});
@@ -265,6 +276,7 @@ export class Rig {
         // The rig's camera: a moving pattern with the wall clock burnt in, from a separate
         // process that can be unplugged, behind the same source interface a V4L2 camera uses.
         camera: overrides.discoverCameras ? { kind: 'auto' } : this.camera.firmwareCamera(),
+        documentCamera: this.documentCamera?.firmwareCamera() ?? { kind: 'none' },
         // The rig's microphone: the call room's when it has one; else a live test tone ticking once
         // a second, so sound and its timing can be heard (and checked) in what the receiver and
         // the data centre get.
@@ -379,6 +391,7 @@ export class Rig {
       ...this.cables.map((c) => c.unplug()),
       this.idReader.stop().then(() => this.idReaderCable.unplug()),
       this.camera.unplug(),
+      this.documentCamera?.unplug(),
       this.hidRelay?.stop(),
       this.gpio.stop(),
       this.janus?.A.stop(),

@@ -34,7 +34,7 @@ const inCall = (link: Partial<NonNullable<CallItem['link']>> | null, fps: number
           ...link,
         },
   echoControl: true,
-  controls: { muted: false, cameraOff: false, volume: 1 },
+  controls: { muted: false, cameraOff: false, volume: 1, camera: 'room' },
   picture: 'camera',
   farEndDisplay: { kind: 'kiosk' },
   lastError: null,

@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { testWhen } from '../../device-drivers/test/helpers/test-when.ts';
 import { RIG_ROOM } from '../src/services/janus.ts';
 import { KioskCompositor } from '../src/services/kiosk-compositor.ts';
@@ -19,14 +19,7 @@ test.serial(
     await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 60_000 });
     t.regex((await page.locator('#call-state').textContent()) ?? '', /正在与 李医生 通话（数据中心 A）/);
     // The specialist's picture on the kiosk: frames arrive and are drawn.
-    await page.waitForFunction(
-      () => {
-        const img = document.getElementById('far-end') as HTMLImageElement | null;
-        return img?.complete === true && img.naturalWidth > 0;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
+    await farEndDrawnByKiosk(page);
     const size = await page.evaluate(() => {
       const img = document.getElementById('far-end') as HTMLImageElement;
       return [img.naturalWidth, img.naturalHeight];
@@ -105,3 +98,84 @@ testWhen(
     t.deepEqual(pageErrors, []);
   },
 );
+
+test.serial(
+  "the board's overlay sink cannot start (no compositor): the call goes on, the kiosk draws the specialist and says why",
+  async (t) => {
+    const { w, page, pageErrors } = await overlayCall(t, 'no-display');
+    await page.locator('#call[data-state="in-call"][data-remote="yes"]').waitFor({ timeout: 60_000 });
+    await farEndDrawnByKiosk(page);
+    t.is(await page.locator('#far-end-overlay').count(), 0, 'no hole left for an overlay that is not there');
+    t.regex((await page.locator('#call-display').textContent()) ?? '', /显示屏叠加层出现故障/);
+    const { call } = await localApi(w).status();
+    t.is(call?.farEndDisplay.kind, 'kiosk');
+    t.regex(overlayFailure(call?.farEndDisplay), /display-sink/, 'the failing element named');
+    t.is(call?.counters.subscriptions, 1, 'received at the first subscription, without the overlay');
+    await page.locator('#call-end').click();
+    await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
+    t.deepEqual(pageErrors, []);
+  },
+);
+
+testWhen(
+  KioskCompositor.available(),
+  'the kiosk compositor needs cage and xwayland, as root (bash .ci/setup)',
+  true,
+)(
+  "the board's display fails mid-call: the specialist is received again at once and drawn by the kiosk",
+  async (t) => {
+    const { w, page, pageErrors } = await overlayCall(t, { afterFrames: 90 });
+    await page.locator('#far-end-overlay').waitFor({ timeout: 60_000 });
+    // After 90 frames the overlay's element fails; call-in is built again without it.
+    await page.locator('#call-display').waitFor({ timeout: 30_000 });
+    await farEndDrawnByKiosk(page);
+    const { call } = await localApi(w).status();
+    t.like(call, { state: 'in-call', farEndDisplay: { kind: 'kiosk' } });
+    t.regex(overlayFailure(call?.farEndDisplay), /display-fault/);
+    t.is(call?.counters.subscriptions, 2, 'subscribed once more, not rejoined');
+    t.is(call?.counters.reconnects, 0);
+    await until(
+      'the specialist heard and seen again',
+      async () => ((await localApi(w).status()).call?.received?.framesRendered ?? 0) > 30,
+      20_000,
+    );
+    await page.locator('#call-end').click();
+    await page.locator('#call[data-state="idle"]').waitFor({ timeout: 20_000 });
+    t.deepEqual(pageErrors, []);
+  },
+);
+
+/**
+ * A kiosk whose specialist is drawn by an overlay that fails (`fault`), the specialist in the room,
+ * and 呼叫值班专家 pressed.
+ */
+async function overlayCall(
+  t: ExecutionContext,
+  fault: NonNullable<Parameters<typeof kioskWorld>[1]>['overlayFault'],
+) {
+  t.timeout(180_000);
+  const overlay = { x: 24, y: 120, width: 640, height: 480 };
+  const world = await kioskWorld(t, { media: true, call: true, overlay, overlayFault: fault });
+  const { w, page } = world;
+  await until('encoder ready', () => w.daemon.media?.encoders.status().state === 'ready', 30_000);
+  const specialist = await Specialist.join({ ws: w.rig.janus!.A.ws, room: RIG_ROOM, display: '李医生' });
+  t.teardown(() => specialist.close().catch(() => {}));
+  await page.locator('#call-start').click();
+  return world;
+}
+
+/** The specialist's frames drawn by the kiosk itself (fetched from the local API). */
+async function farEndDrawnByKiosk(page: import('playwright-core').Page): Promise<void> {
+  await page.waitForFunction(
+    () => {
+      const img = document.getElementById('far-end') as HTMLImageElement | null;
+      return img?.complete === true && img.naturalWidth > 0;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+}
+
+function overlayFailure(display: { kind: string; overlayFailure?: string } | undefined): string {
+  return display?.overlayFailure ?? '';
+}

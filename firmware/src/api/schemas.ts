@@ -45,12 +45,33 @@ export const CallControlsRequest = Type.Object(
     volume: Type.Optional(
       Type.Number({ minimum: 0, maximum: 1, errorMessage: 'volume must be a number from 0 to 1' }),
     ),
+    camera: Type.Optional(
+      Type.Union([Type.Literal('room'), Type.Literal('document')], {
+        errorMessage: "camera must be 'room' or 'document'",
+      }),
+    ),
   },
   {
     additionalProperties: false,
-    errorMessage: 'the body must be {"muted"?: boolean, "cameraOff"?: boolean, "volume"?: 0–1}',
+    errorMessage:
+      'the body must be {"muted"?: boolean, "cameraOff"?: boolean, "volume"?: 0–1, "camera"?: "room" | "document"}',
   },
 );
+
+/** POST /api/v1/video/camera: which camera to show. */
+export const CameraRequest = Type.Object(
+  {
+    camera: Type.Union([Type.Literal('room'), Type.Literal('document')], {
+      errorMessage: "camera must be 'room' or 'document'",
+    }),
+  },
+  { errorMessage: 'the body must be {"camera": "room" | "document"}' },
+);
+export const CameraSelected = Type.Object({
+  camera: Type.Union([Type.Literal('room'), Type.Literal('document')]),
+  /** Whether the video runs now (false: the choice is used when it starts). */
+  live: Type.Boolean(),
+});
 
 /** POST /api/v1/call: a room to join, or none (the duty specialist's, from the config). */
 

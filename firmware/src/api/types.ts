@@ -216,8 +216,14 @@ export const VideoItem = Type.Object({
   camera: Type.Object({
     /** 'waiting': unplugged while in use; the video resumes by itself when it is plugged in again. */
     state: OneOf('off', 'starting', 'live', 'stopping', 'waiting'),
-    /** The camera in use (the device's name, or 'rig test camera'). */
+    /** The camera shown (the device's name, or 'rig test camera'). */
     name: Nullable(Type.String()),
+    /** Which camera is shown: the room camera or the document camera; null while off. */
+    active: Nullable(OneOf('room', 'document')),
+    /** The cameras in the running video, between which staff can switch without a restart. */
+    available: Type.Array(OneOf('room', 'document')),
+    /** This terminal has a document camera configured (the kiosk offers the switch). */
+    documentCamera: Type.Boolean(),
     /** Why it last stopped or failed to start, in words staff can act on. */
     lastError: Nullable(Type.String()),
     /** Measured at the encoder's output over the last second while it runs. */
@@ -311,8 +317,14 @@ export const CallItem = Type.Object({
   /** The link both ways while in the room. */
   link: Nullable(CallLinkItem),
   echoControl: Type.Boolean(),
-  /** In-call controls as staff set them: the microphone muted, the camera off, the loudspeaker's volume (0–1). */
-  controls: Type.Object({ muted: Type.Boolean(), cameraOff: Type.Boolean(), volume: Type.Number() }),
+  /** In-call controls as staff set them: the microphone muted, the camera off, the loudspeaker's volume (0–1), the camera shown. */
+  controls: Type.Object({
+    muted: Type.Boolean(),
+    cameraOff: Type.Boolean(),
+    volume: Type.Number(),
+    /** The camera shown: the room camera or the document camera; null while the camera is off. */
+    camera: Nullable(OneOf('room', 'document')),
+  }),
   /** What the far end is sent as our picture: the camera, or the placeholder and why; null outside a room. */
   picture: Nullable(OneOf('camera', 'camera-lost', 'camera-off')),
   /**
@@ -320,7 +332,11 @@ export const CallItem = Type.Object({
    * board's overlay sink inside `rectangle` (screen pixels), which the kiosk leaves clear.
    */
   farEndDisplay: Type.Union([
-    Type.Object({ kind: Type.Literal('kiosk') }),
+    Type.Object({
+      kind: Type.Literal('kiosk'),
+      /** The overlay was configured but failed in this call (why): the kiosk draws the specialist. */
+      overlayFailure: Type.Optional(Type.String()),
+    }),
     Type.Object({
       kind: Type.Literal('overlay'),
       rectangle: Type.Object({

@@ -11,13 +11,14 @@ import {
   type CallMedia,
   chooseDecoder,
   inSpec,
+  isDisplayElement,
   outSpec,
 } from '../media/call-pipelines.ts';
 import { PLACEHOLDER, type PlaceholderReason, placeholderSpec } from '../media/call-placeholder.ts';
-import type { Consultation } from '../media/consultation.ts';
+import type { CameraRole, Consultation } from '../media/consultation.ts';
 import type { EncoderSelector } from '../media/encoder-selection.ts';
 import type { PortRange, ProbeResult } from '../media/ipc.ts';
-import type { BusEvent } from '../media/media-worker.ts';
+import { type BusEvent, MediaWorkerError } from '../media/media-worker.ts';
 import type { ElementSpec, PipelineSpec } from '../media/pipeline-spec.ts';
 import type { Service } from '../service.ts';
 import { type CallLink, CallQuality, type Received } from './call-quality.ts';
@@ -87,16 +88,22 @@ export interface CallSnapshot {
   /** The link both ways while in a room (bitrates, loss, round trip, jitter, the adapted rate). */
   link: CallLink | null;
   echoControl: boolean;
-  /** What staff set: the microphone muted, the camera off, the loudspeaker's volume. */
-  controls: CallControls;
+  /**
+   * What staff set: the microphone muted, the camera off, the loudspeaker's volume; and the camera
+   * shown (room or document camera; null while the camera is not running).
+   */
+  controls: CallControls & { camera: CameraRole | null };
   /**
    * What the far end is sent as our picture: the camera, or the placeholder and why (the camera
    * unplugged, or turned off by staff); null outside a room.
    */
   picture: PictureSource | null;
-  /** Where the specialist's picture is drawn: the kiosk (frames from the local API) or the board's overlay. */
+  /**
+   * Where the specialist's picture is drawn: the kiosk (frames from the local API) or the board's
+   * overlay; the kiosk, saying why, when the overlay failed during this call.
+   */
   farEndDisplay:
-    | { kind: 'kiosk' }
+    | { kind: 'kiosk'; overlayFailure?: string }
     | { kind: 'overlay'; rectangle: { x: number; y: number; width: number; height: number } };
   lastError: string | null;
   counters: {
@@ -118,7 +125,15 @@ export interface CallServiceOptions {
   worker: CallWorker;
   consultation: Pick<
     Consultation,
-    'start' | 'encoderTap' | 'microphoneSource' | 'sharedMicrophone' | 'state' | 'requestBitrate' | 'size'
+    | 'start'
+    | 'encoderTap'
+    | 'microphoneSource'
+    | 'sharedMicrophone'
+    | 'state'
+    | 'requestBitrate'
+    | 'size'
+    | 'selectCamera'
+    | 'activeCamera'
   >;
   /** The placeholder picture is encoded by the encoder the camera uses. */
   encoders: Pick<EncoderSelector, 'current'>;
@@ -130,6 +145,8 @@ export interface CallServiceOptions {
 }
 
 const RECONNECT = { initialMs: 1000, maxMs: 15_000 };
+/** call-in failing by itself more often than this in one call is not a passing fault: given up. */
+const FAR_END_FAILURES_MAX = 3;
 /** ICE and DTLS with a media server take well under a second on a county link; this is the limit. */
 const MEDIA_UP_TIMEOUT_MS = 15_000;
 /** Subscribing to a far end that is still setting up its own media fails ("no such feed"): tried again. */
@@ -152,7 +169,15 @@ export class CallService implements Service<CallSnapshot> {
   private roomNo: number | null = null;
   private room: JanusRoom | null = null;
   private subscription: Subscription | null = null;
-  private remote: { feed: number; display: string; since: string } | null = null;
+  private remote: { feed: number; display: string; since: string; simulcast: boolean } | null = null;
+  /**
+   * Why the board's overlay failed during this call, or null. From then on the call draws the
+   * specialist through the kiosk (frames from the local API), a rejoin included; the next call
+   * tries the overlay again.
+   */
+  private overlayFailure: string | null = null;
+  /** Times call-in ended by itself in this call; each is re-subscribed, up to FAR_END_FAILURES_MAX. */
+  private farEndFailures = 0;
   private since: string | null = null;
   private lastError: string | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -204,6 +229,7 @@ export class CallService implements Service<CallSnapshot> {
    * and the camera's picture goes out again as soon as the camera is live again.
    */
   start(): void {
+    this.options.worker.onBusEvent((event) => this.farEndFailed(event));
     this.options.bus.on(this.name, 'consultation', () => {
       if (this.room && (this.state === 'in-call' || this.state === 'joining')) void this.updatePicture();
     });
@@ -282,7 +308,7 @@ export class CallService implements Service<CallSnapshot> {
       received: this.quality.received ? { ...this.quality.received } : null,
       link: this.state === 'in-call' ? this.quality.snapshot() : null,
       echoControl: this.echoControl,
-      controls: { ...this.controls },
+      controls: { ...this.controls, camera: this.options.consultation.activeCamera },
       picture: this.room ? this.picture : null,
       farEndDisplay: this.farEndDisplay(),
       lastError: this.lastError,
@@ -304,6 +330,8 @@ export class CallService implements Service<CallSnapshot> {
     this.roomNo = room;
     this.wantEchoControl = echoControl;
     this.controls = { muted: false, cameraOff: false, volume: 1 };
+    this.overlayFailure = null;
+    this.farEndFailures = 0;
     this.counters.calls++;
     this.setState('joining');
     try {
@@ -332,10 +360,14 @@ export class CallService implements Service<CallSnapshot> {
    * (0–1). They hold for the
    * rest of the call, a rejoin included; applied at once while the call's pipelines run.
    */
-  async setControls(change: Partial<CallControls>): Promise<CallSnapshot> {
+  async setControls(request: Partial<CallControls> & { camera?: CameraRole }): Promise<CallSnapshot> {
     if (this.state === 'idle') throw new CallError('NOT_IN_CALL', 'there is no call to control');
+    const { camera, ...change } = request;
     if (change.volume !== undefined && !(change.volume >= 0 && change.volume <= 1))
       throw new CallError('BAD_CONTROL', `volume must be from 0 to 1 (got ${change.volume})`);
+    // The camera switch is the consultation's (one encode for the call, the recording and live
+    // out): the far end sees the other camera from the next frame, without renegotiating.
+    if (camera !== undefined) await this.options.consultation.selectCamera(camera);
     this.controls = { ...this.controls, ...change };
     if (this.callMedia) {
       const { worker } = this.options;
@@ -457,7 +489,9 @@ export class CallService implements Service<CallSnapshot> {
   /** Where the specialist's picture is drawn (config call.farEndDisplay), as the status says it. */
   private farEndDisplay(): CallSnapshot['farEndDisplay'] {
     const d = this.options.config.call.farEndDisplay;
-    return d.kind === 'overlay' ? { kind: 'overlay', rectangle: { ...d.rectangle } } : { kind: 'kiosk' };
+    if (d.kind === 'kiosk') return { kind: 'kiosk' };
+    if (this.overlayFailure) return { kind: 'kiosk', overlayFailure: this.overlayFailure };
+    return { kind: 'overlay', rectangle: { ...d.rectangle } };
   }
 
   /** The call's media as this terminal can make it: decoder, microphone, speaker, echo control. */
@@ -479,7 +513,10 @@ export class CallService implements Service<CallSnapshot> {
       microphone: mic?.elements ?? null,
       speaker: speakerElements(config.call.speaker),
       decoder,
-      display: config.call.farEndDisplay.kind === 'overlay' ? config.call.farEndDisplay : null,
+      display:
+        config.call.farEndDisplay.kind === 'overlay' && !this.overlayFailure
+          ? config.call.farEndDisplay
+          : null,
       latencyMs: config.call.latencyMs,
       echoControl: this.echoControl,
       controls: { ...this.controls },
@@ -491,17 +528,61 @@ export class CallService implements Service<CallSnapshot> {
     if (this.remote || !this.room) return;
     const other = list.find((p) => p.feed !== this.room?.feed);
     if (!other) return;
-    this.remote = { feed: other.feed, display: other.display, since: this.clock().toISOString() };
+    this.remote = {
+      feed: other.feed,
+      display: other.display,
+      since: this.clock().toISOString(),
+      simulcast: other.simulcast,
+    };
     this.options.bus.emit({ type: 'changed', part: 'call' });
-    void this.subscribeWithRetries(other).catch((error: unknown) => {
+    this.receive(other);
+  }
+
+  /** Subscribes to the far end (with retries); when that fails for good, says so and lets it go. */
+  private receive(publisher: RoomPublisher): void {
+    void this.subscribeWithRetries(publisher).catch((error: unknown) => {
       this.options.log.error(
-        { err: (error as Error).message, feed: other.feed },
+        { err: (error as Error).message, feed: publisher.feed },
         'the far end could not be received',
       );
       this.lastError = `the specialist's picture and sound could not be received: ${(error as Error).message}`;
       this.remote = null;
       this.options.bus.emit({ type: 'changed', part: 'call' });
     });
+  }
+
+  /**
+   * call-in ended by itself (the worker stops a pipeline on its first error): the board's display
+   * failing (an overlay sink losing its plane or its compositor), a decoder fault. The far end is
+   * received again at once, without the overlay when it was the overlay that failed — the kiosk
+   * then draws the specialist, and says why. Other failures are retried a few times per call.
+   */
+  private farEndFailed(event: BusEvent): void {
+    if (event.pipeline !== CALL_PIPELINES.in || event.kind !== 'error') return;
+    // Only a running subscription's pipeline: a failure while subscribing is subscribe()'s.
+    const remote = this.remote;
+    if (!this.subscription || !remote || !this.callMedia) return;
+    const reason = `${event.element ?? CALL_PIPELINES.in}: ${event.message}`;
+    if (this.callMedia.display && isDisplayElement(event.element)) this.overlayFailed(reason);
+    else if (++this.farEndFailures > FAR_END_FAILURES_MAX) {
+      this.lastError = `the specialist's picture and sound stopped: ${reason}`;
+      this.options.log.error({ reason }, 'the far end keeps failing: not received again in this call');
+      this.options.bus.emit({ type: 'changed', part: 'call' });
+      return;
+    } else this.options.log.warn({ reason }, 'the far end stopped: receiving it again');
+    const subscription = this.subscription;
+    this.subscription = null;
+    this.quality.notReceiving();
+    void subscription.close().catch(() => {});
+    this.receive({ feed: remote.feed, display: remote.display, simulcast: remote.simulcast });
+  }
+
+  /** The board's overlay failed: this call's picture goes to the kiosk from now on. */
+  private overlayFailed(reason: string): void {
+    this.overlayFailure = reason;
+    if (this.callMedia) this.callMedia = { ...this.callMedia, display: null };
+    this.options.log.warn({ reason }, "the board's display failed: the kiosk shows the specialist instead");
+    this.options.bus.emit({ type: 'changed', part: 'call' });
   }
 
   /** Subscribes, trying again (1, 2, 4, 8 s) while the far end is still in the room. */
@@ -530,7 +611,16 @@ export class CallService implements Service<CallSnapshot> {
     const media = this.callMedia;
     if (!room || !media) return;
     await worker.stopPipeline(CALL_PIPELINES.in).catch(() => {});
-    await worker.startPipeline(inSpec(media));
+    try {
+      await worker.startPipeline(inSpec(media));
+    } catch (error) {
+      // The overlay sink refusing to start (no display plane, no compositor) costs the overlay,
+      // not the specialist: call-in is built again without it.
+      if (!(media.display && error instanceof MediaWorkerError && isDisplayElement(error.element)))
+        throw error;
+      this.overlayFailed(error.message);
+      await worker.startPipeline(inSpec({ ...media, display: null }));
+    }
     const subscription = await room.subscribe(this.roomNo as number, publisher.feed);
     if (this.room !== room) {
       await subscription.close();

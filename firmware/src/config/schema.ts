@@ -83,11 +83,25 @@ const DataCentre = Type.Object(
 const ElementSpec = Type.Object(
   {
     id: Type.String({ pattern: '^[a-z0-9-]+$' }),
-    // Factory names as GStreamer spells them: rtpL16depay, avdec_h264.
-    factory: Type.String({ pattern: '^[A-Za-z0-9_]+$' }),
+    // Factory names as GStreamer spells them: rtpL16depay, avdec_h264, input-selector.
+    factory: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$' }),
     props: Type.Optional(
       Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
     ),
+  },
+  { additionalProperties: false },
+);
+
+/** A camera as a chain of GStreamer elements (the rig's cameras). */
+const ElementsCamera = Type.Object(
+  {
+    kind: Type.Literal('elements'),
+    elements: Type.Array(ElementSpec, { minItems: 1 }),
+    /**
+     * A path that exists while the camera is plugged in (its device node, or the rig's camera
+     * socket): how a lost camera is noticed coming back.
+     */
+    presencePath: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -265,22 +279,25 @@ export const ConfigSchema = Type.Object(
         heartbeatTimeoutMs: Type.Integer({ default: 5000, minimum: 500 }),
         /** 'auto': the first camera the device monitor finds; or a chain of GStreamer elements. */
         camera: Type.Union(
+          [Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }), ElementsCamera],
+          { default: { kind: 'auto' } },
+        ),
+        /**
+         * The document camera beside the room camera (a page, an X-ray film, a wound up close):
+         * 'none'; a USB camera picked by `match` — its serial number, its USB bus path, or a part
+         * of its name as the local API's `status.usbDevices` lists it (the room camera's 'auto' then passes it
+         * over); or a chain of elements (the rig's). Staff switch between the two in the kiosk.
+         */
+        documentCamera: Type.Union(
           [
-            Type.Object({ kind: Type.Literal('auto') }, { additionalProperties: false }),
+            Type.Object({ kind: Type.Literal('none') }, { additionalProperties: false }),
             Type.Object(
-              {
-                kind: Type.Literal('elements'),
-                elements: Type.Array(ElementSpec, { minItems: 1 }),
-                /**
-                 * A path that exists while the camera is plugged in (its device node, or the
-                 * rig's camera socket): how a lost camera is noticed coming back.
-                 */
-                presencePath: Type.Optional(Type.String({ minLength: 1 })),
-              },
+              { kind: Type.Literal('usb'), match: Type.String({ minLength: 1 }) },
               { additionalProperties: false },
             ),
+            ElementsCamera,
           ],
-          { default: { kind: 'auto' } },
+          { default: { kind: 'none' } },
         ),
         /**
          * Sound for live out and recordings (AAC): 'auto' the first capture device the device

@@ -286,10 +286,18 @@ export function inSpec(media: CallMedia): PipelineSpec {
  * the VPU's buffers reach the display plane without a copy or a conversion), and converted to
  * the sink whose counts and last frame the status and the kiosk use.
  */
+/** The overlay's own elements in call-in are named so: a failure among them is the display's. */
+const DISPLAY_PREFIX = 'display-';
+
+/** Whether an element of call-in (as the bus names it) is one of the overlay's own. */
+export function isDisplayElement(element: string | null): boolean {
+  return element?.startsWith(DISPLAY_PREFIX) ?? false;
+}
+
 function overlayBranch(display: FarEndDisplay): { elements: ElementSpec[]; links: LinkSpec[] } {
   const chain = display.elements.map((e, i, all) => ({
     ...e,
-    id: `display-${e.id}`,
+    id: `${DISPLAY_PREFIX}${e.id}`,
     // The sink is placed where the kiosk's layout leaves clear.
     ...(i === all.length - 1 ? { renderRectangle: { ...display.rectangle } } : {}),
   }));

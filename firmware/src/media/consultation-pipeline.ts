@@ -1,7 +1,8 @@
 import type { AudioChain } from './audio.ts';
+import type { CameraRole } from './camera-finder.ts';
 import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
-import { type ElementSpec, type PipelineSpec, tapFedSource } from './pipeline-spec.ts';
+import { type ElementSpec, type LinkSpec, type PipelineSpec, tapFedSource } from './pipeline-spec.ts';
 
 /** Where live consultation video goes. */
 export type LiveOutConfig =
@@ -38,7 +39,88 @@ export const ELEMENTS = {
   encodedTap: 'encoded-tap',
   audioTap: 'audio-tap',
   liveSink: 'live-sink',
+  /** With two cameras: the input-selector between them, and each camera's gate behind its source. */
+  cameraSelect: 'camera-select',
 } as const;
+
+/** Each camera's gate (a valve right behind its source) and the prefix of its element ids. */
+export const CAMERA_INPUTS: Record<CameraRole, { gate: string; prefix: string }> = {
+  room: { gate: 'cam-gate', prefix: 'cam' },
+  document: { gate: 'doc-gate', prefix: 'doc' },
+};
+
+/**
+ * Each camera's pad on the selector. input-selector shows the first pad requested, and names its
+ * pads in the order they are requested whatever name is asked for: the camera shown at start is
+ * linked first and gets sink_0. (Selecting it after start instead, from a pad that had never
+ * streamed, sent its caps before its stream-start.)
+ */
+export function cameraPads(active: CameraRole): Record<CameraRole, string> {
+  return active === 'room' ? { room: 'sink_0', document: 'sink_1' } : { document: 'sink_0', room: 'sink_1' };
+}
+
+/**
+ * A camera chain with a valve right behind its source element: a closed gate drops frames before
+ * anything decodes or converts them, so the camera not shown costs its capture only (an MJPEG
+ * camera's decoding is the dear part). The first link's caps (the mode asked of the device) stay
+ * between the source and the gate. A valve reopened sends the stream's caps and segment again
+ * before its first frame (GstValve's sticky-event repush), so the selector downstream renegotiates.
+ */
+function gatedChain(chain: SourceChain, gate: string, open: boolean): SourceChain {
+  const [head] = chain.elements;
+  if (!head) throw new RangeError('a camera chain needs at least one element');
+  const valve: ElementSpec = { id: gate, factory: 'valve', props: { drop: !open } };
+  const first = chain.links[0];
+  if (!first)
+    return { elements: [...chain.elements, valve], links: [{ from: head.id, to: gate }], tail: gate };
+  return {
+    elements: [head, valve, ...chain.elements.slice(1)],
+    links: [{ ...first, to: gate }, { from: gate, to: first.to }, ...chain.links.slice(1)],
+    tail: chain.tail,
+  };
+}
+
+/**
+ * The cameras into one stream of raw video. One camera: its chain. Two: both chains gated, into an
+ * input-selector (the camera shown at start on sink_0: cameraPads) with only the active one's gate
+ * open. A switch opens the new gate, selects its pad and closes the old one: no restart,
+ * so a recording, live out and a call carry on across it. sync-streams off: a frame on a pad not
+ * selected (the moment both gates are open) is dropped at once rather than held.
+ */
+function cameraInput(
+  room: SourceChain,
+  document: SourceChain | null,
+  active: CameraRole,
+): { elements: ElementSpec[]; links: LinkSpec[]; tail: string } {
+  if (!document) return room;
+  const pads = cameraPads(active);
+  const chains = {
+    room: gatedChain(room, CAMERA_INPUTS.room.gate, active === 'room'),
+    document: gatedChain(document, CAMERA_INPUTS.document.gate, active === 'document'),
+  };
+  return {
+    elements: [
+      ...chains.room.elements,
+      ...chains.document.elements,
+      { id: ELEMENTS.cameraSelect, factory: 'input-selector', props: { 'sync-streams': false } },
+      // A switch re-sends the new camera's segment; videorate then restarts its count and a
+      // recording's muxer saw a key frame stamped earlier than the one before ("Queued GOP time is
+      // negative", the recording lost). Both cameras run on this pipeline's clock, so their
+      // frames' running times are one timeline: stamped with it, in one segment, nothing behind
+      // the selector sees a switch in time.
+      { id: 'camera-timeline', factory: 'identity', props: { 'single-segment': true } },
+    ],
+    links: [
+      ...chains.room.links,
+      ...chains.document.links,
+      ...(['room', 'document'] as const)
+        .map((role) => ({ from: chains[role].tail, to: ELEMENTS.cameraSelect, toPad: pads[role] }))
+        .toSorted((a, b) => a.toPad.localeCompare(b.toPad)),
+      { from: ELEMENTS.cameraSelect, to: 'camera-timeline' },
+    ],
+    tail: 'camera-timeline',
+  };
+}
 
 /**
  * Live out as its own pipeline, fed from the encoded tap (from the next key frame): an appsrc
@@ -149,13 +231,19 @@ export function livePipeline(
  */
 export function consultationSpec(options: {
   name: string;
+  /** The camera (the room camera when there are two; prefix its ids `cam-`). */
   chain: SourceChain;
+  /** The document camera's chain beside it (ids prefixed `doc-`), or none. */
+  document?: SourceChain | null;
+  /** Which of the two is shown at start (default the room camera). */
+  active?: CameraRole;
   encoder: EncoderEntry;
   target: ConsultationTarget;
   /** The microphone's chain to its AAC tap, when the terminal has one. */
   audio?: AudioChain | null;
 }): PipelineSpec {
-  const { chain, encoder, target: t, audio } = options;
+  const { encoder, target: t, audio } = options;
+  const chain = cameraInput(options.chain, options.document ?? null, options.active ?? 'room');
   return {
     name: options.name,
     elements: [

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
 import type { ConsultationStudies } from '../study/consultation-studies.ts';
@@ -10,10 +9,18 @@ import {
   microphoneElements,
   sharedMicrophoneElements,
 } from './audio.ts';
-import { chooseMode, parseCameraCaps } from './camera.ts';
-import { type CameraSource, sourceChain } from './camera-source.ts';
 import {
+  type CameraConfig,
+  type CameraRole,
+  type DocumentCameraConfig,
+  type FoundCamera,
+  findCameras,
+} from './camera-finder.ts';
+import { sourceChain } from './camera-source.ts';
+import {
+  CAMERA_INPUTS,
   type ConsultationTarget,
+  cameraPads,
   consultationSpec,
   ELEMENTS,
   encodeCaps,
@@ -25,8 +32,11 @@ import { LiveOut } from './live-out.ts';
 import { type BusEvent, MediaWorkerError } from './media-worker.ts';
 import type { ElementSpec, PipelineSpec } from './pipeline-spec.ts';
 import { ladder, rungFor, type Size } from './resolution-ladder.ts';
+import { VideoError } from './video-error.ts';
 
+export type { CameraConfig, CameraRole, DocumentCameraConfig } from './camera-finder.ts';
 export type { LiveOutConfig } from './consultation-pipeline.ts';
+export { VideoError } from './video-error.ts';
 
 /** The media worker as the consultation and the recorder use it (the real one, or a test's). */
 export interface VideoWorker {
@@ -39,33 +49,16 @@ export interface VideoWorker {
     element: string,
     props: Record<string, string | number | boolean>,
   ): Promise<void>;
+  selectInput(
+    pipeline: string,
+    selector: string,
+    input: { pad: string; open: string; close: string[] },
+  ): Promise<void>;
   pump(from: ElementRef, to: ElementRef, start?: 'last-key-frame' | 'next-key-frame'): Promise<void>;
   stats(pipeline: string, element: string): Promise<string>;
   onBusEvent(listener: (event: BusEvent) => void): () => void;
   cameras(): Promise<CameraInfo[]>;
   microphones(): Promise<MicrophoneInfo[]>;
-}
-
-/** Configured camera: discovered on the board, or an element chain (the rig's test camera). */
-export type CameraConfig =
-  | { kind: 'auto' }
-  | { kind: 'elements'; elements: CameraSourceElements; presencePath?: string };
-type CameraSourceElements = Extract<CameraSource, { kind: 'elements' }>['elements'];
-
-export class VideoError extends Error {
-  constructor(
-    readonly code:
-      | 'BUSY'
-      | 'NO_ENCODER'
-      | 'NO_CAMERA'
-      | 'NOT_RUNNING'
-      | 'NOT_RECORDING'
-      | 'PIPELINE'
-      | 'NO_SPACE',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** 'waiting': the camera went away while in use; it is started again when it comes back. */
@@ -78,6 +71,8 @@ export interface ConsultationOptions {
   studies: Pick<ConsultationStudies, 'current'>;
   ingest: VideoIngest;
   camera: CameraConfig;
+  /** The document camera beside it, when the clinic has one (default none). */
+  documentCamera?: DocumentCameraConfig;
   /** Sound for live out and recordings; absent means none. */
   microphone?: MicrophoneConfig;
   live: LiveOutConfig;
@@ -109,8 +104,17 @@ const ENCODER_WAIT_MS = 60_000;
 export class Consultation {
   state: ConsultationState = 'off';
   lastError: string | null = null;
-  /** The camera in use: the discovered device's name, or 'rig test camera'. */
+  /** The camera shown: the discovered device's name, or 'rig test camera'. */
   camera: string | null = null;
+  /** The cameras in the running pipeline (the room camera first), and which of them is shown. */
+  cameras: FoundCamera[] = [];
+  activeCamera: CameraRole | null = null;
+  /** Each camera's pad on the selector in the running pipeline (set by which was shown at start). */
+  private cameraPads = cameraPads('room');
+  /** The camera staff chose last: shown whenever it is connected, kept across restarts. */
+  private wantedCamera: CameraRole = 'room';
+  /** Switches to another camera this pipeline run (status and health). */
+  cameraSwitches = 0;
   /**
    * The microphone recorded and sent with the video: its name, or null when there is none (or no
    * AAC encoder) — video then goes without sound, and health says so.
@@ -146,6 +150,11 @@ export class Consultation {
       maxKbps: options.target.bitrateKbps,
       onBitrate: (kbps) => this.requestBitrate('live', kbps),
     });
+  }
+
+  /** A document camera is configured (whether or not it is connected now). */
+  get hasDocumentCamera(): boolean {
+    return (this.options.documentCamera ?? { kind: 'none' }).kind !== 'none';
   }
 
   get target(): ConsultationTarget {
@@ -204,7 +213,10 @@ export class Consultation {
     this.state = 'starting';
     o.onChange();
     try {
-      const source = await this.source();
+      const cameras = await this.findCameras();
+      const shown = cameras.find((c) => c.role === this.wantedCamera) ?? cameras[0]!;
+      const room = cameras.find((c) => c.role === 'room');
+      const document = cameras.find((c) => c.role === 'document');
       const mic = await this.microphoneSource();
       // A new pipeline is built at the target size; the link's rate steps it down again if needed.
       this.rung = 0;
@@ -212,7 +224,9 @@ export class Consultation {
       await o.worker.startPipeline(
         consultationSpec({
           name: CONSULTATION_PIPELINE,
-          chain: sourceChain(source.source),
+          chain: sourceChain((room ?? shown).source, CAMERA_INPUTS[(room ?? shown).role].prefix),
+          document: room && document ? sourceChain(document.source, CAMERA_INPUTS.document.prefix) : null,
+          active: shown.role,
           encoder,
           target: o.target,
           audio: mic && audioEncoder ? audioChain(mic.elements, audioEncoder, ELEMENTS.audioTap) : null,
@@ -220,14 +234,22 @@ export class Consultation {
       );
       if (mic && !audioEncoder)
         o.log.warn({ microphone: mic.name }, 'no AAC encoder: video goes without sound');
-      this.camera = source.name;
+      this.cameras = cameras;
+      this.cameraPads = cameraPads(shown.role);
+      this.activeCamera = shown.role;
+      this.camera = shown.name;
       this.microphone = mic && audioEncoder ? mic.name : null;
       this.lastError = null;
       this.state = 'live';
       this.counters.starts++;
       await this.liveOut.start(this.encoderTap, this.audioTap);
       o.log.info(
-        { encoder: encoder.element, camera: source.name, microphone: this.microphone },
+        {
+          encoder: encoder.element,
+          camera: shown.name,
+          cameras: cameras.length,
+          microphone: this.microphone,
+        },
         'consultation video started',
       );
       o.onChange();
@@ -263,6 +285,8 @@ export class Consultation {
     await this.liveOut.stop();
     await this.options.worker.stopPipeline(CONSULTATION_PIPELINE).catch(() => {});
     this.measured = null;
+    this.cameras = [];
+    this.activeCamera = null;
     this.state = 'off';
     this.options.log.info('consultation video stopped');
     this.options.onChange();
@@ -355,6 +379,8 @@ export class Consultation {
   private lost(reason: string, element: string | null): void {
     this.lastError = reason;
     this.measured = null;
+    this.cameras = [];
+    this.activeCamera = null;
     this.counters.losses++;
     void this.liveOut.stop();
     this.state = 'waiting';
@@ -412,6 +438,55 @@ export class Consultation {
       this.options.onBack(this.camera ?? 'camera');
     }, this.options.presencePollMs ?? 1000);
   }
+  /**
+   * Shows the room camera or the document camera. While the video runs with both, the switch
+   * happens in the running pipeline (recording, live out and a call carry on, one encode); the
+   * choice is kept and used at every start. A camera that is not connected, or was plugged in
+   * after the video started, is refused with what to do.
+   */
+  async selectCamera(role: CameraRole): Promise<void> {
+    if (role === 'document' && !this.hasDocumentCamera)
+      throw new VideoError(
+        'NO_CAMERA',
+        'this terminal has no document camera (media.documentCamera is none)',
+      );
+    if (this.state !== 'live') {
+      this.wantedCamera = role;
+      return;
+    }
+    if (this.activeCamera === role) {
+      this.wantedCamera = role;
+      return;
+    }
+    const camera = this.cameras.find((c) => c.role === role);
+    if (!camera) {
+      const word = role === 'room' ? 'room camera' : 'document camera';
+      throw new VideoError(
+        'NO_CAMERA',
+        (await this.findCameras().catch(() => [])).some((c) => c.role === role)
+          ? `the ${word} was connected after the video started: stop the video and start it again to use it`
+          : `the ${word} is not connected: plug it in, then stop the video and start it again`,
+      );
+    }
+    await this.showInput(
+      role,
+      this.cameras.filter((c) => c.role !== role).map((c) => c.role),
+    );
+    this.wantedCamera = role;
+    this.activeCamera = role;
+    this.camera = camera.name;
+    this.cameraSwitches++;
+    this.options.log.info({ camera: camera.name, role }, 'camera switched');
+    this.options.onChange();
+  }
+
+  private showInput(role: CameraRole, others: CameraRole[]): Promise<void> {
+    return this.options.worker.selectInput(CONSULTATION_PIPELINE, ELEMENTS.cameraSelect, {
+      pad: this.cameraPads[role],
+      open: CAMERA_INPUTS[role].gate,
+      close: others.map((other) => CAMERA_INPUTS[other].gate),
+    });
+  }
 
   private stopWatching(): void {
     if (this.presenceTimer) clearTimeout(this.presenceTimer);
@@ -420,7 +495,7 @@ export class Consultation {
 
   private async cameraPresent(): Promise<boolean> {
     try {
-      await this.source();
+      await this.findCameras();
       return true;
     } catch {
       return false;
@@ -456,39 +531,14 @@ export class Consultation {
     }
   }
 
-  private async source(): Promise<{ source: CameraSource; name: string }> {
-    const { camera, target } = this.options;
-    if (camera.kind === 'elements') {
-      if (camera.presencePath && !existsSync(camera.presencePath))
-        throw new VideoError('NO_CAMERA', 'no camera is connected');
-      return { source: { kind: 'elements', elements: camera.elements }, name: 'rig test camera' };
-    }
-    const cameras = await this.options.worker.cameras();
-    for (const c of cameras) {
-      const choice = chooseMode(parseCameraCaps(c.caps), {
-        width: target.width,
-        height: target.height,
-        fps: target.fps,
-        link: 'usb2',
-      });
-      if (choice && c.path) {
-        return {
-          source: { kind: 'v4l2', devicePath: c.path, mode: choice.mode, fps: choice.fps },
-          name: c.name,
-        };
-      }
-    }
-    if (cameras.length === 0) throw new VideoError('NO_CAMERA', 'no camera is connected');
-    // Say what each camera offers, so a technician knows which device to replace.
-    const offers = cameras.map((c) => {
-      const media = [...new Set(c.caps.split(';').map((s) => s.trim().split(',')[0]!.trim()))].filter(
-        Boolean,
-      );
-      return `${c.name} (${media.join(', ') || 'nothing'})`;
+  /** The configured cameras connected now (NO_CAMERA, saying what is wrong, when none). */
+  private findCameras(): Promise<FoundCamera[]> {
+    const { camera, documentCamera, target, worker } = this.options;
+    return findCameras({
+      room: camera,
+      document: documentCamera ?? { kind: 'none' },
+      target,
+      list: () => worker.cameras(),
     });
-    throw new VideoError(
-      'NO_CAMERA',
-      `no camera offers a usable mode: ${offers.join('; ')}; connect a UVC camera with YUY2/NV12, MJPEG or H.264 at ${target.width}×${target.height} or near`,
-    );
   }
 }

@@ -12,6 +12,8 @@ export interface GstElement extends GObjectLike {
   linkFiltered(to: GstElement, caps: unknown): boolean;
   linkPadsFiltered(fromPad: string | null, to: GstElement, toPad: string | null, caps: unknown): boolean;
   setState(state: number): number;
+  /** [the last state change's result, current state, pending state]; timeout in ns (0: now). */
+  getState(timeout: number): [number, number, number];
   getFactory(): { getName(): string } | null;
   sendEvent(event: unknown): boolean;
   on(
@@ -24,6 +26,11 @@ export interface GstElement extends GObjectLike {
 
 export interface GstElementWithPads extends GstElement {
   getStaticPad(name: string): GstPad | null;
+}
+
+/** input-selector: the pad shown is a property holding the pad itself. */
+export interface InputSelector extends GstElementWithPads {
+  activePad: GstPad | null;
 }
 
 export interface GstClock {

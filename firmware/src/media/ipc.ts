@@ -17,6 +17,19 @@ export type WorkerRequest =
   /** End cleanly: EOS through the pipeline (muxers write their last fragment), reply at EOS. */
   | { id: number; op: 'finish'; pipeline: string }
   | { id: number; op: 'set'; pipeline: string; element: string; props: Record<string, PropValue> }
+  /**
+   * Shows one input of an input-selector: its gate (a valve) opened, its pad made active, the other
+   * inputs' gates closed, in that order, on the worker's main loop (no frame is lost in between).
+   */
+  | {
+      id: number;
+      op: 'select-input';
+      pipeline: string;
+      selector: string;
+      pad: string;
+      open: string;
+      close: string[];
+    }
   /** The caps on an element's sink pad now (what a sink is being given), as text. */
   | { id: number; op: 'caps'; pipeline: string; element: string }
   /** An element's statistics structure (srtsink's `stats`), serialised; parsed by the daemon. */

@@ -93,6 +93,7 @@ export class MediaService implements Service {
       studies: options.studies,
       ingest: this.ingest,
       camera: config.media.camera,
+      documentCamera: config.media.documentCamera,
       microphone: config.media.microphone,
       live: config.media.live,
       target: {
@@ -167,6 +168,9 @@ export class MediaService implements Service {
       camera: {
         state: c.state,
         name: c.camera,
+        active: c.activeCamera,
+        available: c.cameras.map((camera) => camera.role),
+        documentCamera: c.hasDocumentCamera,
         lastError: c.lastError,
         measured: c.measured,
         microphone: c.microphone,

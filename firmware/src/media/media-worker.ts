@@ -230,6 +230,15 @@ export class MediaWorker {
     await this.request({ op: 'set', pipeline, element, props });
   }
 
+  /** One input of an input-selector shown, its gate opened and the others' closed (see the request). */
+  async selectInput(
+    pipeline: string,
+    selector: string,
+    input: { pad: string; open: string; close: string[] },
+  ): Promise<void> {
+    await this.request({ op: 'select-input', pipeline, selector, ...input });
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.watchdog) clearInterval(this.watchdog);

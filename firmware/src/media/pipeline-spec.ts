@@ -80,7 +80,8 @@ export function specProblems(spec: PipelineSpec): string[] {
   for (const e of spec.elements) {
     if (ids.has(e.id)) problems.push(`element id "${e.id}" is used twice`);
     ids.add(e.id);
-    if (!/^[A-Za-z0-9_]+$/.test(e.factory))
+    // As GStreamer spells them: rtpL16depay, avdec_h264, input-selector.
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_-]*$/.test(e.factory))
       problems.push(`${e.id}: "${e.factory}" is not an element factory name`);
   }
   for (const l of spec.links) {

@@ -14,6 +14,7 @@ import type {
   GstPipeline,
   GstSample,
   GstVideoNamespace,
+  InputSelector,
 } from './gst-types.ts';
 import type { BusKind, WorkerMessage, WorkerRequest } from './ipc.ts';
 import { type PipelineSpec, specProblems } from './pipeline-spec.ts';
@@ -370,8 +371,8 @@ function handle(request: WorkerRequest): void {
           // Going to NULL flushes the bus: take the element's own error first, report it, and
           // put it in the reply.
           const failure = pipeline.getBus().popFiltered(Gst.MessageType.ERROR);
-          pipeline.setState(Gst.State.NULL);
           if (failure) {
+            pipeline.setState(Gst.State.NULL);
             const [error, debug] = failure.parseError();
             const element = failure.src?.name ?? request.spec.name;
             send({
@@ -383,6 +384,29 @@ function handle(request: WorkerRequest): void {
               debug,
             });
             throw new BuildError(element, `${element}: ${error.message}`);
+          }
+          // Some elements refuse a state without posting an error (waylandsink with no compositor
+          // to reach), and a bin leaves every child at NULL then: each is asked to get READY on
+          // its own, and the one that refuses is named.
+          pipeline.setState(Gst.State.NULL);
+          const refused = request.spec.elements.find((e) => {
+            const element = pipeline.getByName(e.id);
+            if (!element) return false;
+            const failed = element.setState(Gst.State.READY) === Gst.StateChangeReturn.FAILURE;
+            element.setState(Gst.State.NULL);
+            return failed;
+          });
+          if (refused) {
+            const message = `${refused.id}: ${refused.factory} refused to start`;
+            send({
+              type: 'bus',
+              pipeline: request.spec.name,
+              kind: 'error',
+              element: refused.id,
+              message,
+              debug: null,
+            });
+            throw new BuildError(refused.id, message);
           }
           throw new BuildError(null, `pipeline ${request.spec.name} failed to start`);
         }
@@ -508,6 +532,22 @@ function handle(request: WorkerRequest): void {
             send({ type: 'reply', id, ok: false, error: error.message, element: request.element }),
         );
         return; // replied when webrtcbin has answered
+      }
+      case 'select-input': {
+        const pipeline = pipelines.get(request.pipeline);
+        const named = (name: string) => {
+          const element = pipeline?.getByName(name);
+          if (!element) throw new BuildError(name, `no element ${name} in ${request.pipeline}`);
+          return element;
+        };
+        const selector = named(request.selector) as InputSelector;
+        const pad = selector.getStaticPad(request.pad);
+        if (!pad) throw new BuildError(request.selector, `${request.selector} has no pad ${request.pad}`);
+        Gst.utilSetObjectArg(named(request.open), 'drop', 'false');
+        selector.activePad = pad;
+        for (const gate of request.close) Gst.utilSetObjectArg(named(gate), 'drop', 'true');
+        reply();
+        return;
       }
       case 'set': {
         const element = pipelines.get(request.pipeline)?.getByName(request.element);

@@ -239,6 +239,9 @@ export const HealthPayload = Type.Object(
             description: 'off | starting | live | stopping | waiting (unplugged in use)',
           }),
           name: Type.Union([Type.String(), Type.Null()]),
+          active: Type.Union([Type.Literal('room'), Type.Literal('document'), Type.Null()], {
+            description: 'the camera shown (room or document camera); null while the video is off',
+          }),
           lastError: Type.Union([Type.String(), Type.Null()]),
           counters: Type.Object({ starts: Type.Integer(), losses: Type.Integer(), returns: Type.Integer() }),
           microphone: Type.Union([Type.String(), Type.Null()], {

@@ -8,6 +8,20 @@ export const STALLED_EXIT = 75;
 
 /** What the rig camera sends: the firmware's chain must declare the same raw format. */
 export const RIG_CAMERA_FORMAT = { format: 'I420', width: 640, height: 360, fps: 30 };
+/**
+ * The rig's document camera: 4:3 at 15 frames/s as such cameras film a page, in colour bars so a
+ * test tells its picture from the room camera's at a glance (and the switch makes the firmware
+ * scale a different size and rate into the same encode).
+ */
+export const RIG_DOCUMENT_CAMERA = { format: 'I420', width: 640, height: 480, fps: 15, pattern: 'smpte' };
+
+export interface RigCameraOptions {
+  /** videotestsrc's pattern (default `ball`); `snow` (noise) makes every frame cost the encoder's full bitrate. */
+  pattern?: string;
+  /** Its socket's name in `dir` (default `rig-camera`): two cameras share a folder. */
+  name?: string;
+  format?: { format: string; width: number; height: number; fps: number };
+}
 
 /**
  * The rig's camera: a separate process that films a moving ball with the wall clock burnt in (as
@@ -25,15 +39,19 @@ export class RigCamera {
   /** Times the camera stalled and was started again. */
   restarts = 0;
 
-  /** `pattern`: videotestsrc's; `snow` (noise) makes every frame cost the encoder's full bitrate. */
-  constructor(dir: string, pattern = 'ball') {
+  private readonly format: { format: string; width: number; height: number; fps: number };
+
+  constructor(dir: string, options: RigCameraOptions = {}) {
+    const { pattern = 'ball', name = 'rig-camera', format = RIG_CAMERA_FORMAT } = options;
     if (!/^[a-z0-9-]+$/.test(pattern))
       throw new Error(`the rig camera's pattern must be a videotestsrc pattern name, got ${pattern}`);
+    if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`a rig camera's name is lower-case words, got ${name}`);
     mkdirSync(dir, { recursive: true });
-    this.socketPath = join(dir, 'rig-camera.sock');
-    const f = RIG_CAMERA_FORMAT;
+    this.socketPath = join(dir, `${name}.sock`);
+    this.format = format;
+    const f = format;
     this.process = new RigProcess(
-      'rig-camera',
+      name,
       process.execPath,
       [
         '--import',
@@ -50,7 +68,7 @@ export class RigCamera {
         '--fps',
         String(f.fps),
       ],
-      join(dir, 'rig-camera.log'),
+      join(dir, `${name}.log`),
     );
   }
 
@@ -86,7 +104,7 @@ export class RigCamera {
 
   /** The firmware's camera configuration for this camera (provisioning writes the same shape). */
   firmwareCamera() {
-    const f = RIG_CAMERA_FORMAT;
+    const f = this.format;
     return {
       kind: 'elements' as const,
       presencePath: this.socketPath,

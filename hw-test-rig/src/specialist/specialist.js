@@ -32,7 +32,7 @@
 
   const subscribe = (publisher) => {
     if (handles.subscribers[publisher.id] || publisher.id === state.id) return;
-    const feed = { display: publisher.display, tracks: {}, joined: false, delays: [] };
+    const feed = { display: publisher.display, tracks: {}, joined: false, delays: [], video: null };
     state.feeds[publisher.id] = feed;
     handles.janus.attach({
       plugin: PLUGIN,
@@ -70,8 +70,10 @@
         element.playsInline = true;
         element.srcObject = new MediaStream([track]);
         document.getElementById('feeds').appendChild(element);
-        if (track.kind === 'video') readMarks(element, feed);
-        else listen(track, feed);
+        if (track.kind === 'video') {
+          feed.video = element;
+          readMarks(element, feed);
+        } else listen(track, feed);
         show();
       },
       oncleanup: () => {
@@ -286,6 +288,21 @@
     });
   };
 
+  /** Mean max(R,G,B) − min(R,G,B) of the frame a video element shows now (null before one). */
+  const colourfulness = (video) => {
+    if (!video || video.videoWidth === 0) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = 64;
+    canvas.height = 36;
+    const g = canvas.getContext('2d', { willReadFrequently: true });
+    g.drawImage(video, 0, 0, 64, 36);
+    const data = g.getImageData(0, 0, 64, 36).data;
+    let sum = 0;
+    for (let i = 0; i < data.length; i += 4)
+      sum += Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]);
+    return sum / (64 * 36);
+  };
+
   /** Per feed: what this browser decoded (frames, size, rate) and heard (seconds of sound, level). */
   window.specialistStats = async () => {
     const out = {};
@@ -309,6 +326,7 @@
                 : null,
             latencyMs: CallMeasure.median(state.feeds[id]?.delays ?? []),
             marksRead: state.feeds[id]?.delays.length ?? 0,
+            colourfulness: colourfulness(state.feeds[id]?.video),
           };
         if (report.kind === 'audio')
           entry.audio = {

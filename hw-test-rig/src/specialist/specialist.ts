@@ -37,6 +37,11 @@ export interface FeedStats {
     /** Median one-way delay of the time marks read from the frames shown (null: none read). */
     latencyMs: number | null;
     marksRead: number;
+    /**
+     * How colourful the picture shown now is: the mean over its pixels of max(R,G,B) − min(R,G,B)
+     * (a grey picture near 0; the rig's document camera's colour bars far above).
+     */
+    colourfulness: number | null;
   } | null;
   audio: { seconds: number; level: number; packetsLost: number } | null;
 }

@@ -57,15 +57,34 @@ export async function world(
      * (cage, headless) inside this rectangle, as on the board; needs KioskCompositor.available().
      */
     overlay?: { x: number; y: number; width: number; height: number };
+    /**
+     * The overlay failing: 'no-display' (its sink finds no compositor and refuses to start; no
+     * compositor is started), or after this many frames (an identity before the sink errors).
+     */
+    overlayFault?: 'no-display' | { afterFrames: number };
+    /** A document camera beside the room camera (the rig's colour bars). */
+    documentCamera?: boolean;
   } = {},
 ) {
-  const { deps, kioskDir, brokerDown, hwEncoder, diskMb, call, overlay, ...overrides } = options;
+  const {
+    deps,
+    kioskDir,
+    brokerDown,
+    hwEncoder,
+    diskMb,
+    call,
+    overlay,
+    overlayFault,
+    documentCamera,
+    ...overrides
+  } = options;
   const dir = mkdtempSync(join(tmpdir(), 'rig-'));
   const rig = await Rig.start({
     dir,
     camera: overrides.media ?? false,
     ...(kioskDir ? { kioskDir } : {}),
     ...(call ? { call } : {}),
+    ...(documentCamera ? { documentCamera } : {}),
   });
   const config = parseConfig(
     rig.firmwareConfig({
@@ -76,14 +95,21 @@ export async function world(
       media: overrides.media ?? false,
     }),
   );
-  const compositor = overlay ? await KioskCompositor.start(dir) : null;
-  if (compositor && overlay)
+  const compositor = overlay && overlayFault !== 'no-display' ? await KioskCompositor.start(dir) : null;
+  if (overlay)
     config.call.farEndDisplay = {
       kind: 'overlay',
       // The headless compositor takes RGB in shared memory only (no dmabuf, no YUV): converted.
       elements: [
+        ...(typeof overlayFault === 'object'
+          ? [{ id: 'fault', factory: 'identity', props: { 'error-after': overlayFault.afterFrames } }]
+          : []),
         { id: 'convert', factory: 'videoconvert' },
-        { id: 'sink', factory: 'waylandsink', props: { display: compositor.display } },
+        {
+          id: 'sink',
+          factory: 'waylandsink',
+          props: { display: compositor?.display ?? 'telemed-no-such-display' },
+        },
       ],
       rectangle: overlay,
     };

@@ -157,10 +157,15 @@ async function callAction(method: string, path: string, body?: object): Promise<
 const farEnd = el('img', { id: 'far-end', width: '640', height: '360', alt: '' });
 const updateFarEnd = polledImage(farEnd, '/api/v1/call/far-end.jpg');
 
-async function videoAction(path: string): Promise<void> {
-  const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token}` } }).catch(
-    (error: Error) => ({ ok: false, json: async () => ({ error: error.message }) }),
-  );
+async function videoAction(path: string, body?: object): Promise<void> {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  }).catch((error: Error) => ({ ok: false, json: async () => ({ error: error.message }) }));
   actionError = res.ok ? '' : (((await res.json()) as { error?: string }).error ?? '');
   render();
 }
@@ -169,13 +174,22 @@ function consultationCard(v: VideoItem): HTMLElement {
   const t = STRINGS[lang];
   const live = v.camera.state === 'live';
   updatePreview(live);
-  const button = (id: string, label: string, path: string, enabled: boolean) => {
+  const button = (id: string, label: string, path: string, enabled: boolean, body?: object) => {
     const b = el('button', { id, type: 'button', class: 'action' }, label);
     if (!enabled) b.setAttribute('disabled', '');
-    b.addEventListener('click', () => void videoAction(path));
+    b.addEventListener('click', () => void videoAction(path, body));
     return b;
   };
   const ready = v.encoderState === 'ready';
+  // The other camera, where the terminal has a document camera: switched at once while both run.
+  const other = v.camera.active === 'document' ? 'room' : 'document';
+  const switchCamera = v.camera.documentCamera
+    ? [
+        button('camera-switch', t.videoActions.show[other], '/api/v1/video/camera', true, {
+          camera: other,
+        }),
+      ]
+    : [];
   const recording = v.recording.state;
   return el(
     'section',
@@ -224,6 +238,7 @@ function consultationCard(v: VideoItem): HTMLElement {
             recording === 'recording',
           ),
       button('still', t.videoActions.still, '/api/v1/stills', live),
+      ...switchCamera,
     ),
     ...(actionError
       ? [el('div', { class: 'banner error', role: 'alert', id: 'video-error' }, actionError)]
@@ -430,6 +445,7 @@ function build(): void {
           act: (method, path, body) => void callAction(method, path, body),
           error: callError,
           farEnd,
+          switchable: (status.video?.camera.available.length ?? 0) > 1,
         }),
       ]
     : [];

@@ -32,7 +32,11 @@ export function callQuality(call: CallItem): 'good' | 'fair' | 'poor' | null {
  */
 export function callCard(
   call: CallItem,
-  c: Omit<DocumentCardContext, 'previewUrl'> & { farEnd: HTMLImageElement },
+  c: Omit<DocumentCardContext, 'previewUrl'> & {
+    farEnd: HTMLImageElement;
+    /** Both cameras run (room and document): the switch between them is offered. */
+    switchable?: boolean;
+  },
 ): HTMLElement {
   const t = STRINGS[c.lang].call;
   const { el } = c;
@@ -45,14 +49,18 @@ export function callCard(
   const inCall = call.state !== 'idle';
   const r = call.received;
   const quality = callQuality(call);
-  /** In-call controls: mute, camera off, and the loudspeaker a quarter louder or softer. */
+  /**
+   * In-call controls: mute, camera off, the other camera (room or document, where there are two),
+   * and the loudspeaker a quarter louder or softer.
+   */
   const control = (id: string, label: string, body: object, pressed?: boolean) => {
     const b = el('button', { id, type: 'button', class: 'action' }, label);
     if (pressed !== undefined) b.setAttribute('aria-pressed', pressed ? 'true' : 'false');
     b.addEventListener('click', () => c.act('POST', '/api/v1/call/controls', body));
     return b;
   };
-  const { muted, cameraOff, volume } = call.controls;
+  const { muted, cameraOff, volume, camera } = call.controls;
+  const other = camera === 'document' ? 'room' : 'document';
   const pictureNote = call.picture ? t.picture[call.picture] : null;
   const step = (v: number) => ({ volume: Math.round(Math.min(1, Math.max(0, v)) * 100) / 100 });
   const controls =
@@ -60,6 +68,7 @@ export function callCard(
       ? [
           control('call-mute', muted ? t.unmute : t.mute, { muted: !muted }, muted),
           control('call-camera', cameraOff ? t.cameraOn : t.cameraOff, { cameraOff: !cameraOff }, cameraOff),
+          ...(c.switchable ? [control('call-switch-camera', t.show[other], { camera: other })] : []),
           control('call-quieter', t.quieter, step(volume - 0.25)),
           el('span', { id: 'call-volume', class: 'muted' }, t.volume(Math.round(volume * 100))),
           control('call-louder', t.louder, step(volume + 0.25)),
@@ -95,6 +104,9 @@ export function callCard(
         ]
       : []),
     ...(quality ? [el('p', { id: 'call-quality', 'data-quality': quality }, t.quality[quality])] : []),
+    ...(call.farEndDisplay.kind === 'kiosk' && call.farEndDisplay.overlayFailure
+      ? [el('p', { id: 'call-display', class: 'muted' }, t.overlayFailed)]
+      : []),
     ...(pictureNote
       ? [el('p', { id: 'call-picture', 'data-picture': call.picture ?? '' }, pictureNote)]
       : []),

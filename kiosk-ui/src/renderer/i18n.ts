@@ -69,6 +69,8 @@ const zh = {
     record: '开始录像',
     stopRecord: '停止录像',
     still: '拍照',
+    /** The camera to switch to: its button names it. */
+    show: { room: '切换到诊室摄像头', document: '切换到文档摄像头' },
   },
   previewAlt: '摄像头预览',
   noc: '省监控中心',
@@ -195,6 +197,8 @@ const zh = {
     unmute: '取消静音',
     cameraOff: '关闭摄像头',
     cameraOn: '打开摄像头',
+    show: { room: '诊室摄像头', document: '文档摄像头' },
+    overlayFailed: '显示屏叠加层出现故障，专家画面改由本界面显示（请通知技术员）',
     picture: {
       camera: null,
       'camera-off': '摄像头已关闭：专家看到的是提示画面，本地预览和录像照常',
@@ -281,6 +285,7 @@ const en: typeof zh = {
     record: 'Record',
     stopRecord: 'Stop recording',
     still: 'Photo',
+    show: { room: 'Room camera', document: 'Document camera' },
   },
   previewAlt: 'Camera preview',
   noc: 'Province NOC',
@@ -420,6 +425,8 @@ const en: typeof zh = {
     unmute: 'Unmute',
     cameraOff: 'Camera off',
     cameraOn: 'Camera on',
+    show: { room: 'Room camera', document: 'Document camera' },
+    overlayFailed: 'The display overlay failed: the specialist is shown here instead (tell the technician)',
     picture: {
       camera: null,
       'camera-off': 'Camera off: the specialist sees a notice; the preview and any recording go on',

@@ -7,8 +7,9 @@ import { CallItem } from '../types.ts';
 /**
  * Two-way consultation calls: POST /api/v1/call {"room"?: N, "echoControl"?: bool} calls (the duty
  * specialist's room by default; echo control off for a headset) and answers once the terminal is
- * in the room; POST /api/v1/call/controls {"muted"?: bool, "volume"?: 0–1} mutes the microphone
- * and sets the loudspeaker's volume; DELETE /api/v1/call ends the call;
+ * in the room; POST /api/v1/call/controls {"muted"?: bool, "cameraOff"?: bool, "volume"?: 0–1,
+ * "camera"?: "room" | "document"} mutes the microphone, turns our picture off, sets the
+ * loudspeaker's volume and switches between the room and the document camera; DELETE /api/v1/call ends the call;
  * GET /api/v1/call is its state; GET /api/v1/call/far-end.jpg the far end's newest picture, with
  * `X-Shown-At` (wall-clock ms when the terminal showed it). On a terminal without video or without a media server, a 409.
  */
@@ -59,6 +60,7 @@ export function callRoutes(
           ...(body.muted !== undefined ? { muted: body.muted } : {}),
           ...(body.cameraOff !== undefined ? { cameraOff: body.cameraOff } : {}),
           ...(body.volume !== undefined ? { volume: body.volume } : {}),
+          ...(body.camera !== undefined ? { camera: body.camera } : {}),
         }),
       }),
     }),

@@ -3,6 +3,8 @@ import type { Recorder } from '../../media/recorder.ts';
 import { ApiError } from '../errors.ts';
 import { type Route, route } from '../router.ts';
 import {
+  CameraRequest,
+  CameraSelected,
   Captured,
   RecordingRequest,
   RecordingStarted,
@@ -13,13 +15,14 @@ import {
 
 export interface VideoParts {
   recorder: Pick<Recorder, 'state' | 'segments' | 'start' | 'stop'>;
-  consultation: Pick<Consultation, 'start' | 'stop' | 'still' | 'previewFrame'>;
+  consultation: Pick<Consultation, 'start' | 'stop' | 'still' | 'previewFrame' | 'selectCamera' | 'state'>;
 }
 
 /**
  * The consultation camera and recordings: POST /api/v1/video/start and /stop turn the camera (live
  * out and preview) on and off; POST /api/v1/recordings {"seconds"?: N} records, /recordings/stop
- * ends; POST /api/v1/stills grabs a frame; GET /api/v1/video/preview.jpg is the kiosk's preview,
+ * ends; POST /api/v1/stills grabs a frame; POST /api/v1/video/camera {"camera": "room" |
+ * "document"} shows the other camera (at once while the video runs, else from its start); GET /api/v1/video/preview.jpg is the kiosk's preview,
  * polled a few times a second. On a terminal without video (media.enabled false) each is a 409.
  */
 export function videoRoutes(media: VideoParts | null): Route[] {
@@ -61,6 +64,17 @@ export function videoRoutes(media: VideoParts | null): Route[] {
       path: '/api/v1/video/start',
       response: VideoStarted,
       handle: async () => ({ json: await parts().consultation.start() }),
+    }),
+    route({
+      method: 'POST',
+      path: '/api/v1/video/camera',
+      body: CameraRequest,
+      response: CameraSelected,
+      handle: async ({ body }) => {
+        const { consultation } = parts();
+        await consultation.selectCamera(body.camera);
+        return { json: { camera: body.camera, live: consultation.state === 'live' } };
+      },
     }),
     route({
       method: 'POST',
