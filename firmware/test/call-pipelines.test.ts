@@ -1,5 +1,6 @@
 import test from 'ava';
 import { CALL_ELEMENTS, type CallMedia, inSpec } from '../src/media/call-pipelines.ts';
+import { FAR_VIDEO_CHANNEL } from '../src/media/call-recording.ts';
 import { specProblems } from '../src/media/pipeline-spec.ts';
 
 const media = (display: CallMedia['display']): CallMedia => ({
@@ -20,7 +21,24 @@ test("the far-end picture: to the kiosk's sink only, or also straight from the d
   const kiosk = inSpec(media(null));
   t.deepEqual(specProblems(kiosk), []);
   t.deepEqual(from(kiosk, 'in-video-decode'), ['in-video-convert']);
-  t.false(kiosk.elements.some((e) => e.factory === 'tee'));
+  t.false(
+    kiosk.elements.some((e) => e.id === 'in-video-tee'),
+    'no split for an overlay',
+  );
+  // The picture as shown is also shared for a recording made during the call (call-recording.ts).
+  t.deepEqual(
+    from(kiosk, 'in-video-shown-tee').sort(),
+    ['in-video-share-queue', CALL_ELEMENTS.farVideo].sort(),
+  );
+  t.deepEqual(from(kiosk, 'in-video-share-queue'), ['in-video-share-sink']);
+  t.like(
+    kiosk.elements.find((e) => e.id === 'in-video-share-sink'),
+    {
+      factory: 'intervideosink',
+      props: { channel: FAR_VIDEO_CHANNEL, sync: false, async: false },
+    },
+  );
+  t.deepEqual(from(kiosk, 'in-audio-tee').sort(), [CALL_ELEMENTS.farAudio, 'in-audio-share-queue'].sort());
 
   const overlay = inSpec(
     media({
@@ -40,7 +58,7 @@ test("the far-end picture: to the kiosk's sink only, or also straight from the d
     'the overlay takes the decoder’s buffers',
   );
   t.deepEqual(from(overlay, 'display-scale'), ['display-sink']);
-  t.deepEqual(from(overlay, 'in-video-convert'), [CALL_ELEMENTS.farVideo], "the kiosk's frames go on");
+  t.deepEqual(from(overlay, 'in-video-convert'), ['in-video-shown-tee'], "the kiosk's frames go on");
   const sink = overlay.elements.find((e) => e.id === 'display-sink');
   t.deepEqual(sink?.props, { 'plane-id': 44 });
   t.deepEqual(

@@ -35,8 +35,18 @@ test('a database of the first schema, with data, upgrades to the latest and keep
      VALUES ('def', 'ecg', 'cart-1', 'originals/def.scp', 'quarantined', 1, 'incomplete transfer: cut off',
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`,
   ).run();
-  t.deepEqual(migrate(db), [2, 3, 4, 5, 6, 7, 8, 9]);
+  t.deepEqual(migrate(db, 9), [2, 3, 4, 5, 6, 7, 8, 9]);
+  db.prepare(
+    `INSERT INTO recordings (study_uid, series_uid, width, height, fps, encoder, started_at)
+     VALUES ('1.2.3', '1.2.3.4', 640, 360, 30, 'x264enc', '2026-01-01T00:00:00Z')`,
+  ).run();
+  t.deepEqual(migrate(db), [10]);
   t.deepEqual(migrate(db), []);
+  t.is(
+    (db.prepare('SELECT holds FROM recordings').get() as { holds: string }).holds,
+    'camera',
+    'version 10: a recording made before it held the camera alone',
+  );
   const [row, cut] = db.prepare('SELECT * FROM instances ORDER BY id').all() as Array<
     Record<string, unknown>
   >;
@@ -133,7 +143,7 @@ test('segments of one recording saved at once are numbered in the order their ro
   const { store: s } = store();
   const recordings = new RecordingRows(s.db, () => new Date().toISOString());
   const recording = recordings.start(
-    { study_uid: '1.2.3', width: 640, height: 480, fps: 25, encoder: 'x264enc' },
+    { study_uid: '1.2.3', width: 640, height: 480, fps: 25, encoder: 'x264enc', holds: 'camera' },
     (id) => `1.2.3.${id}`,
   );
   const segment = (i: number) => ({

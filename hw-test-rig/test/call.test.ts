@@ -188,13 +188,23 @@ test.serial(
     };
     const muted = await post('/api/v1/call/controls', { muted: true });
     t.is(muted.status, 200);
-    t.deepEqual(((await muted.json()) as CallItem).controls, { muted: true, cameraOff: false, volume: 1 });
+    t.deepEqual(((await muted.json()) as CallItem).controls, {
+      muted: true,
+      cameraOff: false,
+      volume: 1,
+      camera: 'room',
+    });
     // A whole talk cycle (10 s) after the first 3 s (what was already on its way, on a loaded
     // machine): the clinic's talker and pips would have been heard.
     await new Promise((r) => setTimeout(r, 13_000));
     t.true((await mostly(10_000)) < 0.005, `silence while muted (80th percentile ${await mostly(10_000)})`);
     const back = await post('/api/v1/call/controls', { muted: false, volume: 0.5 });
-    t.deepEqual(((await back.json()) as CallItem).controls, { muted: false, cameraOff: false, volume: 0.5 });
+    t.deepEqual(((await back.json()) as CallItem).controls, {
+      muted: false,
+      cameraOff: false,
+      volume: 0.5,
+      camera: 'room',
+    });
     await new Promise((r) => setTimeout(r, 13_000));
     t.true((await loudest(10_000)) > 0.05, `the clinic heard again (loudest ${await loudest(10_000)})`);
     const bad = await post('/api/v1/call/controls', { volume: 3 });

@@ -251,6 +251,8 @@ export const VideoItem = Type.Object({
     /** Segments closed so far in the current (or last) recording. */
     segments: Type.Integer(),
     lastError: Nullable(Type.String()),
+    /** What the current (or last) recording holds: the camera alone, or both sides of a call. */
+    holds: OneOf('camera', 'call'),
   }),
 });
 export type VideoItem = Static<typeof VideoItem>;

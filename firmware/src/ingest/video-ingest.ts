@@ -163,7 +163,10 @@ export class VideoIngest {
         patient,
         stationName: this.options.stationName,
         institutionName: this.options.institutionName,
-        seriesDescription: `Consultation video (${recording.encoder})`,
+        seriesDescription:
+          recording.holds === 'call'
+            ? `Consultation call video, both sides (${recording.encoder})`
+            : `Consultation video (${recording.encoder})`,
       });
       return instanceInStudy(recording.study_uid, patient, { series: recording.series_uid, sop: uid }, dicom);
     } finally {

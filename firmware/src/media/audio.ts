@@ -1,5 +1,5 @@
 import type { PropValue } from './encoders.ts';
-import type { ElementSpec, LinkSpec } from './pipeline-spec.ts';
+import { type ElementSpec, type LinkSpec, tapSink } from './pipeline-spec.ts';
 
 /**
  * Consultation audio: the terminal's microphone, AAC-LC at 48 kHz mono. AAC rather than Opus
@@ -67,12 +67,7 @@ export function audioChain(source: ElementSpec[], encoder: AudioEncoderEntry, ta
     { id: id('encoder-queue'), factory: 'queue' },
     { id: 'audio-encoder', factory: encoder.element, props: encoder.properties(AUDIO.bitrateKbps) },
     { id: 'audio-parse', factory: 'aacparse' },
-    {
-      id: 'audio-queue',
-      factory: 'queue',
-      props: { leaky: 'downstream', 'max-size-buffers': 200, 'max-size-time': 0, 'max-size-bytes': 0 },
-    },
-    { id: tap, factory: 'appsink', props: { sync: false, async: false, 'max-buffers': 200, drop: true } },
+    ...tapSink('audio-queue', tap, 200),
     // The same capture for a call (sharedMicrophone): a board's microphone opens once.
     {
       id: id('share-queue'),

@@ -1,3 +1,10 @@
+import {
+  audioShare,
+  FAR_AUDIO_RECORD_CHANNEL,
+  FAR_VIDEO_CHANNEL,
+  MIC_RECORD_CHANNEL,
+  videoShare,
+} from './call-recording.ts';
 import type { ElementSpec, LinkSpec, PipelineSpec } from './pipeline-spec.ts';
 import { tapFedSource } from './pipeline-spec.ts';
 
@@ -194,10 +201,14 @@ export function outSpec(media: CallMedia): PipelineSpec {
       ...dsp,
       // Muted: silence goes out (the stream stays, so unmuting is instant).
       { id: CALL_ELEMENTS.mute, factory: 'volume', props: { mute: media.controls.muted } },
+      // What the specialist hears of us, shared for a recording made during the call.
+      { id: 'out-mic-tee', factory: 'tee' },
       { id: 'out-opus', factory: 'opusenc', props: { bitrate: 32_000, 'frame-size': 20 } },
       { id: 'out-audio-pay', factory: 'rtpopuspay', props: { pt: PT.audio, ssrc: media.ssrc.audio } },
     ];
-    elements.push(...audio);
+    const micShare = audioShare('out-mic-share', MIC_RECORD_CHANNEL);
+    elements.push(...audio, ...micShare.elements);
+    links.push({ from: 'out-mic-tee', to: micShare.head }, ...micShare.links);
     const ids = audio.map((e) => e.id);
     links.push(
       ...ids.slice(1).map((to, i) => ({
@@ -224,6 +235,8 @@ export function outSpec(media: CallMedia): PipelineSpec {
  * linked by the kind of media its caps announce.
  */
 export function inSpec(media: CallMedia): PipelineSpec {
+  const farVideoShare = videoShare('in-video-share', FAR_VIDEO_CHANNEL);
+  const farAudioShare = audioShare('in-audio-share', FAR_AUDIO_RECORD_CHANNEL);
   const elements: ElementSpec[] = [
     {
       id: CALL_ELEMENTS.inWebrtc,
@@ -241,6 +254,9 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { id: 'in-video-parse', factory: 'h264parse' },
     { id: 'in-video-decode', factory: media.decoder },
     { id: 'in-video-convert', factory: 'videoconvert' },
+    // The specialist as shown, shared for a recording made during the call (call-recording.ts).
+    { id: 'in-video-shown-tee', factory: 'tee' },
+    ...farVideoShare.elements,
     {
       id: CALL_ELEMENTS.farVideo,
       factory: 'fakesink',
@@ -254,6 +270,8 @@ export function inSpec(media: CallMedia): PipelineSpec {
     // What the far end's sound amounts to, twice a second (bus 'level'): seconds heard, loudness.
     { id: CALL_ELEMENTS.farLevel, factory: 'level', props: { interval: 500_000_000, 'post-messages': true } },
     { id: 'in-audio-resample', factory: 'audioresample' },
+    { id: 'in-audio-tee', factory: 'tee' },
+    ...farAudioShare.elements,
     {
       id: CALL_ELEMENTS.farAudio,
       factory: 'interaudiosink',
@@ -265,13 +283,19 @@ export function inSpec(media: CallMedia): PipelineSpec {
     { from: 'in-video-depay', to: 'in-video-parse' },
     { from: 'in-video-parse', to: 'in-video-decode' },
     ...(media.display ? [] : [{ from: 'in-video-decode', to: 'in-video-convert' }]),
-    { from: 'in-video-convert', to: CALL_ELEMENTS.farVideo },
+    { from: 'in-video-convert', to: 'in-video-shown-tee' },
+    { from: 'in-video-shown-tee', to: CALL_ELEMENTS.farVideo },
+    { from: 'in-video-shown-tee', to: farVideoShare.head },
+    ...farVideoShare.links,
     { from: CALL_ELEMENTS.inWebrtc, to: 'in-audio-depay', dynamic: true, fromPad: 'src_', media: 'audio' },
     { from: 'in-audio-depay', to: 'in-audio-decode' },
     { from: 'in-audio-decode', to: 'in-audio-convert' },
     { from: 'in-audio-convert', to: CALL_ELEMENTS.farLevel },
     { from: CALL_ELEMENTS.farLevel, to: 'in-audio-resample' },
-    { from: 'in-audio-resample', to: CALL_ELEMENTS.farAudio, caps: 'audio/x-raw,rate=48000,channels=1' },
+    { from: 'in-audio-resample', to: 'in-audio-tee', caps: 'audio/x-raw,rate=48000,channels=1' },
+    { from: 'in-audio-tee', to: CALL_ELEMENTS.farAudio },
+    { from: 'in-audio-tee', to: farAudioShare.head },
+    ...farAudioShare.links,
   ];
   if (media.display) {
     const display = overlayBranch(media.display);

@@ -1,8 +1,15 @@
 import type { AudioChain } from './audio.ts';
+import { CAMERA_RAW_CHANNEL, videoShare } from './call-recording.ts';
 import type { CameraRole } from './camera-finder.ts';
 import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
-import { type ElementSpec, type LinkSpec, type PipelineSpec, tapFedSource } from './pipeline-spec.ts';
+import {
+  type ElementSpec,
+  type LinkSpec,
+  type PipelineSpec,
+  tapFedSource,
+  tapSink,
+} from './pipeline-spec.ts';
 
 /** Where live consultation video goes. */
 export type LiveOutConfig =
@@ -244,6 +251,7 @@ export function consultationSpec(options: {
 }): PipelineSpec {
   const { encoder, target: t, audio } = options;
   const chain = cameraInput(options.chain, options.document ?? null, options.active ?? 'room');
+  const cameraShare = videoShare('camera-share', CAMERA_RAW_CHANNEL);
   return {
     name: options.name,
     elements: [
@@ -269,6 +277,8 @@ export function consultationSpec(options: {
         factory: 'appsink',
         props: { sync: false, async: false, 'max-buffers': 1, drop: true },
       },
+      // The newest raw frame shared for a recording made during a call (call-recording.ts).
+      ...cameraShare.elements,
       { id: 'encode-queue', factory: 'queue' },
       // The encoded picture's size: the target, or a smaller rung of the resolution ladder while
       // the live link is weak (its caps are changed while playing; the encoder renegotiates).
@@ -286,16 +296,7 @@ export function consultationSpec(options: {
       },
       // SPS/PPS before every key frame, so a recording or a receiver fed mid-stream can start.
       { id: 'parse', factory: 'h264parse', props: { 'config-interval': -1 } },
-      {
-        id: 'tap-queue',
-        factory: 'queue',
-        props: { leaky: 'downstream', 'max-size-buffers': 120, 'max-size-time': 0, 'max-size-bytes': 0 },
-      },
-      {
-        id: ELEMENTS.encodedTap,
-        factory: 'appsink',
-        props: { sync: false, async: false, 'max-buffers': 120, drop: true },
-      },
+      ...tapSink('tap-queue', ELEMENTS.encodedTap, 120),
     ],
     links: [
       ...(audio?.links ?? []),
@@ -319,6 +320,8 @@ export function consultationSpec(options: {
         caps: `video/x-raw,width=${PREVIEW.width},height=${PREVIEW.height}`,
       },
       { from: 'preview-jpeg', to: ELEMENTS.previewSink },
+      { from: 'raw-tee', to: cameraShare.head },
+      ...cameraShare.links,
       { from: 'raw-tee', to: 'encode-queue' },
       { from: 'encode-queue', to: 'encode-scale' },
       { from: 'encode-scale', to: ELEMENTS.encodeCaps },

@@ -92,7 +92,7 @@ export interface GstNamespace {
   FlowReturn: { OK: number };
   PadProbeType: { EVENT_UPSTREAM: number };
   PadProbeReturn: { OK: number };
-  utilSetObjectArg(object: GstElement, name: string, value: string): void;
+  utilSetObjectArg(object: GstElement | GstPad, name: string, value: string): void;
   MessageType: Record<'EOS' | 'ERROR' | 'WARNING' | 'STATE_CHANGED' | 'QOS' | 'LATENCY' | 'ELEMENT', number>;
   State: Record<'NULL' | 'READY' | 'PAUSED' | 'PLAYING', number>;
   StateChangeReturn: Record<'FAILURE' | 'SUCCESS' | 'ASYNC' | 'NO_PREROLL', number>;

@@ -11,6 +11,7 @@ import type { Service } from '../service.ts';
 import { RecordingRows } from '../store/recordings.ts';
 import type { StudyStore } from '../store/study-store.ts';
 import type { ConsultationStudies } from '../study/consultation-studies.ts';
+import { startCallRecordingMix } from './call-recording.ts';
 import { Consultation } from './consultation.ts';
 import { EncoderSelector } from './encoder-selection.ts';
 import { MediaWorker } from './media-worker.ts';
@@ -136,6 +137,19 @@ export class MediaService implements Service {
       uidRoot: config.device.uidRoot,
       log,
       onChange: changed,
+      // A recording made during a call holds both sides: the specialist in a corner, both voices.
+      composite: async () => {
+        const encoder = this.encoders.current;
+        if (this.call.snapshot().state !== 'in-call' || !encoder) return null;
+        return startCallRecordingMix(this.worker, {
+          encoder,
+          audioEncoder: this.encoders.audioEncoder,
+          size: this.consultation.size,
+          fps: config.media.record.fps,
+          bitrateKbps: config.media.bitrateKbps,
+          keyFrameIntervalS: Math.min(2, config.media.record.segmentS),
+        });
+      },
     });
   }
 
@@ -192,6 +206,7 @@ export class MediaService implements Service {
         recordingId: recorder.recordingId,
         segments: recorder.segments,
         lastError: recorder.lastError,
+        holds: recorder.holds,
       },
     };
   }

@@ -35,6 +35,8 @@ export interface LinkSpec {
   media?: 'video' | 'audio';
   /** A sink pad by name; a request pad is requested by it (`audio_0` from splitmuxsink's `audio_%u`). */
   toPad?: string;
+  /** Properties of that sink pad once linked (a compositor's `xpos`, `ypos`, `zorder`). */
+  toPadProps?: Record<string, PropValue>;
 }
 
 /** What an encoded tap carries: video feeds start at key frames, audio follows its video. */
@@ -69,6 +71,25 @@ export function tapFedSource(id: string, maxBytes: number, leaky = false): Eleme
       ...(leaky ? { 'leaky-type': 'downstream' } : {}),
     },
   };
+}
+
+/**
+ * The end of an encoded tap: a leaky queue into an appsink that keeps at most `buffers` (a stalled
+ * reader drops the oldest, never holds up the encoder). The worker drains the appsink.
+ */
+export function tapSink(queue: string, sink: string, buffers: number): ElementSpec[] {
+  return [
+    {
+      id: queue,
+      factory: 'queue',
+      props: { leaky: 'downstream', 'max-size-buffers': buffers, 'max-size-time': 0, 'max-size-bytes': 0 },
+    },
+    {
+      id: sink,
+      factory: 'appsink',
+      props: { sync: false, async: false, 'max-buffers': buffers, drop: true },
+    },
+  ];
 }
 
 /** Every problem with a spec, each naming the element or link; empty when it can be built. */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { makeUid } from '../dicom/uid.ts';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
 import type { RecordingRows } from '../store/recordings.ts';
+import type { RecordingFeed } from './call-recording.ts';
 import { type Consultation, VideoError, type VideoWorker } from './consultation.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
 import type { BusEvent } from './media-worker.ts';
@@ -30,6 +31,11 @@ export interface RecorderOptions {
   uidRoot: string;
   log: Logger;
   onChange(): void;
+  /**
+   * What to record instead of the camera alone, asked at each start: during a call, both sides
+   * (call-recording.ts); null otherwise. Failing, the camera alone is recorded and the log says why.
+   */
+  composite?: () => Promise<RecordingFeed | null>;
 }
 
 const PIPELINE = 'recording';
@@ -55,6 +61,10 @@ export class Recorder {
   private releaseSize: (() => void) | null = null;
   private startedCamera = false;
   private deadline: number | null = null;
+  /** The composite this recording is fed from (released at its end), or null: the camera's taps. */
+  private feed: RecordingFeed | null = null;
+  /** What the recording in progress holds: the camera alone, or both sides of a call. */
+  holds: RecordingFeed['holds'] = 'camera';
   /** A recording the camera's loss cut short, to continue (as a new series) when it is back. */
   private interrupted: { remainingS: number | null; startedCamera: boolean } | null = null;
 
@@ -101,29 +111,36 @@ export class Recorder {
     this.releaseSize?.();
     this.releaseSize = o.consultation.holdResolution();
     const size = o.consultation.size;
-    const recording = o.recordings.start(
-      {
-        study_uid: studyUid,
-        width: size.width,
-        height: size.height,
-        fps: o.consultation.target.fps,
-        encoder: encoder.element,
-      },
-      (row) => makeUid(o.uidRoot, 'series', row, epoch),
+    const feed = await this.compositeFeed();
+    // Released below if the recording cannot start; a throw before then must not leave it running.
+    const recording = this.startRow(feed, () =>
+      o.recordings.start(
+        {
+          study_uid: studyUid,
+          width: size.width,
+          height: size.height,
+          fps: o.consultation.target.fps,
+          encoder: encoder.element,
+          holds: feed?.holds ?? 'camera',
+        },
+        (row) => makeUid(o.uidRoot, 'series', row, epoch),
+      ),
     );
     const dir = join(o.dataDir, 'recordings', String(recording.id));
     mkdirSync(dir, { recursive: true });
     this.unsubscribe = o.worker.onBusEvent((event) => this.onBus(event, recording.id));
     try {
-      const audioTap = o.consultation.audioTap;
+      const videoTap = feed?.video ?? o.consultation.encoderTap;
+      const audioTap = feed ? feed.audio : o.consultation.audioTap;
       await o.worker.startPipeline(
         recordingPipeline({ name: PIPELINE, dir, segmentS: o.segmentS, audio: audioTap !== null }),
       );
-      await o.worker.pump(o.consultation.encoderTap, { pipeline: PIPELINE, element: 'rec-src' });
+      await o.worker.pump(videoTap, { pipeline: PIPELINE, element: 'rec-src' });
       if (audioTap) await o.worker.pump(audioTap, { pipeline: PIPELINE, element: 'rec-audio-src' });
     } catch (error) {
       this.unsubscribe();
       await o.worker.stopPipeline(PIPELINE).catch(() => {});
+      await feed?.release();
       o.recordings.end(recording.id, `failed to start: ${(error as Error).message}`);
       this.releaseSize?.();
       this.releaseSize = null;
@@ -131,17 +148,44 @@ export class Recorder {
       throw new VideoError('PIPELINE', `recording could not start: ${(error as Error).message}`);
     }
     this.startedCamera = cameraWasOff;
+    this.feed = feed;
+    this.holds = feed?.holds ?? 'camera';
     this.state = 'recording';
     this.recordingId = recording.id;
     this.segments = 0;
     this.lastError = null;
-    o.log.info({ recording: recording.id, encoder: encoder.element, seconds }, 'recording started');
+    o.log.info(
+      { recording: recording.id, encoder: encoder.element, seconds, holds: this.holds },
+      'recording started',
+    );
     this.deadline = seconds === null ? null : Date.now() + seconds * 1000;
     this.watchDisk(recording.id);
     if (seconds !== null)
       this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
     o.onChange();
     return { recordingId: recording.id, studyUid };
+  }
+
+  private startRow<T>(feed: RecordingFeed | null, start: () => T): T {
+    try {
+      return start();
+    } catch (error) {
+      void feed?.release();
+      throw error;
+    }
+  }
+
+  /** The composite to record (during a call), or null; one that cannot start leaves the camera alone. */
+  private async compositeFeed(): Promise<RecordingFeed | null> {
+    try {
+      return (await this.options.composite?.()) ?? null;
+    } catch (error) {
+      this.options.log.warn(
+        { err: (error as Error).message },
+        'both sides of the call could not be composed: recording the camera alone',
+      );
+      return null;
+    }
   }
 
   /** While recording: stop cleanly, keeping what was recorded, before the disk reaches its reserve. */
@@ -210,6 +254,8 @@ export class Recorder {
         this.options.log.error({ err: error, recording: id }, 'sweeping the recording directory failed'),
       );
     this.options.recordings.end(id, reason);
+    await this.feed?.release();
+    this.feed = null;
     this.releaseSize?.();
     this.releaseSize = null;
     this.state = 'idle';

@@ -150,6 +150,12 @@ function build(spec: PipelineSpec): GstPipeline {
         `cannot link ${l.from} → ${l.to}${l.caps ? ` with ${l.caps}` : ''}: the formats do not match`,
       );
     }
+    if (l.toPadProps && l.toPad) {
+      const pad = (to as GstElementWithPads).getStaticPad(l.toPad);
+      if (!pad) throw new BuildError(l.to, `${l.to} has no pad ${l.toPad} to set properties on`);
+      for (const [name, value] of Object.entries(l.toPadProps))
+        Gst.utilSetObjectArg(pad, name, String(value));
+    }
   }
   watchBus(spec.name, pipeline);
   return pipeline;

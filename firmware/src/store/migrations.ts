@@ -145,6 +145,13 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       );
     `,
   },
+  {
+    version: 10,
+    name: 'what a recording holds: the camera alone, or both sides of a call',
+    sql: `
+      ALTER TABLE recordings ADD COLUMN holds TEXT NOT NULL DEFAULT 'camera' CHECK (holds IN ('camera', 'call'));
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

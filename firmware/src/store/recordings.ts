@@ -8,6 +8,8 @@ export interface RecordingRow {
   height: number;
   fps: number;
   encoder: string;
+  /** The camera alone, or both sides of a call (the specialist in a corner, both voices). */
+  holds: 'camera' | 'call';
   started_at: string;
   ended_at: string | null;
   end_reason: string | null;
@@ -38,8 +40,8 @@ export class RecordingRows {
       const next = this.nextId('recordings');
       this.db
         .prepare(
-          `INSERT INTO recordings (id, study_uid, series_uid, width, height, fps, encoder, started_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO recordings (id, study_uid, series_uid, width, height, fps, encoder, holds, started_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           next,
@@ -49,6 +51,7 @@ export class RecordingRows {
           input.height,
           input.fps,
           input.encoder,
+          input.holds,
           this.now(),
         );
       return next;

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * Decodes a file with a separate gst-launch-1.0 (as a viewer at the province would): an MP4
@@ -84,4 +86,25 @@ export function decodedAudio(file: string): { buffers: number; firstPtsS: number
     buffers: chains.length,
     firstPtsS: first ? Number(first[1]) * 3600 + Number(first[2]) * 60 + Number(first[3]) : null,
   };
+}
+
+/**
+ * The pictures of an MP4's video track, two a second, as JPEG files in `dir` (frame-000.jpg, …),
+ * in order: what a viewer at the province would see, to look at.
+ */
+export function framesAsJpeg(file: string, dir: string): string[] {
+  const run = spawnSync(
+    'gst-launch-1.0',
+    [
+      ...['filesrc', `location=${file}`, '!', 'qtdemux', 'name=demux', 'demux.video_0', '!'],
+      ...['h264parse', '!', 'avdec_h264', '!', 'videorate', '!', 'video/x-raw,framerate=2/1', '!'],
+      ...['videoconvert', '!', 'jpegenc', '!', 'multifilesink', `location=${dir}/frame-%03d.jpg`],
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  if (run.status !== 0) throw new Error(`decoding ${file} failed: ${run.stderr}`);
+  return readdirSync(dir)
+    .filter((name) => /^frame-\d+\.jpg$/.test(name))
+    .sort()
+    .map((name) => join(dir, name));
 }

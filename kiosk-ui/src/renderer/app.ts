@@ -202,7 +202,7 @@ function consultationCard(v: VideoItem): HTMLElement {
       v.camera.state === 'live' ? t.camera.live(v.camera.name ?? '') : (t.camera[v.camera.state] as string),
       ' · ',
       recording === 'recording'
-        ? t.recordingState.recording(v.recording.segments)
+        ? t.recordingState.recording(v.recording.segments, v.recording.holds === 'call')
         : (t.recordingState[recording] as string),
     ),
     ...(live ? [el('p', { id: 'microphone' }, t.microphone(v.camera.microphone))] : []),

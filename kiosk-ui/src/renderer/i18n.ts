@@ -53,7 +53,8 @@ const zh = {
   microphone: (name: string | null) => (name ? `声音：${name}` : '无麦克风：视频不带声音'),
   recordingState: {
     idle: '未录像',
-    recording: (n: number) => `录像中，已保存 ${n} 段`,
+    recording: (n: number, call = false) =>
+      call ? `通话录像中（含专家画面与双方声音），已保存 ${n} 段` : `录像中，已保存 ${n} 段`,
     finishing: '正在保存最后一段录像…',
   },
   liveState: {
@@ -268,7 +269,10 @@ const en: typeof zh = {
   microphone: (name) => (name ? `Sound: ${name}` : 'No microphone: video without sound'),
   recordingState: {
     idle: 'Not recording',
-    recording: (n) => `Recording, ${n} segments saved`,
+    recording: (n, call = false) =>
+      call
+        ? `Recording the call (the specialist in the picture, both voices), ${n} segments saved`
+        : `Recording, ${n} segments saved`,
     finishing: 'Saving the last segment…',
   },
   liveState: {
