@@ -57,20 +57,33 @@ test.serial(
         .inState('delivered')
         .filter((r) => r.kind === 'video' && r.recording_id === recordingId)
         .sort((a, b) => (a.segment_index ?? 0) - (b.segment_index ?? 0));
-    await until('the segments delivered', () => rows().length >= 3, 60_000);
+    const closed = (await status()).video!.recording.segments;
+    t.true(closed >= 3, `${closed} segments of 2 s for 6 s`);
+    await until('every segment delivered', () => rows().length === closed, 60_000);
 
-    const last = rows().at(-1)!;
-    const segment = await deliveredSegment(w, last.sop_uid!, 'call-segment');
-    t.regex(String(segment.ds['SeriesDescription']), /^Consultation call video, both sides/);
-    t.is(segment.decodedFrames, segment.numberOfFrames, 'the segment plays to its end');
-    const file = join(w.dir, 'call-segment.mp4');
-    const sound = decodedAudio(file).buffers;
-    t.log(`${sound} AAC frames in the segment`);
-    t.true(sound > 60, `both voices, mixed, as AAC beside the picture (${sound} AAC frames in 2 s)`);
+    // Every segment plays, with its sound; the fullest is looked at. (A loaded machine may end
+    // the recording with a short last segment of a few frames.)
+    let fullest: { file: string; frames: number; ds: Record<string, unknown> } | null = null;
+    for (const row of rows()) {
+      const name = `segment-${row.segment_index}`;
+      const segment = await deliveredSegment(w, row.sop_uid!, name);
+      t.regex(String(segment.ds['SeriesDescription']), /^Consultation call video, both sides/);
+      t.is(segment.decodedFrames, segment.numberOfFrames, `${name} plays to its end`);
+      const file = join(w.dir, `${name}.mp4`);
+      const sound = decodedAudio(file).buffers;
+      // AAC-LC at 48 kHz: 46.9 frames a second of sound; pictures at 30 a second.
+      const expected = (segment.numberOfFrames / 30) * 46.9;
+      t.log(
+        `${name}: ${segment.numberOfFrames} pictures, ${sound} AAC frames (${expected.toFixed(0)} expected)`,
+      );
+      t.true(sound >= 0.8 * expected - 2, `${name}: both voices, mixed, as AAC beside the picture`);
+      if (!fullest || segment.numberOfFrames > fullest.frames)
+        fullest = { file, frames: segment.numberOfFrames, ds: segment.ds };
+    }
     const frames = join(w.dir, 'call-frames');
     mkdirSync(frames, { recursive: true });
-    const picture = framesAsJpeg(file, frames).at(-1)!;
-    const size = { width: Number(segment.ds['Columns']), height: Number(segment.ds['Rows']) };
+    const picture = framesAsJpeg(fullest!.file, frames).at(-1)!;
+    const size = { width: Number(fullest!.ds['Columns']), height: Number(fullest!.ds['Rows']) };
     t.deepEqual(size, { width: 640, height: 360 });
     const pip = pictureInPicture(size);
     const corner = look(picture, pip);

@@ -25,7 +25,7 @@ const GREY = 20;
 const COLOUR = 60;
 
 test.serial(
-  'two cameras: staff switch to the document camera and back while recording, one recording carries on; an unplugged document camera leaves the room camera running and is refused with what to do',
+  'two cameras: staff switch to the document camera and back while recording, one recording carries on; an unplugged document camera leaves the room camera running, and plugged back it is taken in by starting the video again (not under a recording)',
   async (t) => {
     const { w, status, get, post } = await videoWorld(t, { documentCamera: true, segmentS: 1 });
     // NaN (neither grey nor colourful) until the preview has its first frame.
@@ -86,24 +86,29 @@ test.serial(
       /document camera is not connected: plug it in/,
     );
     await w.rig.documentCamera!.plug();
-    const late = await post('/api/v1/video/camera', { camera: 'document' });
-    t.is(late.status, 503);
-    t.regex(
-      ((await late.json()) as { error: string }).error,
-      /connected after the video started: stop the video and start it again/,
-    );
-    // The choice stands: the next start shows the document camera.
-    t.is((await post('/api/v1/video/stop')).status, 200);
+    // Plugged in while a recording runs: refused until it ends (its segments are not cut).
+    t.is((await post('/api/v1/recordings', { seconds: 3 })).status, 200);
+    const during = await post('/api/v1/video/camera', { camera: 'document' });
+    t.is(during.status, 409);
+    t.regex(((await during.json()) as { error: string }).error, /connected during the recording/);
+    await until('the recording over', async () => (await status()).video!.recording.state === 'idle', 20_000);
+    // Then the video starts again with both cameras, the document camera shown.
     t.deepEqual(await (await post('/api/v1/video/camera', { camera: 'document' })).json(), {
       camera: 'document',
-      live: false,
+      live: true,
     });
-    const again = await post('/api/v1/video/start');
-    t.is(again.status, 200, await again.clone().text());
     const restarted = (await status()).video!.camera;
     t.is(restarted.active, 'document');
     t.deepEqual(restarted.available, ['room', 'document']);
     await until('the document camera after the restart', async () => (await preview()) > COLOUR, 10_000);
+    // The choice stands across a stop and start.
+    t.is((await post('/api/v1/video/stop')).status, 200);
+    t.deepEqual(await (await post('/api/v1/video/camera', { camera: 'room' })).json(), {
+      camera: 'room',
+      live: false,
+    });
+    t.is((await post('/api/v1/video/start')).status, 200);
+    t.is((await status()).video!.camera.active, 'room');
   },
 );
 

@@ -30,6 +30,13 @@ export const MIC_RECORD_CHANNEL = 'telemed-call-mic-record';
 
 export const CALL_RECORDING_TAPS = { video: 'mix-video-tap', audio: 'mix-audio-tap' } as const;
 
+/**
+ * A part whose picture stops (a specialist's picture freezing on a bad link, a camera unplugged)
+ * is kept as its last frame this long before it turns black (intervideosrc's default is 1 s:
+ * seen here, a loaded machine's short freeze blacked the specialist out of the record).
+ */
+const STILL_BEFORE_BLACK_NS = 10_000_000_000;
+
 /** How long the compositor and the mixer wait for a late part (ns). */
 const AGGREGATOR_WAIT_NS = 200_000_000;
 
@@ -107,9 +114,9 @@ export interface CallRecordingOptions {
 /**
  * `call-record-mix`: the camera (full frame) and the specialist (picture-in-picture) composed,
  * encoded and tapped; our voice and the specialist's mixed, AAC-encoded and tapped. Each inter
- * source makes frames on its own clock and shows black (or silence) while its channel is empty:
- * a camera unplugged or a specialist gone leaves a black part of the picture, not a stopped
- * recording.
+ * source makes frames on its own clock, its last frame again while its channel has nothing new,
+ * black (or silence) once it has had nothing for long: a camera unplugged or a specialist gone
+ * leaves a still or black part of the picture, not a stopped recording.
  */
 export function callRecordingSpec(o: CallRecordingOptions): PipelineSpec {
   const { width, height } = o.size;
@@ -117,7 +124,7 @@ export function callRecordingSpec(o: CallRecordingOptions): PipelineSpec {
   const raw = (w: number, h: number) => `video/x-raw,format=I420,width=${w},height=${h},framerate=${o.fps}/1`;
   const picture = (prefix: string, channel: string, w: number, h: number) => ({
     elements: [
-      { id: `${prefix}-src`, factory: 'intervideosrc', props: { channel } },
+      { id: `${prefix}-src`, factory: 'intervideosrc', props: { channel, timeout: STILL_BEFORE_BLACK_NS } },
       { id: `${prefix}-convert`, factory: 'videoconvert' },
       { id: `${prefix}-scale`, factory: 'videoscale' },
       { id: `${prefix}-rate`, factory: 'videorate' },
@@ -136,8 +143,7 @@ export function callRecordingSpec(o: CallRecordingOptions): PipelineSpec {
     ...camera.elements,
     ...far.elements,
     // Each aggregator waits this long for a late part before going on without it: on a loaded
-    // board the parts' own threads can be held up, and what comes late is dropped (seen here: a
-    // recording's sound reduced to a few frames a segment with no wait at all).
+    // board the parts' own threads can be held up, and what comes after the wait is dropped.
     { id: 'mix-compose', factory: 'compositor', props: { latency: AGGREGATOR_WAIT_NS } },
     { id: 'mix-compose-convert', factory: 'videoconvert' },
     {

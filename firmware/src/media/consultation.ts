@@ -441,8 +441,9 @@ export class Consultation {
   /**
    * Shows the room camera or the document camera. While the video runs with both, the switch
    * happens in the running pipeline (recording, live out and a call carry on, one encode); the
-   * choice is kept and used at every start. A camera that is not connected, or was plugged in
-   * after the video started, is refused with what to do.
+   * choice is kept and used at every start. A camera plugged in after the video started is taken
+   * in by starting the video again (not during a recording); one not connected is refused with
+   * what to do.
    */
   async selectCamera(role: CameraRole): Promise<void> {
     if (role === 'document' && !this.hasDocumentCamera)
@@ -461,12 +462,22 @@ export class Consultation {
     const camera = this.cameras.find((c) => c.role === role);
     if (!camera) {
       const word = role === 'room' ? 'room camera' : 'document camera';
-      throw new VideoError(
-        'NO_CAMERA',
-        (await this.findCameras().catch(() => [])).some((c) => c.role === role)
-          ? `the ${word} was connected after the video started: stop the video and start it again to use it`
-          : `the ${word} is not connected: plug it in, then stop the video and start it again`,
-      );
+      const connected = (await this.findCameras().catch(() => [])).some((c) => c.role === role);
+      if (!connected)
+        throw new VideoError('NO_CAMERA', `the ${word} is not connected: plug it in and try again`);
+      // Plugged in after the video started: the pipeline is built again with both cameras (a
+      // second or so; a call shows its placeholder meanwhile) — but never under a recording,
+      // whose segments would be cut.
+      if (this.holds > 0)
+        throw new VideoError(
+          'BUSY',
+          `the ${word} was connected during the recording: it can be used once the recording ends`,
+        );
+      this.wantedCamera = role;
+      this.options.log.info({ role }, 'camera connected after the video started: starting the video again');
+      await this.stop();
+      await this.start();
+      return;
     }
     await this.showInput(
       role,
