@@ -113,8 +113,6 @@ export class Consultation {
   private cameraPads = cameraPads('room');
   /** The camera staff chose last: shown whenever it is connected, kept across restarts. */
   private wantedCamera: CameraRole = 'room';
-  /** Switches to another camera this pipeline run (status and health). */
-  cameraSwitches = 0;
   /**
    * The microphone recorded and sent with the video: its name, or null when there is none (or no
    * AAC encoder) — video then goes without sound, and health says so.
@@ -486,7 +484,6 @@ export class Consultation {
     this.wantedCamera = role;
     this.activeCamera = role;
     this.camera = camera.name;
-    this.cameraSwitches++;
     this.options.log.info({ camera: camera.name, role }, 'camera switched');
     this.options.onChange();
   }
