@@ -1,5 +1,5 @@
 import type { EncoderEntry } from './encoders.ts';
-import type { PipelineSpec } from './pipeline-spec.ts';
+import { encoderElement, type PipelineSpec } from './pipeline-spec.ts';
 import type { Size } from './resolution-ladder.ts';
 
 /** The pipeline that draws the call's placeholder picture, and its encoded tap. */
@@ -56,16 +56,11 @@ export function placeholderSpec(options: {
         },
       },
       { id: 'placeholder-convert', factory: 'videoconvert' },
-      {
-        id: 'placeholder-encoder',
-        factory: encoder.element,
-        props: encoder.properties({
-          bitrateKbps: PLACEHOLDER_KBPS,
-          fps: PLACEHOLDER_FPS,
-          keyFrameIntervalS: 1,
-          cpu: 'weak',
-        }),
-      },
+      encoderElement('placeholder-encoder', encoder, {
+        bitrateKbps: PLACEHOLDER_KBPS,
+        fps: PLACEHOLDER_FPS,
+        keyFrameIntervalS: 1,
+      }),
       { id: 'placeholder-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
       {
         id: PLACEHOLDER.tap,

@@ -1,7 +1,13 @@
 import { AUDIO, type AudioEncoderEntry } from './audio.ts';
 import type { EncoderEntry } from './encoders.ts';
 import type { ElementRef } from './ipc.ts';
-import { type ElementSpec, type LinkSpec, type PipelineSpec, tapSink } from './pipeline-spec.ts';
+import {
+  type ElementSpec,
+  encoderElement,
+  type LinkSpec,
+  type PipelineSpec,
+  tapSink,
+} from './pipeline-spec.ts';
 
 /*
  * A recording made during a call holds both sides, as the hospital's records need: our camera
@@ -146,16 +152,11 @@ export function callRecordingSpec(o: CallRecordingOptions): PipelineSpec {
     // board the parts' own threads can be held up, and what comes after the wait is dropped.
     { id: 'mix-compose', factory: 'compositor', props: { latency: AGGREGATOR_WAIT_NS } },
     { id: 'mix-compose-convert', factory: 'videoconvert' },
-    {
-      id: 'mix-encoder',
-      factory: o.encoder.element,
-      props: o.encoder.properties({
-        bitrateKbps: o.bitrateKbps,
-        fps: o.fps,
-        keyFrameIntervalS: o.keyFrameIntervalS,
-        cpu: 'weak',
-      }),
-    },
+    encoderElement('mix-encoder', o.encoder, {
+      bitrateKbps: o.bitrateKbps,
+      fps: o.fps,
+      keyFrameIntervalS: o.keyFrameIntervalS,
+    }),
     { id: 'mix-parse', factory: 'h264parse', props: { 'config-interval': -1 } },
     ...tapSink('mix-video-queue', CALL_RECORDING_TAPS.video, 120),
   ];

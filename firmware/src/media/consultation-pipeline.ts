@@ -5,6 +5,7 @@ import type { SourceChain } from './camera-source.ts';
 import type { EncoderEntry } from './encoders.ts';
 import {
   type ElementSpec,
+  encoderElement,
   type LinkSpec,
   type PipelineSpec,
   tapFedSource,
@@ -284,16 +285,7 @@ export function consultationSpec(options: {
       // the live link is weak (its caps are changed while playing; the encoder renegotiates).
       { id: 'encode-scale', factory: 'videoscale' },
       { id: ELEMENTS.encodeCaps, factory: 'capsfilter', props: { caps: encodeCaps(t) } },
-      {
-        id: ELEMENTS.encoder,
-        factory: encoder.element,
-        props: encoder.properties({
-          bitrateKbps: t.bitrateKbps,
-          fps: t.fps,
-          keyFrameIntervalS: t.keyFrameIntervalS,
-          cpu: 'weak',
-        }),
-      },
+      encoderElement(ELEMENTS.encoder, encoder, t),
       // SPS/PPS before every key frame, so a recording or a receiver fed mid-stream can start.
       { id: 'parse', factory: 'h264parse', props: { 'config-interval': -1 } },
       ...tapSink('tap-queue', ELEMENTS.encodedTap, 120),

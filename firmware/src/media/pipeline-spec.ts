@@ -74,6 +74,18 @@ export function tapFedSource(id: string, maxBytes: number, leaky = false): Eleme
 }
 
 /**
+ * A live H.264 encode on the terminal: the encoder's own properties for low-latency CBR at the
+ * target, tuned for the board's weak cores (software encoders' fastest presets).
+ */
+export function encoderElement(
+  id: string,
+  encoder: EncoderEntry,
+  target: Omit<EncodeTarget, 'cpu'>,
+): ElementSpec {
+  return { id, factory: encoder.element, props: encoder.properties({ ...target, cpu: 'weak' }) };
+}
+
+/**
  * The end of an encoded tap: a leaky queue into an appsink that keeps at most `buffers` (a stalled
  * reader drops the oldest, never holds up the encoder). The worker drains the appsink.
  */
