@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { makeUid } from '../dicom/uid.ts';
 import type { VideoIngest } from '../ingest/video-ingest.ts';
-import type { RecordingRows } from '../store/recordings.ts';
+import type { RecordingRow, RecordingRows } from '../store/recordings.ts';
 import type { RecordingFeed } from './call-recording.ts';
 import { type Consultation, VideoError, type VideoWorker } from './consultation.ts';
 import type { EncoderSelector } from './encoder-selection.ts';
@@ -112,9 +112,10 @@ export class Recorder {
     this.releaseSize = o.consultation.holdResolution();
     const size = o.consultation.size;
     const feed = await this.compositeFeed();
-    // Released below if the recording cannot start; a throw before then must not leave it running.
-    const recording = this.startRow(feed, () =>
-      o.recordings.start(
+    let recording: RecordingRow;
+    let dir: string;
+    try {
+      recording = o.recordings.start(
         {
           study_uid: studyUid,
           width: size.width,
@@ -124,10 +125,14 @@ export class Recorder {
           holds: feed?.holds ?? 'camera',
         },
         (row) => makeUid(o.uidRoot, 'series', row, epoch),
-      ),
-    );
-    const dir = join(o.dataDir, 'recordings', String(recording.id));
-    mkdirSync(dir, { recursive: true });
+      );
+      dir = join(o.dataDir, 'recordings', String(recording.id));
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      // The composite is released below if the recording pipeline cannot start; before then, here.
+      await feed?.release();
+      throw error;
+    }
     this.unsubscribe = o.worker.onBusEvent((event) => this.onBus(event, recording.id));
     try {
       const videoTap = feed?.video ?? o.consultation.encoderTap;
@@ -164,15 +169,6 @@ export class Recorder {
       this.timer = setTimeout(() => void this.stop('time up').catch(() => {}), seconds * 1000);
     o.onChange();
     return { recordingId: recording.id, studyUid };
-  }
-
-  private startRow<T>(feed: RecordingFeed | null, start: () => T): T {
-    try {
-      return start();
-    } catch (error) {
-      void feed?.release();
-      throw error;
-    }
   }
 
   /** The composite to record (during a call), or null; one that cannot start leaves the camera alone. */
